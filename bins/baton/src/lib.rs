@@ -1,0 +1,144 @@
+//! The `baton` server: composes the store, the cipher and the HTTP API from a [`Config`], and
+//! serves it. `main.rs` is only the CLI around [`Server::start`]; tests start servers the same way.
+
+pub mod config;
+mod secrets;
+
+pub use config::{Config, ConfigError, FileConfig, Overrides};
+
+use baton_core::id::{new_id, now_rfc3339};
+use baton_core::store::{ApiKeyRecord, Store, StoreError};
+use baton_core::ProjectId;
+use baton_http::{hash_api_key, router, AppState};
+use baton_store::SqlStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Bad configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// The secret key could not be loaded or created.
+    #[error("secret key: {0}")]
+    Secret(String),
+    /// Listening or serving failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running server: its address, and a handle to stop it.
+pub struct Server {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    /// An admin key created on this start (no `BATON_API_KEY` and no key stored yet).
+    pub created_admin_key: Option<String>,
+}
+
+impl Server {
+    /// Opens the store, prepares keys, binds the listener and starts serving in the background.
+    pub async fn start(config: Config) -> Result<Self, ServeError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store = Arc::new(SqlStore::connect(&config.database_url).await?);
+        let cipher = secrets::load_or_create(&config)?;
+        let created_admin_key = bootstrap_key(store.as_ref(), config.api_key.as_deref()).await?;
+        let state = AppState::new(store, cipher);
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "baton listening");
+        Ok(Self {
+            addr,
+            shutdown: Some(tx),
+            task,
+            created_admin_key,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL, e.g. `http://127.0.0.1:8080`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    pub async fn shutdown(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops.
+    pub async fn wait(self) -> Result<(), ServeError> {
+        match self.task.await {
+            Ok(result) => Ok(result?),
+            Err(e) => Err(ServeError::Io(std::io::Error::other(e))),
+        }
+    }
+
+    /// Starts a graceful shutdown without waiting.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Makes sure the bootstrap key can log in, or creates an admin key on a fresh database.
+/// Only the key's hash is stored; a created key is returned so it can be shown once.
+async fn bootstrap_key(
+    store: &dyn Store,
+    api_key: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let (key, created) = match api_key {
+        Some(key) => {
+            if store.api_key_by_hash(&hash_api_key(key)).await?.is_some() {
+                return Ok(None);
+            }
+            (key.to_owned(), false)
+        }
+        None => {
+            if store.count_api_keys().await? > 0 {
+                return Ok(None);
+            }
+            (
+                format!("baton_sk_{}", hex::encode(rand::random::<[u8; 24]>())),
+                true,
+            )
+        }
+    };
+    let record = ApiKeyRecord {
+        id: new_id(),
+        project_id: ProjectId::default_project(),
+        name: if created { "admin" } else { "bootstrap" }.to_owned(),
+        hash: hash_api_key(&key),
+        prefix: key.chars().take(12).collect(),
+        created: now_rfc3339(),
+    };
+    match store.create_api_key(&record).await {
+        // Another replica stored the same key first: it can log in, which is all we need.
+        Ok(()) | Err(StoreError::Conflict(_)) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(created.then_some(key))
+}

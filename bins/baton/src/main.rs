@@ -1,0 +1,133 @@
+//! `baton`: the server (`baton serve`) and its CLI.
+
+use baton::{Config, FileConfig, Overrides, Server};
+use clap::{Parser, Subcommand};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "baton", version, about = "Self-hostable agent server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BATON_LISTEN")]
+    listen: Option<String>,
+    /// Database URL: sqlite://path?mode=rwc or postgres://…
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Directory for the SQLite file and the generated secret key.
+    #[arg(long, env = "BATON_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Configuration file (default: ./baton.toml if it exists).
+    #[arg(long, env = "BATON_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "BATON_LOG_JSON")]
+    log_json: bool,
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path, true),
+        None => FileConfig::load(std::path::Path::new("baton.toml"), false),
+    }
+    .map_err(|e| e.to_string())?;
+    #[allow(clippy::disallowed_methods)] // configuration is the one place env is read
+    let over = Overrides {
+        listen: args.listen,
+        database_url: args.database_url,
+        data_dir: args.data_dir,
+        api_key: std::env::var("BATON_API_KEY").ok(),
+        secret_key: std::env::var("BATON_SECRET_KEY").ok(),
+    };
+    let config = Config::resolve(over, file).map_err(|e| e.to_string())?;
+    let mut server = Server::start(config).await.map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    if let Some(key) = &server.created_admin_key {
+        let _ = writeln!(
+            out,
+            "created an admin API key; it is shown only this once, store it now:\n  {key}"
+        );
+    }
+    let _ = writeln!(out, "baton listening on {}", server.url());
+    let _ = out.flush();
+    drop(out);
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.begin_shutdown();
+    server.wait().await.map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.log_json);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("baton: cannot start the runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(serve(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    eprintln!("baton: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The persistence ports the engine and the HTTP layer use. `baton-store` implements them on
+//! SQLite, PostgreSQL and in memory.
+
+use crate::agent::{AgentRecord, AgentVersion};
+use crate::tenant::ProjectId;
+use crate::tool::ToolRecord;
+use async_trait::async_trait;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The object does not exist (in this project).
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or concurrency conflict.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored row could not be decoded.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The database could not be reached or failed.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A cursor page request: newest first, `starting_after`/`ending_before` are object ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// At most this many items; `None` means all.
+    pub limit: Option<u64>,
+    /// Items older than this id.
+    pub starting_after: Option<String>,
+    /// Items newer than this id.
+    pub ending_before: Option<String>,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items, newest first.
+    pub items: Vec<T>,
+    /// Whether more items lie beyond this page in the direction of travel.
+    pub has_more: bool,
+}
+
+/// Agents and their versions.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Stores a new agent and its version 1; `Conflict` if the key is taken in the project.
+    async fn create_agent(
+        &self,
+        agent: &AgentRecord,
+        first: &AgentVersion,
+    ) -> Result<(), StoreError>;
+
+    /// The agent with this key in the project.
+    async fn agent_by_key(
+        &self,
+        project: &ProjectId,
+        key: &str,
+    ) -> Result<Option<AgentRecord>, StoreError>;
+
+    /// One version of an agent.
+    async fn agent_version(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+        version: u32,
+    ) -> Result<Option<AgentVersion>, StoreError>;
+
+    /// Every version of an agent, newest first.
+    async fn agent_versions(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+    ) -> Result<Vec<AgentVersion>, StoreError>;
+
+    /// A page of the project's agents.
+    async fn list_agents(
+        &self,
+        project: &ProjectId,
+        page: &PageRequest,
+    ) -> Result<Page<AgentRecord>, StoreError>;
+
+    /// Replaces the agent row, if its live version is still `expected_version`, and stores
+    /// `new_version` with it atomically. `Conflict` on a concurrent update or a taken key.
+    async fn update_agent(
+        &self,
+        agent: &AgentRecord,
+        expected_version: u32,
+        new_version: Option<&AgentVersion>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes an agent and its versions; `NotFound` if absent.
+    async fn delete_agent(&self, project: &ProjectId, agent_id: &str) -> Result<(), StoreError>;
+}
+
+/// Tools created under `/v2/tools`.
+#[async_trait]
+pub trait ToolStore: Send + Sync {
+    /// Stores a new tool; `Conflict` if the key is taken in the project.
+    async fn create_tool(&self, tool: &ToolRecord) -> Result<(), StoreError>;
+
+    /// The tool with this id or key in the project.
+    async fn tool(
+        &self,
+        project: &ProjectId,
+        id_or_key: &str,
+    ) -> Result<Option<ToolRecord>, StoreError>;
+
+    /// A page of the project's tools.
+    async fn list_tools(
+        &self,
+        project: &ProjectId,
+        page: &PageRequest,
+    ) -> Result<Page<ToolRecord>, StoreError>;
+
+    /// Replaces a tool; `NotFound` if absent, `Conflict` if its new key is taken.
+    async fn update_tool(&self, tool: &ToolRecord) -> Result<(), StoreError>;
+
+    /// Deletes a tool; `NotFound` if absent.
+    async fn delete_tool(&self, project: &ProjectId, id: &str) -> Result<(), StoreError>;
+}
+
+/// An API key as stored: only its hash, never the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// ULID.
+    pub id: String,
+    /// The project the key acts for.
+    pub project_id: ProjectId,
+    /// A label.
+    pub name: String,
+    /// Hex SHA-256 of the key.
+    pub hash: String,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    /// Creation time (RFC 3339).
+    pub created: String,
+}
+
+/// API keys.
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Stores a key record.
+    async fn create_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// The key record with this hash.
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// How many keys exist.
+    async fn count_api_keys(&self) -> Result<u64, StoreError>;
+}
+
+/// Everything a server needs from persistence, as one object.
+pub trait Store: AgentStore + ToolStore + ApiKeyStore {}
+
+impl<T: AgentStore + ToolStore + ApiKeyStore> Store for T {}
+
+/// Seals and opens secrets kept at rest (header values, secret variables).
+pub trait SecretCipher: Send + Sync {
+    /// Encrypts `plain` into a self-describing text (`enc:v1:…`).
+    fn seal(&self, plain: &str) -> String;
+    /// Decrypts a text made by `seal`.
+    fn open(&self, sealed: &str) -> Result<String, SecretError>;
+}
+
+/// A sealed secret could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("secret could not be decrypted: {0}")]
+pub struct SecretError(pub String);
+
+/// Whether a text is a sealed secret.
+pub fn is_sealed(text: &str) -> bool {
+    text.starts_with("enc:v1:")
+}

@@ -1,0 +1,60 @@
+//! Tasks: one conversation with an agent, in A2A states.
+
+use crate::message::Message;
+use crate::tenant::ProjectId;
+use crate::usage::Usage;
+use serde::{Deserialize, Serialize};
+
+/// A2A task states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskState {
+    /// Accepted, not started.
+    Submitted,
+    /// Running.
+    Working,
+    /// Waiting for tool results, approvals or the next user turn.
+    InputRequired,
+    /// Finished with an answer.
+    Completed,
+    /// Ended with an error.
+    Failed,
+    /// Canceled by a client.
+    Canceled,
+    /// Refused.
+    Rejected,
+    /// Waiting for credentials.
+    AuthRequired,
+}
+
+impl TaskState {
+    /// Whether the task can take a new message (not queued or running).
+    pub fn is_inactive(self) -> bool {
+        !matches!(self, Self::Submitted | Self::Working)
+    }
+}
+
+/// A task and its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// ULID.
+    pub id: String,
+    /// Owning project.
+    pub project_id: ProjectId,
+    /// The agent run.
+    pub agent_id: String,
+    /// The agent version the task started with, kept for its whole life.
+    pub agent_version: u32,
+    /// State.
+    pub state: TaskState,
+    /// Thread the task belongs to.
+    pub thread_id: Option<String>,
+    /// Every message so far.
+    pub history: Vec<Message>,
+    /// Tokens and cost so far.
+    pub usage: Usage,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// Last update (RFC 3339).
+    pub updated: String,
+}

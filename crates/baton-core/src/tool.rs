@@ -1,0 +1,527 @@
+//! Tool specifications: the stored tools of `/v2/tools` and the built-in tool names.
+
+use crate::error::ValidationError;
+use crate::tenant::ProjectId;
+use crate::validate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// Built-in tools: only their `type` is needed to attach them to an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BuiltinTool {
+    /// Returns the current date and time.
+    CurrentDate,
+    /// Searches the web.
+    GoogleSearch,
+    /// Fetches a web page.
+    WebScraper,
+    /// Delegates tasks to specialized sub-agents.
+    CallSubAgent,
+    /// Retrieves available agents.
+    RetrieveAgents,
+    /// Queries agent memory stores for context.
+    QueryMemoryStore,
+    /// Writes information to agent memory stores.
+    WriteMemoryStore,
+    /// Lists available memory stores.
+    RetrieveMemoryStores,
+    /// Deletes documents from memory stores.
+    DeleteMemoryDocument,
+    /// Lists available knowledge bases.
+    RetrieveKnowledgeBases,
+    /// Queries knowledge bases for information.
+    QueryKnowledgeBase,
+    /// Asks an advisor model.
+    Advisor,
+    /// A helper agent.
+    Sidekick,
+    /// Runs code.
+    CodeInterpreter,
+    /// Reads and writes a file system.
+    FileSystem,
+}
+
+impl BuiltinTool {
+    /// Every built-in tool.
+    pub const ALL: [BuiltinTool; 15] = [
+        Self::CurrentDate,
+        Self::GoogleSearch,
+        Self::WebScraper,
+        Self::CallSubAgent,
+        Self::RetrieveAgents,
+        Self::QueryMemoryStore,
+        Self::WriteMemoryStore,
+        Self::RetrieveMemoryStores,
+        Self::DeleteMemoryDocument,
+        Self::RetrieveKnowledgeBases,
+        Self::QueryKnowledgeBase,
+        Self::Advisor,
+        Self::Sidekick,
+        Self::CodeInterpreter,
+        Self::FileSystem,
+    ];
+
+    /// The wire name (`current_date`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CurrentDate => "current_date",
+            Self::GoogleSearch => "google_search",
+            Self::WebScraper => "web_scraper",
+            Self::CallSubAgent => "call_sub_agent",
+            Self::RetrieveAgents => "retrieve_agents",
+            Self::QueryMemoryStore => "query_memory_store",
+            Self::WriteMemoryStore => "write_memory_store",
+            Self::RetrieveMemoryStores => "retrieve_memory_stores",
+            Self::DeleteMemoryDocument => "delete_memory_document",
+            Self::RetrieveKnowledgeBases => "retrieve_knowledge_bases",
+            Self::QueryKnowledgeBase => "query_knowledge_base",
+            Self::Advisor => "advisor",
+            Self::Sidekick => "sidekick",
+            Self::CodeInterpreter => "code_interpreter",
+            Self::FileSystem => "file_system",
+        }
+    }
+
+    /// The built-in tool with this wire name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+/// A function the model may call: name, description and JSON-schema parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionDef {
+    /// Function name the model sees.
+    pub name: String,
+    /// What it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Strict schema adherence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+    /// JSON schema of the arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+}
+
+/// A JSON-schema tool: the model answers with data matching the schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JsonSchemaDef {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The schema.
+    pub schema: Value,
+    /// Strict schema adherence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+/// HTTP methods an HTTP tool may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// DELETE.
+    Delete,
+}
+
+/// A header value: plain, or an object that may mark it as a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum HeaderValue {
+    /// A plain value.
+    Plain(String),
+    /// A value with options.
+    Detailed {
+        /// The value; sealed (`enc:v1:…`) at rest when `encrypted`.
+        value: String,
+        /// Whether the value is a secret kept encrypted.
+        #[serde(default)]
+        encrypted: bool,
+    },
+}
+
+impl HeaderValue {
+    /// Whether this header is a secret.
+    pub fn is_secret(&self) -> bool {
+        matches!(
+            self,
+            Self::Detailed {
+                encrypted: true,
+                ..
+            }
+        )
+    }
+}
+
+/// The request an HTTP tool makes, with `{{argument}}` placeholders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpBlueprint {
+    /// URL with placeholders.
+    pub url: String,
+    /// Method.
+    pub method: HttpMethod,
+    /// Headers.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, HeaderValue>,
+    /// JSON body with placeholders.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Map<String, Value>>,
+    /// Timeout in seconds (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+}
+
+/// Types an HTTP tool argument may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArgumentType {
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// A boolean.
+    Boolean,
+}
+
+/// An argument of an HTTP tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpArgument {
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: ArgumentType,
+    /// What it means, shown to the model.
+    pub description: String,
+    /// Whether the model fills it (else the request's variables or the default do).
+    #[serde(default = "default_true")]
+    pub send_to_model: bool,
+    /// Value used when nobody gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_value: Option<Value>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// An HTTP tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpDef {
+    /// The request template.
+    pub blueprint: HttpBlueprint,
+    /// Arguments filling the placeholders.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub arguments: BTreeMap<String, HttpArgument>,
+}
+
+/// A Python code tool: the code reads `params` and sets `result`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodeDef {
+    /// Only `python`.
+    pub language: String,
+    /// The code.
+    pub code: String,
+    /// JSON schema of `params`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+}
+
+/// How an MCP server is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum McpConnection {
+    /// Streamable HTTP.
+    Http,
+    /// Server-sent events.
+    Sse,
+    /// A child process speaking over stdin/stdout.
+    Stdio,
+}
+
+/// An MCP server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpDef {
+    /// URL for http/sse connections.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_url: Option<String>,
+    /// Connection type.
+    pub connection_type: McpConnection,
+    /// Command and arguments for stdio connections.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Headers sent to the server.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, HeaderValue>,
+}
+
+/// The kind-specific part of a stored tool, tagged by `type` as on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ToolKind {
+    /// Client-side function.
+    Function {
+        /// Its definition.
+        function: FunctionDef,
+    },
+    /// JSON-schema tool.
+    JsonSchema {
+        /// Its definition.
+        json_schema: JsonSchemaDef,
+    },
+    /// HTTP tool.
+    Http {
+        /// Its definition.
+        http: HttpDef,
+    },
+    /// Python code tool.
+    Code {
+        /// Its definition.
+        code_tool: CodeDef,
+    },
+    /// MCP server.
+    Mcp {
+        /// Its definition.
+        mcp: McpDef,
+    },
+}
+
+impl ToolKind {
+    /// The wire `type`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Self::Function { .. } => "function",
+            Self::JsonSchema { .. } => "json_schema",
+            Self::Http { .. } => "http",
+            Self::Code { .. } => "code",
+            Self::Mcp { .. } => "mcp",
+        }
+    }
+
+    /// The headers of an HTTP or MCP tool.
+    pub fn headers(&self) -> Option<&BTreeMap<String, HeaderValue>> {
+        match self {
+            Self::Http { http } => Some(&http.blueprint.headers),
+            Self::Mcp { mcp } => Some(&mcp.headers),
+            _ => None,
+        }
+    }
+
+    /// Mutable access to every header value that may hold a secret.
+    pub fn headers_mut(&mut self) -> Option<&mut BTreeMap<String, HeaderValue>> {
+        match self {
+            Self::Http { http } => Some(&mut http.blueprint.headers),
+            Self::Mcp { mcp } => Some(&mut mcp.headers),
+            _ => None,
+        }
+    }
+}
+
+/// Publication status of a tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolStatus {
+    /// Usable.
+    #[default]
+    Live,
+    /// Draft.
+    Draft,
+    /// Pending.
+    Pending,
+    /// Published.
+    Published,
+}
+
+/// What a client sends to create or (after merging) update a tool.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Unique key within the project.
+    pub key: String,
+    /// Folder path.
+    pub path: String,
+    /// What the tool does.
+    pub description: String,
+    /// Human-friendly name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Status.
+    #[serde(default)]
+    pub status: ToolStatus,
+    /// Whether calls need approval.
+    #[serde(default)]
+    pub requires_approval: bool,
+    /// Kind-specific definition.
+    #[serde(flatten)]
+    pub kind: ToolKind,
+}
+
+impl ToolSpec {
+    /// Checks every field, naming the first that is wrong.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::tool_key("key", &self.key)?;
+        validate::non_empty("path", &self.path)?;
+        match &self.kind {
+            ToolKind::Function { function } => {
+                validate::non_empty("function.name", &function.name)?;
+                if let Some(params) = &function.parameters {
+                    schema_object("function.parameters", params)?;
+                }
+            }
+            ToolKind::JsonSchema { json_schema } => {
+                validate::non_empty("json_schema.name", &json_schema.name)?;
+                schema_object("json_schema.schema", &json_schema.schema)?;
+            }
+            ToolKind::Http { http } => {
+                let url = &http.blueprint.url;
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ValidationError::new(
+                        "http.blueprint.url",
+                        "must be an http:// or https:// URL",
+                    ));
+                }
+                let mut texts = vec![url.clone()];
+                texts.extend(http.blueprint.headers.values().filter_map(|h| match h {
+                    HeaderValue::Plain(v) => Some(v.clone()),
+                    HeaderValue::Detailed {
+                        value,
+                        encrypted: false,
+                    } => Some(value.clone()),
+                    HeaderValue::Detailed { .. } => None,
+                }));
+                if let Some(body) = &http.blueprint.body {
+                    texts.push(Value::Object(body.clone()).to_string());
+                }
+                for text in &texts {
+                    for name in placeholders(text) {
+                        if !http.arguments.contains_key(name) {
+                            return Err(ValidationError::new(
+                                "http.arguments",
+                                format!(
+                                    "placeholder `{{{{{name}}}}}` has no argument of that name"
+                                ),
+                            ));
+                        }
+                    }
+                }
+                if let Some(t) = http.blueprint.timeout {
+                    if !(t > 0.0 && t <= 600.0) {
+                        return Err(ValidationError::new(
+                            "http.blueprint.timeout",
+                            "must be between 0 and 600 seconds",
+                        ));
+                    }
+                }
+            }
+            ToolKind::Code { code_tool } => {
+                if code_tool.language != "python" {
+                    return Err(ValidationError::new(
+                        "code_tool.language",
+                        format!(
+                            "unsupported language `{}` (only `python`)",
+                            code_tool.language
+                        ),
+                    ));
+                }
+                validate::non_empty("code_tool.code", &code_tool.code)?;
+                if let Some(params) = &code_tool.parameters {
+                    schema_object("code_tool.parameters", params)?;
+                }
+            }
+            ToolKind::Mcp { mcp } => match mcp.connection_type {
+                McpConnection::Stdio if mcp.command.is_empty() => {
+                    return Err(ValidationError::new(
+                        "mcp.command",
+                        "a stdio MCP server needs a command",
+                    ))
+                }
+                McpConnection::Http | McpConnection::Sse if mcp.server_url.is_none() => {
+                    return Err(ValidationError::new(
+                        "mcp.server_url",
+                        "an http or sse MCP server needs a server_url",
+                    ))
+                }
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+}
+
+fn schema_object(field: &str, schema: &Value) -> Result<(), ValidationError> {
+    let Some(obj) = schema.as_object() else {
+        return Err(ValidationError::new(field, "must be a JSON schema object"));
+    };
+    if obj.contains_key("properties") && !obj.contains_key("required") {
+        return Err(ValidationError::new(
+            format!("{field}.required"),
+            "is required when `properties` is present (send [] for none)",
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the `{{name}}` placeholders in a text.
+pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split("{{")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.trim()))
+}
+
+/// A stored tool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolRecord {
+    /// ULID.
+    pub id: String,
+    /// Owning project.
+    pub project_id: ProjectId,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// Last update (RFC 3339).
+    pub updated: String,
+    /// The tool, with secret header values sealed.
+    pub spec: ToolSpec,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn http_tool_round_trips_and_checks_placeholders() {
+        let v = json!({"path":"Default","key":"http_tool","description":"d","type":"http",
+            "http":{"blueprint":{"url":"https://api.example.com/{{city}}","method":"GET",
+              "headers":{"Authorization":{"value":"Bearer X","encrypted":true},"X-Plain":"v"}},
+            "arguments":{"city":{"type":"string","description":"City"}}},"status":"live"});
+        let spec: ToolSpec = serde_json::from_value(v).unwrap();
+        spec.validate().unwrap();
+        let back = serde_json::to_value(&spec).unwrap();
+        assert_eq!(back["type"], "http");
+        assert_eq!(back["http"]["arguments"]["city"]["send_to_model"], true);
+
+        let mut broken = spec.clone();
+        if let ToolKind::Http { http } = &mut broken.kind {
+            http.blueprint.url = "https://x/{{town}}".into();
+        }
+        assert_eq!(broken.validate().unwrap_err().field, "http.arguments");
+    }
+
+    #[test]
+    fn unknown_types_do_not_parse() {
+        let v = json!({"path":"p","key":"k","description":"d","type":"teleport"});
+        assert!(serde_json::from_value::<ToolSpec>(v).is_err());
+    }
+
+    #[test]
+    fn placeholder_names() {
+        let names: Vec<_> = placeholders("a {{x}} b {{ y }} c {{z").collect();
+        assert_eq!(names, vec!["x", "y"]);
+    }
+}

@@ -1,0 +1,162 @@
+//! One error type for the API, and the one place domain errors become HTTP statuses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use baton_core::store::StoreError;
+use baton_core::ValidationError;
+use serde_json::json;
+
+/// How the body of an error is laid out. orq's SDK parses a few endpoints' errors with
+/// different models; the standard shape satisfies all but one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// `{"error": {"code", "message", "param", "type"}, "message"}`.
+    Standard,
+    /// `{"error": "<message>", "code", "message"}` (orq's tool-update 404).
+    FlatError,
+}
+
+/// An error answer: status, stable code, readable message and the offending field.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code (`not_found`, `invalid_request`, …).
+    pub code: &'static str,
+    /// Human-readable message.
+    pub message: String,
+    /// The request field at fault, if any.
+    pub param: Option<String>,
+    /// Body layout.
+    pub shape: ErrorShape,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            param: None,
+            shape: ErrorShape::Standard,
+        }
+    }
+
+    /// 400 about one field.
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        let param = param.into();
+        let message = message.into();
+        let mut e = Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            if param.is_empty() {
+                message
+            } else {
+                format!("{param}: {message}")
+            },
+        );
+        e.param = (!param.is_empty()).then_some(param);
+        e
+    }
+
+    /// 400 for a body that is not JSON at all.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 409.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 401.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 500 with a generic message; the cause goes to the log only.
+    pub fn internal(cause: &dyn std::error::Error) -> Self {
+        tracing::error!(error = %error_chain(cause), "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
+    }
+
+    /// The same error with another body layout.
+    pub fn with_shape(mut self, shape: ErrorShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.status.as_u16() {
+            401 | 403 => "authentication_error",
+            400..=499 => "invalid_request_error",
+            _ => "api_error",
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        Self::invalid(e.field, e.message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::not_found("not found"),
+            StoreError::Conflict(message) => Self::conflict(message),
+            StoreError::Corrupt(_) => Self::internal(&e),
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %error_chain(&e), "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; retry later",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = match self.shape {
+            ErrorShape::Standard => json!({
+                "error": {
+                    "code": self.code,
+                    "message": self.message,
+                    "param": self.param,
+                    "type": self.kind(),
+                },
+                "message": self.message,
+            }),
+            ErrorShape::FlatError => json!({
+                "error": self.message,
+                "code": self.code,
+                "message": self.message,
+            }),
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}

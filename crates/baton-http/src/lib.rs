@@ -1,0 +1,47 @@
+//! Baton's wire API: the axum router for `/v2/agents`, `/v2/tools`, health and OpenAPI, with
+//! API-key auth and one JSON error format. It follows orq.ai's wire format closely enough that
+//! orq's official SDK works against it.
+//!
+//! `router(state)` is the whole API; the `baton` binary only serves it.
+
+mod agents;
+mod auth;
+mod error;
+mod extract;
+mod openapi;
+mod state;
+mod tools;
+
+pub use auth::hash_api_key;
+pub use error::ApiError;
+pub use state::AppState;
+
+use axum::routing::get;
+use axum::Router;
+
+/// The complete HTTP API over `state`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(agents::routes())
+        .merge(tools::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi::document))
+        .merge(api)
+        .fallback(not_found)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Liveness: answers 200 without auth.
+async fn healthz() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {}", uri.path()))
+}

@@ -1,0 +1,204 @@
+//! `/v2/tools`: create, list, retrieve (by id or key), update, delete. Secret header values are
+//! sealed before they are stored and masked in every answer.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorShape};
+use crate::extract::{from_value, page_request, ApiJson};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use baton_core::id::{new_id, now_rfc3339};
+use baton_core::store::SecretCipher;
+use baton_core::tool::{HeaderValue, ToolRecord, ToolSpec};
+use baton_core::ProjectId;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+/// What a secret header value reads as in every answer.
+pub(crate) const MASK: &str = "********";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/tools", get(list).post(create))
+        .route(
+            "/v2/tools/{tool_id}",
+            get(retrieve).patch(update).delete(delete),
+        )
+}
+
+/// Seals every secret header; a masked value sent back unchanged keeps the stored secret.
+fn seal_headers(cipher: &dyn SecretCipher, spec: &mut ToolSpec, previous: Option<&ToolSpec>) {
+    let old_headers = previous.and_then(|p| p.kind.headers());
+    let Some(headers) = spec.kind.headers_mut() else {
+        return;
+    };
+    for (name, header) in headers.iter_mut() {
+        if let HeaderValue::Detailed {
+            value,
+            encrypted: true,
+        } = header
+        {
+            let kept = (value.as_str() == MASK)
+                .then(|| match old_headers.and_then(|h| h.get(name)) {
+                    Some(HeaderValue::Detailed {
+                        value: sealed,
+                        encrypted: true,
+                    }) => Some(sealed.clone()),
+                    _ => None,
+                })
+                .flatten();
+            *value = kept.unwrap_or_else(|| cipher.seal(value));
+        }
+    }
+}
+
+/// The tool as the wire shows it, secrets masked.
+fn tool_json(tool: &ToolRecord) -> Value {
+    let mut spec = tool.spec.clone();
+    if let Some(headers) = spec.kind.headers_mut() {
+        for header in headers.values_mut() {
+            if let HeaderValue::Detailed {
+                value,
+                encrypted: true,
+            } = header
+            {
+                *value = MASK.to_owned();
+            }
+        }
+    }
+    let mut body = match serde_json::to_value(&spec) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    body.insert("_id".into(), json!(tool.id));
+    body.insert("project_id".into(), json!(tool.project_id));
+    body.insert("workspace_id".into(), json!(tool.project_id));
+    body.insert("created".into(), json!(tool.created));
+    body.insert("updated".into(), json!(tool.updated));
+    Value::Object(body)
+}
+
+async fn find(state: &AppState, project: &ProjectId, id: &str) -> Result<ToolRecord, ApiError> {
+    state
+        .store
+        .tool(project, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("tool `{id}` not found")))
+}
+
+/// Create a tool.
+#[utoipa::path(post, path = "/v2/tools", request_body = Object,
+    responses((status = 200, description = "The tool"), (status = 400, description = "Invalid field"),
+              (status = 409, description = "Key taken")))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(mut spec): ApiJson<ToolSpec>,
+) -> Result<Json<Value>, ApiError> {
+    spec.validate()?;
+    seal_headers(state.cipher.as_ref(), &mut spec, None);
+    let now = now_rfc3339();
+    let tool = ToolRecord {
+        id: new_id(),
+        project_id: caller.project,
+        created: now.clone(),
+        updated: now,
+        spec,
+    };
+    state.store.create_tool(&tool).await?;
+    Ok(Json(tool_json(&tool)))
+}
+
+/// List tools, newest first, with cursor pagination.
+#[utoipa::path(get, path = "/v2/tools",
+    params(("limit" = Option<f64>, Query, description = "Page size"),
+           ("starting_after" = Option<String>, Query, description = "Cursor: a tool `_id`"),
+           ("ending_before" = Option<String>, Query, description = "Cursor: a tool `_id`")),
+    responses((status = 200, description = "`{object, data, has_more}`")))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let page = state
+        .store
+        .list_tools(&caller.project, &page_request(&query)?)
+        .await?;
+    let data: Vec<Value> = page.items.iter().map(tool_json).collect();
+    Ok(Json(
+        json!({"object": "list", "data": data, "has_more": page.has_more}),
+    ))
+}
+
+/// Retrieve a tool by id or key.
+#[utoipa::path(get, path = "/v2/tools/{tool_id}",
+    params(("tool_id" = String, Path, description = "Tool id or key")),
+    responses((status = 200, description = "The tool"), (status = 404, description = "Unknown tool")))]
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(tool_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(tool_json(
+        &find(&state, &caller.project, &tool_id).await?,
+    )))
+}
+
+/// Update a tool: the fields given replace the stored ones.
+#[utoipa::path(patch, path = "/v2/tools/{tool_id}", request_body = Object,
+    params(("tool_id" = String, Path, description = "Tool id or key")),
+    responses((status = 200, description = "The tool"), (status = 400, description = "Invalid field"),
+              (status = 404, description = "Unknown tool (`{error: string}`)")))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(tool_id): Path<String>,
+    ApiJson(patch): ApiJson<Map<String, Value>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut tool = find(&state, &caller.project, &tool_id)
+        .await
+        .map_err(|e| e.with_shape(ErrorShape::FlatError))?;
+    let mut merged = match serde_json::to_value(&tool.spec) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    for (field, value) in patch {
+        if matches!(
+            field.as_str(),
+            "_id" | "project_id" | "workspace_id" | "created" | "updated"
+        ) {
+            continue;
+        }
+        if value.is_null() {
+            merged.remove(&field);
+        } else {
+            merged.insert(field, value);
+        }
+    }
+    let mut spec: ToolSpec = from_value(Value::Object(merged))?;
+    spec.validate()?;
+    seal_headers(state.cipher.as_ref(), &mut spec, Some(&tool.spec));
+    tool.spec = spec;
+    tool.updated = now_rfc3339();
+    state
+        .store
+        .update_tool(&tool)
+        .await
+        .map_err(|e| ApiError::from(e).with_shape(ErrorShape::FlatError))?;
+    Ok(Json(tool_json(&tool)))
+}
+
+/// Delete a tool.
+#[utoipa::path(delete, path = "/v2/tools/{tool_id}",
+    params(("tool_id" = String, Path, description = "Tool id or key")),
+    responses((status = 200, description = "Deleted"), (status = 404, description = "Unknown tool")))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(tool_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let tool = find(&state, &caller.project, &tool_id).await?;
+    state.store.delete_tool(&caller.project, &tool.id).await?;
+    Ok(Json(json!({"_id": tool.id, "deleted": true})))
+}

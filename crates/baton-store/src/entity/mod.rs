@@ -1,0 +1,6 @@
+//! sea-orm entities. Configuration documents are kept as JSON text so both engines store them alike.
+
+pub mod agent;
+pub mod agent_version;
+pub mod api_key;
+pub mod tool;

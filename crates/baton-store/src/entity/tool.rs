@@ -1,0 +1,29 @@
+//! The `tools` table.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `tools`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tools")]
+pub struct Model {
+    /// ULID.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    /// Owning project.
+    pub project_id: String,
+    /// Unique key within the project.
+    pub key: String,
+    /// Creation time.
+    pub created: String,
+    /// Last update.
+    pub updated: String,
+    /// The `ToolSpec` as JSON, secrets sealed.
+    #[sea_orm(column_type = "Text")]
+    pub spec: String,
+}
+
+/// No relations are navigated through sea-orm.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! Schema migrations, applied in order at start-up on SQLite and PostgreSQL alike.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+/// The list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}

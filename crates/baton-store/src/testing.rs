@@ -1,0 +1,98 @@
+//! Test helpers (feature `testing`): a fresh PostgreSQL database per test, and raw row dumps to
+//! check what is really at rest.
+
+use baton_core::store::StoreError;
+use sea_orm::{ConnectionTrait, Database, DbErr, Statement};
+
+fn unavailable(e: DbErr) -> StoreError {
+    StoreError::Unavailable(Box::new(e))
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{name}", &base[..host_end]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// Creates an empty database `baton_t_<ulid>` next to `admin_url`'s and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, StoreError> {
+    let name = format!("baton_t_{}", ulid::Ulid::new().to_string().to_lowercase());
+    let admin = Database::connect(admin_url).await.map_err(unavailable)?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .map_err(unavailable)?;
+    admin.close().await.map_err(unavailable)?;
+    Ok(with_database(admin_url, &name))
+}
+
+/// Drops a database made by [`fresh_postgres_database`].
+pub async fn drop_postgres_database(admin_url: &str, url: &str) -> Result<(), StoreError> {
+    let name = url
+        .split('?')
+        .next()
+        .and_then(|u| u.rsplit('/').next())
+        .unwrap_or_default();
+    if !name.starts_with("baton_t_") {
+        return Err(StoreError::Conflict(format!("refusing to drop `{name}`")));
+    }
+    let admin = Database::connect(admin_url).await.map_err(unavailable)?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .map_err(unavailable)?;
+    admin.close().await.map_err(unavailable)
+}
+
+/// Every `spec` text of a table (`agents`, `agent_versions`, `tools`), as stored.
+pub async fn raw_specs(url: &str, table: &str) -> Result<Vec<String>, StoreError> {
+    if !["agents", "agent_versions", "tools"].contains(&table) {
+        return Err(StoreError::Conflict(format!("no spec column in `{table}`")));
+    }
+    let db = Database::connect(url).await.map_err(unavailable)?;
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all(Statement::from_string(
+            backend,
+            format!("SELECT spec FROM {table}"),
+        ))
+        .await
+        .map_err(unavailable)?;
+    let specs = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "spec"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(unavailable)?;
+    db.close().await.map_err(unavailable)?;
+    Ok(specs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/test?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}

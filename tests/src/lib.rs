@@ -1,0 +1,197 @@
+//! Harness for end-to-end tests: starts a real `baton` server on `127.0.0.1:0` over a fresh
+//! SQLite file or a fresh PostgreSQL database, and talks to it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use baton::{Config, FileConfig, Overrides, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// Environment variable naming the PostgreSQL server tests may create databases on.
+pub const PG_ENV: &str = "BATON_TEST_DATABASE_URL";
+
+/// The databases a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on `BATON_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL when `BATON_TEST_DATABASE_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend::Sqlite];
+    if pg_admin_url().is_some() {
+        out.push(Backend::Postgres);
+    }
+    out
+}
+
+#[allow(clippy::disallowed_methods)] // the test harness is configured by the environment
+fn pg_admin_url() -> Option<String> {
+    std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())
+}
+
+/// The admin key every test server is started with.
+pub const API_KEY: &str = "test-admin-key-0123456789";
+
+/// A running server plus what the test needs to reach it.
+pub struct TestServer {
+    server: Option<Server>,
+    /// Base URL.
+    pub url: String,
+    /// The database URL it uses.
+    pub database_url: String,
+    /// Which backend.
+    pub backend: Backend,
+    dir: tempfile::TempDir,
+    client: reqwest::Client,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh database of `backend`, with [`API_KEY`] as bootstrap key.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Some(API_KEY)).await
+    }
+
+    /// Starts a server with the given bootstrap key (none: one is generated).
+    pub async fn start_with(backend: Backend, api_key: Option<&str>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = match backend {
+            Backend::Sqlite => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("baton.db").display()
+            ),
+            Backend::Postgres => {
+                baton_store::testing::fresh_postgres_database(&pg_admin_url().unwrap())
+                    .await
+                    .unwrap()
+            }
+        };
+        let mut server = Self {
+            server: None,
+            url: String::new(),
+            database_url,
+            backend,
+            dir,
+            client: reqwest::Client::new(),
+        };
+        server.boot(api_key).await;
+        server
+    }
+
+    async fn boot(&mut self, api_key: Option<&str>) -> Option<String> {
+        let over = Overrides {
+            listen: Some("127.0.0.1:0".into()),
+            database_url: Some(self.database_url.clone()),
+            data_dir: Some(self.dir.path().to_owned()),
+            api_key: api_key.map(str::to_owned),
+            secret_key: None,
+        };
+        let config = Config::resolve(over, FileConfig::default()).unwrap();
+        let server = Server::start(config).await.unwrap();
+        self.url = server.url();
+        let created = server.created_admin_key.clone();
+        self.server = Some(server);
+        created
+    }
+
+    /// Stops the server and starts a new one on the same database and data directory.
+    /// Returns the admin key the new start created, if any.
+    pub async fn restart(&mut self, api_key: Option<&str>) -> Option<String> {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+        self.boot(api_key).await
+    }
+
+    /// The admin key the first start created (when started without a key).
+    pub fn created_admin_key(&self) -> Option<String> {
+        self.server
+            .as_ref()
+            .and_then(|s| s.created_admin_key.clone())
+    }
+
+    /// Sends a request with [`API_KEY`]; returns status and JSON body (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call_as(Some(API_KEY), method, path, body).await
+    }
+
+    /// Sends a request with the given key (or none).
+    pub async fn call_as(
+        &self,
+        key: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    /// Sends a raw body (for malformed JSON).
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: &'static str,
+    ) -> (StatusCode, Value) {
+        let req = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(API_KEY)
+            .header("content-type", "application/json")
+            .body(body);
+        read(req.send().await.unwrap()).await
+    }
+
+    /// A request builder for anything else (custom headers).
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.url))
+    }
+
+    /// The `spec` column of every row of `table`, as stored.
+    pub async fn raw_specs(&self, table: &str) -> Vec<String> {
+        baton_store::testing::raw_specs(&self.database_url, table)
+            .await
+            .unwrap()
+    }
+
+    /// Stops the server and drops a PostgreSQL test database.
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+        if self.backend == Backend::Postgres {
+            baton_store::testing::drop_postgres_database(
+                &pg_admin_url().unwrap(),
+                &self.database_url,
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Status and JSON body of a response (`Null` for an empty body).
+pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body ({e}): {text}"))
+    };
+    (status, body)
+}
