@@ -58,3 +58,20 @@ pub struct Task {
     /// Last update (RFC 3339).
     pub updated: String,
 }
+
+/// A thread: tasks that share `thread.id` share context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thread {
+    /// The client-chosen id.
+    pub id: String,
+    /// Owning project.
+    pub project_id: ProjectId,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Ids of its tasks, oldest first.
+    #[serde(default)]
+    pub task_ids: Vec<String>,
+    /// Creation time (RFC 3339).
+    pub created: String,
+}
