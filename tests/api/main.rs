@@ -4,6 +4,7 @@
 mod agents;
 mod auth;
 mod bad_input;
+mod runs;
 mod tools;
 
 use serde_json::{json, Value};

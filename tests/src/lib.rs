@@ -32,11 +32,41 @@ fn pg_admin_url() -> Option<String> {
     std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())
 }
 
+/// Provider variables and engine settings of a test server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Provider variables (`OPENAI_BASE_URL`, …) as the environment would hold them.
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Background workers.
+    pub workers: usize,
+    /// Lease length in milliseconds.
+    pub lease_ms: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            env: Default::default(),
+            workers: 4,
+            lease_ms: 5_000,
+        }
+    }
+}
+
+impl Options {
+    /// Adds a provider variable.
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.env.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
 /// The admin key every test server is started with.
 pub const API_KEY: &str = "test-admin-key-0123456789";
 
 /// A running server plus what the test needs to reach it.
 pub struct TestServer {
+    options: Options,
     server: Option<Server>,
     /// Base URL.
     pub url: String,
@@ -56,6 +86,11 @@ impl TestServer {
 
     /// Starts a server with the given bootstrap key (none: one is generated).
     pub async fn start_with(backend: Backend, api_key: Option<&str>) -> Self {
+        Self::start_opts(backend, api_key, Options::default()).await
+    }
+
+    /// Starts a server with provider variables and engine settings.
+    pub async fn start_opts(backend: Backend, api_key: Option<&str>, options: Options) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database_url = match backend {
             Backend::Sqlite => format!(
@@ -69,6 +104,7 @@ impl TestServer {
             }
         };
         let mut server = Self {
+            options,
             server: None,
             url: String::new(),
             database_url,
@@ -87,6 +123,10 @@ impl TestServer {
             data_dir: Some(self.dir.path().to_owned()),
             api_key: api_key.map(str::to_owned),
             secret_key: None,
+            workers: Some(self.options.workers),
+            lease_ms: Some(self.options.lease_ms),
+            poll_ms: Some(50),
+            env: self.options.env.clone(),
         };
         let config = Config::resolve(over, FileConfig::default()).unwrap();
         let server = Server::start(config).await.unwrap();
@@ -168,6 +208,13 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Every row of `table` as text (all columns), as stored.
+    pub async fn raw_table_text(&self, table: &str) -> Vec<String> {
+        baton_store::testing::raw_rows(&self.database_url, table)
+            .await
+            .unwrap()
+    }
+
     /// Stops the server and drops a PostgreSQL test database.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
@@ -194,4 +241,72 @@ pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON body ({e}): {text}"))
     };
     (status, body)
+}
+
+/// One server-sent event as a client sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseMessage {
+    /// The `id:` line.
+    pub id: Option<String>,
+    /// The `event:` line.
+    pub event: Option<String>,
+    /// The `data:` lines joined.
+    pub data: String,
+}
+
+impl SseMessage {
+    /// The data as JSON (`Null` for `[DONE]`).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.data).unwrap_or(Value::Null)
+    }
+
+    /// The orq event type.
+    pub fn kind(&self) -> String {
+        self.json()["type"].as_str().unwrap_or("[DONE]").to_owned()
+    }
+}
+
+/// Reads SSE messages from a response, at most `limit`, stopping after `[DONE]`.
+pub async fn read_sse(resp: reqwest::Response, limit: usize) -> Vec<SseMessage> {
+    use futures_util::StreamExt;
+    let mut out = Vec::new();
+    let mut buf = String::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = tokio::time::timeout(std::time::Duration::from_secs(30), stream.next())
+        .await
+        .expect("SSE stream stalled")
+    {
+        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let mut msg = SseMessage {
+                id: None,
+                event: None,
+                data: String::new(),
+            };
+            let mut has_data = false;
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    msg.id = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    msg.event = Some(v.trim().to_owned());
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    if has_data {
+                        msg.data.push('\n');
+                    }
+                    msg.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    has_data = true;
+                }
+            }
+            if !has_data {
+                continue; // keep-alive comment
+            }
+            let done = msg.data == "[DONE]";
+            out.push(msg);
+            if done || out.len() >= limit {
+                return out;
+            }
+        }
+    }
+    out
 }

@@ -21,6 +21,21 @@ pub struct FileConfig {
     /// Extra OpenAI-compatible providers and per-provider settings, by provider name.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// Engine tuning.
+    #[serde(default)]
+    pub engine: EngineFileConfig,
+}
+
+/// The `[engine]` table of `baton.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EngineFileConfig {
+    /// Background workers per process (default 8).
+    pub workers: Option<usize>,
+    /// Lease length in milliseconds (default 30000): how long a dead worker's task waits.
+    pub lease_ms: Option<u64>,
+    /// How often idle workers poll for claimable tasks, in milliseconds (default 1000).
+    pub poll_ms: Option<u64>,
 }
 
 /// A model provider entry of `baton.toml`.
@@ -61,6 +76,71 @@ pub struct Overrides {
     pub api_key: Option<String>,
     /// `BATON_SECRET_KEY`.
     pub secret_key: Option<String>,
+    /// `BATON_WORKERS`.
+    pub workers: Option<usize>,
+    /// `BATON_LEASE_MS`.
+    pub lease_ms: Option<u64>,
+    /// `BATON_POLL_MS`.
+    pub poll_ms: Option<u64>,
+    /// Provider variables from the environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+    /// `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `GEMINI_API_KEY`, `GEMINI_BASE_URL`, and those
+    /// named by `api_key_env` in `baton.toml`).
+    pub env: BTreeMap<String, String>,
+}
+
+/// API flavours a provider can speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// OpenAI Chat Completions (and every compatible endpoint).
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini.
+    Gemini,
+}
+
+/// A provider as the server will use it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedProvider {
+    /// The prefix of model names (`openai/…`).
+    pub name: String,
+    /// API flavour.
+    pub kind: ProviderKind,
+    /// Base URL; `None` means the vendor's public endpoint.
+    pub base_url: Option<String>,
+    /// API key, if any.
+    pub api_key: Option<String>,
+    /// Price overrides, by model name.
+    pub prices: BTreeMap<String, Price>,
+}
+
+impl std::fmt::Display for ResolvedProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key: only whether there is one.
+        write!(
+            f,
+            "{} ({:?}, {}, key {})",
+            self.name,
+            self.kind,
+            self.base_url.as_deref().unwrap_or("default endpoint"),
+            if self.api_key.is_some() {
+                "set"
+            } else {
+                "absent"
+            }
+        )
+    }
+}
+
+/// Engine settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineSettings {
+    /// Background workers.
+    pub workers: usize,
+    /// Lease length.
+    pub lease_ms: u64,
+    /// Idle poll interval.
+    pub poll_ms: u64,
 }
 
 /// The resolved configuration of a server.
@@ -76,8 +156,85 @@ pub struct Config {
     pub api_key: Option<String>,
     /// Base64 32-byte key for secrets at rest, if given.
     pub secret_key: Option<String>,
-    /// Providers from the file.
-    pub providers: BTreeMap<String, ProviderConfig>,
+    /// Model providers: the three built-in vendors, then those of `baton.toml`.
+    pub providers: Vec<ResolvedProvider>,
+    /// Engine settings.
+    pub engine: EngineSettings,
+}
+
+fn resolve_providers(
+    file: BTreeMap<String, ProviderConfig>,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<ResolvedProvider>, ConfigError> {
+    let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+    let mut out = vec![
+        ResolvedProvider {
+            name: "openai".into(),
+            kind: ProviderKind::OpenAi,
+            base_url: var("OPENAI_BASE_URL"),
+            api_key: var("OPENAI_API_KEY"),
+            prices: BTreeMap::new(),
+        },
+        ResolvedProvider {
+            name: "anthropic".into(),
+            kind: ProviderKind::Anthropic,
+            base_url: var("ANTHROPIC_BASE_URL"),
+            api_key: var("ANTHROPIC_API_KEY"),
+            prices: BTreeMap::new(),
+        },
+        ResolvedProvider {
+            name: "google".into(),
+            kind: ProviderKind::Gemini,
+            base_url: var("GEMINI_BASE_URL"),
+            api_key: var("GEMINI_API_KEY").or_else(|| var("GOOGLE_API_KEY")),
+            prices: BTreeMap::new(),
+        },
+    ];
+    // `gemini/…` and `google/…` name the same vendor.
+    let mut gemini = out[2].clone();
+    gemini.name = "gemini".into();
+    out.push(gemini);
+    for (name, entry) in file {
+        let kind = match entry.kind.as_deref() {
+            None | Some("openai") => ProviderKind::OpenAi,
+            Some("anthropic") => ProviderKind::Anthropic,
+            Some("gemini") | Some("google") => ProviderKind::Gemini,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    setting: "providers.*.kind",
+                    message: format!(
+                        "`{other}` for provider `{name}`: use openai, anthropic or gemini"
+                    ),
+                })
+            }
+        };
+        let api_key = entry.api_key_env.as_deref().and_then(var);
+        if let Some(existing) = out.iter_mut().find(|p| p.name == name) {
+            existing.kind = kind;
+            if entry.base_url.is_some() {
+                existing.base_url = entry.base_url;
+            }
+            if api_key.is_some() {
+                existing.api_key = api_key;
+            }
+            existing.prices = entry.prices;
+        } else {
+            if entry.base_url.is_none() {
+                return Err(ConfigError::Invalid {
+                    setting: "providers.*.base_url",
+                    message: format!("provider `{name}` needs a base_url"),
+                });
+            }
+            out.push(ResolvedProvider {
+                name,
+                kind,
+                base_url: entry.base_url,
+                api_key,
+                prices: entry.prices,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A configuration problem, naming the setting.
@@ -161,7 +318,20 @@ impl Config {
             data_dir,
             api_key: over.api_key.filter(|k| !k.is_empty()),
             secret_key: over.secret_key.filter(|k| !k.is_empty()),
-            providers: file.providers,
+            providers: resolve_providers(file.providers, &over.env)?,
+            engine: EngineSettings {
+                workers: over.workers.or(file.engine.workers).unwrap_or(8).max(1),
+                lease_ms: over
+                    .lease_ms
+                    .or(file.engine.lease_ms)
+                    .unwrap_or(30_000)
+                    .max(100),
+                poll_ms: over
+                    .poll_ms
+                    .or(file.engine.poll_ms)
+                    .unwrap_or(1_000)
+                    .max(10),
+            },
         })
     }
 }
@@ -198,7 +368,54 @@ mod tests {
         let c = Config::resolve(over, file).unwrap();
         assert_eq!(c.listen.to_string(), "0.0.0.0:1");
         assert_eq!(c.database_url, "postgres://db/baton");
-        assert_eq!(c.providers["ollama"].prices["llama3"].output, 0.2);
+        let ollama = c.providers.iter().find(|p| p.name == "ollama").unwrap();
+        assert_eq!(ollama.prices["llama3"].output, 0.2);
+        assert_eq!(ollama.kind, ProviderKind::OpenAi);
+    }
+
+    #[test]
+    fn provider_keys_come_from_the_environment() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            [providers.openrouter]
+            base_url = "https://openrouter.example/v1"
+            api_key_env = "OPENROUTER_API_KEY"
+            [providers.openai]
+            base_url = "http://127.0.0.1:1/v1"
+            "#,
+        )
+        .unwrap();
+        let over = Overrides {
+            env: [
+                ("OPENAI_API_KEY".to_owned(), "sk-1".to_owned()),
+                ("OPENROUTER_API_KEY".to_owned(), "or-2".to_owned()),
+                (
+                    "ANTHROPIC_BASE_URL".to_owned(),
+                    "http://127.0.0.1:2".to_owned(),
+                ),
+            ]
+            .into(),
+            ..Default::default()
+        };
+        let c = Config::resolve(over, file).unwrap();
+        let get = |n: &str| c.providers.iter().find(|p| p.name == n).unwrap().clone();
+        assert_eq!(get("openai").api_key.as_deref(), Some("sk-1"));
+        assert_eq!(
+            get("openai").base_url.as_deref(),
+            Some("http://127.0.0.1:1/v1")
+        );
+        assert_eq!(get("openrouter").api_key.as_deref(), Some("or-2"));
+        assert_eq!(
+            get("anthropic").base_url.as_deref(),
+            Some("http://127.0.0.1:2")
+        );
+        assert!(
+            !get("openai").to_string().contains("sk-1"),
+            "keys never print"
+        );
+        let bad: FileConfig =
+            toml::from_str("[providers.x]\nkind = \"cohere\"\nbase_url = \"http://x\"").unwrap();
+        assert!(Config::resolve(Overrides::default(), bad).is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! serves it. `main.rs` is only the CLI around [`Server::start`]; tests start servers the same way.
 
 pub mod config;
+mod providers;
 mod secrets;
 
 pub use config::{Config, ConfigError, FileConfig, Overrides};
@@ -9,10 +10,12 @@ pub use config::{Config, ConfigError, FileConfig, Overrides};
 use baton_core::id::{new_id, now_rfc3339};
 use baton_core::store::{ApiKeyRecord, Store, StoreError};
 use baton_core::ProjectId;
+use baton_engine::{Engine, EngineConfig};
 use baton_http::{hash_api_key, router, AppState};
 use baton_store::SqlStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -25,6 +28,9 @@ pub enum ServeError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    /// A model provider could not be set up.
+    #[error("providers: {0}")]
+    Providers(String),
     /// The secret key could not be loaded or created.
     #[error("secret key: {0}")]
     Secret(String),
@@ -49,17 +55,34 @@ impl Server {
         let store = Arc::new(SqlStore::connect(&config.database_url).await?);
         let cipher = secrets::load_or_create(&config)?;
         let created_admin_key = bootstrap_key(store.as_ref(), config.api_key.as_deref()).await?;
-        let state = AppState::new(store, cipher);
+        let gateway = providers::gateway(&config.providers)?;
+        let engine = Engine::new(
+            store.clone(),
+            gateway,
+            cipher.clone(),
+            EngineConfig {
+                workers: config.engine.workers,
+                lease: Duration::from_millis(config.engine.lease_ms),
+                poll_interval: Duration::from_millis(config.engine.poll_ms),
+                ..EngineConfig::default()
+            },
+        );
+        let workers = engine.start_workers();
+        let state = AppState::new(store, cipher, engine);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         let app = router(state);
         let task = tokio::spawn(async move {
-            axum::serve(listener, app)
+            let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = rx.await;
                 })
-                .await
+                .await;
+            // Runs still in flight keep their leases until they expire; another server (or
+            // this one, restarted) resumes them from their last checkpoint.
+            workers.abort();
+            served
         });
         tracing::info!(%addr, "baton listening");
         Ok(Self {

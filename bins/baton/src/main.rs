@@ -73,19 +73,60 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+#[allow(clippy::disallowed_methods)] // the CLI is the one place the environment is read
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
+    env_var(name)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| format!("invalid {name}: `{v}` is not a number"))
+        })
+        .transpose()
+}
+
+/// The provider variables the configuration may use.
+fn provider_env(file: &FileConfig) -> std::collections::BTreeMap<String, String> {
+    let mut names: Vec<String> = [
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "GEMINI_BASE_URL",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    names.extend(
+        file.providers
+            .values()
+            .filter_map(|p| p.api_key_env.clone()),
+    );
+    names
+        .into_iter()
+        .filter_map(|name| env_var(&name).map(|v| (name, v)))
+        .collect()
+}
+
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let file = match &args.config {
         Some(path) => FileConfig::load(path, true),
         None => FileConfig::load(std::path::Path::new("baton.toml"), false),
     }
     .map_err(|e| e.to_string())?;
-    #[allow(clippy::disallowed_methods)] // configuration is the one place env is read
     let over = Overrides {
         listen: args.listen,
         database_url: args.database_url,
         data_dir: args.data_dir,
-        api_key: std::env::var("BATON_API_KEY").ok(),
-        secret_key: std::env::var("BATON_SECRET_KEY").ok(),
+        api_key: env_var("BATON_API_KEY"),
+        secret_key: env_var("BATON_SECRET_KEY"),
+        workers: parse_env("BATON_WORKERS")?,
+        lease_ms: parse_env("BATON_LEASE_MS")?,
+        poll_ms: parse_env("BATON_POLL_MS")?,
+        env: provider_env(&file),
     };
     let config = Config::resolve(over, file).map_err(|e| e.to_string())?;
     let mut server = Server::start(config).await.map_err(|e| e.to_string())?;

@@ -18,6 +18,7 @@ pub mod agent;
 pub mod error;
 pub mod id;
 pub mod message;
+pub mod model;
 pub mod schedule;
 pub mod store;
 pub mod task;

@@ -150,10 +150,107 @@ pub trait ApiKeyStore: Send + Sync {
     async fn count_api_keys(&self) -> Result<u64, StoreError>;
 }
 
-/// Everything a server needs from persistence, as one object.
-pub trait Store: AgentStore + ToolStore + ApiKeyStore {}
+/// A stored task: indexed fields the store queries on, plus the engine's checkpoint document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRecord {
+    /// ULID.
+    pub id: String,
+    /// Owning project.
+    pub project_id: ProjectId,
+    /// The agent's id.
+    pub agent_id: String,
+    /// The agent's key (for display and routing).
+    pub agent_key: String,
+    /// The agent version the task runs, fixed for its whole life.
+    pub agent_version: u32,
+    /// A2A state.
+    pub state: crate::task::TaskState,
+    /// Thread the task belongs to.
+    pub thread_id: Option<String>,
+    /// Whether a background worker should run it (claimable through leases).
+    pub background: bool,
+    /// Bumped by every save; saves compare-and-swap on it.
+    pub revision: u64,
+    /// Worker holding the lease, while one runs it.
+    pub lease_owner: Option<String>,
+    /// When the lease ends (Unix milliseconds).
+    pub lease_expires_at: Option<i64>,
+    /// A client asked to cancel; the runner stops at its next await point.
+    pub cancel_requested: bool,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// Last update (RFC 3339).
+    pub updated: String,
+    /// The engine's checkpoint: history, pending calls, usage, … (engine-defined JSON).
+    pub data: serde_json::Value,
+}
 
-impl<T: AgentStore + ToolStore + ApiKeyStore> Store for T {}
+/// An event of a task's stream, as persisted for clients that reconnect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvent {
+    /// Position in the task's stream, from 1, dense.
+    pub seq: u64,
+    /// The event (the SSE payload).
+    pub data: serde_json::Value,
+}
+
+/// Tasks, their leases and their event streams.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Stores a new task.
+    async fn create_task(&self, task: &TaskRecord) -> Result<(), StoreError>;
+
+    /// The task with this id in the project.
+    async fn task(&self, project: &ProjectId, id: &str) -> Result<Option<TaskRecord>, StoreError>;
+
+    /// Replaces the task if its stored revision is still `expected_revision` (the caller sets
+    /// `task.revision` to the new value). `Conflict` if another writer saved first, `NotFound`
+    /// if it is gone. `cancel_requested` is not written here (see `request_cancel`).
+    async fn save_task(&self, task: &TaskRecord, expected_revision: u64) -> Result<(), StoreError>;
+
+    /// Atomically claims one background task in `submitted` or `working` whose lease is absent
+    /// or expired at `now_ms`: sets the lease to `worker` until `now_ms + lease_ms`, bumps the
+    /// revision, and returns it. Never hands one task to two workers (PostgreSQL:
+    /// `FOR UPDATE SKIP LOCKED`).
+    async fn claim_task(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<TaskRecord>, StoreError>;
+
+    /// Extends `worker`'s lease on a task to `until_ms`; `false` if the worker no longer holds it.
+    async fn renew_lease(
+        &self,
+        task_id: &str,
+        worker: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks a task for cancellation (does not touch its revision); `NotFound` if absent.
+    async fn request_cancel(&self, project: &ProjectId, id: &str) -> Result<(), StoreError>;
+
+    /// Whether a client asked to cancel the task.
+    async fn cancel_requested(&self, task_id: &str) -> Result<bool, StoreError>;
+
+    /// Tasks of a thread, oldest first.
+    async fn thread_tasks(
+        &self,
+        project: &ProjectId,
+        thread_id: &str,
+    ) -> Result<Vec<TaskRecord>, StoreError>;
+
+    /// Appends events to a task's stream; `Conflict` if a `seq` is already taken.
+    async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError>;
+
+    /// A task's events with `seq > after`, in order.
+    async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError>;
+}
+
+/// Everything a server needs from persistence, as one object.
+pub trait Store: AgentStore + ToolStore + ApiKeyStore + TaskStore {}
+
+impl<T: AgentStore + ToolStore + ApiKeyStore + TaskStore> Store for T {}
 
 /// Seals and opens secrets kept at rest (header values, secret variables).
 pub trait SecretCipher: Send + Sync {

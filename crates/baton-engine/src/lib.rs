@@ -1,5 +1,493 @@
-//! The Baton agent engine: the agent loop as a resumable state machine, the task state machine,
-//! background workers with leases, the scheduler, event streams and spans.
+//! The Baton agent engine: runs agents as durable tasks.
 //!
-//! It receives model providers, tools and stores as `baton-core` trait objects and names no
-//! concrete implementation. The loop arrives with agent runs.
+//! The loop is a sans-IO state machine ([`step::next_step`]) driven by an async runner that
+//! calls the model gateway and tools, and checkpoints the task in the store after every step, so
+//! any worker can resume it from its last step. Background tasks go through a worker pool that
+//! claims them from the database with leases; a task whose worker died is picked up again when
+//! its lease expires. Events stream to clients live and are persisted for reconnects.
+//!
+//! The engine receives the store, the model gateway and the secret cipher as `baton-core`
+//! trait objects and names no concrete implementation.
+
+pub mod events;
+pub mod prompt;
+mod run;
+pub mod state;
+pub mod step;
+pub mod toolset;
+mod worker;
+
+use baton_core::agent::{AgentRecord, AgentSpec};
+use baton_core::message::{Message, Part, Role};
+use baton_core::model::ModelGateway;
+use baton_core::store::{SecretCipher, Store, StoreError, TaskEvent, TaskRecord};
+use baton_core::task::TaskState;
+use baton_core::ProjectId;
+use events::{Event, EventHub};
+use serde_json::{Map, Value};
+use state::TaskData;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, Notify};
+
+pub use worker::Workers;
+
+/// Why the engine refused or failed a request.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Bad input, naming the field.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// No such task (in this project, for this agent).
+    #[error("task `{0}` not found")]
+    TaskNotFound(String),
+    /// The agent version the task runs no longer exists.
+    #[error("agent version not found: {0}")]
+    AgentNotFound(String),
+    /// The task is queued or running; it can take no message now.
+    #[error("task `{0}` is still running; wait until it is inactive")]
+    Busy(String),
+    /// Another worker took the task over (its lease expired).
+    #[error("lease on task `{0}` lost")]
+    LeaseLost(String),
+    /// Persistence failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something that should not happen.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> EngineError {
+    EngineError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Tuning of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Background workers in this process.
+    pub workers: usize,
+    /// How long a lease lasts without renewal.
+    pub lease: Duration,
+    /// How often idle workers look for claimable tasks (they are also woken on submit).
+    pub poll_interval: Duration,
+    /// This process's worker id (unique per process).
+    pub worker_id: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            workers: 8,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            worker_id: format!("worker-{}", baton_core::id::new_id()),
+        }
+    }
+}
+
+/// The input of a run: a new task, or the next message of an existing one.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The tenant.
+    pub project: ProjectId,
+    /// The agent (live record).
+    pub agent: AgentRecord,
+    /// A pinned version (`key@N`); new tasks only.
+    pub version: Option<u32>,
+    /// The message: `user` text/file parts, or `tool` results.
+    pub role: Role,
+    /// Its parts.
+    pub parts: Vec<Part>,
+    /// Client-given message id.
+    pub message_id: Option<String>,
+    /// Continue this task.
+    pub task_id: Option<String>,
+    /// Queue for a worker and answer at once.
+    pub background: bool,
+    /// Publish text deltas.
+    pub stream: bool,
+    /// Template variables (request side).
+    pub variables: Map<String, Value>,
+    /// Who the task acts for.
+    pub identity: Option<Value>,
+    /// Thread id: tasks of a thread share context.
+    pub thread_id: Option<String>,
+    /// Memory entity.
+    pub memory_entity_id: Option<String>,
+    /// Metadata for traces.
+    pub metadata: Map<String, Value>,
+}
+
+/// A task ready to run: stored, leased to this process unless it is a background task.
+pub struct Prepared {
+    /// The stored task.
+    pub task: TaskRecord,
+    /// The agent configuration it runs.
+    pub spec: AgentSpec,
+}
+
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub gateway: Arc<dyn ModelGateway>,
+    pub cipher: Arc<dyn SecretCipher>,
+    pub hub: EventHub,
+    pub config: EngineConfig,
+    pub wake: Notify,
+    pub cancels: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+/// The agent engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn random_hex(bytes: usize) -> String {
+    let v: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    hex::encode(v)
+}
+
+impl Engine {
+    /// An engine over a store, a model gateway and a cipher for secret variables.
+    pub fn new(
+        store: Arc<dyn Store>,
+        gateway: Arc<dyn ModelGateway>,
+        cipher: Arc<dyn SecretCipher>,
+        config: EngineConfig,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                gateway,
+                cipher,
+                hub: EventHub::default(),
+                config,
+                wake: Notify::new(),
+                cancels: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// Decodes a task's checkpoint.
+    pub fn data(task: &TaskRecord) -> Result<TaskData, EngineError> {
+        serde_json::from_value(task.data.clone())
+            .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))
+    }
+
+    /// Loads a task of the project.
+    pub async fn task(
+        &self,
+        project: &ProjectId,
+        id: &str,
+    ) -> Result<Option<TaskRecord>, EngineError> {
+        Ok(self.inner.store.task(project, id).await?)
+    }
+
+    /// Tasks of a thread, oldest first.
+    pub async fn thread_tasks(
+        &self,
+        project: &ProjectId,
+        thread_id: &str,
+    ) -> Result<Vec<TaskRecord>, EngineError> {
+        Ok(self.inner.store.thread_tasks(project, thread_id).await?)
+    }
+
+    /// Receives a task's live events from now on.
+    pub fn subscribe(&self, task_id: &str) -> broadcast::Receiver<Arc<Event>> {
+        self.inner.hub.subscribe(task_id)
+    }
+
+    /// Persisted events after `seq`.
+    pub async fn events_after(
+        &self,
+        task_id: &str,
+        seq: u64,
+    ) -> Result<Vec<TaskEvent>, EngineError> {
+        Ok(self.inner.store.events_after(task_id, seq).await?)
+    }
+
+    /// Asks a task to stop; it ends `canceled` at its next await point.
+    pub async fn cancel(&self, project: &ProjectId, id: &str) -> Result<(), EngineError> {
+        self.inner.store.request_cancel(project, id).await?;
+        let local = self
+            .inner
+            .cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned();
+        if let Some(notify) = local {
+            notify.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Validates the request and stores the task (new, or continued) ready to run.
+    pub async fn prepare(&self, req: RunRequest) -> Result<Prepared, EngineError> {
+        let store = &self.inner.store;
+        let message = Message {
+            message_id: req
+                .message_id
+                .clone()
+                .unwrap_or_else(baton_core::id::new_id),
+            role: req.role,
+            parts: req.parts.clone(),
+        };
+        check_message(&message)?;
+        let now = now_ms();
+        let now_text = baton_core::id::now_rfc3339();
+        let (mut task, mut data, spec) = match &req.task_id {
+            Some(task_id) => {
+                let task = store
+                    .task(&req.project, task_id)
+                    .await?
+                    .filter(|t| t.agent_id == req.agent.id)
+                    .ok_or_else(|| EngineError::TaskNotFound(task_id.clone()))?;
+                if !task.state.is_inactive() {
+                    return Err(EngineError::Busy(task_id.clone()));
+                }
+                let mut data = Self::data(&task)?;
+                continue_with(&mut data, &message)?;
+                let spec = self
+                    .spec_of(&req.project, &task.agent_id, task.agent_version)
+                    .await?;
+                (task, data, spec)
+            }
+            None => {
+                if message.role != Role::User {
+                    return Err(invalid(
+                        "message.role",
+                        "a new task starts with a `user` message; `tool` messages continue a task (send task_id)",
+                    ));
+                }
+                let version = req.version.unwrap_or(req.agent.version);
+                let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
+                let mut thread_context = Vec::new();
+                if let Some(thread_id) = &req.thread_id {
+                    for earlier in store.thread_tasks(&req.project, thread_id).await? {
+                        thread_context.extend(Self::data(&earlier)?.history);
+                    }
+                }
+                let data = TaskData {
+                    context_id: req.thread_id.clone().unwrap_or_else(baton_core::id::new_id),
+                    history: vec![message.clone()],
+                    thread_context,
+                    turn_start: 0,
+                    variables: prompt::merge_variables(
+                        &spec.variables,
+                        &req.variables,
+                        self.inner.cipher.as_ref(),
+                    ),
+                    metadata: req.metadata.clone(),
+                    identity: req.identity.clone(),
+                    memory_entity_id: req.memory_entity_id.clone(),
+                    trace_id: random_hex(16),
+                    span_id: random_hex(8),
+                    model: spec.model.id.clone(),
+                    ..Default::default()
+                };
+                let task = TaskRecord {
+                    id: baton_core::id::new_id(),
+                    project_id: req.project.clone(),
+                    agent_id: req.agent.id.clone(),
+                    agent_key: req.agent.spec.key.clone(),
+                    agent_version: version,
+                    state: TaskState::Submitted,
+                    thread_id: req.thread_id.clone(),
+                    background: true,
+                    revision: 0,
+                    lease_owner: None,
+                    lease_expires_at: None,
+                    cancel_requested: false,
+                    created: now_text.clone(),
+                    updated: now_text.clone(),
+                    data: Value::Null,
+                };
+                (task, data, spec)
+            }
+        };
+        if req.task_id.is_some() && !req.variables.is_empty() {
+            let merged = prompt::merge_variables(
+                &data.variables,
+                &req.variables,
+                self.inner.cipher.as_ref(),
+            );
+            data.variables = merged;
+        }
+        data.response_id = baton_core::id::new_id();
+        data.turn_started_ms = now;
+        data.streaming = req.stream;
+        task.background = true;
+        task.updated = now_text;
+        if req.background {
+            task.state = TaskState::Submitted;
+            task.lease_owner = None;
+            task.lease_expires_at = None;
+        } else {
+            // Held by this process; if it dies, the lease expires and a worker resumes the run.
+            task.state = TaskState::Working;
+            task.lease_owner = Some(self.inner.config.worker_id.clone());
+            task.lease_expires_at = Some(now + self.inner.config.lease.as_millis() as i64);
+        }
+        task.data = serde_json::to_value(&data)
+            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+        if req.task_id.is_some() {
+            let expected = task.revision;
+            task.revision += 1;
+            store
+                .save_task(&task, expected)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => EngineError::Busy(task.id.clone()),
+                    other => other.into(),
+                })?;
+        } else {
+            store.create_task(&task).await?;
+        }
+        if req.background {
+            self.inner.wake.notify_one();
+        }
+        Ok(Prepared { task, spec })
+    }
+
+    async fn spec_of(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+        version: u32,
+    ) -> Result<AgentSpec, EngineError> {
+        self.inner
+            .store
+            .agent_version(project, agent_id, version)
+            .await?
+            .map(|v| v.spec)
+            .ok_or_else(|| EngineError::AgentNotFound(format!("{agent_id}@{version}")))
+    }
+
+    /// Runs a prepared (leased) task until it pauses or ends, in its own tokio task so a client
+    /// that goes away does not cut the run short.
+    pub fn spawn(
+        &self,
+        prepared: Prepared,
+    ) -> tokio::task::JoinHandle<Result<TaskRecord, EngineError>> {
+        let inner = self.inner.clone();
+        tokio::spawn(async move { run::run(inner, prepared.task, prepared.spec).await })
+    }
+
+    /// Starts this process's background workers.
+    pub fn start_workers(&self) -> Workers {
+        worker::start(self.inner.clone())
+    }
+}
+
+/// Checks the shape of an incoming message.
+fn check_message(message: &Message) -> Result<(), EngineError> {
+    if message.parts.is_empty() {
+        return Err(invalid("message.parts", "must contain at least one part"));
+    }
+    match message.role {
+        Role::Tool => {
+            for (i, part) in message.parts.iter().enumerate() {
+                if !matches!(part, Part::ToolResult { .. }) {
+                    return Err(invalid(
+                        &format!("message.parts[{i}]"),
+                        "tool role messages must only contain tool_result parts",
+                    ));
+                }
+            }
+        }
+        Role::User => {
+            for (i, part) in message.parts.iter().enumerate() {
+                if matches!(part, Part::ToolResult { .. } | Part::ToolCall { .. }) {
+                    return Err(invalid(
+                        &format!("message.parts[{i}]"),
+                        "user messages carry text, file or data parts; send tool results with role `tool`",
+                    ));
+                }
+            }
+        }
+        Role::Agent | Role::System => {
+            return Err(invalid("message.role", "must be `user` or `tool`"));
+        }
+    }
+    Ok(())
+}
+
+/// Adds the next message to a paused or finished task, starting a new turn.
+fn continue_with(data: &mut TaskData, message: &Message) -> Result<(), EngineError> {
+    let pending = data.unanswered_calls();
+    match message.role {
+        Role::Tool => {
+            if pending.is_empty() {
+                return Err(invalid(
+                    "message",
+                    "the task has no pending tool calls; continue it with a `user` message",
+                ));
+            }
+            let mut seen = Vec::new();
+            for (i, part) in message.parts.iter().enumerate() {
+                if let Part::ToolResult { tool_call_id, .. } = part {
+                    if !pending.iter().any(|c| &c.id == tool_call_id) {
+                        return Err(invalid(
+                            &format!("message.parts[{i}].tool_call_id"),
+                            format!(
+                                "`{tool_call_id}` is not a pending tool call (pending: {})",
+                                pending
+                                    .iter()
+                                    .map(|c| c.id.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ));
+                    }
+                    if seen.contains(tool_call_id) {
+                        return Err(invalid(
+                            &format!("message.parts[{i}].tool_call_id"),
+                            format!("`{tool_call_id}` is answered twice"),
+                        ));
+                    }
+                    seen.push(tool_call_id.clone());
+                }
+            }
+            data.turn_start = data.history.len();
+            data.history.push(message.clone());
+        }
+        _ => {
+            if !pending.is_empty() {
+                return Err(invalid(
+                    "message.role",
+                    format!(
+                        "the task waits for tool results ({}); send them in a `tool` message first",
+                        pending
+                            .iter()
+                            .map(|c| c.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            data.turn_start = data.history.len();
+            data.history.push(message.clone());
+        }
+    }
+    data.iterations = 0;
+    data.schema_retries = 0;
+    data.finish = None;
+    data.error = None;
+    data.turn_usage = Default::default();
+    Ok(())
+}

@@ -104,7 +104,7 @@ async fn resolve_tools(
     Ok(())
 }
 
-async fn live_agent(
+pub(crate) async fn live_agent(
     state: &AppState,
     project: &ProjectId,
     key: &str,

@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baton_core::store::StoreError;
 use baton_core::ValidationError;
+use baton_engine::EngineError;
 use serde_json::json;
 
 /// How the body of an error is laid out. orq's SDK parses a few endpoints' errors with
@@ -135,6 +136,20 @@ impl From<StoreError> for ApiError {
                     "the database is unavailable; retry later",
                 )
             }
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid { field, message } => Self::invalid(field, message),
+            EngineError::TaskNotFound(_) | EngineError::AgentNotFound(_) => {
+                Self::not_found(e.to_string())
+            }
+            EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
+            EngineError::Store(store) => store.into(),
+            EngineError::Internal(_) => Self::internal(&e),
         }
     }
 }

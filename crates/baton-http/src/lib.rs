@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod extract;
 mod openapi;
+mod responses;
 mod state;
 mod tools;
 
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(agents::routes())
         .merge(tools::routes())
+        .merge(responses::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

@@ -20,6 +20,11 @@ use utoipa::OpenApi;
         crate::tools::retrieve,
         crate::tools::update,
         crate::tools::delete,
+        crate::responses::create,
+        crate::responses::get_response,
+        crate::responses::stream,
+        crate::responses::cancel,
+        crate::responses::thread,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

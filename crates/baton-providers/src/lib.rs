@@ -1,6 +1,122 @@
-//! Model providers for Baton: clients for OpenAI Chat Completions (and every OpenAI-compatible
-//! endpoint), Anthropic Messages and Google Gemini, behind `baton-core`'s provider port, with
-//! retries, fallbacks and a price table.
+//! Model providers for Baton: clients for OpenAI Chat Completions (which also serves every
+//! OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp, OpenRouter, Groq, Together, LM Studio),
+//! Anthropic Messages and Google Gemini, each implementing `baton_core::model::ModelProvider`
+//! with its wire structs private to its module; a [`Registry`] of them by provider name; a
+//! [`PriceTable`]; and the [`Gateway`] the engine calls, which adds retries with backoff and
+//! fallback models.
 //!
-//! The clients arrive with agent runs; until then this crate only reserves its place in the
-//! dependency graph (`core` ← `providers`).
+//! | flavor | endpoint | auth header |
+//! |---|---|---|
+//! | `OpenAi` | `{base}/chat/completions` | `Authorization: Bearer` |
+//! | `Anthropic` | `{base}/v1/messages` | `x-api-key`, `anthropic-version` |
+//! | `Gemini` | `{base}/v1beta/models/{model}:generateContent` | `x-goog-api-key` |
+
+mod anthropic;
+mod gateway;
+mod gemini;
+mod http;
+mod openai;
+mod prices;
+mod sse;
+
+pub use gateway::Gateway;
+pub use prices::PriceTable;
+
+use baton_core::model::ModelProvider;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The API flavour of a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// OpenAI Chat Completions and compatible servers.
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Google Gemini.
+    Gemini,
+}
+
+impl Flavor {
+    /// The vendor's public endpoint.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Self::OpenAi => "https://api.openai.com/v1",
+            Self::Anthropic => "https://api.anthropic.com",
+            Self::Gemini => "https://generativelanguage.googleapis.com",
+        }
+    }
+}
+
+/// How to reach one provider.
+#[derive(Clone)]
+pub struct ProviderSettings {
+    /// The prefix models use (`openai/…`).
+    pub name: String,
+    /// API flavour.
+    pub flavor: Flavor,
+    /// Base URL (see [`Flavor::default_base_url`]).
+    pub base_url: String,
+    /// API key, if the endpoint needs one.
+    pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("name", &self.name)
+            .field("flavor", &self.flavor)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+/// Providers by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: HashMap<String, Arc<dyn ModelProvider>>,
+}
+
+impl Registry {
+    /// One client per setting, sharing one pooled HTTP client; calls time out after 120 s.
+    pub fn from_settings(settings: Vec<ProviderSettings>, http: reqwest::Client) -> Self {
+        Self::with_timeout(settings, http, Duration::from_secs(120))
+    }
+
+    /// Like [`Registry::from_settings`] with a per-call timeout.
+    pub fn with_timeout(
+        settings: Vec<ProviderSettings>,
+        http: reqwest::Client,
+        timeout: Duration,
+    ) -> Self {
+        let mut providers: HashMap<String, Arc<dyn ModelProvider>> = HashMap::new();
+        for s in settings {
+            let client = http::Client {
+                name: s.name.clone(),
+                base_url: s.base_url.trim_end_matches('/').to_owned(),
+                api_key: s.api_key,
+                http: http.clone(),
+                timeout,
+            };
+            let provider: Arc<dyn ModelProvider> = match s.flavor {
+                Flavor::OpenAi => Arc::new(openai::OpenAi(client)),
+                Flavor::Anthropic => Arc::new(anthropic::Anthropic(client)),
+                Flavor::Gemini => Arc::new(gemini::Gemini(client)),
+            };
+            providers.insert(s.name, provider);
+        }
+        Self { providers }
+    }
+
+    /// Adds (or replaces) a provider, e.g. a custom one written against the trait.
+    pub fn insert(&mut self, provider: Arc<dyn ModelProvider>) {
+        self.providers.insert(provider.name().to_owned(), provider);
+    }
+
+    /// The provider with this name.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn ModelProvider>> {
+        self.providers.get(name).cloned()
+    }
+}

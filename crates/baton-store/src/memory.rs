@@ -4,8 +4,10 @@ use crate::page::page_sorted;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::store::{
-    AgentStore, ApiKeyRecord, ApiKeyStore, Page, PageRequest, StoreError, ToolStore,
+    AgentStore, ApiKeyRecord, ApiKeyStore, Page, PageRequest, StoreError, TaskEvent, TaskRecord,
+    TaskStore, ToolStore,
 };
+use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
 use baton_core::ProjectId;
 use std::collections::BTreeMap;
@@ -17,6 +19,8 @@ struct Inner {
     versions: BTreeMap<(String, u32), AgentVersion>,
     tools: BTreeMap<String, ToolRecord>,
     keys: BTreeMap<String, ApiKeyRecord>,
+    tasks: BTreeMap<String, TaskRecord>,
+    events: BTreeMap<(String, u64), serde_json::Value>,
 }
 
 /// A store that keeps everything in process memory; nothing survives a restart.
@@ -286,5 +290,147 @@ impl ApiKeyStore for MemoryStore {
 
     async fn count_api_keys(&self) -> Result<u64, StoreError> {
         Ok(self.read().keys.len() as u64)
+    }
+}
+
+#[async_trait]
+impl TaskStore for MemoryStore {
+    async fn create_task(&self, task: &TaskRecord) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        if inner.tasks.contains_key(&task.id) {
+            return Err(StoreError::Conflict(
+                "a task with that id already exists".into(),
+            ));
+        }
+        inner.tasks.insert(task.id.clone(), task.clone());
+        Ok(())
+    }
+
+    async fn task(&self, project: &ProjectId, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        Ok(self
+            .read()
+            .tasks
+            .get(id)
+            .filter(|t| &t.project_id == project)
+            .cloned())
+    }
+
+    async fn save_task(&self, task: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        let stored = inner
+            .tasks
+            .get_mut(&task.id)
+            .filter(|t| t.project_id == task.project_id)
+            .ok_or(StoreError::NotFound)?;
+        if stored.revision != expected_revision {
+            return Err(StoreError::Conflict(
+                "the task was saved by another writer".into(),
+            ));
+        }
+        let cancel_requested = stored.cancel_requested;
+        let created = stored.created.clone();
+        *stored = task.clone();
+        stored.cancel_requested = cancel_requested;
+        stored.created = created;
+        Ok(())
+    }
+
+    async fn claim_task(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<TaskRecord>, StoreError> {
+        let mut inner = self.write();
+        let claimable = inner.tasks.values_mut().find(|t| {
+            t.background
+                && matches!(t.state, TaskState::Submitted | TaskState::Working)
+                && t.lease_expires_at.is_none_or(|until| until < now_ms)
+        });
+        Ok(claimable.map(|t| {
+            t.lease_owner = Some(worker.to_owned());
+            t.lease_expires_at = Some(now_ms + lease_ms);
+            t.revision += 1;
+            t.clone()
+        }))
+    }
+
+    async fn renew_lease(
+        &self,
+        task_id: &str,
+        worker: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.write();
+        match inner.tasks.get_mut(task_id) {
+            Some(t) if t.lease_owner.as_deref() == Some(worker) => {
+                t.lease_expires_at = Some(until_ms);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn request_cancel(&self, project: &ProjectId, id: &str) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        let task = inner
+            .tasks
+            .get_mut(id)
+            .filter(|t| &t.project_id == project)
+            .ok_or(StoreError::NotFound)?;
+        task.cancel_requested = true;
+        Ok(())
+    }
+
+    async fn cancel_requested(&self, task_id: &str) -> Result<bool, StoreError> {
+        self.read()
+            .tasks
+            .get(task_id)
+            .map(|t| t.cancel_requested)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn thread_tasks(
+        &self,
+        project: &ProjectId,
+        thread_id: &str,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        Ok(self
+            .read()
+            .tasks
+            .values()
+            .filter(|t| &t.project_id == project && t.thread_id.as_deref() == Some(thread_id))
+            .cloned()
+            .collect())
+    }
+
+    async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        if events
+            .iter()
+            .any(|e| inner.events.contains_key(&(task_id.to_owned(), e.seq)))
+        {
+            return Err(StoreError::Conflict(
+                "an event with that sequence number exists".into(),
+            ));
+        }
+        for e in events {
+            inner
+                .events
+                .insert((task_id.to_owned(), e.seq), e.data.clone());
+        }
+        Ok(())
+    }
+
+    async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError> {
+        let inner = self.read();
+        Ok(inner
+            .events
+            .range((task_id.to_owned(), after.saturating_add(1))..=(task_id.to_owned(), u64::MAX))
+            .map(|((_, seq), data)| TaskEvent {
+                seq: *seq,
+                data: data.clone(),
+            })
+            .collect())
     }
 }

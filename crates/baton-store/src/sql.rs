@@ -24,12 +24,12 @@ pub struct SqlStore {
     db: DatabaseConnection,
 }
 
-fn unavailable(e: DbErr) -> StoreError {
+pub(crate) fn unavailable(e: DbErr) -> StoreError {
     StoreError::Unavailable(Box::new(e))
 }
 
 /// Classifies a write error: unique violations are conflicts, the rest is unavailability.
-fn write_error(e: DbErr, what: &str) -> StoreError {
+pub(crate) fn write_error(e: DbErr, what: &str) -> StoreError {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what.to_owned()),
         _ => unavailable(e),

@@ -58,21 +58,33 @@ pub async fn drop_postgres_database(admin_url: &str, url: &str) -> Result<(), St
 
 /// Every `spec` text of a table (`agents`, `agent_versions`, `tools`), as stored.
 pub async fn raw_specs(url: &str, table: &str) -> Result<Vec<String>, StoreError> {
-    if !["agents", "agent_versions", "tools"].contains(&table) {
-        return Err(StoreError::Conflict(format!("no spec column in `{table}`")));
-    }
+    raw_rows(url, table).await
+}
+
+/// The JSON document column of every row of a table, as stored: `spec` for agents, versions
+/// and tools, `data` for tasks and task events.
+pub async fn raw_rows(url: &str, table: &str) -> Result<Vec<String>, StoreError> {
+    let column = match table {
+        "agents" | "agent_versions" | "tools" => "spec",
+        "tasks" | "task_events" => "data",
+        other => {
+            return Err(StoreError::Conflict(format!(
+                "no document column in `{other}`"
+            )))
+        }
+    };
     let db = Database::connect(url).await.map_err(unavailable)?;
     let backend = db.get_database_backend();
     let rows = db
         .query_all(Statement::from_string(
             backend,
-            format!("SELECT spec FROM {table}"),
+            format!("SELECT {column} AS doc FROM {table}"),
         ))
         .await
         .map_err(unavailable)?;
     let specs = rows
         .iter()
-        .map(|r| r.try_get::<String>("", "spec"))
+        .map(|r| r.try_get::<String>("", "doc"))
         .collect::<Result<Vec<_>, _>>()
         .map_err(unavailable)?;
     db.close().await.map_err(unavailable)?;

@@ -227,3 +227,221 @@ async fn postgres_store_keeps_the_contract() {
         .await
         .unwrap();
 }
+
+fn task(
+    project: &str,
+    id: &str,
+    thread: Option<&str>,
+    state: baton_core::task::TaskState,
+) -> baton_core::store::TaskRecord {
+    baton_core::store::TaskRecord {
+        id: id.into(),
+        project_id: ProjectId(project.into()),
+        agent_id: "agent".into(),
+        agent_key: "k".into(),
+        agent_version: 1,
+        state,
+        thread_id: thread.map(str::to_owned),
+        background: true,
+        revision: 0,
+        lease_owner: None,
+        lease_expires_at: None,
+        cancel_requested: false,
+        created: "c".into(),
+        updated: "u".into(),
+        data: json!({"n": 1}),
+    }
+}
+
+async fn task_contract(store: &dyn Store) {
+    use baton_core::store::TaskEvent;
+    use baton_core::task::TaskState::*;
+    let a = ProjectId("a".into());
+    let b = ProjectId("b".into());
+    store
+        .create_task(&task("a", "t1", Some("th"), Submitted))
+        .await
+        .unwrap();
+    store
+        .create_task(&task("a", "t2", Some("th"), Completed))
+        .await
+        .unwrap();
+    store
+        .create_task(&task("a", "t3", None, InputRequired))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_task(&task("a", "t1", None, Submitted)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        store.task(&b, "t1").await.unwrap().is_none(),
+        "scoped by project"
+    );
+    assert_eq!(
+        store.task(&a, "t1").await.unwrap().unwrap().data,
+        json!({"n": 1})
+    );
+
+    // Only runnable, unleased tasks are claimed; a claim bumps the revision.
+    let claimed = store.claim_task("w1", 1_000, 500).await.unwrap().unwrap();
+    assert_eq!((claimed.id.as_str(), claimed.revision), ("t1", 1));
+    assert_eq!(claimed.lease_owner.as_deref(), Some("w1"));
+    assert!(
+        store.claim_task("w2", 1_100, 500).await.unwrap().is_none(),
+        "t1 is leased, t2/t3 inactive"
+    );
+    assert!(store.renew_lease("t1", "w1", 2_000).await.unwrap());
+    assert!(
+        !store.renew_lease("t1", "w2", 9_000).await.unwrap(),
+        "only the holder renews"
+    );
+    assert!(
+        store.claim_task("w2", 1_900, 500).await.unwrap().is_none(),
+        "renewed until 2000"
+    );
+    let stolen = store.claim_task("w2", 2_001, 500).await.unwrap().unwrap();
+    assert_eq!(
+        (stolen.lease_owner.as_deref(), stolen.revision),
+        (Some("w2"), 2)
+    );
+
+    // Checkpoints compare and swap on the revision: the old holder's write is refused.
+    let mut stale = claimed.clone();
+    stale.revision = 2;
+    assert!(matches!(
+        store.save_task(&stale, 1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut next = stolen.clone();
+    next.state = Working;
+    next.data = json!({"n": 2});
+    next.revision = 3;
+    store.save_task(&next, 2).await.unwrap();
+    assert_eq!(
+        store.task(&a, "t1").await.unwrap().unwrap().data,
+        json!({"n": 2})
+    );
+    let mut ghost = task("a", "nope", None, Working);
+    ghost.revision = 1;
+    assert!(matches!(
+        store.save_task(&ghost, 0).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Cancel flags survive saves.
+    assert!(!store.cancel_requested("t1").await.unwrap());
+    assert!(matches!(
+        store.request_cancel(&b, "t1").await,
+        Err(StoreError::NotFound)
+    ));
+    store.request_cancel(&a, "t1").await.unwrap();
+    next.revision = 4;
+    store.save_task(&next, 3).await.unwrap();
+    assert!(store.cancel_requested("t1").await.unwrap());
+
+    let thread: Vec<String> = store
+        .thread_tasks(&a, "th")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(thread, ["t1", "t2"]);
+    assert!(store.thread_tasks(&b, "th").await.unwrap().is_empty());
+
+    let ev = |seq| TaskEvent {
+        seq,
+        data: json!({"seq": seq}),
+    };
+    store
+        .append_events("t1", &[ev(1), ev(2), ev(3)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.append_events("t1", &[ev(3)]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let after: Vec<u64> = store
+        .events_after("t1", 1)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(after, [2, 3]);
+    assert!(store.events_after("t2", 0).await.unwrap().is_empty());
+}
+
+/// Eight claimers race for four tasks: each task is claimed exactly once.
+async fn claims_are_exclusive(store: std::sync::Arc<dyn Store>) {
+    for i in 0..4 {
+        store
+            .create_task(&task(
+                "p",
+                &format!("race{i}"),
+                None,
+                baton_core::task::TaskState::Submitted,
+            ))
+            .await
+            .unwrap();
+    }
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(t) = store
+                .claim_task(&format!("w{w}"), 2_100, 60_000)
+                .await
+                .unwrap()
+            {
+                mine.push(t.id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    all.sort();
+    assert_eq!(all, ["race0", "race1", "race2", "race3"]);
+}
+
+#[tokio::test]
+async fn memory_store_keeps_the_task_contract() {
+    task_contract(&MemoryStore::new()).await;
+    claims_are_exclusive(std::sync::Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn sqlite_store_keeps_the_task_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    task_contract(&SqlStore::connect(&url).await.unwrap()).await;
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("race.db").display());
+    claims_are_exclusive(std::sync::Arc::new(SqlStore::connect(&url).await.unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[allow(clippy::disallowed_methods)] // the test is configured by the environment
+async fn postgres_store_keeps_the_task_contract() {
+    let Some(admin) = std::env::var("BATON_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("BATON_TEST_DATABASE_URL not set: PostgreSQL task contract skipped");
+        return;
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
+    task_contract(&store).await;
+    claims_are_exclusive(std::sync::Arc::new(store.clone())).await;
+    store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}

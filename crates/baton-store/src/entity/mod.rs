@@ -3,4 +3,6 @@
 pub mod agent;
 pub mod agent_version;
 pub mod api_key;
+pub mod task;
+pub mod task_event;
 pub mod tool;

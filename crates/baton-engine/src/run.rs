@@ -1,0 +1,584 @@
+//! The async runner: performs the steps `next_step` decides, checkpointing after each.
+
+use crate::events::{payload, Event};
+use crate::state::{Finish, TaskData};
+use crate::step::{next_step, Step};
+use crate::toolset::{run_builtin, Side, Toolset};
+use crate::{now_ms, prompt, EngineError, Inner};
+use baton_core::agent::AgentSpec;
+use baton_core::message::{Message, Part, Role};
+use baton_core::model::{
+    ChatMessage, ChatRequest, FinishReason, OutputSchema, StreamDelta, ToolCall,
+};
+use baton_core::store::{StoreError, TaskEvent, TaskRecord};
+use baton_core::task::TaskState;
+use baton_core::usage::Usage;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// How many times an answer that fails the output schema is sent back for correction.
+const SCHEMA_RETRIES: u32 = 2;
+
+struct Runner {
+    inner: Arc<Inner>,
+    task: TaskRecord,
+    data: TaskData,
+    spec: AgentSpec,
+    tools: Toolset,
+    pending_events: Vec<TaskEvent>,
+    seq: Arc<AtomicU64>,
+    cancel: Arc<Notify>,
+    lease_lost: Arc<AtomicBool>,
+}
+
+/// Runs a leased task until it pauses or ends.
+pub(crate) async fn run(
+    inner: Arc<Inner>,
+    task: TaskRecord,
+    spec: AgentSpec,
+) -> Result<TaskRecord, EngineError> {
+    let data: TaskData = serde_json::from_value(task.data.clone())
+        .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))?;
+    let tools = Toolset::resolve(&spec, &task.project_id, inner.store.as_ref()).await?;
+    let cancel = Arc::new(Notify::new());
+    inner
+        .cancels
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(task.id.clone(), cancel.clone());
+    let lease_lost = Arc::new(AtomicBool::new(false));
+    let renewer = spawn_renewer(&inner, &task.id, lease_lost.clone());
+    let task_id = task.id.clone();
+    let mut runner = Runner {
+        seq: Arc::new(AtomicU64::new(data.event_seq)),
+        inner: inner.clone(),
+        task,
+        data,
+        spec,
+        tools,
+        pending_events: Vec::new(),
+        cancel,
+        lease_lost,
+    };
+    let result = runner.drive().await;
+    renewer.abort();
+    inner
+        .cancels
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&task_id);
+    inner.hub.release(&task_id);
+    result.map(|()| runner.task)
+}
+
+fn spawn_renewer(
+    inner: &Arc<Inner>,
+    task_id: &str,
+    lost: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let inner = inner.clone();
+    let task_id = task_id.to_owned();
+    tokio::spawn(async move {
+        let lease = inner.config.lease;
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let until = now_ms() + lease.as_millis() as i64;
+            match inner
+                .store
+                .renew_lease(&task_id, &inner.config.worker_id, until)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => tracing::warn!(task = %task_id, error = %e, "lease renewal failed"),
+            }
+        }
+    })
+}
+
+fn text_of(parts: &[Part]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        let piece = match part {
+            Part::Text { text } => text.clone(),
+            Part::Data { data, .. } => Value::Object(data.clone()).to_string(),
+            Part::File { file, .. } => format!(
+                "[file {}{}]",
+                file.name.as_deref().unwrap_or("unnamed"),
+                file.uri
+                    .as_deref()
+                    .map(|u| format!(" at {u}"))
+                    .unwrap_or_default()
+            ),
+            Part::Error { error, .. } => format!("[error: {error}]"),
+            Part::ToolCall { .. } | Part::ToolResult { .. } => continue,
+        };
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&piece);
+    }
+    out
+}
+
+/// The conversation as the model sees it.
+fn chat_messages(history: impl Iterator<Item = Message>) -> Vec<ChatMessage> {
+    let mut out: Vec<ChatMessage> = Vec::new();
+    let mut names: std::collections::HashMap<String, String> = Default::default();
+    for message in history {
+        match message.role {
+            Role::User | Role::System => out.push(ChatMessage::user(text_of(&message.parts))),
+            Role::Agent => {
+                let calls: Vec<ToolCall> = message
+                    .parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::ToolCall {
+                            tool_name,
+                            tool_call_id,
+                            arguments,
+                        } => {
+                            names.insert(tool_call_id.clone(), tool_name.clone());
+                            Some(ToolCall {
+                                id: tool_call_id.clone(),
+                                name: tool_name.clone(),
+                                arguments: arguments.clone(),
+                                signature: None,
+                            })
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                out.push(ChatMessage::assistant(text_of(&message.parts), calls));
+            }
+            Role::Tool => {
+                for part in &message.parts {
+                    if let Part::ToolResult {
+                        tool_call_id,
+                        result,
+                    } = part
+                    {
+                        let content = match result {
+                            Some(Value::String(s)) => s.clone(),
+                            Some(v) => v.to_string(),
+                            None => "null".into(),
+                        };
+                        let name = names.get(tool_call_id).cloned().unwrap_or_default();
+                        out.push(ChatMessage::tool(tool_call_id.clone(), name, content));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn usage_json(u: &Usage) -> Value {
+    json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+           "total_tokens": u.total_tokens})
+}
+
+fn pending_json(calls: &[ToolCall]) -> Value {
+    Value::Array(
+        calls
+            .iter()
+            .map(|c| {
+                json!({"id": c.id, "type": "function",
+                       "function": {"name": c.name, "arguments": c.arguments.to_string()}})
+            })
+            .collect(),
+    )
+}
+
+enum ModelOutcome {
+    Answered,
+    TimedOut,
+    Canceled,
+    Failed(String),
+}
+
+impl Runner {
+    fn emit(&mut self, kind: &str, data: Value) {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let event = Arc::new(Event {
+            seq,
+            payload: payload(kind, data),
+        });
+        if event.is_persisted() {
+            self.pending_events.push(TaskEvent {
+                seq,
+                data: event.payload.clone(),
+            });
+        }
+        self.inner.hub.publish(&self.task.id, event);
+    }
+
+    /// Writes the checkpoint (compare-and-swap on the revision) and the step's events.
+    async fn checkpoint(&mut self) -> Result<(), EngineError> {
+        if self.lease_lost.load(Ordering::SeqCst) {
+            return Err(EngineError::LeaseLost(self.task.id.clone()));
+        }
+        self.data.event_seq = self.seq.load(Ordering::SeqCst);
+        self.task.data = serde_json::to_value(&self.data)
+            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+        self.task.updated = baton_core::id::now_rfc3339();
+        if self.task.state.is_inactive() {
+            self.task.lease_owner = None;
+            self.task.lease_expires_at = None;
+        } else {
+            self.task.lease_owner = Some(self.inner.config.worker_id.clone());
+            self.task.lease_expires_at =
+                Some(now_ms() + self.inner.config.lease.as_millis() as i64);
+        }
+        let expected = self.task.revision;
+        self.task.revision += 1;
+        match self.inner.store.save_task(&self.task, expected).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(EngineError::LeaseLost(self.task.id.clone()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if !self.pending_events.is_empty() {
+            let events = std::mem::take(&mut self.pending_events);
+            self.inner
+                .store
+                .append_events(&self.task.id, &events)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn cancel_requested(&self) -> Result<bool, EngineError> {
+        Ok(self.inner.store.cancel_requested(&self.task.id).await?)
+    }
+
+    async fn drive(&mut self) -> Result<(), EngineError> {
+        let telemetry = json!({"traceId": self.data.trace_id, "spanId": self.data.span_id});
+        self.emit(
+            "response.started",
+            json!({"responseId": self.data.response_id, "taskId": self.task.id,
+                   "model": self.data.model, "workflowRunId": self.task.id, "telemetry": telemetry}),
+        );
+        self.task.state = TaskState::Working;
+        self.checkpoint().await?;
+        loop {
+            if self.cancel_requested().await? {
+                return self.end_canceled().await;
+            }
+            match next_step(&self.data, &self.spec, &self.tools, now_ms()) {
+                Step::CallModel => match self.call_model().await? {
+                    ModelOutcome::Answered => self.checkpoint().await?,
+                    ModelOutcome::TimedOut => return self.end(Finish::MaxTime, Vec::new()).await,
+                    ModelOutcome::Canceled => return self.end_canceled().await,
+                    ModelOutcome::Failed(message) => return self.fail(message).await,
+                },
+                Step::CallTools(calls) => {
+                    if !self.call_tools(calls).await? {
+                        return self.end_canceled().await;
+                    }
+                }
+                Step::Pause(calls) => return self.end(Finish::ToolCalls, calls).await,
+                Step::Done(finish) => return self.end(finish, Vec::new()).await,
+                Step::Fail(message) => return self.fail(message).await,
+            }
+        }
+    }
+
+    fn deadline(&self) -> tokio::time::Instant {
+        let limit_ms = i64::from(self.spec.settings.max_execution_time) * 1000;
+        let left = (self.data.turn_started_ms + limit_ms - now_ms()).max(0) as u64;
+        tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+    }
+
+    fn request(&self) -> Result<ChatRequest, EngineError> {
+        let system =
+            prompt::system_prompt(&self.spec, &self.data.variables, self.inner.cipher.as_ref())?;
+        let history = self
+            .data
+            .thread_context
+            .iter()
+            .chain(self.data.history.iter())
+            .cloned();
+        Ok(ChatRequest {
+            model: String::new(),
+            system: (!system.is_empty()).then_some(system),
+            messages: chat_messages(history),
+            tools: self.tools.definitions.clone(),
+            parameters: Default::default(),
+            output_schema: self.spec.output_schema.as_ref().map(|schema| OutputSchema {
+                name: "output".into(),
+                schema: schema.clone(),
+                strict: false,
+            }),
+        })
+    }
+
+    async fn call_model(&mut self) -> Result<ModelOutcome, EngineError> {
+        let request = self.request()?;
+        let mut models = vec![self.spec.model.clone()];
+        models.extend(self.spec.fallback_models.iter().cloned());
+        let part_id = baton_core::id::new_id();
+        let streaming = self.data.streaming;
+        let hub_task = self.task.id.clone();
+        let inner = self.inner.clone();
+        let seq = self.seq.clone();
+        let delta_part = part_id.clone();
+        let sink = move |delta: StreamDelta| {
+            let (kind, text) = match delta {
+                StreamDelta::Text(t) => ("text", t),
+                StreamDelta::Reasoning(t) => ("reasoning", t),
+            };
+            let delta = if kind == "text" {
+                json!({"kind": "text", "text": text})
+            } else {
+                json!({"kind": "reasoning", "reasoning": text})
+            };
+            let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
+            inner.hub.publish(
+                &hub_task,
+                Arc::new(Event {
+                    seq: n,
+                    payload: payload("part.delta", json!({"partId": delta_part, "delta": delta})),
+                }),
+            );
+        };
+        let gateway = self.inner.gateway.clone();
+        let call = async {
+            if streaming {
+                gateway.chat(&models, request, Some(&sink)).await
+            } else {
+                gateway.chat(&models, request, None).await
+            }
+        };
+        let cancel = self.cancel.clone();
+        let reply = tokio::select! {
+            r = tokio::time::timeout_at(self.deadline(), call) => match r {
+                Ok(r) => r,
+                Err(_) => return Ok(ModelOutcome::TimedOut),
+            },
+            _ = cancel.notified() => return Ok(ModelOutcome::Canceled),
+        };
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(e) => return Ok(ModelOutcome::Failed(e.to_string())),
+        };
+        let response = reply.response;
+        let usage = Usage {
+            prompt_tokens: response.usage.prompt_tokens,
+            completion_tokens: response.usage.completion_tokens,
+            total_tokens: response.usage.total(),
+            cost: reply.cost,
+        };
+        self.data.usage += usage;
+        self.data.turn_usage += usage;
+        self.data.iterations += 1;
+        self.data.model = reply.model;
+        self.data.finish = match response.finish_reason {
+            FinishReason::Length => Some(Finish::Length),
+            FinishReason::ContentFilter => Some(Finish::ContentFilter),
+            FinishReason::Stop | FinishReason::ToolCalls => None,
+        };
+        let mut parts = Vec::new();
+        if !response.content.is_empty() {
+            parts.push(Part::Text {
+                text: response.content.clone(),
+            });
+            self.emit(
+                "part.done",
+                json!({"partId": part_id, "part": {"kind": "text", "text": response.content}}),
+            );
+        }
+        for call in &response.tool_calls {
+            parts.push(Part::ToolCall {
+                tool_name: call.name.clone(),
+                tool_call_id: call.id.clone(),
+                arguments: call.arguments.clone(),
+            });
+        }
+        if parts.is_empty() {
+            parts.push(Part::Text {
+                text: String::new(),
+            });
+        }
+        self.data.history.push(Message {
+            message_id: baton_core::id::new_id(),
+            role: Role::Agent,
+            parts,
+        });
+        // Calls the engine cannot run as asked are answered at once with an error the model sees.
+        let mut errors = Vec::new();
+        for call in &response.tool_calls {
+            if let Err(message) = self.tools.check(call) {
+                self.emit(
+                    "tool.failed",
+                    json!({"toolId": call.name, "toolCallId": call.id, "error": message}),
+                );
+                errors.push(Part::ToolResult {
+                    tool_call_id: call.id.clone(),
+                    result: Some(json!({"error": message})),
+                });
+            }
+        }
+        if !errors.is_empty() {
+            self.data.history.push(Message {
+                message_id: baton_core::id::new_id(),
+                role: Role::Tool,
+                parts: errors,
+            });
+        }
+        if response.tool_calls.is_empty() {
+            if let Some(schema) = &self.spec.output_schema {
+                if let Err(problem) = check_output(schema, &response.content) {
+                    if self.data.schema_retries >= SCHEMA_RETRIES {
+                        return Ok(ModelOutcome::Failed(format!(
+                            "the answer does not match the output schema after {} retries: {problem}",
+                            SCHEMA_RETRIES
+                        )));
+                    }
+                    self.data.schema_retries += 1;
+                    self.data.history.push(Message {
+                        message_id: baton_core::id::new_id(),
+                        role: Role::User,
+                        parts: vec![Part::Text {
+                            text: format!(
+                                "Your answer must be JSON matching the required schema. Problem: {problem}. Answer again with only the JSON."
+                            ),
+                        }],
+                    });
+                }
+            }
+        }
+        Ok(ModelOutcome::Answered)
+    }
+
+    /// Runs server-side calls in parallel, checkpointing each result as it lands so a resumed
+    /// task never runs a finished call again. Returns `false` when canceled.
+    async fn call_tools(&mut self, calls: Vec<ToolCall>) -> Result<bool, EngineError> {
+        for call in &calls {
+            self.emit(
+                "tool.started",
+                json!({"toolId": call.name, "toolCallId": call.id, "toolName": call.name,
+                       "arguments": call.arguments}),
+            );
+        }
+        let mut running: FuturesUnordered<_> = calls
+            .into_iter()
+            .map(|call| {
+                let side = self.tools.side(&call.name);
+                async move {
+                    let result = match side {
+                        Some(Side::Builtin(tool)) => run_builtin(tool, &call),
+                        _ => Err(format!("tool `{}` cannot run on the server", call.name)),
+                    };
+                    (call, result)
+                }
+            })
+            .collect();
+        let cancel = self.cancel.clone();
+        loop {
+            let next = tokio::select! {
+                n = running.next() => n,
+                _ = cancel.notified() => return Ok(false),
+                _ = tokio::time::sleep_until(self.deadline()) => return Ok(true),
+            };
+            let Some((call, result)) = next else {
+                return Ok(true);
+            };
+            let value = match result {
+                Ok(value) => {
+                    self.emit(
+                        "tool.done",
+                        json!({"toolId": call.name, "toolCallId": call.id, "result": value}),
+                    );
+                    value
+                }
+                Err(message) => {
+                    self.emit(
+                        "tool.failed",
+                        json!({"toolId": call.name, "toolCallId": call.id, "error": message}),
+                    );
+                    json!({"error": message})
+                }
+            };
+            self.data.history.push(Message {
+                message_id: baton_core::id::new_id(),
+                role: Role::Tool,
+                parts: vec![Part::ToolResult {
+                    tool_call_id: call.id,
+                    result: Some(value),
+                }],
+            });
+            self.checkpoint().await?;
+        }
+    }
+
+    async fn end(&mut self, finish: Finish, pending: Vec<ToolCall>) -> Result<(), EngineError> {
+        self.data.finish = Some(finish);
+        self.task.state = if pending.is_empty() {
+            TaskState::Completed
+        } else {
+            TaskState::InputRequired
+        };
+        let mut data = json!({
+            "finishReason": finish,
+            "usage": usage_json(&self.data.turn_usage),
+            "telemetry": {"traceId": self.data.trace_id, "spanId": self.data.span_id},
+        });
+        if !pending.is_empty() {
+            data["pendingToolCalls"] = pending_json(&pending);
+        }
+        self.emit("response.done", data);
+        self.checkpoint().await
+    }
+
+    async fn fail(&mut self, message: String) -> Result<(), EngineError> {
+        tracing::warn!(task = %self.task.id, error = %message, "task failed");
+        self.data.error = Some(message.clone());
+        self.task.state = TaskState::Failed;
+        self.emit("response.failed", json!({"error": message, "code": 500}));
+        self.checkpoint().await
+    }
+
+    async fn end_canceled(&mut self) -> Result<(), EngineError> {
+        self.data.error = Some("canceled".into());
+        self.task.state = TaskState::Canceled;
+        self.emit(
+            "response.failed",
+            json!({"error": "the task was canceled", "code": 499}),
+        );
+        self.checkpoint().await
+    }
+}
+
+/// Checks a final answer against the output schema; the error says what is wrong.
+fn check_output(schema: &Value, content: &str) -> Result<(), String> {
+    let trimmed = content
+        .trim()
+        .trim_start_matches("```json")
+        .trim_start_matches("```")
+        .trim_end_matches("```")
+        .trim();
+    let value: Value =
+        serde_json::from_str(trimmed).map_err(|e| format!("the answer is not JSON ({e})"))?;
+    let validator = jsonschema::validator_for(schema)
+        .map_err(|e| format!("the output schema is invalid: {e}"))?;
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .take(5)
+        .map(|e| e.to_string())
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
+}

@@ -1,0 +1,123 @@
+//! The checkpoint document of a task: everything needed to resume it after any step.
+
+use baton_core::message::{Message, Part, Role};
+use baton_core::model::ToolCall;
+use baton_core::usage::Usage;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Why a turn ended, as the wire reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Finish {
+    /// A final answer.
+    Stop,
+    /// The model hit its token limit.
+    Length,
+    /// Waiting for client-side tool results.
+    ToolCalls,
+    /// The provider filtered the content.
+    ContentFilter,
+    /// `max_iterations` was reached.
+    MaxIterations,
+    /// `max_execution_time` was reached.
+    MaxTime,
+}
+
+/// The checkpoint of a task, stored as JSON in `TaskRecord::data`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TaskData {
+    /// A2A context id (shared by the tasks of a thread).
+    pub context_id: String,
+    /// Every message of the task, in order.
+    pub history: Vec<Message>,
+    /// Messages of earlier tasks of the same thread, given to the model before `history`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread_context: Vec<Message>,
+    /// Index in `history` where the current turn's output starts.
+    pub turn_start: usize,
+    /// The response id of the current turn.
+    pub response_id: String,
+    /// When the current turn started (Unix ms), for `max_execution_time`.
+    pub turn_started_ms: i64,
+    /// Model calls made in the current turn.
+    pub iterations: u32,
+    /// Retries spent on answers that failed the output schema.
+    #[serde(default)]
+    pub schema_retries: u32,
+    /// Tokens and cost of the whole task.
+    pub usage: Usage,
+    /// Tokens of the current turn.
+    #[serde(default)]
+    pub turn_usage: Usage,
+    /// `provider/model` that answered last.
+    pub model: String,
+    /// How the last turn ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish: Option<Finish>,
+    /// Why the task failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Template variables (secret values sealed).
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub variables: Map<String, Value>,
+    /// Request metadata.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub metadata: Map<String, Value>,
+    /// The identity the task acts for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Value>,
+    /// Memory entity the agent's memory stores bind to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_entity_id: Option<String>,
+    /// Last event sequence number emitted.
+    #[serde(default)]
+    pub event_seq: u64,
+    /// W3C trace id (32 hex).
+    pub trace_id: String,
+    /// Root span id (16 hex).
+    pub span_id: String,
+    /// Whether the turn streams (deltas are published).
+    #[serde(default)]
+    pub streaming: bool,
+}
+
+impl TaskData {
+    /// The tool calls of the last agent message that no tool message has answered yet.
+    pub fn unanswered_calls(&self) -> Vec<ToolCall> {
+        let Some(last_agent) = self.history.iter().rposition(|m| m.role == Role::Agent) else {
+            return Vec::new();
+        };
+        let answered: Vec<&str> = self.history[last_agent + 1..]
+            .iter()
+            .flat_map(|m| m.parts.iter())
+            .filter_map(|p| match p {
+                Part::ToolResult { tool_call_id, .. } => Some(tool_call_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        self.history[last_agent]
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::ToolCall {
+                    tool_name,
+                    tool_call_id,
+                    arguments,
+                } if !answered.contains(&tool_call_id.as_str()) => Some(ToolCall {
+                    id: tool_call_id.clone(),
+                    name: tool_name.clone(),
+                    arguments: arguments.clone(),
+                    signature: None,
+                }),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The messages of the current turn's output (the turn's input message excluded).
+    pub fn turn_output(&self) -> &[Message] {
+        let start = (self.turn_start + 1).min(self.history.len());
+        &self.history[start..]
+    }
+}

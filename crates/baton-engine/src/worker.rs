@@ -1,0 +1,108 @@
+//! Background workers: claim tasks from the database with leases and run them. A task whose
+//! worker died (its lease expired) is claimed again and resumed from its last checkpoint.
+
+use crate::{now_ms, run, EngineError, Inner};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The running workers of a process.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops claiming new tasks and waits for the workers' current runs to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for handle in self.handles {
+            let _ = handle.await;
+        }
+    }
+
+    /// Stops the workers at once; their tasks' leases expire and other workers resume them.
+    pub fn abort(self) {
+        for handle in self.handles {
+            handle.abort();
+        }
+    }
+}
+
+pub(crate) fn start(inner: Arc<Inner>) -> Workers {
+    let (stop, watch) = watch::channel(false);
+    let handles = (0..inner.config.workers.max(1))
+        .map(|_| tokio::spawn(work(inner.clone(), watch.clone())))
+        .collect();
+    Workers { stop, handles }
+}
+
+async fn work(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let lease_ms = inner.config.lease.as_millis() as i64;
+        match inner
+            .store
+            .claim_task(&inner.config.worker_id, now_ms(), lease_ms)
+            .await
+        {
+            Ok(Some(task)) => {
+                let id = task.id.clone();
+                if let Err(e) = run_claimed(&inner, task).await {
+                    match e {
+                        EngineError::LeaseLost(_) => {
+                            tracing::info!(task = %id, "lease lost; another worker continues the task")
+                        }
+                        other => {
+                            tracing::error!(task = %id, error = %other, "background run failed")
+                        }
+                    }
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = inner.wake.notified() => {}
+                    _ = tokio::time::sleep(inner.config.poll_interval) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming tasks failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(inner.config.poll_interval) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+async fn run_claimed(
+    inner: &Arc<Inner>,
+    task: baton_core::store::TaskRecord,
+) -> Result<(), EngineError> {
+    let spec = inner
+        .store
+        .agent_version(&task.project_id, &task.agent_id, task.agent_version)
+        .await?
+        .map(|v| v.spec);
+    let Some(spec) = spec else {
+        // The agent was deleted: the task cannot run; end it rather than leave it working.
+        let mut task = task;
+        let mut data: crate::state::TaskData = serde_json::from_value(task.data.clone())
+            .map_err(|e| EngineError::Internal(e.to_string()))?;
+        data.error = Some("the agent version this task runs was deleted".into());
+        task.state = baton_core::task::TaskState::Failed;
+        task.lease_owner = None;
+        task.lease_expires_at = None;
+        task.data =
+            serde_json::to_value(&data).map_err(|e| EngineError::Internal(e.to_string()))?;
+        let expected = task.revision;
+        task.revision += 1;
+        inner.store.save_task(&task, expected).await?;
+        return Ok(());
+    };
+    run::run(inner.clone(), task, spec).await.map(|_| ())
+}

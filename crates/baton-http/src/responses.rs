@@ -1,0 +1,408 @@
+//! `/v2/agents/{key}/responses`: run an agent synchronously, in the background or streamed,
+//! continue its task, poll it, resume its event stream, cancel it; `/v2/threads/{id}`.
+
+use crate::agents::live_agent;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use baton_core::agent::AgentRef;
+use baton_core::message::{Message, Part, Role};
+use baton_core::store::TaskRecord;
+use baton_core::task::TaskState;
+use baton_engine::events::Event;
+use baton_engine::state::TaskData;
+use baton_engine::{Engine, EngineError, RunRequest};
+use futures_util::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio_stream::wrappers::BroadcastStream;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/agents/{agent_key}/responses", post(create))
+        .route(
+            "/v2/agents/{agent_key}/responses/{task_id}",
+            get(get_response),
+        )
+        .route(
+            "/v2/agents/{agent_key}/responses/{task_id}/stream",
+            get(stream),
+        )
+        .route(
+            "/v2/agents/{agent_key}/responses/{task_id}/cancel",
+            post(cancel),
+        )
+        .route("/v2/threads/{thread_id}", get(thread))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InputMessage {
+    role: Role,
+    parts: Vec<Part>,
+    #[serde(default, rename = "messageId")]
+    message_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ThreadRef {
+    id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct MemoryRef {
+    entity_id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct IdentityRef {
+    id: String,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ResponseBody {
+    message: InputMessage,
+    #[serde(default)]
+    task_id: Option<String>,
+    #[serde(default)]
+    variables: Map<String, Value>,
+    #[serde(default)]
+    identity: Option<IdentityRef>,
+    #[serde(default)]
+    contact: Option<IdentityRef>,
+    #[serde(default)]
+    thread: Option<ThreadRef>,
+    #[serde(default)]
+    memory: Option<MemoryRef>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+    #[serde(default)]
+    background: bool,
+    #[serde(default)]
+    stream: bool,
+}
+
+fn identity_json(identity: IdentityRef) -> Value {
+    let mut map = identity.rest;
+    map.insert("id".into(), Value::String(identity.id));
+    Value::Object(map)
+}
+
+fn usage_json(u: &baton_core::usage::Usage) -> Value {
+    json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+           "total_tokens": u.total_tokens})
+}
+
+fn message_json(m: &Message) -> Value {
+    json!({"messageId": m.message_id, "role": m.role, "parts": m.parts})
+}
+
+/// The body of a response: orq's `CreateAgentResponse` fields plus the A2A task fields.
+fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
+    let mut body = Map::new();
+    body.insert("_id".into(), json!(data.response_id));
+    body.insert("task_id".into(), json!(task.id));
+    body.insert("id".into(), json!(task.id));
+    body.insert("contextId".into(), json!(data.context_id));
+    body.insert("kind".into(), json!("task"));
+    body.insert(
+        "output".into(),
+        Value::Array(data.turn_output().iter().map(message_json).collect()),
+    );
+    body.insert("created_at".into(), json!(task.created));
+    body.insert("model".into(), json!(data.model));
+    body.insert("usage".into(), usage_json(&data.turn_usage));
+    body.insert(
+        "finish_reason".into(),
+        serde_json::to_value(data.finish).unwrap_or(Value::Null),
+    );
+    if task.state == TaskState::InputRequired {
+        let pending: Vec<Value> = data
+            .unanswered_calls()
+            .iter()
+            .map(|c| {
+                json!({"id": c.id, "type": "function",
+                       "function": {"name": c.name, "arguments": c.arguments.to_string()}})
+            })
+            .collect();
+        body.insert("pending_tool_calls".into(), Value::Array(pending));
+    }
+    body.insert(
+        "telemetry".into(),
+        json!({"trace_id": data.trace_id, "span_id": data.span_id}),
+    );
+    body.insert(
+        "metadata".into(),
+        json!({"orq_agent_key": task.agent_key, "agent_version": task.agent_version}),
+    );
+    if let Some(error) = &data.error {
+        body.insert("error".into(), json!(error));
+    }
+    body
+}
+
+fn post_json(task: &TaskRecord, data: &TaskData) -> Value {
+    let mut body = response_json(task, data);
+    body.insert(
+        "status".into(),
+        json!({"state": task.state, "timestamp": task.updated}),
+    );
+    Value::Object(body)
+}
+
+fn poll_status(state: TaskState) -> &'static str {
+    match state {
+        TaskState::Submitted | TaskState::Working => "in_progress",
+        TaskState::Completed | TaskState::InputRequired | TaskState::AuthRequired => "completed",
+        TaskState::Failed | TaskState::Canceled | TaskState::Rejected => "failed",
+    }
+}
+
+/// Run an agent, or continue one of its tasks.
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses", request_body = Object,
+    params(("agent_key" = String, Path, description = "`key` or `key@N`")),
+    responses((status = 200, description = "The task's response (JSON), or an SSE stream when `stream: true`"),
+              (status = 400, description = "Invalid field"), (status = 404, description = "Unknown agent or task"),
+              (status = 409, description = "The task is still running")))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(agent_key): Path<String>,
+    ApiJson(body): ApiJson<ResponseBody>,
+) -> Result<Response, ApiError> {
+    let reference = AgentRef::parse(&agent_key)?;
+    let agent = live_agent(&state, &caller.project, reference.key).await?;
+    let background = body.background;
+    let streaming = body.stream;
+    let request = RunRequest {
+        project: caller.project,
+        agent,
+        version: reference.version,
+        role: body.message.role,
+        parts: body.message.parts,
+        message_id: body.message.message_id,
+        task_id: body.task_id,
+        background,
+        stream: streaming,
+        variables: body.variables,
+        identity: body.identity.or(body.contact).map(identity_json),
+        thread_id: body.thread.map(|t| t.id),
+        memory_entity_id: body.memory.map(|m| m.entity_id),
+        metadata: body.metadata,
+    };
+    let engine = state.engine.clone();
+    let prepared = engine.prepare(request).await?;
+    if background {
+        let data = Engine::data(&prepared.task)?;
+        return Ok(Json(post_json(&prepared.task, &data)).into_response());
+    }
+    if streaming {
+        let receiver = engine.subscribe(&prepared.task.id);
+        let task_id = prepared.task.id.clone();
+        let _run = engine.spawn(prepared);
+        let live = live_events(BroadcastStream::new(receiver), 0);
+        tracing::debug!(task = %task_id, "streaming run");
+        return Ok(sse(live).into_response());
+    }
+    let task_id = prepared.task.id.clone();
+    let project = prepared.task.project_id.clone();
+    let finished = match engine.spawn(prepared).await {
+        Ok(Ok(task)) => task,
+        Ok(Err(EngineError::LeaseLost(_))) | Err(_) => engine
+            .task(&project, &task_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("task `{task_id}` not found")))?,
+        Ok(Err(e)) => return Err(e.into()),
+    };
+    let data = Engine::data(&finished)?;
+    Ok(Json(post_json(&finished, &data)).into_response())
+}
+
+fn to_sse(event: &Event) -> SseEvent {
+    SseEvent::default()
+        .id(event.seq.to_string())
+        .event(event.kind())
+        .data(event.payload.to_string())
+}
+
+/// Live events with `seq > after`, ending right after the first terminal event.
+fn live_events(
+    live: BroadcastStream<Arc<Event>>,
+    after: u64,
+) -> impl Stream<Item = SseEvent> + Send + 'static {
+    stream::unfold((live, false), move |(mut live, ended)| async move {
+        if ended {
+            return None;
+        }
+        loop {
+            match live.next().await? {
+                Ok(event) if event.seq > after => {
+                    let terminal = event.is_terminal();
+                    return Some((to_sse(&event), (live, terminal)));
+                }
+                // Older events, or a lagging client (it misses deltas only: part.done carries
+                // the whole text).
+                _ => continue,
+            }
+        }
+    })
+}
+
+fn sse(
+    events: impl Stream<Item = SseEvent> + Send + 'static,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static> {
+    let done = stream::once(async { SseEvent::default().data("[DONE]") });
+    Sse::new(events.chain(done).map(Ok)).keep_alive(KeepAlive::default())
+}
+
+async fn agent_task(
+    state: &AppState,
+    caller: &Caller,
+    agent_key: &str,
+    task_id: &str,
+) -> Result<TaskRecord, ApiError> {
+    let reference = AgentRef::parse(agent_key)?;
+    let agent = live_agent(state, &caller.project, reference.key).await?;
+    state
+        .engine
+        .task(&caller.project, task_id)
+        .await?
+        .filter(|t| t.agent_id == agent.id)
+        .ok_or_else(|| ApiError::not_found(format!("task `{task_id}` not found")))
+}
+
+/// Poll a task: `status` is `in_progress`, `completed` or `failed`.
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}",
+    params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
+    responses((status = 200, description = "The task's latest response"), (status = 404, description = "Unknown agent or task")))]
+pub(crate) async fn get_response(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((agent_key, task_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let task = agent_task(&state, &caller, &agent_key, &task_id).await?;
+    let data = Engine::data(&task)?;
+    let mut body = response_json(&task, &data);
+    if matches!(task.state, TaskState::Submitted | TaskState::Working) {
+        body.insert("output".into(), json!([]));
+    }
+    body.insert("status".into(), json!(poll_status(task.state)));
+    body.insert("state".into(), json!(task.state));
+    Ok(Json(Value::Object(body)))
+}
+
+/// Resume a task's event stream: events after `Last-Event-ID`, then live ones.
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream",
+    params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
+           ("Last-Event-ID" = Option<String>, Header, description = "Last event id received")),
+    responses((status = 200, description = "SSE stream"), (status = 404, description = "Unknown agent or task")))]
+pub(crate) async fn stream(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((agent_key, task_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let after = match headers.get("last-event-id") {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .ok_or_else(|| ApiError::invalid("Last-Event-ID", "must be an event id (a number)"))?,
+    };
+    // Subscribe before reading the log, so nothing falls between the replay and live events.
+    let receiver = state.engine.subscribe(&task_id);
+    let task = agent_task(&state, &caller, &agent_key, &task_id).await?;
+    let missed = state.engine.events_after(&task.id, after).await?;
+    let last_seen = missed.last().map_or(after, |e| e.seq);
+    let replay: Vec<SseEvent> = missed
+        .iter()
+        .map(|e| {
+            to_sse(&Event {
+                seq: e.seq,
+                payload: e.data.clone(),
+            })
+        })
+        .collect();
+    let replay_ended = missed.last().is_some_and(|e| {
+        matches!(
+            e.data["type"].as_str(),
+            Some("response.done" | "response.failed")
+        )
+    });
+    // Re-read after the replay: if the task is inactive now, its stream is complete.
+    let current = state.engine.task(&caller.project, &task.id).await?;
+    let inactive = current.is_none_or(|t| t.state.is_inactive());
+    if replay_ended || inactive {
+        return Ok(sse(stream::iter(replay)).into_response());
+    }
+    let live = live_events(BroadcastStream::new(receiver), last_seen);
+    Ok(sse(stream::iter(replay).chain(live)).into_response())
+}
+
+/// Cancel a task: it ends `canceled` at its next await point.
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses/{task_id}/cancel",
+    params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
+    responses((status = 200, description = "The task after the request"), (status = 404, description = "Unknown agent or task")))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((agent_key, task_id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let task = agent_task(&state, &caller, &agent_key, &task_id).await?;
+    if task.state.is_inactive() {
+        let data = Engine::data(&task)?;
+        return Ok(Json(post_json(&task, &data)));
+    }
+    state.engine.cancel(&caller.project, &task.id).await?;
+    let data = Engine::data(&task)?;
+    let mut body = post_json(&task, &data);
+    body["cancel_requested"] = json!(true);
+    Ok(Json(body))
+}
+
+/// A thread and its tasks, oldest first.
+#[utoipa::path(get, path = "/v2/threads/{thread_id}",
+    params(("thread_id" = String, Path, description = "Thread id")),
+    responses((status = 200, description = "`{id, tasks: [...]}`"), (status = 404, description = "Unknown thread")))]
+pub(crate) async fn thread(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(thread_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let tasks = state
+        .engine
+        .thread_tasks(&caller.project, &thread_id)
+        .await?;
+    if tasks.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "thread `{thread_id}` not found"
+        )));
+    }
+    let items = tasks
+        .iter()
+        .map(|t| {
+            let data = Engine::data(t)?;
+            Ok(json!({
+                "task_id": t.id,
+                "agent_key": t.agent_key,
+                "state": t.state,
+                "created_at": t.created,
+                "updated_at": t.updated,
+                "messages": data.history.iter().map(message_json).collect::<Vec<_>>(),
+                "usage": usage_json(&data.usage),
+            }))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(json!({"id": thread_id, "tasks": items})))
+}

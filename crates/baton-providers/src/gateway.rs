@@ -1,0 +1,160 @@
+//! The model gateway: each model in order with its retry policy (exponential backoff with full
+//! jitter, honouring `Retry-After`), then the next fallback; cost from the price table.
+
+use crate::{PriceTable, Registry};
+use async_trait::async_trait;
+use baton_core::agent::{ModelConfig, RetryPolicy};
+use baton_core::model::{
+    Attempt, ChatRequest, DeltaSink, GatewayError, ModelGateway, ModelReply, ProviderError,
+    ProviderErrorKind, StreamDelta,
+};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Calls models through a [`Registry`] with retries and fallbacks.
+pub struct Gateway {
+    registry: Registry,
+    prices: PriceTable,
+    base_backoff: Duration,
+    max_backoff: Duration,
+}
+
+impl Gateway {
+    /// A gateway with 250 ms base backoff, capped at 10 s.
+    pub fn new(registry: Registry, prices: PriceTable) -> Self {
+        Self {
+            registry,
+            prices,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    /// Changes the backoff (tests use a few milliseconds).
+    pub fn with_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.base_backoff = base;
+        self.max_backoff = max;
+        self
+    }
+
+    fn backoff(&self, retry: u32, retry_after: Option<f64>) -> Duration {
+        let ceiling = self
+            .base_backoff
+            .saturating_mul(1u32 << retry.min(16))
+            .min(self.max_backoff);
+        let jittered = ceiling.mul_f64(rand::random::<f64>());
+        let asked = retry_after
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64)
+            .unwrap_or_default();
+        jittered.max(asked).min(self.max_backoff)
+    }
+}
+
+fn not_configured(model: &str, why: &str) -> ProviderError {
+    ProviderError {
+        provider: model
+            .split(['/', ':'])
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        kind: ProviderErrorKind::NotConfigured,
+        status: None,
+        message: format!("model `{model}`: {why}"),
+        retry_after: None,
+    }
+}
+
+#[async_trait]
+impl ModelGateway for Gateway {
+    async fn chat(
+        &self,
+        models: &[ModelConfig],
+        request: ChatRequest,
+        on_delta: Option<DeltaSink<'_>>,
+    ) -> Result<ModelReply, GatewayError> {
+        let mut attempts = Vec::new();
+        let mut last = not_configured("(none)", "no model configured");
+        for model in models {
+            let Some((provider_name, model_name)) = model.provider_and_model() else {
+                last = not_configured(&model.id, "name it `provider/model`");
+                attempts.push(Attempt {
+                    model: model.id.clone(),
+                    error: Some(last.clone()),
+                    duration_ms: 0,
+                });
+                continue;
+            };
+            let Some(provider) = self.registry.get(provider_name) else {
+                last = not_configured(
+                    &model.id,
+                    &format!("no provider `{provider_name}` is configured"),
+                );
+                attempts.push(Attempt {
+                    model: model.id.clone(),
+                    error: Some(last.clone()),
+                    duration_ms: 0,
+                });
+                continue;
+            };
+            let mut req = request.clone();
+            req.model = model_name.to_owned();
+            if let Some(params) = &model.parameters {
+                for (k, v) in params {
+                    req.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            let policy = model.retry.clone().unwrap_or_else(RetryPolicy::default);
+            for attempt in 0..=policy.count {
+                let started = Instant::now();
+                let emitted = AtomicBool::new(false);
+                let result = match on_delta {
+                    Some(sink) => {
+                        let tracked = |d: StreamDelta| {
+                            emitted.store(true, Ordering::Relaxed);
+                            sink(d)
+                        };
+                        provider.stream(&req, &tracked).await
+                    }
+                    None => provider.complete(&req).await,
+                };
+                let duration_ms = started.elapsed().as_millis() as u64;
+                match result {
+                    Ok(response) => {
+                        attempts.push(Attempt {
+                            model: model.id.clone(),
+                            error: None,
+                            duration_ms,
+                        });
+                        let cost = self.prices.cost(&model.id, &response.usage);
+                        return Ok(ModelReply {
+                            response,
+                            model: model.id.clone(),
+                            cost,
+                            attempts,
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(model = %model.id, attempt, error = %e, "model call failed");
+                        attempts.push(Attempt {
+                            model: model.id.clone(),
+                            error: Some(e.clone()),
+                            duration_ms,
+                        });
+                        // A stream that already showed text cannot be retried without repeating it.
+                        let retry = attempt < policy.count
+                            && e.is_retryable(&policy.on_codes)
+                            && !emitted.load(Ordering::Relaxed);
+                        let wait = self.backoff(attempt, e.retry_after);
+                        last = e;
+                        if !retry {
+                            break;
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+            }
+        }
+        Err(GatewayError { last, attempts })
+    }
+}

@@ -1,0 +1,273 @@
+//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints and leased claims.
+
+use crate::entity::{task, task_event};
+use crate::sql::{unavailable, write_error, SqlStore};
+use async_trait::async_trait;
+use baton_core::store::{StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::task::TaskState;
+use baton_core::ProjectId;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, Statement,
+};
+
+fn state_text(state: TaskState) -> Result<String, StoreError> {
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(StoreError::Corrupt("task state".into())),
+    }
+}
+
+fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
+    Ok(TaskRecord {
+        state: serde_json::from_value(serde_json::Value::String(m.state))
+            .map_err(|e| StoreError::Corrupt(format!("task state: {e}")))?,
+        data: serde_json::from_str(&m.data)
+            .map_err(|e| StoreError::Corrupt(format!("task data: {e}")))?,
+        id: m.id,
+        project_id: ProjectId(m.project_id),
+        agent_id: m.agent_id,
+        agent_key: m.agent_key,
+        agent_version: u32::try_from(m.agent_version)
+            .map_err(|_| StoreError::Corrupt("agent version".into()))?,
+        thread_id: m.thread_id,
+        background: m.background,
+        revision: u64::try_from(m.revision).map_err(|_| StoreError::Corrupt("revision".into()))?,
+        lease_owner: m.lease_owner,
+        lease_expires_at: m.lease_expires_at,
+        cancel_requested: m.cancel_requested,
+        created: m.created,
+        updated: m.updated,
+    })
+}
+
+fn model(t: &TaskRecord) -> Result<task::Model, StoreError> {
+    Ok(task::Model {
+        id: t.id.clone(),
+        project_id: t.project_id.0.clone(),
+        agent_id: t.agent_id.clone(),
+        agent_key: t.agent_key.clone(),
+        agent_version: t.agent_version as i32,
+        state: state_text(t.state)?,
+        thread_id: t.thread_id.clone(),
+        background: t.background,
+        revision: t.revision as i64,
+        lease_owner: t.lease_owner.clone(),
+        lease_expires_at: t.lease_expires_at,
+        cancel_requested: t.cancel_requested,
+        created: t.created.clone(),
+        updated: t.updated.clone(),
+        data: serde_json::to_string(&t.data)
+            .map_err(|e| StoreError::Corrupt(format!("task data: {e}")))?,
+    })
+}
+
+#[async_trait]
+impl TaskStore for SqlStore {
+    async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
+        task::Entity::insert(model(t)?.into_active_model())
+            .exec_without_returning(self.connection())
+            .await
+            .map_err(|e| write_error(e, "a task with that id already exists"))?;
+        Ok(())
+    }
+
+    async fn task(&self, project: &ProjectId, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        task::Entity::find()
+            .filter(task::Column::Id.eq(id))
+            .filter(task::Column::ProjectId.eq(project.as_str()))
+            .one(self.connection())
+            .await
+            .map_err(unavailable)?
+            .map(record)
+            .transpose()
+    }
+
+    async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
+        let row = model(t)?;
+        let result = task::Entity::update_many()
+            .col_expr(task::Column::AgentVersion, Expr::value(row.agent_version))
+            .col_expr(task::Column::State, Expr::value(row.state))
+            .col_expr(task::Column::ThreadId, Expr::value(row.thread_id))
+            .col_expr(task::Column::Background, Expr::value(row.background))
+            .col_expr(task::Column::Revision, Expr::value(row.revision))
+            .col_expr(task::Column::LeaseOwner, Expr::value(row.lease_owner))
+            .col_expr(
+                task::Column::LeaseExpiresAt,
+                Expr::value(row.lease_expires_at),
+            )
+            .col_expr(task::Column::Updated, Expr::value(row.updated))
+            .col_expr(task::Column::Data, Expr::value(row.data))
+            .filter(task::Column::Id.eq(t.id.as_str()))
+            .filter(task::Column::ProjectId.eq(t.project_id.as_str()))
+            .filter(task::Column::Revision.eq(expected_revision as i64))
+            .exec(self.connection())
+            .await
+            .map_err(unavailable)?;
+        if result.rows_affected == 1 {
+            return Ok(());
+        }
+        let exists = task::Entity::find()
+            .filter(task::Column::Id.eq(t.id.as_str()))
+            .count(self.connection())
+            .await
+            .map_err(unavailable)?;
+        Err(if exists == 0 {
+            StoreError::NotFound
+        } else {
+            StoreError::Conflict("the task was saved by another writer".into())
+        })
+    }
+
+    async fn claim_task(
+        &self,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<TaskRecord>, StoreError> {
+        let db = self.connection();
+        let backend = db.get_database_backend();
+        // One statement: the subquery picks a runnable task whose lease is absent or expired,
+        // the update takes the lease. PostgreSQL skips rows other claimers hold locked;
+        // SQLite runs one writer at a time, so the statement is atomic there too.
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "UPDATE tasks SET lease_owner = $1, lease_expires_at = $2, revision = revision + 1 \
+                 WHERE id = (SELECT id FROM tasks WHERE background AND state IN ('submitted', 'working') \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY id LIMIT 1 \
+                 FOR UPDATE SKIP LOCKED) RETURNING *"
+            }
+            _ => {
+                "UPDATE tasks SET lease_owner = ?, lease_expires_at = ?, revision = revision + 1 \
+                 WHERE id = (SELECT id FROM tasks WHERE background AND state IN ('submitted', 'working') \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY id LIMIT 1) \
+                 RETURNING *"
+            }
+        };
+        let statement = Statement::from_sql_and_values(
+            backend,
+            sql,
+            [worker.into(), (now_ms + lease_ms).into(), now_ms.into()],
+        );
+        task::Entity::find()
+            .from_raw_sql(statement)
+            .one(db)
+            .await
+            .map_err(unavailable)?
+            .map(record)
+            .transpose()
+    }
+
+    async fn renew_lease(
+        &self,
+        task_id: &str,
+        worker: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let result = task::Entity::update_many()
+            .col_expr(task::Column::LeaseExpiresAt, Expr::value(until_ms))
+            .filter(task::Column::Id.eq(task_id))
+            .filter(task::Column::LeaseOwner.eq(worker))
+            .exec(self.connection())
+            .await
+            .map_err(unavailable)?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn request_cancel(&self, project: &ProjectId, id: &str) -> Result<(), StoreError> {
+        let result = task::Entity::update_many()
+            .col_expr(task::Column::CancelRequested, Expr::value(true))
+            .filter(task::Column::Id.eq(id))
+            .filter(task::Column::ProjectId.eq(project.as_str()))
+            .exec(self.connection())
+            .await
+            .map_err(unavailable)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn cancel_requested(&self, task_id: &str) -> Result<bool, StoreError> {
+        let db = self.connection();
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => "SELECT cancel_requested FROM tasks WHERE id = $1",
+            _ => "SELECT cancel_requested FROM tasks WHERE id = ?",
+        };
+        let row = db
+            .query_one(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [task_id.into()],
+            ))
+            .await
+            .map_err(unavailable)?;
+        match row {
+            None => Err(StoreError::NotFound),
+            Some(row) => row
+                .try_get::<bool>("", "cancel_requested")
+                .map_err(unavailable),
+        }
+    }
+
+    async fn thread_tasks(
+        &self,
+        project: &ProjectId,
+        thread_id: &str,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        task::Entity::find()
+            .filter(task::Column::ProjectId.eq(project.as_str()))
+            .filter(task::Column::ThreadId.eq(thread_id))
+            .order_by_asc(task::Column::Id)
+            .all(self.connection())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
+    async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let rows = events
+            .iter()
+            .map(|e| {
+                Ok(task_event::Model {
+                    task_id: task_id.to_owned(),
+                    seq: e.seq as i64,
+                    data: serde_json::to_string(&e.data)
+                        .map_err(|err| StoreError::Corrupt(format!("event: {err}")))?,
+                }
+                .into_active_model())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        task_event::Entity::insert_many(rows)
+            .exec_without_returning(self.connection())
+            .await
+            .map_err(|e| write_error(e, "an event with that sequence number exists"))?;
+        Ok(())
+    }
+
+    async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError> {
+        task_event::Entity::find()
+            .filter(task_event::Column::TaskId.eq(task_id))
+            .filter(task_event::Column::Seq.gt(after as i64))
+            .order_by_asc(task_event::Column::Seq)
+            .all(self.connection())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|m| {
+                Ok(TaskEvent {
+                    seq: m.seq as u64,
+                    data: serde_json::from_str(&m.data)
+                        .map_err(|e| StoreError::Corrupt(format!("event: {e}")))?,
+                })
+            })
+            .collect()
+    }
+}
