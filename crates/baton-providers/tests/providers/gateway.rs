@@ -1,0 +1,133 @@
+use crate::{fake_registry, request};
+use baton_core::agent::{ModelConfig, RetryPolicy};
+use baton_core::model::{ModelGateway, ProviderErrorKind};
+use baton_providers::{Flavor, Gateway, PriceTable, ProviderSettings, Registry};
+use baton_testkit::{FakeProvider, Turn};
+use serde_json::json;
+use std::time::Duration;
+
+fn model(id: &str, retries: u32) -> ModelConfig {
+    ModelConfig {
+        retry: Some(RetryPolicy {
+            count: retries,
+            on_codes: vec![429, 500, 503],
+        }),
+        ..ModelConfig::named(id)
+    }
+}
+
+async fn two_providers() -> (Gateway, FakeProvider, FakeProvider) {
+    let a = FakeProvider::start(baton_testkit::Flavor::OpenAi).await;
+    let b = FakeProvider::start(baton_testkit::Flavor::Anthropic).await;
+    let registry = Registry::from_settings(
+        vec![
+            ProviderSettings {
+                name: "openai".into(),
+                flavor: Flavor::OpenAi,
+                base_url: a.base_url(),
+                api_key: None,
+            },
+            ProviderSettings {
+                name: "anthropic".into(),
+                flavor: Flavor::Anthropic,
+                base_url: b.base_url(),
+                api_key: None,
+            },
+        ],
+        reqwest::Client::new(),
+    );
+    let gateway = Gateway::new(registry, PriceTable::default())
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(5));
+    (gateway, a, b)
+}
+
+#[tokio::test]
+async fn retryable_errors_are_retried_then_succeed() {
+    let (gateway, a, _) = two_providers().await;
+    a.push(Turn::error(429, json!({"error": {"message": "busy"}})));
+    a.push(Turn::error(503, json!({"error": {"message": "down"}})));
+    a.push(Turn::text("third time").with_usage(1_000_000, 0));
+    let reply = gateway
+        .chat(&[model("openai/gpt-4o", 3)], request(), None)
+        .await
+        .unwrap();
+    assert_eq!(reply.response.content, "third time");
+    assert_eq!(a.request_count(), 3);
+    assert_eq!(reply.attempts.len(), 3);
+    assert_eq!(reply.attempts[0].error.as_ref().unwrap().status, Some(429));
+    assert!(
+        (reply.cost - 2.5).abs() < 1e-9,
+        "1M input tokens of gpt-4o cost $2.50: {}",
+        reply.cost
+    );
+    assert_eq!(a.requests()[0]["model"], "gpt-4o");
+}
+
+#[tokio::test]
+async fn exhausted_retries_and_hard_errors_fall_back_in_order() {
+    let (gateway, a, b) = two_providers().await;
+    for _ in 0..3 {
+        a.push(Turn::error(500, json!({"error": {"message": "boom"}})));
+    }
+    b.push(Turn::text("fallback"));
+    let models = [
+        model("openai/gpt-4o", 2),
+        model("anthropic/claude-sonnet-4", 0),
+    ];
+    let reply = gateway.chat(&models, request(), None).await.unwrap();
+    assert_eq!(
+        (reply.model.as_str(), reply.response.content.as_str()),
+        ("anthropic/claude-sonnet-4", "fallback")
+    );
+    assert_eq!((a.request_count(), b.request_count()), (3, 1));
+    assert_eq!(reply.attempts.len(), 4);
+
+    // A 400 is not retried: straight to the fallback.
+    a.push(Turn::error(400, json!({"error": {"message": "bad"}})));
+    b.push(Turn::text("again"));
+    let reply = gateway.chat(&models, request(), None).await.unwrap();
+    assert_eq!(reply.response.content, "again");
+    assert_eq!(a.request_count(), 4);
+
+    // An unknown provider counts as a failed model, and the chain goes on.
+    b.push(Turn::text("known"));
+    let reply = gateway
+        .chat(
+            &[model("mystery/x", 3), model("anthropic/claude-sonnet-4", 0)],
+            request(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.response.content, "known");
+    assert_eq!(
+        reply.attempts[0].error.as_ref().unwrap().kind,
+        ProviderErrorKind::NotConfigured
+    );
+
+    // Everything failing reports the last error and every attempt.
+    let (registry, _fake) = fake_registry("solo", Flavor::OpenAi).await;
+    let solo = Gateway::new(registry, PriceTable::empty());
+    let err = solo
+        .chat(&[model("nobody/x", 0)], request(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.last.kind, ProviderErrorKind::NotConfigured);
+    assert_eq!(err.attempts.len(), 1);
+}
+
+#[tokio::test]
+async fn model_parameters_reach_the_vendor_under_request_parameters() {
+    let (gateway, a, _) = two_providers().await;
+    let mut m = model("openai/gpt-4o", 0);
+    m.parameters = json!({"temperature": 0.9, "top_p": 0.5, "reasoning_effort": "low"})
+        .as_object()
+        .cloned();
+    gateway.chat(&[m], request(), None).await.unwrap();
+    let body = &a.requests()[0];
+    assert_eq!(body["temperature"], 0.3, "the request's own value wins");
+    assert_eq!(
+        (body["top_p"].as_f64(), body["reasoning_effort"].as_str()),
+        (Some(0.5), Some("low"))
+    );
+}
