@@ -136,7 +136,59 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=SHUTDOWN_TIMEOUT_S)
 
 
-def _start_server(backend: str, workdir: Path, database_url: str) -> BatonServer:
+# --------------------------------------------------------------------------- fake model provider
+
+
+@dataclass
+class FakeProvider:
+    """The testkit's `baton-fake openai`: a scripted OpenAI-compatible server on loopback."""
+
+    base_url: str
+    proc: subprocess.Popen
+
+    @property
+    def root(self) -> str:
+        return self.base_url[: -len("/v1")]
+
+    def push(self, *turns: dict) -> None:
+        resp = httpx.post(f"{self.root}/_fake/turns", json=list(turns), trust_env=False, timeout=10)
+        assert resp.status_code == 204, resp.text
+
+    def requests(self) -> list:
+        return httpx.get(f"{self.root}/_fake/requests", trust_env=False, timeout=10).json()
+
+
+def _fake_bin() -> Path:
+    raw = os.environ.get("BATON_FAKE_BIN")
+    path = Path(raw) if raw else _baton_bin().parent / "baton-fake"
+    if not path.is_absolute():
+        path = (Path.cwd() / path).resolve()
+    return path
+
+
+@pytest.fixture(scope="session")
+def fake_openai() -> Iterator[FakeProvider]:
+    binary = _fake_bin()
+    if not binary.is_file():
+        pytest.fail(
+            f"fake provider not found: {binary} (build it with `cargo build -p baton-testkit --bins`)",
+            pytrace=False,
+        )
+    proc = subprocess.Popen(
+        [str(binary), "openai"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode().strip()
+    if not line.startswith("fake listening on "):
+        _stop(proc)
+        pytest.fail(f"baton-fake did not start: {line!r}", pytrace=False)
+    try:
+        yield FakeProvider(line[len("fake listening on ") :], proc)
+    finally:
+        _stop(proc)
+
+
+def _start_server(backend: str, workdir: Path, database_url: str, fake: FakeProvider) -> BatonServer:
     binary = _baton_bin()
     if not binary.is_file() or not os.access(binary, os.X_OK):
         pytest.fail(
@@ -156,6 +208,9 @@ def _start_server(backend: str, workdir: Path, database_url: str) -> BatonServer
             "BATON_DATA_DIR": str(workdir),
             "RUST_LOG": "info",
             "RUST_BACKTRACE": "1",
+            "OPENAI_BASE_URL": fake.base_url,
+            "OPENAI_API_KEY": "sk-fake",
+            "BATON_POLL_MS": "100",
         }
     )
     stderr_path = workdir / "baton.stderr.log"
@@ -215,7 +270,7 @@ def _start_server(backend: str, workdir: Path, database_url: str) -> BatonServer
 
 
 @pytest.fixture(scope="session", params=_backends())
-def baton_server(request, tmp_path_factory) -> Iterator[BatonServer]:
+def baton_server(request, tmp_path_factory, fake_openai) -> Iterator[BatonServer]:
     backend = request.param
     workdir = tmp_path_factory.mktemp(f"baton-{backend}")
     pg: Optional[_PgDatabase] = None
@@ -225,7 +280,7 @@ def baton_server(request, tmp_path_factory) -> Iterator[BatonServer]:
         pg = _create_pg_database(os.environ["BATON_TEST_DATABASE_URL"])
         database_url = pg.url
     try:
-        server = _start_server(backend, workdir, database_url)
+        server = _start_server(backend, workdir, database_url, fake_openai)
         try:
             yield server
         finally:

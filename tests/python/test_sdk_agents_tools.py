@@ -1,6 +1,6 @@
 """orq-ai-sdk 4.17.13 against a real `baton serve`: /v2/tools and /v2/agents.
 
-Wire contract: /work/shared/reference/orq-wire-format.md §0-3 and §9. Every test uses
+Wire contract: the SDK's own response models (status codes, required fields, error bodies). Every test uses
 its own uuid-suffixed keys, so tests do not depend on each other or on ordering.
 """
 

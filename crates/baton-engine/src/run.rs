@@ -262,7 +262,7 @@ impl Runner {
     }
 
     async fn drive(&mut self) -> Result<(), EngineError> {
-        let telemetry = json!({"traceId": self.data.trace_id, "spanId": self.data.span_id});
+        let telemetry = json!({"trace_id": self.data.trace_id, "span_id": self.data.span_id});
         self.emit(
             "response.started",
             json!({"responseId": self.data.response_id, "taskId": self.task.id,
@@ -531,7 +531,7 @@ impl Runner {
         let mut data = json!({
             "finishReason": finish,
             "usage": usage_json(&self.data.turn_usage),
-            "telemetry": {"traceId": self.data.trace_id, "spanId": self.data.span_id},
+            "telemetry": {"trace_id": self.data.trace_id, "span_id": self.data.span_id},
         });
         if !pending.is_empty() {
             data["pendingToolCalls"] = pending_json(&pending);

@@ -92,6 +92,39 @@ impl Turn {
         Self::new(TurnKind::Raw(body))
     }
 
+    /// A turn from JSON: `{"text": "…"}`, `{"tool_calls": [{"name", "arguments"}]}` or
+    /// `{"error": {"status", "body"}}`, with optional `delay_ms` and `usage: [prompt, completion]`.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        let mut turn = if let Some(text) = v.get("text").and_then(Value::as_str) {
+            Self::text(text)
+        } else if let Some(calls) = v.get("tool_calls").and_then(Value::as_array) {
+            let calls = calls
+                .iter()
+                .map(|c| {
+                    Some((
+                        c.get("name")?.as_str()?.to_owned(),
+                        c.get("arguments")
+                            .cloned()
+                            .unwrap_or(Value::Object(Default::default())),
+                    ))
+                })
+                .collect::<Option<Vec<_>>>()?;
+            Self::new(TurnKind::ToolCalls(calls))
+        } else if let Some(error) = v.get("error") {
+            let status = u16::try_from(error.get("status")?.as_u64()?).ok()?;
+            Self::error(status, error.get("body").cloned().unwrap_or(Value::Null))
+        } else {
+            return None;
+        };
+        if let Some(ms) = v.get("delay_ms").and_then(Value::as_u64) {
+            turn.delay = Duration::from_millis(ms);
+        }
+        if let Some([p, c]) = v.get("usage").and_then(Value::as_array).map(Vec::as_slice) {
+            turn.usage = (p.as_u64()?, c.as_u64()?);
+        }
+        Some(turn)
+    }
+
     /// Answers after `delay`.
     pub fn with_delay(mut self, delay: Duration) -> Self {
         self.delay = delay;

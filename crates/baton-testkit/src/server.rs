@@ -80,6 +80,8 @@ impl FakeProvider {
             .route("/v1/chat/completions", post(openai))
             .route("/v1/messages", post(anthropic))
             .route("/v1beta/models/{*rest}", post(gemini))
+            .route("/_fake/turns", post(push_turns))
+            .route("/_fake/requests", axum::routing::get(list_requests))
             .with_state(inner.clone());
         let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
             Ok(l) => l,
@@ -268,4 +270,28 @@ async fn gemini(
     let (model, method) = rest.split_once(':').unwrap_or((rest.as_str(), ""));
     let stream = method.starts_with("streamGenerateContent");
     answer(inner, headers, body, model.to_owned(), stream).await
+}
+
+/// `POST /_fake/turns`: queues turns given as JSON (see [`Turn::from_json`]), for clients in
+/// other languages.
+async fn push_turns(State(inner): State<Arc<Inner>>, body: bytes::Bytes) -> Response {
+    let turns = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Array(items)) => items,
+        Ok(one) => vec![one],
+        Err(e) => return (StatusCode::BAD_REQUEST, format!("not JSON: {e}")).into_response(),
+    };
+    let mut parsed = Vec::with_capacity(turns.len());
+    for t in &turns {
+        match Turn::from_json(t) {
+            Some(turn) => parsed.push(turn),
+            None => return (StatusCode::BAD_REQUEST, format!("not a turn: {t}")).into_response(),
+        }
+    }
+    inner.lock().script.extend(parsed);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /_fake/requests`: every request body received.
+async fn list_requests(State(inner): State<Arc<Inner>>) -> Response {
+    axum::Json(Value::Array(inner.lock().requests.clone())).into_response()
 }
