@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod bad_input;
 mod runs;
+mod tool_runtime;
 mod tools;
 
 use serde_json::{json, Value};

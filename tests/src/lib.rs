@@ -2,7 +2,7 @@
 //! SQLite file or a fresh PostgreSQL database, and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use baton::{Config, FileConfig, Overrides, Server};
+use baton::{Config, FileConfig, Overrides, Server, ToolsFileConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -32,6 +32,19 @@ fn pg_admin_url() -> Option<String> {
     std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())
 }
 
+/// Adds this process's `PATH` and `HOME`, as `baton serve` passes them to the tool runtime.
+#[allow(clippy::disallowed_methods)] // the test harness is configured by the environment
+fn with_process_paths(
+    mut env: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    for name in ["PATH", "HOME"] {
+        if let Ok(value) = std::env::var(name) {
+            env.entry(name.to_owned()).or_insert(value);
+        }
+    }
+    env
+}
+
 /// Provider variables and engine settings of a test server.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -41,6 +54,8 @@ pub struct Options {
     pub workers: usize,
     /// Lease length in milliseconds.
     pub lease_ms: u64,
+    /// The `[tools]` table of `baton.toml`.
+    pub tools: ToolsFileConfig,
 }
 
 impl Default for Options {
@@ -49,11 +64,18 @@ impl Default for Options {
             env: Default::default(),
             workers: 4,
             lease_ms: 5_000,
+            tools: ToolsFileConfig::default(),
         }
     }
 }
 
 impl Options {
+    /// Sets the `[tools]` table.
+    pub fn tools(mut self, tools: ToolsFileConfig) -> Self {
+        self.tools = tools;
+        self
+    }
+
     /// Adds a provider variable.
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.env.insert(name.to_owned(), value.into());
@@ -126,9 +148,13 @@ impl TestServer {
             workers: Some(self.options.workers),
             lease_ms: Some(self.options.lease_ms),
             poll_ms: Some(50),
-            env: self.options.env.clone(),
+            env: with_process_paths(self.options.env.clone()),
         };
-        let config = Config::resolve(over, FileConfig::default()).unwrap();
+        let file = FileConfig {
+            tools: self.options.tools.clone(),
+            ..FileConfig::default()
+        };
+        let config = Config::resolve(over, file).unwrap();
         let server = Server::start(config).await.unwrap();
         self.url = server.url();
         let created = server.created_admin_key.clone();

@@ -24,6 +24,50 @@ pub struct FileConfig {
     /// Engine tuning.
     #[serde(default)]
     pub engine: EngineFileConfig,
+    /// Tool runtime: outbound policy, code sandbox limits, MCP servers.
+    #[serde(default)]
+    pub tools: ToolsFileConfig,
+}
+
+/// The `[tools]` table of `baton.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsFileConfig {
+    /// Let tools reach loopback addresses (default false).
+    pub allow_loopback: Option<bool>,
+    /// Let tools reach private and link-local networks (default false).
+    pub allow_private_networks: Option<bool>,
+    /// Hosts (names or IP literals) tools may always reach.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Default HTTP tool timeout in seconds (default 60).
+    pub http_timeout_s: Option<f64>,
+    /// Largest HTTP tool response in bytes (default 1 MiB).
+    pub max_response_bytes: Option<usize>,
+    /// Python interpreter for code tools (default `python3`, looked up on PATH).
+    pub python: Option<String>,
+    /// Wall-clock limit of a code tool call in seconds (default 30).
+    pub code_timeout_s: Option<f64>,
+    /// CPU seconds a code tool call may use (default 10).
+    pub code_cpu_s: Option<u64>,
+    /// Memory (address space) a code tool call may use, in MiB (default 512).
+    pub code_memory_mb: Option<u64>,
+    /// Programs stdio MCP servers may run (`"*"` for any; default none).
+    #[serde(default)]
+    pub mcp_stdio_commands: Vec<String>,
+    /// Default MCP tool call timeout in seconds (default 60).
+    pub mcp_timeout_s: Option<f64>,
+}
+
+/// Resolved tool runtime settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolsSettings {
+    /// The `[tools]` table as given.
+    pub file: ToolsFileConfig,
+    /// `PATH` to find Python and the sandbox tools in, and to give stdio MCP servers.
+    pub path: String,
+    /// `HOME` given to stdio MCP servers (package runners such as npx need one).
+    pub home: Option<String>,
 }
 
 /// The `[engine]` table of `baton.toml`.
@@ -82,9 +126,9 @@ pub struct Overrides {
     pub lease_ms: Option<u64>,
     /// `BATON_POLL_MS`.
     pub poll_ms: Option<u64>,
-    /// Provider variables from the environment (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+    /// Variables from the environment: the providers' (`OPENAI_API_KEY`, `OPENAI_BASE_URL`,
     /// `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `GEMINI_API_KEY`, `GEMINI_BASE_URL`, and those
-    /// named by `api_key_env` in `baton.toml`).
+    /// named by `api_key_env` in `baton.toml`), plus `PATH` and `HOME` for the tool runtime.
     pub env: BTreeMap<String, String>,
 }
 
@@ -160,6 +204,8 @@ pub struct Config {
     pub providers: Vec<ResolvedProvider>,
     /// Engine settings.
     pub engine: EngineSettings,
+    /// Tool runtime settings.
+    pub tools: ToolsSettings,
 }
 
 fn resolve_providers(
@@ -268,6 +314,39 @@ pub enum ConfigError {
     },
 }
 
+fn positive(setting: &'static str, value: Option<f64>) -> Result<(), ConfigError> {
+    match value {
+        Some(v) if !(v > 0.0 && v <= 3600.0) => Err(ConfigError::Invalid {
+            setting,
+            message: format!("{v} is not between 0 and 3600 seconds"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn resolve_tools(
+    file: ToolsFileConfig,
+    env: &BTreeMap<String, String>,
+) -> Result<ToolsSettings, ConfigError> {
+    positive("tools.http_timeout_s", file.http_timeout_s)?;
+    positive("tools.code_timeout_s", file.code_timeout_s)?;
+    positive("tools.mcp_timeout_s", file.mcp_timeout_s)?;
+    if file.code_memory_mb == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_memory_mb",
+            message: "must be more than 0".into(),
+        });
+    }
+    Ok(ToolsSettings {
+        path: env
+            .get("PATH")
+            .cloned()
+            .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into()),
+        home: env.get("HOME").cloned(),
+        file,
+    })
+}
+
 impl FileConfig {
     /// Reads `path`; a missing file is an error only when `required`.
     pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
@@ -332,6 +411,7 @@ impl Config {
                     .unwrap_or(1_000)
                     .max(10),
             },
+            tools: resolve_tools(file.tools, &over.env)?,
         })
     }
 }

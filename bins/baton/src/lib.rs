@@ -5,7 +5,7 @@ pub mod config;
 mod providers;
 mod secrets;
 
-pub use config::{Config, ConfigError, FileConfig, Overrides};
+pub use config::{Config, ConfigError, FileConfig, Overrides, ToolsFileConfig};
 
 use baton_core::id::{new_id, now_rfc3339};
 use baton_core::store::{ApiKeyRecord, Store, StoreError};
@@ -13,6 +13,7 @@ use baton_core::ProjectId;
 use baton_engine::{Engine, EngineConfig};
 use baton_http::{hash_api_key, router, AppState};
 use baton_store::SqlStore;
+use baton_tools::{CodeLimits, McpSettings, OutboundPolicy, Sandbox, ToolRuntime, ToolsConfig};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +40,55 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// Builds the tool runtime from the `[tools]` settings.
+async fn tool_runtime(settings: &crate::config::ToolsSettings) -> Arc<ToolRuntime> {
+    let file = &settings.file;
+    let defaults = CodeLimits::default();
+    let limits = CodeLimits {
+        timeout: file
+            .code_timeout_s
+            .map(Duration::from_secs_f64)
+            .unwrap_or(defaults.timeout),
+        cpu_seconds: file.code_cpu_s.unwrap_or(defaults.cpu_seconds),
+        memory_bytes: file
+            .code_memory_mb
+            .map(|mb| mb * 1024 * 1024)
+            .unwrap_or(defaults.memory_bytes),
+        ..defaults
+    };
+    let python = file.python.as_deref().unwrap_or("python3");
+    let sandbox = Sandbox::detect(python, &settings.path, limits).await;
+    let mut stdio_env = vec![("PATH".to_owned(), settings.path.clone())];
+    if let Some(home) = &settings.home {
+        stdio_env.push(("HOME".to_owned(), home.clone()));
+    }
+    let tool_defaults = ToolsConfig::default();
+    let config = ToolsConfig {
+        policy: OutboundPolicy {
+            allow_loopback: file.allow_loopback.unwrap_or(false),
+            allow_private: file.allow_private_networks.unwrap_or(false),
+            allowed_hosts: file.allowed_hosts.clone(),
+        },
+        http_timeout: file
+            .http_timeout_s
+            .map(Duration::from_secs_f64)
+            .unwrap_or(tool_defaults.http_timeout),
+        max_response_bytes: file
+            .max_response_bytes
+            .unwrap_or(tool_defaults.max_response_bytes),
+        mcp_timeout: file
+            .mcp_timeout_s
+            .map(Duration::from_secs_f64)
+            .unwrap_or(tool_defaults.mcp_timeout),
+        mcp: McpSettings {
+            stdio_commands: file.mcp_stdio_commands.clone(),
+            stdio_env,
+            ..McpSettings::default()
+        },
+    };
+    Arc::new(ToolRuntime::new(config, sandbox))
+}
+
 /// A running server: its address, and a handle to stop it.
 pub struct Server {
     addr: SocketAddr,
@@ -56,10 +106,12 @@ impl Server {
         let cipher = secrets::load_or_create(&config)?;
         let created_admin_key = bootstrap_key(store.as_ref(), config.api_key.as_deref()).await?;
         let gateway = providers::gateway(&config.providers)?;
+        let tools = tool_runtime(&config.tools).await;
         let engine = Engine::new(
             store.clone(),
             gateway,
             cipher.clone(),
+            tools,
             EngineConfig {
                 workers: config.engine.workers,
                 lease: Duration::from_millis(config.engine.lease_ms),

@@ -97,6 +97,9 @@ fn provider_env(file: &FileConfig) -> std::collections::BTreeMap<String, String>
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",
         "GEMINI_BASE_URL",
+        // Where the code sandbox finds Python, and what stdio MCP servers get.
+        "PATH",
+        "HOME",
     ]
     .map(str::to_owned)
     .to_vec();

@@ -2,7 +2,7 @@
 
 use crate::error::ValidationError;
 use crate::tenant::ProjectId;
-use crate::tool::{BuiltinTool, FunctionDef};
+use crate::tool::{BuiltinTool, CodeDef, FunctionDef};
 use crate::validate;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -260,6 +260,15 @@ pub struct AgentTool {
     /// Inline function definition (orq's docs form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<FunctionDef>,
+    /// Language of an inline code tool (only `python`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Source of an inline code tool (orq's docs form): reads `params`, sets `result`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// JSON schema of an inline code tool's `params`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
 }
 
 /// Custom tool types that reference a tool stored under `/v2/tools`.
@@ -273,7 +282,17 @@ impl AgentTool {
 
     /// Whether this entry references a tool stored under `/v2/tools` (by key or id).
     pub fn is_reference(&self) -> bool {
-        self.builtin().is_none() && self.function.is_none()
+        self.builtin().is_none() && self.function.is_none() && self.code.is_none()
+    }
+
+    /// The inline code tool this entry defines, if any.
+    pub fn inline_code(&self) -> Option<CodeDef> {
+        let code = self.code.as_ref()?;
+        Some(CodeDef {
+            language: self.language.clone().unwrap_or_else(|| "python".into()),
+            code: code.clone(),
+            parameters: self.parameters.clone(),
+        })
     }
 
     fn validate(&self, field: &str) -> Result<(), ValidationError> {
@@ -292,7 +311,41 @@ impl AgentTool {
                 ));
             }
             validate::non_empty(&format!("{field}.function.name"), &function.name)?;
-        } else if custom && self.key.is_none() && self.id.is_none() {
+        } else if let Some(code) = &self.code {
+            if self.kind != "code" {
+                return Err(ValidationError::new(
+                    format!("{field}.code"),
+                    "inline `code` needs `type: code`",
+                ));
+            }
+            let Some(key) = &self.key else {
+                return Err(ValidationError::new(
+                    format!("{field}.key"),
+                    "an inline code tool needs a `key`: it is the name the model calls",
+                ));
+            };
+            validate::tool_key(&format!("{field}.key"), key)?;
+            let language = self.language.as_deref().unwrap_or("python");
+            if language != "python" {
+                return Err(ValidationError::new(
+                    format!("{field}.language"),
+                    format!("unsupported language `{language}` (only `python`)"),
+                ));
+            }
+            validate::non_empty(&format!("{field}.code"), code)?;
+            if let Some(params) = &self.parameters {
+                if !params.is_object() {
+                    return Err(ValidationError::new(
+                        format!("{field}.parameters"),
+                        "must be a JSON schema object",
+                    ));
+                }
+            }
+        } else if custom
+            && self.key.is_none()
+            && self.id.is_none()
+            && !(self.kind == "mcp" && self.tool_id.is_some())
+        {
             return Err(ValidationError::new(
                 field,
                 format!(

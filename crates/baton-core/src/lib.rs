@@ -16,6 +16,7 @@
 
 pub mod agent;
 pub mod error;
+pub mod handler;
 pub mod id;
 pub mod message;
 pub mod model;

@@ -126,6 +126,19 @@ pub struct RunRequest {
     pub memory_entity_id: Option<String>,
     /// Metadata for traces.
     pub metadata: Map<String, Value>,
+    /// Decisions on calls waiting for a review (continuations only).
+    pub reviews: Vec<ToolReview>,
+}
+
+/// A reviewer's decision on one call the task waits on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolReview {
+    /// The call.
+    pub tool_call_id: String,
+    /// Whether it may run.
+    pub approved: bool,
+    /// Why (shown to the model on a rejection).
+    pub reason: Option<String>,
 }
 
 /// A task ready to run: stored, leased to this process unless it is a background task.
@@ -144,6 +157,7 @@ pub(crate) struct Inner {
     pub config: EngineConfig,
     pub wake: Notify,
     pub cancels: Mutex<HashMap<String, Arc<Notify>>>,
+    pub tools: Arc<baton_tools::ToolRuntime>,
 }
 
 /// The agent engine. Cheap to clone.
@@ -162,11 +176,12 @@ fn random_hex(bytes: usize) -> String {
 }
 
 impl Engine {
-    /// An engine over a store, a model gateway and a cipher for secret variables.
+    /// An engine over a store, a model gateway, a cipher for secrets and a tool runtime.
     pub fn new(
         store: Arc<dyn Store>,
         gateway: Arc<dyn ModelGateway>,
         cipher: Arc<dyn SecretCipher>,
+        tools: Arc<baton_tools::ToolRuntime>,
         config: EngineConfig,
     ) -> Self {
         Self {
@@ -178,6 +193,7 @@ impl Engine {
                 config,
                 wake: Notify::new(),
                 cancels: Mutex::new(HashMap::new()),
+                tools,
             }),
         }
     }
@@ -247,7 +263,16 @@ impl Engine {
             role: req.role,
             parts: req.parts.clone(),
         };
-        check_message(&message)?;
+        let review_only = !req.reviews.is_empty() && message.parts.is_empty();
+        if !review_only {
+            check_message(&message)?;
+        }
+        if !req.reviews.is_empty() && req.task_id.is_none() {
+            return Err(invalid(
+                "tool_reviews",
+                "reviews continue a paused task: send task_id",
+            ));
+        }
         let now = now_ms();
         let now_text = baton_core::id::now_rfc3339();
         let (mut task, mut data, spec) = match &req.task_id {
@@ -261,7 +286,16 @@ impl Engine {
                     return Err(EngineError::Busy(task_id.clone()));
                 }
                 let mut data = Self::data(&task)?;
-                continue_with(&mut data, &message)?;
+                if !req.reviews.is_empty() {
+                    apply_reviews(&mut data, &req.reviews)?;
+                }
+                if review_only {
+                    // The review is this turn's input; the output starts after what is there.
+                    data.turn_start = data.history.len().saturating_sub(1);
+                    new_turn(&mut data);
+                } else {
+                    continue_with(&mut data, &message)?;
+                }
                 let spec = self
                     .spec_of(&req.project, &task.agent_id, task.agent_version)
                     .await?;
@@ -388,6 +422,79 @@ impl Engine {
         tokio::spawn(async move { run::run(inner, prepared.task, prepared.spec).await })
     }
 
+    /// Runs one stored server-side tool directly (to test it before an agent uses it). `name`
+    /// picks the tool of an MCP server. The outer error is bad input; the inner one is the
+    /// tool's own error, as a model would see it.
+    pub async fn invoke_tool(
+        &self,
+        tool: &baton_core::tool::ToolRecord,
+        name: Option<&str>,
+        arguments: Value,
+        variables: &Map<String, Value>,
+    ) -> Result<Result<Value, String>, EngineError> {
+        use baton_core::handler::ToolContext;
+        use baton_core::tool::ToolKind;
+        let variables = prompt::merge_variables(&Map::new(), variables, self.inner.cipher.as_ref());
+        let ctx = ToolContext {
+            variables: &variables,
+            cipher: self.inner.cipher.as_ref(),
+        };
+        let runtime = self.inner.tools.as_ref();
+        let spec = &tool.spec;
+        let runnable = match &spec.kind {
+            ToolKind::Function { .. } | ToolKind::JsonSchema { .. } => {
+                return Err(invalid(
+                    "type",
+                    format!(
+                    "`{}` tools run on the client; only http, code and mcp tools can be invoked",
+                    spec.kind.type_name()
+                ),
+                ))
+            }
+            ToolKind::Http { http } => runtime.http(&spec.key, &spec.description, http, None),
+            ToolKind::Code { code_tool } => {
+                runtime.code(&spec.key, &spec.description, code_tool, None)
+            }
+            ToolKind::Mcp { mcp } => {
+                let Some(name) = name else {
+                    return Err(invalid(
+                        "tool",
+                        "name the MCP server's tool to call (`tool`)",
+                    ));
+                };
+                let key = format!("{}@{}", tool.id, tool.updated);
+                match runtime.mcp(&key, mcp, Some(name), None, &ctx).await {
+                    Ok(mut found) if !found.is_empty() => found.remove(0),
+                    Ok(_) => {
+                        return Err(invalid(
+                            "tool",
+                            format!("the MCP server has no tool `{name}`"),
+                        ))
+                    }
+                    Err(message) => return Ok(Err(message)),
+                }
+            }
+        };
+        let mut check = toolset::Toolset::default();
+        let tool_name = runnable.definition.name.clone();
+        check.add(
+            runnable.definition.clone(),
+            toolset::Side::Client,
+            tool.id.clone(),
+            false,
+        );
+        let call = baton_core::model::ToolCall {
+            id: String::new(),
+            name: tool_name,
+            arguments: arguments.clone(),
+            signature: None,
+        };
+        check
+            .check(&call)
+            .map_err(|message| invalid("arguments", message))?;
+        Ok(runnable.handler.call(arguments, &ctx).await)
+    }
+
     /// Starts this process's background workers.
     pub fn start_workers(&self) -> Workers {
         worker::start(self.inner.clone())
@@ -427,9 +534,61 @@ fn check_message(message: &Message) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// Records reviewers' decisions on the calls the task waits on.
+fn apply_reviews(data: &mut TaskData, reviews: &[ToolReview]) -> Result<(), EngineError> {
+    for (i, review) in reviews.iter().enumerate() {
+        let field = format!("tool_reviews[{i}].tool_call_id");
+        let Some(pos) = data
+            .awaiting_review
+            .iter()
+            .position(|c| c.id == review.tool_call_id)
+        else {
+            let waiting: Vec<&str> = data.awaiting_review.iter().map(|c| c.id.as_str()).collect();
+            return Err(invalid(
+                &field,
+                if waiting.is_empty() {
+                    format!(
+                        "`{}` does not wait for a review: the task has no call waiting for one",
+                        review.tool_call_id
+                    )
+                } else {
+                    format!(
+                        "`{}` does not wait for a review (waiting: {})",
+                        review.tool_call_id,
+                        waiting.join(", ")
+                    )
+                },
+            ));
+        };
+        data.awaiting_review.remove(pos);
+        data.reviews.insert(
+            review.tool_call_id.clone(),
+            state::Review {
+                approved: review.approved,
+                reason: review.reason.clone(),
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Resets the per-turn counters.
+fn new_turn(data: &mut TaskData) {
+    data.iterations = 0;
+    data.schema_retries = 0;
+    data.finish = None;
+    data.error = None;
+    data.turn_usage = Default::default();
+}
+
 /// Adds the next message to a paused or finished task, starting a new turn.
 fn continue_with(data: &mut TaskData, message: &Message) -> Result<(), EngineError> {
-    let pending = data.unanswered_calls();
+    let pending: Vec<_> = data
+        .unanswered_calls()
+        .into_iter()
+        .filter(|c| !data.reviews.contains_key(&c.id))
+        .collect();
+    let awaiting: Vec<&str> = data.awaiting_review.iter().map(|c| c.id.as_str()).collect();
     match message.role {
         Role::Tool => {
             if pending.is_empty() {
@@ -441,6 +600,14 @@ fn continue_with(data: &mut TaskData, message: &Message) -> Result<(), EngineErr
             let mut seen = Vec::new();
             for (i, part) in message.parts.iter().enumerate() {
                 if let Part::ToolResult { tool_call_id, .. } = part {
+                    if awaiting.contains(&tool_call_id.as_str()) {
+                        return Err(invalid(
+                            &format!("message.parts[{i}].tool_call_id"),
+                            format!(
+                                "`{tool_call_id}` runs on the server and waits for a review: approve or reject it with tool_reviews"
+                            ),
+                        ));
+                    }
                     if !pending.iter().any(|c| &c.id == tool_call_id) {
                         return Err(invalid(
                             &format!("message.parts[{i}].tool_call_id"),
@@ -471,7 +638,7 @@ fn continue_with(data: &mut TaskData, message: &Message) -> Result<(), EngineErr
                 return Err(invalid(
                     "message.role",
                     format!(
-                        "the task waits for tool results ({}); send them in a `tool` message first",
+                        "the task waits for tool results or reviews ({}); send them first",
                         pending
                             .iter()
                             .map(|c| c.id.as_str())
@@ -484,10 +651,6 @@ fn continue_with(data: &mut TaskData, message: &Message) -> Result<(), EngineErr
             data.history.push(message.clone());
         }
     }
-    data.iterations = 0;
-    data.schema_retries = 0;
-    data.finish = None;
-    data.error = None;
-    data.turn_usage = Default::default();
+    new_turn(data);
     Ok(())
 }

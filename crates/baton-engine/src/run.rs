@@ -6,6 +6,7 @@ use crate::step::{next_step, Step};
 use crate::toolset::{run_builtin, Side, Toolset};
 use crate::{now_ms, prompt, EngineError, Inner};
 use baton_core::agent::AgentSpec;
+use baton_core::handler::ToolContext;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::{
     ChatMessage, ChatRequest, FinishReason, OutputSchema, StreamDelta, ToolCall,
@@ -14,6 +15,7 @@ use baton_core::store::{StoreError, TaskEvent, TaskRecord};
 use baton_core::task::TaskState;
 use baton_core::usage::Usage;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -42,7 +44,20 @@ pub(crate) async fn run(
 ) -> Result<TaskRecord, EngineError> {
     let data: TaskData = serde_json::from_value(task.data.clone())
         .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))?;
-    let tools = Toolset::resolve(&spec, &task.project_id, inner.store.as_ref()).await?;
+    let tools = {
+        let ctx = ToolContext {
+            variables: &data.variables,
+            cipher: inner.cipher.as_ref(),
+        };
+        Toolset::resolve(
+            &spec,
+            &task.project_id,
+            inner.store.as_ref(),
+            inner.tools.as_ref(),
+            &ctx,
+        )
+        .await?
+    };
     let cancel = Arc::new(Notify::new());
     inner
         .cancels
@@ -63,7 +78,20 @@ pub(crate) async fn run(
         cancel,
         lease_lost,
     };
-    let result = runner.drive().await;
+    // A bug that panics mid-run must not leave the task `working` (and retried forever by
+    // the workers): it fails, with its checkpoint kept.
+    let result = match std::panic::AssertUnwindSafe(runner.drive())
+        .catch_unwind()
+        .await
+    {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!(task = %task_id, "the run panicked");
+            runner
+                .fail("internal error: the run crashed; see the server log".into())
+                .await
+        }
+    };
     renewer.abort();
     inner
         .cancels
@@ -198,6 +226,16 @@ fn pending_json(calls: &[ToolCall]) -> Value {
     )
 }
 
+/// Calls waiting for a review, as the wire shows them.
+pub(crate) fn reviews_json(calls: &[ToolCall]) -> Value {
+    Value::Array(
+        calls
+            .iter()
+            .map(|c| json!({"tool_call_id": c.id, "tool_name": c.name, "arguments": c.arguments}))
+            .collect(),
+    )
+}
+
 enum ModelOutcome {
     Answered,
     TimedOut,
@@ -286,7 +324,7 @@ impl Runner {
                         return self.end_canceled().await;
                     }
                 }
-                Step::Pause(calls) => return self.end(Finish::ToolCalls, calls).await,
+                Step::Pause { calls, reviews } => return self.pause(calls, reviews).await,
                 Step::Done(finish) => return self.end(finish, Vec::new()).await,
                 Step::Fail(message) => return self.fail(message).await,
             }
@@ -418,9 +456,10 @@ impl Runner {
         let mut errors = Vec::new();
         for call in &response.tool_calls {
             if let Err(message) = self.tools.check(call) {
+                let tool_id = self.tools.tool_id(&call.name).to_owned();
                 self.emit(
                     "tool.failed",
-                    json!({"toolId": call.name, "toolCallId": call.id, "error": message}),
+                    json!({"toolId": tool_id, "toolCallId": call.id, "error": message}),
                 );
                 errors.push(Part::ToolResult {
                     tool_call_id: call.id.clone(),
@@ -461,50 +500,99 @@ impl Runner {
     }
 
     /// Runs server-side calls in parallel, checkpointing each result as it lands so a resumed
-    /// task never runs a finished call again. Returns `false` when canceled.
+    /// task never runs a finished call again. Rejected calls are answered with the rejection.
+    /// Returns `false` when canceled.
     async fn call_tools(&mut self, calls: Vec<ToolCall>) -> Result<bool, EngineError> {
-        for call in &calls {
+        let variables = Arc::new(self.data.variables.clone());
+        type Running = futures_util::future::BoxFuture<'static, (ToolCall, Result<Value, String>)>;
+        let mut running: FuturesUnordered<Running> = FuturesUnordered::new();
+        let mut aborts = Vec::new();
+        for call in calls {
+            let tool_id = self.tools.tool_id(&call.name).to_owned();
+            if let Some(review) = self.data.reviews.get(&call.id).cloned() {
+                self.emit(
+                    "tool.review.done",
+                    json!({"toolId": tool_id, "toolCallId": call.id,
+                           "review": if review.approved { "approved" } else { "rejected" }}),
+                );
+                if !review.approved {
+                    let mut message = "a reviewer rejected this call; it was not run".to_owned();
+                    if let Some(reason) = review.reason.as_deref().filter(|r| !r.is_empty()) {
+                        message.push_str(": ");
+                        message.push_str(reason);
+                    }
+                    running.push(Box::pin(async move { (call, Err(message)) }));
+                    continue;
+                }
+            }
             self.emit(
                 "tool.started",
-                json!({"toolId": call.name, "toolCallId": call.id, "toolName": call.name,
+                json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
                        "arguments": call.arguments}),
             );
+            let side = self.tools.side(&call.name);
+            let cipher = self.inner.cipher.clone();
+            let variables = variables.clone();
+            // Each call runs in its own task: a tool that panics fails that call, not the run.
+            let ours = call.clone();
+            let handle = tokio::spawn(async move {
+                let result = match side {
+                    Some(Side::Builtin(tool)) => run_builtin(tool, &call),
+                    Some(Side::Server(handler)) => {
+                        let ctx = ToolContext {
+                            variables: &variables,
+                            cipher: cipher.as_ref(),
+                        };
+                        handler.call(call.arguments.clone(), &ctx).await
+                    }
+                    _ => Err(format!("tool `{}` cannot run on the server", call.name)),
+                };
+                result
+            });
+            aborts.push(handle.abort_handle());
+            running.push(Box::pin(async move {
+                let result = match handle.await {
+                    Ok(result) => result,
+                    Err(e) if e.is_panic() => Err("the tool crashed while running".to_owned()),
+                    Err(_) => Err("the tool call was stopped".to_owned()),
+                };
+                (ours, result)
+            }));
         }
-        let mut running: FuturesUnordered<_> = calls
-            .into_iter()
-            .map(|call| {
-                let side = self.tools.side(&call.name);
-                async move {
-                    let result = match side {
-                        Some(Side::Builtin(tool)) => run_builtin(tool, &call),
-                        _ => Err(format!("tool `{}` cannot run on the server", call.name)),
-                    };
-                    (call, result)
-                }
-            })
-            .collect();
+        let stop_all = |aborts: &[tokio::task::AbortHandle]| {
+            for a in aborts {
+                a.abort();
+            }
+        };
         let cancel = self.cancel.clone();
         loop {
             let next = tokio::select! {
                 n = running.next() => n,
-                _ = cancel.notified() => return Ok(false),
-                _ = tokio::time::sleep_until(self.deadline()) => return Ok(true),
+                _ = cancel.notified() => {
+                    stop_all(&aborts);
+                    return Ok(false);
+                }
+                _ = tokio::time::sleep_until(self.deadline()) => {
+                    stop_all(&aborts);
+                    return Ok(true);
+                }
             };
             let Some((call, result)) = next else {
                 return Ok(true);
             };
+            let tool_id = self.tools.tool_id(&call.name).to_owned();
             let value = match result {
                 Ok(value) => {
                     self.emit(
                         "tool.done",
-                        json!({"toolId": call.name, "toolCallId": call.id, "result": value}),
+                        json!({"toolId": tool_id, "toolCallId": call.id, "result": value}),
                     );
                     value
                 }
                 Err(message) => {
                     self.emit(
                         "tool.failed",
-                        json!({"toolId": call.name, "toolCallId": call.id, "error": message}),
+                        json!({"toolId": tool_id, "toolCallId": call.id, "error": message}),
                     );
                     json!({"error": message})
                 }
@@ -521,9 +609,34 @@ impl Runner {
         }
     }
 
+    /// Pauses the task for client results and reviews, announcing each call that newly waits
+    /// for a review.
+    async fn pause(
+        &mut self,
+        calls: Vec<ToolCall>,
+        reviews: Vec<ToolCall>,
+    ) -> Result<(), EngineError> {
+        for call in &reviews {
+            if self.data.awaiting_review.iter().any(|c| c.id == call.id) {
+                continue;
+            }
+            let tool_id = self.tools.tool_id(&call.name).to_owned();
+            self.emit(
+                "tool.review.requested",
+                json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
+                       "arguments": call.arguments, "requiresApproval": true}),
+            );
+        }
+        self.data.awaiting_review = reviews;
+        self.end(Finish::ToolCalls, calls).await
+    }
+
     async fn end(&mut self, finish: Finish, pending: Vec<ToolCall>) -> Result<(), EngineError> {
         self.data.finish = Some(finish);
-        self.task.state = if pending.is_empty() {
+        if finish != Finish::ToolCalls {
+            self.data.awaiting_review.clear();
+        }
+        self.task.state = if pending.is_empty() && self.data.awaiting_review.is_empty() {
             TaskState::Completed
         } else {
             TaskState::InputRequired
@@ -535,6 +648,9 @@ impl Runner {
         });
         if !pending.is_empty() {
             data["pendingToolCalls"] = pending_json(&pending);
+        }
+        if !self.data.awaiting_review.is_empty() {
+            data["pendingToolReviews"] = reviews_json(&self.data.awaiting_review);
         }
         self.emit("response.done", data);
         self.checkpoint().await

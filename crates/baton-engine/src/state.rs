@@ -5,6 +5,17 @@ use baton_core::model::ToolCall;
 use baton_core::usage::Usage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// A reviewer's decision on one tool call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    /// Whether the call may run.
+    pub approved: bool,
+    /// Why, as the reviewer said (shown to the model on a rejection).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
 
 /// Why a turn ended, as the wire reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +91,12 @@ pub struct TaskData {
     /// Whether the turn streams (deltas are published).
     #[serde(default)]
     pub streaming: bool,
+    /// Reviewers' decisions, by tool call id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reviews: BTreeMap<String, Review>,
+    /// Server-side calls the task is paused on, waiting for a review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_review: Vec<ToolCall>,
 }
 
 impl TaskData {
@@ -111,6 +128,17 @@ impl TaskData {
                     signature: None,
                 }),
                 _ => None,
+            })
+            .collect()
+    }
+
+    /// The unanswered calls the client must answer: those not waiting for or decided by a review.
+    pub fn client_pending_calls(&self) -> Vec<ToolCall> {
+        self.unanswered_calls()
+            .into_iter()
+            .filter(|c| {
+                !self.reviews.contains_key(&c.id)
+                    && !self.awaiting_review.iter().any(|a| a.id == c.id)
             })
             .collect()
     }

@@ -13,8 +13,14 @@ pub enum Step {
     CallModel,
     /// Run these server-side tool calls (in parallel).
     CallTools(Vec<ToolCall>),
-    /// Stop and wait for the client: these client-side calls need results.
-    Pause(Vec<ToolCall>),
+    /// Stop and wait for the client: `calls` are client-side calls that need results, `reviews`
+    /// are server-side calls that need a human's approval before they run.
+    Pause {
+        /// Client-side calls awaiting results.
+        calls: Vec<ToolCall>,
+        /// Server-side calls awaiting approval.
+        reviews: Vec<ToolCall>,
+    },
     /// The turn is over.
     Done(Finish),
     /// The task fails with this message.
@@ -25,6 +31,11 @@ pub enum Step {
 pub trait ToolKinds {
     /// Whether the named tool is client-side (a `function` tool): the task pauses for it.
     fn is_client_side(&self, name: &str) -> bool;
+
+    /// Whether calls to the named server-side tool wait for a human's approval.
+    fn needs_approval(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// Decides the next step. `now_ms` is the wall clock; `cost_limit` is `settings.max_cost`.
@@ -48,10 +59,18 @@ pub fn next_step(data: &TaskData, spec: &AgentSpec, kinds: &dyn ToolKinds, now_m
         let (client, server): (Vec<_>, Vec<_>) = pending
             .into_iter()
             .partition(|c| kinds.is_client_side(&c.name));
-        if !server.is_empty() {
-            return Step::CallTools(server);
+        // Calls that are decided (approved or rejected) or need no approval go ahead; the
+        // rest wait, so siblings run now and are never run again after the review.
+        let (ready, reviews): (Vec<_>, Vec<_>) = server
+            .into_iter()
+            .partition(|c| !kinds.needs_approval(&c.name) || data.reviews.contains_key(&c.id));
+        if !ready.is_empty() {
+            return Step::CallTools(ready);
         }
-        return Step::Pause(client);
+        return Step::Pause {
+            calls: client,
+            reviews,
+        };
     }
     match last.role {
         Role::Agent => {
@@ -151,11 +170,64 @@ mod tests {
         let mut d = d;
         d.history.push(msg(Role::Tool, vec![result("a")]));
         match next_step(&d, &spec(), &kinds, 0) {
-            Step::Pause(calls) => assert_eq!(calls[0].id, "b"),
+            Step::Pause { calls, reviews } => {
+                assert_eq!(calls[0].id, "b");
+                assert!(reviews.is_empty());
+            }
             other => panic!("{other:?}"),
         }
         d.history.push(msg(Role::Tool, vec![result("b")]));
         assert_eq!(next_step(&d, &spec(), &kinds, 0), Step::CallModel);
+    }
+
+    struct Reviewed;
+    impl ToolKinds for Reviewed {
+        fn is_client_side(&self, _name: &str) -> bool {
+            false
+        }
+        fn needs_approval(&self, name: &str) -> bool {
+            name == "transfer"
+        }
+    }
+
+    #[test]
+    fn calls_needing_approval_wait_while_their_siblings_run_once() {
+        let mut d = data(vec![
+            msg(Role::User, vec![Part::Text { text: "hi".into() }]),
+            msg(
+                Role::Agent,
+                vec![call("a", "current_date"), call("b", "transfer")],
+            ),
+        ]);
+        match next_step(&d, &spec(), &Reviewed, 0) {
+            Step::CallTools(calls) => {
+                assert_eq!(calls.len(), 1);
+                assert_eq!(calls[0].id, "a");
+            }
+            other => panic!("{other:?}"),
+        }
+        d.history.push(msg(Role::Tool, vec![result("a")]));
+        match next_step(&d, &spec(), &Reviewed, 0) {
+            Step::Pause { calls, reviews } => {
+                assert!(calls.is_empty());
+                assert_eq!(reviews[0].id, "b");
+            }
+            other => panic!("{other:?}"),
+        }
+        d.reviews.insert(
+            "b".into(),
+            crate::state::Review {
+                approved: true,
+                reason: None,
+            },
+        );
+        match next_step(&d, &spec(), &Reviewed, 0) {
+            Step::CallTools(calls) => assert_eq!(
+                calls.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                ["b"]
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,26 +1,44 @@
-//! The tools of one run: definitions offered to the model, which side runs each, and argument
-//! validation against each tool's JSON schema.
+//! The tools of one run: definitions offered to the model, which side runs each, which need a
+//! human's approval, and argument validation against each tool's JSON schema.
 
 use crate::step::ToolKinds;
-use baton_core::agent::AgentSpec;
+use baton_core::agent::{AgentSpec, AgentTool, ToolApproval};
+use baton_core::handler::{ToolContext, ToolHandler};
 use baton_core::model::{ToolCall, ToolDefinition};
 use baton_core::store::{StoreError, ToolStore};
-use baton_core::tool::{BuiltinTool, ToolKind};
+use baton_core::tool::{BuiltinTool, ToolKind, ToolRecord};
 use baton_core::ProjectId;
+use baton_tools::{Runnable, ToolRuntime};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Who runs a tool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Side {
     /// A built-in the engine runs.
     Builtin(BuiltinTool),
     /// A client-side function: the task pauses for its result.
     Client,
+    /// A server-side tool (HTTP, code, MCP, or one an embedder registered).
+    Server(Arc<dyn ToolHandler>),
+}
+
+impl std::fmt::Debug for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Builtin(t) => write!(f, "Builtin({})", t.name()),
+            Self::Client => f.write_str("Client"),
+            Self::Server(_) => f.write_str("Server"),
+        }
+    }
 }
 
 struct Entry {
     side: Side,
+    /// The stored tool's id (or the built-in's name), reported as `toolId` in events.
+    tool_id: String,
+    needs_approval: bool,
     validator: Option<jsonschema::Validator>,
 }
 
@@ -42,6 +60,10 @@ impl ToolKinds for Toolset {
             })
         )
     }
+
+    fn needs_approval(&self, name: &str) -> bool {
+        self.entries.get(name).is_some_and(|e| e.needs_approval)
+    }
 }
 
 fn object_schema(parameters: Option<&Value>) -> Value {
@@ -51,13 +73,58 @@ fn object_schema(parameters: Option<&Value>) -> Value {
     }
 }
 
+/// A tool whose server could not be reached: calls answer with the reason, so the model (and
+/// the trace) sees why instead of the tool silently missing.
+struct Unavailable(String);
+
+#[async_trait::async_trait]
+impl ToolHandler for Unavailable {
+    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+        Err(self.0.clone())
+    }
+}
+
+/// A tool name the model accepts (`^[a-zA-Z0-9_-]{1,64}$`).
+fn model_safe_name(text: &str) -> String {
+    let mut name: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        name.push_str("tool");
+    }
+    name
+}
+
+/// Whether a call to this tool needs approval under the agent's setting.
+fn approval(setting: ToolApproval, entry: &AgentTool, stored: Option<&ToolRecord>) -> bool {
+    match setting {
+        ToolApproval::All => true,
+        ToolApproval::None => false,
+        ToolApproval::RespectTool => {
+            entry.requires_approval || stored.is_some_and(|t| t.spec.requires_approval)
+        }
+    }
+}
+
 impl Toolset {
-    /// Resolves an agent's `settings.tools` (references through the tool store).
+    /// Resolves an agent's `settings.tools`: built-ins, inline definitions, and references
+    /// through the tool store, made runnable by `runtime`.
     pub async fn resolve(
         spec: &AgentSpec,
         project: &ProjectId,
         store: &dyn ToolStore,
+        runtime: &ToolRuntime,
+        ctx: &ToolContext<'_>,
     ) -> Result<Self, StoreError> {
+        let setting = spec.settings.tool_approval_required;
         let mut set = Self::default();
         for entry in &spec.settings.tools {
             if let Some(builtin) = entry.builtin() {
@@ -69,6 +136,8 @@ impl Toolset {
                             parameters: json!({"type": "object", "properties": {}}),
                         },
                         Side::Builtin(builtin),
+                        builtin.name().into(),
+                        approval(setting, entry, None),
                     ),
                     other => tracing::debug!(
                         tool = other.name(),
@@ -89,13 +158,23 @@ impl Toolset {
                         parameters: object_schema(function.parameters.as_ref()),
                     },
                     Side::Client,
+                    entry.key.clone().unwrap_or_else(|| function.name.clone()),
+                    false,
                 );
+                continue;
+            }
+            if let Some(code) = entry.inline_code() {
+                let name = entry.key.clone().unwrap_or_default();
+                let description = entry.description.clone().unwrap_or_default();
+                let runnable = runtime.code(&name, &description, &code, entry.timeout);
+                set.add_runnable(runnable, name.clone(), approval(setting, entry, None));
                 continue;
             }
             let wanted = entry
                 .id
                 .as_deref()
                 .or(entry.key.as_deref())
+                .or(entry.tool_id.as_deref())
                 .unwrap_or_default();
             let Some(tool) = store.tool(project, wanted).await? else {
                 tracing::warn!(
@@ -104,6 +183,8 @@ impl Toolset {
                 );
                 continue;
             };
+            let needs_approval = approval(setting, entry, Some(&tool));
+            let spec_name = tool.spec.key.clone();
             match &tool.spec.kind {
                 ToolKind::Function { function } => set.add(
                     ToolDefinition {
@@ -115,6 +196,8 @@ impl Toolset {
                         parameters: object_schema(function.parameters.as_ref()),
                     },
                     Side::Client,
+                    tool.id.clone(),
+                    false,
                 ),
                 ToolKind::JsonSchema { json_schema } => set.add(
                     ToolDefinition {
@@ -123,26 +206,96 @@ impl Toolset {
                         parameters: object_schema(Some(&json_schema.schema)),
                     },
                     Side::Client,
+                    tool.id.clone(),
+                    false,
                 ),
-                other => tracing::debug!(
-                    kind = other.type_name(),
-                    "tool kind not runnable in this build"
-                ),
+                ToolKind::Http { http } => {
+                    let runnable =
+                        runtime.http(&spec_name, &tool.spec.description, http, entry.timeout);
+                    set.add_runnable(runnable, tool.id.clone(), needs_approval);
+                }
+                ToolKind::Code { code_tool } => {
+                    let runnable =
+                        runtime.code(&spec_name, &tool.spec.description, code_tool, entry.timeout);
+                    set.add_runnable(runnable, tool.id.clone(), needs_approval);
+                }
+                ToolKind::Mcp { mcp } => {
+                    // `tool_id` names one tool of the server; without it, every tool is offered.
+                    let only = entry.tool_id.as_deref();
+                    let pool_key = format!("{}@{}", tool.id, tool.updated);
+                    match runtime.mcp(&pool_key, mcp, only, entry.timeout, ctx).await {
+                        Ok(runnables) => {
+                            for runnable in runnables {
+                                set.add_runnable(runnable, tool.id.clone(), needs_approval);
+                            }
+                        }
+                        Err(message) => {
+                            tracing::warn!(tool = %tool.spec.key, error = %message, "MCP server unavailable");
+                            let name = model_safe_name(only.unwrap_or(&tool.spec.key));
+                            set.add(
+                                ToolDefinition {
+                                    name,
+                                    description: format!(
+                                        "{} (currently unavailable: {message})",
+                                        tool.spec.description
+                                    ),
+                                    parameters: json!({"type": "object", "properties": {}}),
+                                },
+                                Side::Server(Arc::new(Unavailable(format!(
+                                    "MCP server `{}` is unavailable: {message}",
+                                    tool.spec.key
+                                )))),
+                                tool.id.clone(),
+                                needs_approval,
+                            );
+                        }
+                    }
+                }
             }
         }
         Ok(set)
     }
 
-    fn add(&mut self, def: ToolDefinition, side: Side) {
+    fn add_runnable(&mut self, runnable: Runnable, tool_id: String, needs_approval: bool) {
+        self.add(
+            runnable.definition,
+            Side::Server(runnable.handler),
+            tool_id,
+            needs_approval,
+        );
+    }
+
+    /// Offers a tool. A later tool with the same name as an earlier one is not offered: the model
+    /// could not tell them apart.
+    pub fn add(&mut self, def: ToolDefinition, side: Side, tool_id: String, needs_approval: bool) {
+        if self.entries.contains_key(&def.name) {
+            tracing::warn!(tool = %def.name, "two tools share a name; keeping the first");
+            return;
+        }
         let validator = jsonschema::validator_for(&def.parameters).ok();
-        self.entries
-            .insert(def.name.clone(), Entry { side, validator });
+        self.entries.insert(
+            def.name.clone(),
+            Entry {
+                side,
+                tool_id,
+                needs_approval,
+                validator,
+            },
+        );
         self.definitions.push(def);
     }
 
     /// Who runs the named tool, if it is offered.
     pub fn side(&self, name: &str) -> Option<Side> {
-        self.entries.get(name).map(|e| e.side)
+        self.entries.get(name).map(|e| e.side.clone())
+    }
+
+    /// The id reported as `toolId` for the named tool (its name when it is not offered).
+    pub fn tool_id<'a>(&'a self, name: &'a str) -> &'a str {
+        self.entries
+            .get(name)
+            .map(|e| e.tool_id.as_str())
+            .unwrap_or(name)
     }
 
     /// Checks a call: the tool exists and its arguments are a JSON object matching the schema.

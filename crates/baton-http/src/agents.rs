@@ -70,11 +70,17 @@ async fn resolve_tools(
     let old = previous.map(|p| p.settings.tools.as_slice()).unwrap_or(&[]);
     for (i, entry) in spec.settings.tools.iter_mut().enumerate() {
         if entry.is_reference() {
+            // orq's docs attach an MCP server as `{"type": "mcp", "tool_id": <server id>}`.
+            let server_by_tool_id = entry.id.is_none() && entry.key.is_none();
             let wanted = entry
                 .id
                 .clone()
                 .or_else(|| entry.key.clone())
+                .or_else(|| entry.tool_id.clone())
                 .unwrap_or_default();
+            if server_by_tool_id {
+                entry.tool_id = None;
+            }
             let tool = state.store.tool(project, &wanted).await?.ok_or_else(|| {
                 ApiError::invalid(
                     format!("settings.tools[{i}]"),

@@ -34,6 +34,12 @@ pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, Ap
     if !value.is_object() {
         return Err(ApiError::invalid("", "the body must be a JSON object"));
     }
+    from_any_value(value)
+}
+
+/// Converts any JSON value (an array for batch endpoints) into `T`, naming the field that is
+/// wrong.
+pub fn from_any_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();

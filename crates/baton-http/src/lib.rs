@@ -9,6 +9,7 @@ mod auth;
 mod error;
 mod extract;
 mod openapi;
+mod orchestra;
 mod responses;
 mod state;
 mod tools;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(agents::routes())
         .merge(tools::routes())
+        .merge(orchestra::routes())
         .merge(responses::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -18,7 +18,7 @@ use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
 use baton_engine::events::Event;
 use baton_engine::state::TaskData;
-use baton_engine::{Engine, EngineError, RunRequest};
+use baton_engine::{Engine, EngineError, RunRequest, ToolReview};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -69,9 +69,28 @@ pub(crate) struct IdentityRef {
     rest: Map<String, Value>,
 }
 
+/// A reviewer's decision on a call waiting for approval.
+#[derive(Deserialize)]
+pub(crate) struct ToolReviewBody {
+    tool_call_id: String,
+    review: ReviewDecision,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReviewDecision {
+    Approved,
+    Rejected,
+}
+
 #[derive(Deserialize)]
 pub(crate) struct ResponseBody {
-    message: InputMessage,
+    #[serde(default)]
+    message: Option<InputMessage>,
+    #[serde(default)]
+    tool_reviews: Vec<ToolReviewBody>,
     #[serde(default)]
     task_id: Option<String>,
     #[serde(default)]
@@ -128,7 +147,7 @@ fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
     );
     if task.state == TaskState::InputRequired {
         let pending: Vec<Value> = data
-            .unanswered_calls()
+            .client_pending_calls()
             .iter()
             .map(|c| {
                 json!({"id": c.id, "type": "function",
@@ -136,6 +155,14 @@ fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
             })
             .collect();
         body.insert("pending_tool_calls".into(), Value::Array(pending));
+        if !data.awaiting_review.is_empty() {
+            let reviews: Vec<Value> = data
+                .awaiting_review
+                .iter()
+                .map(|c| json!({"tool_call_id": c.id, "tool_name": c.name, "arguments": c.arguments}))
+                .collect();
+            body.insert("pending_tool_reviews".into(), Value::Array(reviews));
+        }
     }
     body.insert(
         "telemetry".into(),
@@ -184,13 +211,37 @@ pub(crate) async fn create(
     let agent = live_agent(&state, &caller.project, reference.key).await?;
     let background = body.background;
     let streaming = body.stream;
+    let message = match body.message {
+        Some(message) => message,
+        None if !body.tool_reviews.is_empty() => InputMessage {
+            role: Role::Tool,
+            parts: Vec::new(),
+            message_id: None,
+        },
+        None => {
+            return Err(ApiError::invalid(
+                "message",
+                "is required (or send tool_reviews with task_id to answer a review)",
+            ))
+        }
+    };
+    let reviews = body
+        .tool_reviews
+        .into_iter()
+        .map(|r| ToolReview {
+            tool_call_id: r.tool_call_id,
+            approved: r.review == ReviewDecision::Approved,
+            reason: r.reason,
+        })
+        .collect();
     let request = RunRequest {
         project: caller.project,
         agent,
         version: reference.version,
-        role: body.message.role,
-        parts: body.message.parts,
-        message_id: body.message.message_id,
+        role: message.role,
+        parts: message.parts,
+        message_id: message.message_id,
+        reviews,
         task_id: body.task_id,
         background,
         stream: streaming,

@@ -6,7 +6,7 @@ use crate::error::{ApiError, ErrorShape};
 use crate::extract::{from_value, page_request, ApiJson};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use baton_core::id::{new_id, now_rfc3339};
 use baton_core::store::SecretCipher;
@@ -25,6 +25,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v2/tools/{tool_id}",
             get(retrieve).patch(update).delete(delete),
         )
+        .route("/v2/tools/{tool_id}/invoke", post(invoke))
 }
 
 /// Seals every secret header; a masked value sent back unchanged keeps the stored secret.
@@ -94,20 +95,67 @@ async fn find(state: &AppState, project: &ProjectId, id: &str) -> Result<ToolRec
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(mut spec): ApiJson<ToolSpec>,
+    ApiJson(spec): ApiJson<ToolSpec>,
 ) -> Result<Json<Value>, ApiError> {
+    Ok(Json(store_new(&state, &caller, spec).await?))
+}
+
+/// Validates, seals and stores a new tool; returns it as the wire shows it.
+pub(crate) async fn store_new(
+    state: &AppState,
+    caller: &Caller,
+    mut spec: ToolSpec,
+) -> Result<Value, ApiError> {
     spec.validate()?;
     seal_headers(state.cipher.as_ref(), &mut spec, None);
     let now = now_rfc3339();
     let tool = ToolRecord {
         id: new_id(),
-        project_id: caller.project,
+        project_id: caller.project.clone(),
         created: now.clone(),
         updated: now,
         spec,
     };
     state.store.create_tool(&tool).await?;
-    Ok(Json(tool_json(&tool)))
+    Ok(tool_json(&tool))
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct InvokeBody {
+    #[serde(default)]
+    arguments: Option<Value>,
+    #[serde(default)]
+    tool: Option<String>,
+    #[serde(default)]
+    variables: Map<String, Value>,
+}
+
+/// Run a server-side tool once, as an agent would, to test it.
+#[utoipa::path(post, path = "/v2/tools/{tool_id}/invoke", request_body = Object,
+    params(("tool_id" = String, Path, description = "Tool id or key")),
+    responses((status = 200, description = "`{_id, key, result}` or `{_id, key, error}` (the tool's own error)"),
+              (status = 400, description = "Invalid arguments, or a client-side tool"),
+              (status = 404, description = "Unknown tool")))]
+pub(crate) async fn invoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(tool_id): Path<String>,
+    ApiJson(body): ApiJson<InvokeBody>,
+) -> Result<Json<Value>, ApiError> {
+    let tool = find(&state, &caller.project, &tool_id).await?;
+    let arguments = body.arguments.unwrap_or_else(|| json!({}));
+    let started = std::time::Instant::now();
+    let outcome = state
+        .engine
+        .invoke_tool(&tool, body.tool.as_deref(), arguments, &body.variables)
+        .await?;
+    let mut answer = json!({"_id": tool.id, "key": tool.spec.key,
+                            "duration_ms": started.elapsed().as_millis() as u64});
+    match outcome {
+        Ok(result) => answer["result"] = result,
+        Err(error) => answer["error"] = Value::String(error),
+    }
+    Ok(Json(answer))
 }
 
 /// List tools, newest first, with cursor pagination.

@@ -1,0 +1,240 @@
+//! Orchestra's tool wire forms: `POST /api/tools` with an `api` tool (`base_url`, `method`,
+//! `endpoint`, `args_schema`), stored as an orq `http` tool, and the batch
+//! `POST /api/tools/invoke`.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use baton_core::error::ValidationError;
+use baton_core::tool::{
+    ArgumentType, HeaderValue, HttpArgument, HttpBlueprint, HttpDef, HttpMethod, ToolKind,
+    ToolSpec, ToolStatus,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/tools", post(create))
+        .route("/api/tools/invoke", post(invoke))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApiToolDef {
+    base_url: String,
+    method: HttpMethod,
+    #[serde(default)]
+    endpoint: String,
+    #[serde(default)]
+    args_schema: Option<Value>,
+    #[serde(default)]
+    headers: BTreeMap<String, HeaderValue>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ApiToolConfig {
+    api_tool: ApiToolDef,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CreateBody {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "type")]
+    kind: String,
+    config: ApiToolConfig,
+}
+
+/// Translates an Orchestra `api` tool into an orq `http` tool: every `args_schema` property
+/// becomes an argument, sent in the JSON body (POST, PUT) or the query string (GET, DELETE).
+pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
+    if body.kind != "api" {
+        return Err(ValidationError::new(
+            "type",
+            format!("only `api` tools are created here, not `{}`", body.kind),
+        ));
+    }
+    let api = body.config.api_tool;
+    let base = api.base_url.trim_end_matches('/');
+    let endpoint = if api.endpoint.is_empty() || api.endpoint.starts_with('/') {
+        api.endpoint.clone()
+    } else {
+        format!("/{}", api.endpoint)
+    };
+    let properties = match &api.args_schema {
+        None => Map::new(),
+        Some(schema) => schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    let mut arguments = BTreeMap::new();
+    for (name, property) in &properties {
+        let field = format!("config.api_tool.args_schema.properties.{name}.type");
+        let kind = match property.get("type").and_then(Value::as_str) {
+            Some("string") | None => ArgumentType::String,
+            Some("number") | Some("integer") => ArgumentType::Number,
+            Some("boolean") => ArgumentType::Boolean,
+            Some(other) => {
+                return Err(ValidationError::new(
+                    field,
+                    format!(
+                        "`{other}` arguments are not supported (string, number, integer, boolean)"
+                    ),
+                ))
+            }
+        };
+        arguments.insert(
+            name.clone(),
+            HttpArgument {
+                kind,
+                description: property
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or(name)
+                    .to_owned(),
+                send_to_model: true,
+                default_value: property.get("default").cloned(),
+            },
+        );
+    }
+    let mut url = format!("{base}{endpoint}");
+    let mut body_template = None;
+    match api.method {
+        HttpMethod::Get | HttpMethod::Delete => {
+            let query: Vec<String> = arguments
+                .keys()
+                .map(|name| format!("{name}={{{{{name}}}}}"))
+                .collect();
+            if !query.is_empty() {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&query.join("&"));
+            }
+        }
+        HttpMethod::Post | HttpMethod::Put => {
+            body_template = Some(
+                arguments
+                    .keys()
+                    .map(|name| (name.clone(), Value::String(format!("{{{{{name}}}}}"))))
+                    .collect(),
+            );
+        }
+    }
+    let spec = ToolSpec {
+        key: body.name,
+        path: "Default".into(),
+        description: body.description,
+        display_name: None,
+        status: ToolStatus::Live,
+        requires_approval: false,
+        kind: ToolKind::Http {
+            http: HttpDef {
+                blueprint: HttpBlueprint {
+                    url,
+                    method: api.method,
+                    headers: api.headers,
+                    body: body_template,
+                    timeout: None,
+                },
+                arguments,
+            },
+        },
+    };
+    spec.validate().map_err(|e| {
+        let field = match e.field.as_str() {
+            "key" => "name".to_owned(),
+            "http.blueprint.url" => "config.api_tool.base_url".to_owned(),
+            other => format!("config.api_tool ({other})"),
+        };
+        ValidationError::new(field, e.message)
+    })?;
+    Ok(spec)
+}
+
+/// Create an Orchestra `api` tool (stored as an `http` tool).
+#[utoipa::path(post, path = "/api/tools", request_body = Object,
+    responses((status = 201, description = "The tool, in orq's tool shape"), (status = 400, description = "Invalid field"),
+              (status = 409, description = "Name taken")))]
+pub(crate) async fn create(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let spec = to_spec(body)?;
+    let created = crate::tools::store_new(&state, &caller, spec).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InvokeItem {
+    name: String,
+    #[serde(default)]
+    args: Value,
+}
+
+/// Invoke tools by name, Orchestra's batch form: every item runs (in parallel) and answers with
+/// its `output` or its `error`.
+#[utoipa::path(post, path = "/api/tools/invoke", request_body = Object,
+    responses((status = 200, description = "`[{name, args, output | error}]`, in request order"),
+              (status = 400, description = "Invalid body")))]
+pub(crate) async fn invoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: bytes::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+    if !value.is_array() {
+        return Err(ApiError::invalid(
+            "",
+            "the body must be a JSON array of `{name, args}` items",
+        ));
+    }
+    let items: Vec<InvokeItem> = crate::extract::from_any_value(value)?;
+    if items.is_empty() {
+        return Err(ApiError::invalid(
+            "[]",
+            "send at least one `{name, args}` item",
+        ));
+    }
+    if items.len() > 32 {
+        return Err(ApiError::invalid("[]", "at most 32 tools per batch"));
+    }
+    let runs = items.into_iter().map(|item| {
+        let state = state.clone();
+        let project = caller.project.clone();
+        async move {
+            let args = if item.args.is_null() {
+                json!({})
+            } else {
+                item.args
+            };
+            let outcome = match state.store.tool(&project, &item.name).await {
+                Ok(Some(tool)) => state
+                    .engine
+                    .invoke_tool(&tool, None, args.clone(), &Map::new())
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r),
+                Ok(None) => Err(format!("no tool named `{}`", item.name)),
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(output) => json!({"name": item.name, "args": args, "output": output}),
+                Err(error) => json!({"name": item.name, "args": args, "error": error}),
+            }
+        }
+    });
+    Ok(Json(Value::Array(
+        futures_util::future::join_all(runs).await,
+    )))
+}

@@ -1,0 +1,354 @@
+//! HTTP tools: a blueprint request with `{{argument}}` placeholders, filled from the model's
+//! arguments, the run's variables and defaults, sent under the outbound policy.
+
+use crate::policy::{OutboundPolicy, PolicyResolver};
+use async_trait::async_trait;
+use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::tool::{ArgumentType, HeaderValue, HttpDef, HttpMethod};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Builds the HTTP client every HTTP tool shares: policy-checked DNS, checked redirects, no proxy.
+pub fn client(policy: Arc<OutboundPolicy>) -> reqwest::Client {
+    let redirect_policy = policy.clone();
+    let builder = reqwest::Client::builder()
+        .no_proxy()
+        .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(Arc::new(PolicyResolver(policy)))
+        .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= 5 {
+                return attempt.error("too many redirects (more than 5)");
+            }
+            // Names are checked by the resolver; literal addresses never reach it.
+            let literal = attempt
+                .url()
+                .host_str()
+                .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned())
+                .and_then(|h| h.parse::<std::net::IpAddr>().ok().map(|ip| (h, ip)));
+            if let Some((host, ip)) = literal {
+                if !redirect_policy.host_is_allowed(&host) {
+                    if let Err(e) = redirect_policy.check_ip(ip) {
+                        return attempt.error(format!("redirect refused: {e}"));
+                    }
+                }
+            }
+            attempt.follow()
+        }));
+    builder.build().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "HTTP tool client could not be built; using defaults");
+        reqwest::Client::new()
+    })
+}
+
+/// The JSON schema of the arguments the model fills.
+pub fn parameters(def: &HttpDef) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, arg) in &def.arguments {
+        if !arg.send_to_model {
+            continue;
+        }
+        let kind = match arg.kind {
+            ArgumentType::String => "string",
+            ArgumentType::Number => "number",
+            ArgumentType::Boolean => "boolean",
+        };
+        properties.insert(
+            name.clone(),
+            json!({"type": kind, "description": arg.description}),
+        );
+        if arg.default_value.is_none() {
+            required.push(Value::String(name.clone()));
+        }
+    }
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+/// An HTTP tool ready to run.
+pub struct HttpTool {
+    def: HttpDef,
+    client: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
+    timeout: Duration,
+    max_response_bytes: usize,
+}
+
+impl HttpTool {
+    /// Wraps a definition; `timeout` overrides the blueprint's.
+    pub fn new(
+        def: HttpDef,
+        client: reqwest::Client,
+        policy: Arc<OutboundPolicy>,
+        timeout: Duration,
+        max_response_bytes: usize,
+    ) -> Self {
+        Self {
+            def,
+            client,
+            policy,
+            timeout,
+            max_response_bytes,
+        }
+    }
+
+    /// The value of every argument: the model's (when it may fill it), the request's variables,
+    /// then the default.
+    fn values(
+        &self,
+        arguments: &Value,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Map<String, Value>, String> {
+        let mut out = Map::new();
+        for (name, arg) in &self.def.arguments {
+            let from_model = if arg.send_to_model {
+                arguments.get(name).filter(|v| !v.is_null()).cloned()
+            } else {
+                None
+            };
+            let value = match from_model {
+                Some(v) => Some(v),
+                None => match ctx.variable(name)? {
+                    Some(v) => Some(v),
+                    None => arg.default_value.clone(),
+                },
+            };
+            let Some(value) = value else {
+                return Err(if arg.send_to_model {
+                    format!("missing argument `{name}`")
+                } else {
+                    format!(
+                        "argument `{name}` is hidden from the model and has no value: pass it in the request's variables or give it a default_value"
+                    )
+                });
+            };
+            out.insert(name.clone(), value);
+        }
+        Ok(out)
+    }
+
+    /// Builds the request the blueprint describes.
+    pub fn build(
+        &self,
+        arguments: &Value,
+        ctx: &ToolContext<'_>,
+    ) -> Result<reqwest::Request, String> {
+        let values = self.values(arguments, ctx)?;
+        let blueprint = &self.def.blueprint;
+        let url = fill(&blueprint.url, &values, true);
+        let url = reqwest::Url::parse(&url).map_err(|e| format!("invalid URL `{url}`: {e}"))?;
+        let method = match blueprint.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+            HttpMethod::Put => reqwest::Method::PUT,
+            HttpMethod::Delete => reqwest::Method::DELETE,
+        };
+        let mut request = self.client.request(method, url).timeout(self.timeout);
+        for (name, header) in &blueprint.headers {
+            let value = match header {
+                HeaderValue::Plain(v) => fill(v, &values, false),
+                HeaderValue::Detailed { value, encrypted } => {
+                    if *encrypted {
+                        ctx.open(value)
+                            .map_err(|e| format!("header `{name}` could not be decrypted: {e}"))?
+                    } else {
+                        fill(value, &values, false)
+                    }
+                }
+            };
+            request = request.header(name.as_str(), value);
+        }
+        if let Some(body) = &blueprint.body {
+            request = request.json(&fill_json(&Value::Object(body.clone()), &values));
+        }
+        request
+            .build()
+            .map_err(|e| format!("cannot build the request: {e}"))
+    }
+
+    async fn send(&self, request: reqwest::Request) -> Result<Value, String> {
+        // Literal addresses skip the DNS resolver, so they are checked here.
+        if let Some(host) = request.url().host_str() {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+                if !self.policy.host_is_allowed(bare) {
+                    self.policy.check_ip(ip)?;
+                }
+            }
+        }
+        let url = request.url().clone();
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| describe(&e, &url))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| describe(&e, &url))?;
+            if body.len() + chunk.len() > self.max_response_bytes {
+                return Err(format!(
+                    "the response of {url} is larger than {} bytes",
+                    self.max_response_bytes
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8(body).map_err(|_| {
+            format!(
+                "the response of {url} is binary ({content_type}); only JSON or text is supported"
+            )
+        })?;
+        if !status.is_success() {
+            let snippet: String = text.chars().take(500).collect();
+            return Err(format!(
+                "{url} answered HTTP {}: {snippet}",
+                status.as_u16()
+            ));
+        }
+        if content_type.contains("json") {
+            return serde_json::from_str(&text).map_err(|e| {
+                format!("the response of {url} says {content_type} but is not valid JSON: {e}")
+            });
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+fn describe(error: &reqwest::Error, url: &reqwest::Url) -> String {
+    use std::error::Error as _;
+    let mut message = if error.is_timeout() {
+        format!("{url} did not answer in time")
+    } else if error.is_connect() {
+        format!("cannot connect to {url}")
+    } else {
+        format!("request to {url} failed")
+    };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[async_trait]
+impl ToolHandler for HttpTool {
+    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, String> {
+        let request = self.build(&arguments, ctx)?;
+        self.send(request).await
+    }
+}
+
+fn as_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Percent-encodes a value for a URL (RFC 3986 unreserved characters pass through).
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Replaces `{{name}}` placeholders in a text; values are percent-encoded for URLs.
+pub fn fill(template: &str, values: &Map<String, Value>, url: bool) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                let name = after[..end].trim();
+                match values.get(name) {
+                    Some(v) if url => out.push_str(&encode(&as_text(v))),
+                    Some(v) => out.push_str(&as_text(v)),
+                    None => out.push_str(&rest[start..start + 2 + end + 2]),
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Fills a JSON body: a string that is exactly one placeholder takes the argument's JSON value
+/// (so numbers stay numbers); other strings are filled as text.
+pub fn fill_json(template: &Value, values: &Map<String, Value>) -> Value {
+    match template {
+        Value::String(s) => {
+            let trimmed = s.trim();
+            if let Some(name) = trimmed
+                .strip_prefix("{{")
+                .and_then(|r| r.strip_suffix("}}"))
+                .map(str::trim)
+                .filter(|n| !n.contains("{{") && !n.contains("}}"))
+            {
+                if let Some(v) = values.get(name) {
+                    return v.clone();
+                }
+            }
+            Value::String(fill(s, values, false))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| fill_json(v, values)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), fill_json(v, values)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> Map<String, Value> {
+        json!({"city": "São Paulo", "n": 3, "flag": true})
+            .as_object()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn url_placeholders_are_encoded_and_unknown_ones_kept() {
+        assert_eq!(
+            fill("https://x/{{city}}?n={{ n }}&q={{other}}", &values(), true),
+            "https://x/S%C3%A3o%20Paulo?n=3&q={{other}}"
+        );
+    }
+
+    #[test]
+    fn body_placeholders_keep_their_json_type() {
+        let body = json!({"count": "{{n}}", "label": "city: {{city}}", "nested": ["{{flag}}"]});
+        assert_eq!(
+            fill_json(&body, &values()),
+            json!({"count": 3, "label": "city: São Paulo", "nested": [true]})
+        );
+    }
+}

@@ -1,0 +1,343 @@
+//! MCP servers as tools, through `rmcp`: over stdio (a command the operator allowed) or
+//! streamable HTTP (a URL under the outbound policy). Connections are pooled per stored tool
+//! version, tools are discovered with `tools/list`, and a connection that breaks is dropped so the
+//! next run reconnects.
+
+use crate::policy::OutboundPolicy;
+use async_trait::async_trait;
+use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::model::ToolDefinition;
+use baton_core::tool::{HeaderValue, McpConnection, McpDef};
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::{RoleClient, RunningService, ServiceError};
+use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// One tool an MCP server offers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpToolInfo {
+    /// Its name on the server.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// JSON schema of its arguments.
+    pub input_schema: Value,
+}
+
+/// A live connection to an MCP server and the tools it listed.
+pub struct McpConnectionHandle {
+    service: RunningService<RoleClient, ()>,
+    /// The server's tools.
+    pub tools: Vec<McpToolInfo>,
+}
+
+type Slot = Arc<OnceCell<Result<Arc<McpConnectionHandle>, String>>>;
+
+/// Who may start which stdio servers, and how long connecting may take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpSettings {
+    /// Programs stdio MCP servers may run (`*` allows any). Empty: stdio servers are refused,
+    /// because a stdio server is a command run on this machine.
+    pub stdio_commands: Vec<String>,
+    /// The environment stdio servers get (nothing else of the server's is passed on).
+    pub stdio_env: Vec<(String, String)>,
+    /// Time to connect and list tools.
+    pub connect_timeout: Duration,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        Self {
+            stdio_commands: Vec::new(),
+            stdio_env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Pooled MCP connections, keyed by the stored tool's id and version.
+pub struct McpPool {
+    slots: Mutex<HashMap<String, Slot>>,
+    policy: Arc<OutboundPolicy>,
+    settings: McpSettings,
+}
+
+impl McpPool {
+    /// An empty pool.
+    pub fn new(policy: Arc<OutboundPolicy>, settings: McpSettings) -> Self {
+        Self {
+            slots: Mutex::new(HashMap::new()),
+            policy,
+            settings,
+        }
+    }
+
+    fn slot(&self, key: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry(key.to_owned()).or_default().clone()
+    }
+
+    /// Drops a connection (if it is still the pooled one) so the next use reconnects.
+    pub fn evict(&self, key: &str, handle: Option<&Arc<McpConnectionHandle>>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let same = match (slots.get(key).and_then(|s| s.get()), handle) {
+            (Some(Ok(current)), Some(handle)) => Arc::ptr_eq(current, handle),
+            _ => true,
+        };
+        if same {
+            slots.remove(key);
+        }
+    }
+
+    /// The connection for `key`, connecting (once, shared by concurrent callers) if needed.
+    pub async fn connect(
+        &self,
+        key: &str,
+        def: &McpDef,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Arc<McpConnectionHandle>, String> {
+        let slot = self.slot(key);
+        let result = slot
+            .get_or_init(|| async {
+                match tokio::time::timeout(self.settings.connect_timeout, self.open(def, ctx)).await
+                {
+                    Ok(r) => r.map(Arc::new),
+                    Err(_) => Err(format!(
+                        "the MCP server did not answer within {} s",
+                        self.settings.connect_timeout.as_secs()
+                    )),
+                }
+            })
+            .await
+            .clone();
+        if result.is_err() {
+            // Failures are not cached: the next run tries again.
+            self.evict(key, None);
+        }
+        result
+    }
+
+    #[allow(clippy::disallowed_methods)] // the stdio transport is where child processes belong
+    async fn open(
+        &self,
+        def: &McpDef,
+        ctx: &ToolContext<'_>,
+    ) -> Result<McpConnectionHandle, String> {
+        let service = match def.connection_type {
+            McpConnection::Stdio => {
+                let Some((program, args)) = def.command.split_first() else {
+                    return Err("the MCP server has no command".into());
+                };
+                let name = std::path::Path::new(program)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let allowed = self
+                    .settings
+                    .stdio_commands
+                    .iter()
+                    .any(|c| c == "*" || c == program || *c == name);
+                if !allowed {
+                    return Err(format!(
+                        "stdio MCP server `{program}` is not allowed on this server; an operator can allow it in baton.toml under [tools] mcp_stdio_commands"
+                    ));
+                }
+                let mut command = tokio::process::Command::new(program);
+                command
+                    .args(args)
+                    .env_clear()
+                    .envs(self.settings.stdio_env.iter().map(|(k, v)| (k, v)))
+                    .kill_on_drop(true);
+                for (name, value) in &def.headers {
+                    // Stdio servers take their settings as environment variables.
+                    command.env(name, header_value(value, ctx)?);
+                }
+                let (transport, _stderr) = TokioChildProcess::builder(command)
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(|e| format!("cannot start MCP server `{program}`: {e}"))?;
+                ().serve(transport)
+                    .await
+                    .map_err(|e| format!("MCP server `{program}` failed to initialize: {e}"))?
+            }
+            McpConnection::Http | McpConnection::Sse => {
+                let url = def.server_url.clone().unwrap_or_default();
+                let parsed = reqwest::Url::parse(&url)
+                    .map_err(|e| format!("invalid MCP server_url `{url}`: {e}"))?;
+                let host = parsed.host_str().unwrap_or_default();
+                let port = parsed.port_or_known_default().unwrap_or(80);
+                self.policy.resolve(host, port).await?;
+                let mut config =
+                    rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+                        url.clone(),
+                    );
+                let mut custom = HashMap::new();
+                for (name, value) in &def.headers {
+                    let value = header_value(value, ctx)?;
+                    if name.eq_ignore_ascii_case("authorization") {
+                        let token = value
+                            .strip_prefix("Bearer ")
+                            .or_else(|| value.strip_prefix("bearer "))
+                            .unwrap_or(&value);
+                        config = config.auth_header(token.to_owned());
+                        continue;
+                    }
+                    let header_name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                        .map_err(|_| format!("invalid header name `{name}`"))?;
+                    let header_value = reqwest::header::HeaderValue::from_str(&value)
+                        .map_err(|_| format!("invalid value for header `{name}`"))?;
+                    custom.insert(header_name, header_value);
+                }
+                let config = config.custom_headers(custom);
+                let transport = StreamableHttpClientTransport::from_config(config);
+                ().serve(transport)
+                    .await
+                    .map_err(|e| format!("cannot connect to MCP server {url}: {e}"))?
+            }
+        };
+        let listed = service
+            .peer()
+            .list_all_tools()
+            .await
+            .map_err(|e| format!("the MCP server could not list its tools: {e}"))?;
+        let tools = listed
+            .into_iter()
+            .map(|t| McpToolInfo {
+                name: t.name.to_string(),
+                description: t.description.map(|d| d.to_string()).unwrap_or_default(),
+                input_schema: Value::Object((*t.input_schema).clone()),
+            })
+            .collect();
+        Ok(McpConnectionHandle { service, tools })
+    }
+}
+
+fn header_value(value: &HeaderValue, ctx: &ToolContext<'_>) -> Result<String, String> {
+    match value {
+        HeaderValue::Plain(v) => Ok(v.clone()),
+        HeaderValue::Detailed { value, .. } => ctx
+            .open(value)
+            .map_err(|e| format!("a header could not be decrypted: {e}")),
+    }
+}
+
+/// The definition the model sees for one MCP tool.
+pub fn definition(tool: &McpToolInfo) -> ToolDefinition {
+    let mut parameters = tool.input_schema.clone();
+    if !parameters.is_object() {
+        parameters = json!({"type": "object", "properties": {}});
+    }
+    ToolDefinition {
+        name: tool.name.clone(),
+        description: tool.description.clone(),
+        parameters,
+    }
+}
+
+/// One tool of a connected MCP server.
+pub struct McpTool {
+    pool: Arc<McpPool>,
+    key: String,
+    connection: Arc<McpConnectionHandle>,
+    name: String,
+    timeout: Duration,
+}
+
+impl McpTool {
+    /// The tool `name` of the connection pooled under `key`.
+    pub fn new(
+        pool: Arc<McpPool>,
+        key: String,
+        connection: Arc<McpConnectionHandle>,
+        name: String,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            pool,
+            key,
+            connection,
+            name,
+            timeout,
+        }
+    }
+}
+
+/// Calls one tool on a connection, turning the MCP result into JSON for the model.
+pub async fn call_tool(
+    connection: &McpConnectionHandle,
+    name: &str,
+    arguments: Value,
+    timeout: Duration,
+) -> Result<Value, (String, bool)> {
+    let arguments = match arguments {
+        Value::Object(map) => map,
+        Value::Null => Default::default(),
+        other => return Err((format!("arguments must be an object, got {other}"), false)),
+    };
+    let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+    let call = connection.service.peer().call_tool(params);
+    let result = match tokio::time::timeout(timeout, call).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => {
+            let broken = matches!(
+                e,
+                ServiceError::TransportClosed | ServiceError::TransportSend(_)
+            );
+            return Err((format!("MCP call `{name}` failed: {e}"), broken));
+        }
+        Err(_) => {
+            return Err((
+                format!(
+                    "MCP tool `{name}` did not answer within {} s",
+                    timeout.as_secs()
+                ),
+                false,
+            ))
+        }
+    };
+    let value = serde_json::to_value(&result).unwrap_or(Value::Null);
+    let texts: Vec<String> = value
+        .get("content")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|c| c.get("text").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if value.get("isError").and_then(Value::as_bool) == Some(true) {
+        return Err((
+            format!("MCP tool `{name}` reported an error: {}", texts.join("\n")),
+            false,
+        ));
+    }
+    if let Some(structured) = value.get("structuredContent").filter(|v| !v.is_null()) {
+        return Ok(structured.clone());
+    }
+    match texts.as_slice() {
+        [one] => Ok(serde_json::from_str(one).unwrap_or_else(|_| Value::String(one.clone()))),
+        _ => Ok(value.get("content").cloned().unwrap_or(Value::Null)),
+    }
+}
+
+#[async_trait]
+impl ToolHandler for McpTool {
+    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+        match call_tool(&self.connection, &self.name, arguments, self.timeout).await {
+            Ok(v) => Ok(v),
+            Err((message, broken)) => {
+                if broken {
+                    self.pool.evict(&self.key, Some(&self.connection));
+                }
+                Err(message)
+            }
+        }
+    }
+}
