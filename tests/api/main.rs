@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod bad_input;
 mod runs;
+mod teams;
 mod tool_runtime;
 mod tools;
 

@@ -9,6 +9,7 @@
 //! The engine receives the store, the model gateway and the secret cipher as `baton-core`
 //! trait objects and names no concrete implementation.
 
+pub mod builtins;
 pub mod events;
 pub mod prompt;
 mod run;
@@ -128,6 +129,8 @@ pub struct RunRequest {
     pub metadata: Map<String, Value>,
     /// Decisions on calls waiting for a review (continuations only).
     pub reviews: Vec<ToolReview>,
+    /// For a sub-agent's task: its parent and the chain of agents above.
+    pub lineage: Option<builtins::Lineage>,
 }
 
 /// A reviewer's decision on one call the task waits on.
@@ -329,6 +332,7 @@ impl Engine {
                     metadata: req.metadata.clone(),
                     identity: req.identity.clone(),
                     memory_entity_id: req.memory_entity_id.clone(),
+                    lineage: req.lineage.clone(),
                     trace_id: random_hex(16),
                     span_id: random_hex(8),
                     model: spec.model.id.clone(),

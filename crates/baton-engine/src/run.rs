@@ -4,7 +4,7 @@ use crate::events::{payload, Event};
 use crate::state::{Finish, TaskData};
 use crate::step::{next_step, Step};
 use crate::toolset::{run_builtin, Side, Toolset};
-use crate::{now_ms, prompt, EngineError, Inner};
+use crate::{builtins, now_ms, prompt, EngineError, Inner};
 use baton_core::agent::AgentSpec;
 use baton_core::handler::ToolContext;
 use baton_core::message::{Message, Part, Role};
@@ -34,6 +34,79 @@ struct Runner {
     seq: Arc<AtomicU64>,
     cancel: Arc<Notify>,
     lease_lost: Arc<AtomicBool>,
+    ledger: builtins::SharedLedger,
+    calls_made: Arc<std::sync::Mutex<u32>>,
+}
+
+/// Adds the built-in tools that need the engine (teams) to a resolved toolset.
+fn attach_builtins(
+    tools: &mut Toolset,
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    data: &TaskData,
+    spec: &AgentSpec,
+    ledger: &builtins::SharedLedger,
+    calls_made: &Arc<std::sync::Mutex<u32>>,
+) {
+    use baton_core::tool::BuiltinTool;
+    let setting = spec.settings.tool_approval_required;
+    for entry in &spec.settings.tools {
+        let Some(builtin) = entry.builtin() else {
+            continue;
+        };
+        let needs_approval = match setting {
+            baton_core::agent::ToolApproval::All => true,
+            baton_core::agent::ToolApproval::None => false,
+            baton_core::agent::ToolApproval::RespectTool => entry.requires_approval,
+        };
+        match builtin {
+            BuiltinTool::CurrentDate => {}
+            BuiltinTool::RetrieveAgents => tools.add(
+                builtins::retrieve_agents_definition(),
+                Side::Server(Arc::new(builtins::RetrieveAgents {
+                    inner: inner.clone(),
+                    project: task.project_id.clone(),
+                    team: spec.team_of_agents.clone(),
+                })),
+                builtin.name().into(),
+                needs_approval,
+            ),
+            BuiltinTool::CallSubAgent => {
+                if !builtins::has_team(spec) {
+                    tracing::warn!(agent = %spec.key, "call_sub_agent without team_of_agents");
+                    continue;
+                }
+                let mut chain = data
+                    .lineage
+                    .as_ref()
+                    .map(|l| l.chain.clone())
+                    .unwrap_or_default();
+                if chain.last() != Some(&spec.key) {
+                    chain.push(spec.key.clone());
+                }
+                tools.add(
+                    builtins::call_sub_agent_definition(&spec.team_of_agents),
+                    Side::Server(Arc::new(builtins::CallSubAgent {
+                        inner: inner.clone(),
+                        project: task.project_id.clone(),
+                        team: spec.team_of_agents.clone(),
+                        parent_task_id: task.id.clone(),
+                        chain,
+                        calls_made: calls_made.clone(),
+                        ledger: ledger.clone(),
+                        variables: data.variables.clone(),
+                        memory_entity_id: data.memory_entity_id.clone(),
+                    })),
+                    builtin.name().into(),
+                    needs_approval,
+                );
+            }
+            other => tracing::debug!(
+                tool = other.name(),
+                "built-in tool not available in this build"
+            ),
+        }
+    }
 }
 
 /// Runs a leased task until it pauses or ends.
@@ -44,7 +117,7 @@ pub(crate) async fn run(
 ) -> Result<TaskRecord, EngineError> {
     let data: TaskData = serde_json::from_value(task.data.clone())
         .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))?;
-    let tools = {
+    let mut tools = {
         let ctx = ToolContext {
             variables: &data.variables,
             cipher: inner.cipher.as_ref(),
@@ -58,6 +131,17 @@ pub(crate) async fn run(
         )
         .await?
     };
+    let ledger = builtins::SharedLedger::default();
+    let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
+    attach_builtins(
+        &mut tools,
+        &inner,
+        &task,
+        &data,
+        &spec,
+        &ledger,
+        &calls_made,
+    );
     let cancel = Arc::new(Notify::new());
     inner
         .cancels
@@ -77,6 +161,8 @@ pub(crate) async fn run(
         pending_events: Vec::new(),
         cancel,
         lease_lost,
+        ledger,
+        calls_made,
     };
     // A bug that panics mid-run must not leave the task `working` (and retried forever by
     // the workers): it fails, with its checkpoint kept.
@@ -580,6 +666,7 @@ impl Runner {
             let Some((call, result)) = next else {
                 return Ok(true);
             };
+            self.absorb_children();
             let tool_id = self.tools.tool_id(&call.name).to_owned();
             let value = match result {
                 Ok(value) => {
@@ -607,6 +694,18 @@ impl Runner {
             });
             self.checkpoint().await?;
         }
+    }
+
+    /// Rolls what sub-agents spent and started into this task.
+    fn absorb_children(&mut self) {
+        let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let usage = std::mem::take(&mut ledger.usage);
+        let children = std::mem::take(&mut ledger.children);
+        drop(ledger);
+        self.data.usage += usage;
+        self.data.turn_usage += usage;
+        self.data.children.extend(children);
+        self.data.sub_agent_calls = *self.calls_made.lock().unwrap_or_else(|e| e.into_inner());
     }
 
     /// Pauses the task for client results and reviews, announcing each call that newly waits

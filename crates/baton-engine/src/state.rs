@@ -97,6 +97,15 @@ pub struct TaskData {
     /// Server-side calls the task is paused on, waiting for a review.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub awaiting_review: Vec<ToolCall>,
+    /// The parent task and the chain of agents above, for a sub-agent's task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<crate::builtins::Lineage>,
+    /// Child tasks this task started through `call_sub_agent`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// Sub-agent calls made so far (bounded per task).
+    #[serde(default)]
+    pub sub_agent_calls: u32,
 }
 
 impl TaskData {

@@ -128,8 +128,9 @@ impl Toolset {
         let mut set = Self::default();
         for entry in &spec.settings.tools {
             if let Some(builtin) = entry.builtin() {
-                match builtin {
-                    BuiltinTool::CurrentDate => set.add(
+                // The engine attaches the built-ins that need it (teams, memory, knowledge).
+                if builtin == BuiltinTool::CurrentDate {
+                    set.add(
                         ToolDefinition {
                             name: "current_date".into(),
                             description: "Returns the current date and time (UTC, RFC 3339)".into(),
@@ -138,11 +139,7 @@ impl Toolset {
                         Side::Builtin(builtin),
                         builtin.name().into(),
                         approval(setting, entry, None),
-                    ),
-                    other => tracing::debug!(
-                        tool = other.name(),
-                        "built-in tool not available in this build"
-                    ),
+                    );
                 }
                 continue;
             }

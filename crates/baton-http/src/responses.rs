@@ -175,6 +175,12 @@ fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
     if let Some(error) = &data.error {
         body.insert("error".into(), json!(error));
     }
+    if let Some(lineage) = &data.lineage {
+        body.insert("parent_task_id".into(), json!(lineage.parent_task_id));
+    }
+    if !data.children.is_empty() {
+        body.insert("child_task_ids".into(), json!(data.children));
+    }
     body
 }
 
@@ -242,6 +248,7 @@ pub(crate) async fn create(
         parts: message.parts,
         message_id: message.message_id,
         reviews,
+        lineage: None,
         task_id: body.task_id,
         background,
         stream: streaming,
