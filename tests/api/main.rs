@@ -4,6 +4,7 @@
 mod agents;
 mod auth;
 mod bad_input;
+mod memory_knowledge;
 mod runs;
 mod teams;
 mod tool_runtime;

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod agent;
+pub mod collection;
 pub mod error;
 pub mod handler;
 pub mod id;

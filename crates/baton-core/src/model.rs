@@ -255,6 +255,22 @@ pub trait ModelProvider: Send + Sync {
         request: &ChatRequest,
         on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError>;
+
+    /// Embeds `inputs` with `model` (the name without the provider prefix), one vector each,
+    /// in order. Providers without an embeddings endpoint say so.
+    async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        let _ = inputs;
+        Err(ProviderError {
+            provider: self.name().to_owned(),
+            kind: ProviderErrorKind::NotConfigured,
+            status: None,
+            message: format!(
+                "provider `{}` has no embeddings endpoint (model `{model}`)",
+                self.name()
+            ),
+            retry_after: None,
+        })
+    }
 }
 
 /// One try of one model, for traces.
@@ -302,4 +318,7 @@ pub trait ModelGateway: Send + Sync {
         request: ChatRequest,
         on_delta: Option<DeltaSink<'_>>,
     ) -> Result<ModelReply, GatewayError>;
+
+    /// Embeds `inputs` with `model` (`provider/model`), one vector each, in order.
+    async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError>;
 }

@@ -248,9 +248,15 @@ pub trait TaskStore: Send + Sync {
 }
 
 /// Everything a server needs from persistence, as one object.
-pub trait Store: AgentStore + ToolStore + ApiKeyStore + TaskStore {}
+pub trait Store:
+    AgentStore + ToolStore + ApiKeyStore + TaskStore + crate::collection::CollectionStore
+{
+}
 
-impl<T: AgentStore + ToolStore + ApiKeyStore + TaskStore> Store for T {}
+impl<T: AgentStore + ToolStore + ApiKeyStore + TaskStore + crate::collection::CollectionStore> Store
+    for T
+{
+}
 
 /// Seals and opens secrets kept at rest (header values, secret variables).
 pub trait SecretCipher: Send + Sync {

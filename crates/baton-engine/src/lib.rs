@@ -10,7 +10,9 @@
 //! trait objects and names no concrete implementation.
 
 pub mod builtins;
+pub mod collections;
 pub mod events;
+pub mod knowledge;
 pub mod prompt;
 mod run;
 pub mod state;
@@ -60,6 +62,9 @@ pub enum EngineError {
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A model provider (embeddings) failed.
+    #[error("{0}")]
+    Upstream(String),
     /// Something that should not happen.
     #[error("internal: {0}")]
     Internal(String),

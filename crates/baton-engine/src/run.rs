@@ -1,5 +1,6 @@
 //! The async runner: performs the steps `next_step` decides, checkpointing after each.
 
+use crate::collections::{self, KnowledgeTools, MemoryOp, MemoryTools};
 use crate::events::{payload, Event};
 use crate::state::{Finish, TaskData};
 use crate::step::{next_step, Step};
@@ -101,12 +102,111 @@ fn attach_builtins(
                     needs_approval,
                 );
             }
+            BuiltinTool::RetrieveMemoryStores
+            | BuiltinTool::QueryMemoryStore
+            | BuiltinTool::WriteMemoryStore
+            | BuiltinTool::DeleteMemoryDocument => {
+                let op = match builtin {
+                    BuiltinTool::RetrieveMemoryStores => MemoryOp::Retrieve,
+                    BuiltinTool::QueryMemoryStore => MemoryOp::Query,
+                    BuiltinTool::WriteMemoryStore => MemoryOp::Write,
+                    _ => MemoryOp::Delete,
+                };
+                add_memory_tool(tools, inner, task, data, spec, op, needs_approval);
+            }
+            BuiltinTool::RetrieveKnowledgeBases | BuiltinTool::QueryKnowledgeBase => {
+                let query = builtin == BuiltinTool::QueryKnowledgeBase;
+                add_knowledge_tool(tools, inner, task, spec, query, needs_approval);
+            }
             other => tracing::debug!(
                 tool = other.name(),
                 "built-in tool not available in this build"
             ),
         }
     }
+    // Agents with memory stores or knowledge bases get their tools even when they list none.
+    let listed = |names: &[BuiltinTool]| {
+        spec.settings
+            .tools
+            .iter()
+            .any(|e| e.builtin().is_some_and(|b| names.contains(&b)))
+    };
+    use BuiltinTool as B;
+    if !spec.memory_stores.is_empty()
+        && !listed(&[
+            B::RetrieveMemoryStores,
+            B::QueryMemoryStore,
+            B::WriteMemoryStore,
+            B::DeleteMemoryDocument,
+        ])
+    {
+        for op in [
+            MemoryOp::Retrieve,
+            MemoryOp::Query,
+            MemoryOp::Write,
+            MemoryOp::Delete,
+        ] {
+            add_memory_tool(tools, inner, task, data, spec, op, false);
+        }
+    }
+    if !spec.knowledge_bases.is_empty()
+        && !listed(&[B::RetrieveKnowledgeBases, B::QueryKnowledgeBase])
+    {
+        add_knowledge_tool(tools, inner, task, spec, false, false);
+        add_knowledge_tool(tools, inner, task, spec, true, false);
+    }
+}
+
+fn add_memory_tool(
+    tools: &mut Toolset,
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    data: &TaskData,
+    spec: &AgentSpec,
+    op: MemoryOp,
+    needs_approval: bool,
+) {
+    let definition = op.definition();
+    let name = definition.name.clone();
+    tools.add(
+        definition,
+        Side::Server(Arc::new(MemoryTools {
+            inner: inner.clone(),
+            project: task.project_id.clone(),
+            stores: spec.memory_stores.clone(),
+            entity_id: data.memory_entity_id.clone(),
+            op,
+        })),
+        name,
+        needs_approval,
+    );
+}
+
+fn add_knowledge_tool(
+    tools: &mut Toolset,
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    spec: &AgentSpec,
+    query: bool,
+    needs_approval: bool,
+) {
+    let definition = collections::knowledge_definition(query);
+    let name = definition.name.clone();
+    tools.add(
+        definition,
+        Side::Server(Arc::new(KnowledgeTools {
+            inner: inner.clone(),
+            project: task.project_id.clone(),
+            bases: spec
+                .knowledge_bases
+                .iter()
+                .map(|k| k.knowledge_id.clone())
+                .collect(),
+            query,
+        })),
+        name,
+        needs_approval,
+    );
 }
 
 /// Runs a leased task until it pauses or ends.

@@ -67,6 +67,34 @@ async fn resolve_tools(
     spec: &mut AgentSpec,
     previous: Option<&AgentSpec>,
 ) -> Result<(), ApiError> {
+    // Memory stores and knowledge bases must exist: a typo would otherwise surface only as a
+    // tool error in some later run.
+    for (i, name) in spec.memory_stores.iter().enumerate() {
+        let kind = baton_core::collection::CollectionKind::MemoryStore;
+        if state.store.collection(project, kind, name).await?.is_none() {
+            return Err(ApiError::invalid(
+                format!("memory_stores[{i}]"),
+                format!("no memory store `{name}` exists; create it under /v2/memory-stores first"),
+            ));
+        }
+    }
+    for (i, kb) in spec.knowledge_bases.iter().enumerate() {
+        let kind = baton_core::collection::CollectionKind::Knowledge;
+        if state
+            .store
+            .collection(project, kind, &kb.knowledge_id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                format!("knowledge_bases[{i}].knowledge_id"),
+                format!(
+                    "no knowledge base `{}` exists; create it under /v2/knowledge first",
+                    kb.knowledge_id
+                ),
+            ));
+        }
+    }
     let old = previous.map(|p| p.settings.tools.as_slice()).unwrap_or(&[]);
     for (i, entry) in spec.settings.tools.iter_mut().enumerate() {
         if entry.is_reference() {

@@ -149,6 +149,9 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
             EngineError::Store(store) => store.into(),
+            EngineError::Upstream(message) => {
+                Self::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
+            }
             EngineError::Internal(_) => Self::internal(&e),
         }
     }

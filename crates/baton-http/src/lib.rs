@@ -8,6 +8,8 @@ mod agents;
 mod auth;
 mod error;
 mod extract;
+mod knowledge;
+mod memory;
 mod openapi;
 mod orchestra;
 mod responses;
@@ -27,6 +29,8 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::routes())
         .merge(tools::routes())
         .merge(orchestra::routes())
+        .merge(memory::routes())
+        .merge(knowledge::routes())
         .merge(responses::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

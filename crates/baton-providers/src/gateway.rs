@@ -157,4 +157,29 @@ impl ModelGateway for Gateway {
         }
         Err(GatewayError { last, attempts })
     }
+
+    async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        let config = ModelConfig::named(model);
+        let Some((provider_name, model_name)) = config.provider_and_model() else {
+            return Err(not_configured(model, "name it `provider/model`"));
+        };
+        let Some(provider) = self.registry.get(provider_name) else {
+            return Err(not_configured(
+                model,
+                &format!("no provider `{provider_name}` is configured"),
+            ));
+        };
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        loop {
+            match provider.embed(model_name, inputs).await {
+                Ok(vectors) => return Ok(vectors),
+                Err(e) if attempt < policy.count && e.is_retryable(&policy.on_codes) => {
+                    tokio::time::sleep(self.backoff(attempt, e.retry_after)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }

@@ -134,6 +134,48 @@ impl ModelProvider for OpenAi {
         &self.0.name
     }
 
+    async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let auth = self.0.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("authorization", a.as_str())).collect();
+        let url = format!("{}/embeddings", self.0.base_url);
+        let body = serde_json::json!({"model": model, "input": inputs});
+        let v = self
+            .0
+            .json(self.0.post(&url, &headers, &body).await?)
+            .await?;
+        let data = v["data"].as_array().ok_or_else(|| {
+            self.0
+                .error(ProviderErrorKind::Decode, "embeddings answer without data")
+        })?;
+        let mut out = vec![Vec::new(); inputs.len()];
+        for (position, item) in data.iter().enumerate() {
+            let index = item["index"].as_u64().map_or(position, |i| i as usize);
+            let vector: Vec<f32> = item["embedding"]
+                .as_array()
+                .map(|xs| {
+                    xs.iter()
+                        .filter_map(Value::as_f64)
+                        .map(|x| x as f32)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(slot) = out.get_mut(index) {
+                *slot = vector;
+            }
+        }
+        if out.iter().any(Vec::is_empty) {
+            return Err(self.0.error(
+                ProviderErrorKind::Decode,
+                format!("expected {} embeddings, got {}", inputs.len(), data.len()),
+            ));
+        }
+        Ok(out)
+    }
+
     async fn complete(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
         let v = self.0.json(self.send(req, false).await?).await?;
         let choice = v.pointer("/choices/0").ok_or_else(|| {

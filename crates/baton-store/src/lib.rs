@@ -14,6 +14,7 @@ mod migration;
 mod page;
 pub mod secrets;
 mod sql;
+mod sql_collections;
 mod sql_tasks;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -36,11 +36,11 @@ pub(crate) fn write_error(e: DbErr, what: &str) -> StoreError {
     }
 }
 
-fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
+pub(crate) fn corrupt(what: &str, e: serde_json::Error) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| corrupt("encode", e))
 }
 
@@ -153,7 +153,7 @@ fn tool_model(t: &ToolRecord) -> Result<tool::Model, StoreError> {
 }
 
 /// Runs a cursor-paged query: newest first by id, `limit + 1` rows to learn `has_more`.
-async fn paged<E, C>(
+pub(crate) async fn paged<E, C>(
     db: &DatabaseConnection,
     select: Select<E>,
     id_col: C,

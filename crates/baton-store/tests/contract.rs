@@ -445,3 +445,208 @@ async fn postgres_store_keeps_the_task_contract() {
         .await
         .unwrap();
 }
+
+fn entry(
+    collection: &str,
+    kind: baton_core::collection::EntryKind,
+    parent: Option<&str>,
+    entity: Option<&str>,
+    text: &str,
+) -> baton_core::collection::EntryRecord {
+    baton_core::collection::EntryRecord {
+        id: baton_core::id::new_id(),
+        project_id: ProjectId("p1".into()),
+        collection_id: collection.into(),
+        kind,
+        parent_id: parent.map(str::to_owned),
+        entity_id: entity.map(str::to_owned),
+        text: text.into(),
+        metadata: json!({"lang": "en"}).as_object().cloned().unwrap(),
+        embedding: Some(vec![0.5, -0.25]),
+        enabled: true,
+        extra: Default::default(),
+        created: "c".into(),
+        updated: "u".into(),
+    }
+}
+
+async fn collection_contract(store: &dyn Store) {
+    use baton_core::collection::{CollectionKind, CollectionRecord, EntryFilter, EntryKind};
+    let p1 = ProjectId("p1".into());
+    let p2 = ProjectId("p2".into());
+    let kb = CollectionRecord {
+        id: baton_core::id::new_id(),
+        project_id: p1.clone(),
+        kind: CollectionKind::Knowledge,
+        key: "docs".into(),
+        spec: json!({"embedding_model": "openai/text-embedding-3-small"})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        created: "c".into(),
+        updated: "u".into(),
+    };
+    store.create_collection(&kb).await.unwrap();
+    let mut same_key = kb.clone();
+    same_key.id = baton_core::id::new_id();
+    assert!(matches!(
+        store.create_collection(&same_key).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // The same key is free for the other kind and the other project.
+    same_key.kind = CollectionKind::MemoryStore;
+    store.create_collection(&same_key).await.unwrap();
+    let mut elsewhere = kb.clone();
+    elsewhere.id = baton_core::id::new_id();
+    elsewhere.project_id = p2.clone();
+    store.create_collection(&elsewhere).await.unwrap();
+    let found = store
+        .collection(&p1, CollectionKind::Knowledge, "docs")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, kb);
+    assert!(store
+        .collection(&p2, CollectionKind::Knowledge, &kb.id)
+        .await
+        .unwrap()
+        .is_none());
+
+    let source = entry(&kb.id, EntryKind::Datasource, None, None, "handbook");
+    let chunks: Vec<_> = (0..3)
+        .map(|i| {
+            entry(
+                &kb.id,
+                EntryKind::Chunk,
+                Some(&source.id),
+                None,
+                &format!("chunk {i}"),
+            )
+        })
+        .collect();
+    store
+        .put_entries(std::slice::from_ref(&source))
+        .await
+        .unwrap();
+    store.put_entries(&chunks).await.unwrap();
+    assert!(matches!(
+        store.put_entries(&chunks[..1]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let page = store
+        .list_entries(
+            &p1,
+            &kb.id,
+            &EntryFilter::of(EntryKind::Chunk).under(&source.id),
+            &PageRequest {
+                limit: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert!(page.has_more);
+    assert_eq!(page.items[0], chunks[2], "newest first, every field kept");
+    let mut changed = chunks[0].clone();
+    changed.enabled = false;
+    changed.text = "edited".into();
+    changed.embedding = None;
+    store.update_entry(&changed).await.unwrap();
+    assert_eq!(
+        store
+            .entry(&p1, &kb.id, &changed.id)
+            .await
+            .unwrap()
+            .unwrap(),
+        changed
+    );
+    // Entities are kept apart.
+    let memory = entry(&kb.id, EntryKind::Memory, None, Some("customer_1"), "");
+    let doc = entry(
+        &kb.id,
+        EntryKind::Document,
+        Some(&memory.id),
+        Some("customer_1"),
+        "likes tea",
+    );
+    let other = entry(
+        &kb.id,
+        EntryKind::Document,
+        None,
+        Some("customer_2"),
+        "likes coffee",
+    );
+    store
+        .put_entries(&[memory.clone(), doc.clone(), other])
+        .await
+        .unwrap();
+    let mine = store
+        .list_entries(
+            &p1,
+            &kb.id,
+            &EntryFilter::of(EntryKind::Document).entity("customer_1"),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.items, vec![doc]);
+    // Deleting a datasource deletes its chunks.
+    assert_eq!(
+        store
+            .delete_entries(&p1, &kb.id, std::slice::from_ref(&source.id))
+            .await
+            .unwrap(),
+        1
+    );
+    let left = store
+        .list_entries(
+            &p1,
+            &kb.id,
+            &EntryFilter::of(EntryKind::Chunk),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert!(left.items.is_empty());
+    // Deleting the collection deletes the rest.
+    store.delete_collection(&p1, &kb.id).await.unwrap();
+    assert!(matches!(
+        store.delete_collection(&p1, &kb.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store
+        .entry(&p1, &kb.id, &memory.id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn every_store_keeps_the_collection_contract() {
+    collection_contract(&MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("c.db").display());
+    collection_contract(&SqlStore::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+#[allow(clippy::disallowed_methods)] // the test is configured by the environment
+async fn postgres_store_keeps_the_collection_contract() {
+    let Some(admin) = std::env::var("BATON_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("BATON_TEST_DATABASE_URL not set: PostgreSQL collection contract skipped");
+        return;
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
+    collection_contract(&store).await;
+    store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}

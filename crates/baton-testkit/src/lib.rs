@@ -16,7 +16,7 @@
 mod render;
 mod server;
 
-pub use server::{FakeProvider, Responder, SeenRequest};
+pub use server::{fake_embedding, FakeProvider, Responder, SeenRequest, EMBEDDING_DIMENSIONS};
 
 use serde_json::Value;
 use std::time::Duration;

@@ -42,6 +42,7 @@ struct Inner {
     flavor: Flavor,
     shared: Mutex<Shared>,
     call_ids: AtomicU64,
+    embedding_inputs: AtomicU64,
 }
 
 impl Inner {
@@ -75,9 +76,11 @@ impl FakeProvider {
                 headers: HeaderMap::new(),
             }),
             call_ids: AtomicU64::new(0),
+            embedding_inputs: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
+            .route("/v1/embeddings", post(embeddings))
             .route("/v1/messages", post(anthropic))
             .route("/v1beta/models/{*rest}", post(gemini))
             .route("/_fake/turns", post(push_turns))
@@ -123,6 +126,13 @@ impl FakeProvider {
     /// Every request body received, in order.
     pub fn requests(&self) -> Vec<Value> {
         self.inner.lock().requests.clone()
+    }
+
+    /// How many texts the embeddings endpoint has embedded.
+    pub fn embedded_count(&self) -> u64 {
+        self.inner
+            .embedding_inputs
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many requests arrived.
@@ -247,6 +257,73 @@ async fn openai(
     let model = body["model"].as_str().unwrap_or_default().to_owned();
     let stream = body["stream"] == Value::Bool(true);
     answer(inner, headers, body, model, stream).await
+}
+
+/// Dimensions of the fake's embeddings.
+pub const EMBEDDING_DIMENSIONS: usize = 256;
+
+/// A deterministic embedding: words (lowercased, crudely stemmed, short ones dropped) hashed into
+/// [`EMBEDDING_DIMENSIONS`] buckets, L2-normalised. Texts sharing words are close; others are not.
+pub fn fake_embedding(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; EMBEDDING_DIMENSIONS];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() > 2)
+    {
+        let mut stem = word.as_str();
+        for suffix in ["ing", "ed", "es", "s"] {
+            if stem.len() > suffix.len() + 2 {
+                if let Some(s) = stem.strip_suffix(suffix) {
+                    stem = s;
+                    break;
+                }
+            }
+        }
+        // FNV-1a: stable across runs and platforms.
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in stem.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        v[(h % EMBEDDING_DIMENSIONS as u64) as usize] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+async fn embeddings(State(inner): State<Arc<Inner>>, body: bytes::Bytes) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_owned())
+            .collect(),
+        _ => {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"error": {"message": "input is required"}})),
+            )
+                .into_response()
+        }
+    };
+    inner
+        .embedding_inputs
+        .fetch_add(inputs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| serde_json::json!({"object": "embedding", "index": i, "embedding": fake_embedding(text)}))
+        .collect();
+    axum::Json(
+        serde_json::json!({"object": "list", "data": data, "model": body["model"],
+        "usage": {"prompt_tokens": inputs.len(), "total_tokens": inputs.len()}}),
+    )
+    .into_response()
 }
 
 async fn anthropic(

@@ -3,6 +3,8 @@
 pub mod agent;
 pub mod agent_version;
 pub mod api_key;
+pub mod collection;
+pub mod entry;
 pub mod task;
 pub mod task_event;
 pub mod tool;

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_initial;
 mod m0002_tasks;
+mod m0003_collections;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_tasks::Migration),
+            Box::new(m0003_collections::Migration),
         ]
     }
 }

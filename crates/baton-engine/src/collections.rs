@@ -1,0 +1,539 @@
+//! Memory stores and knowledge bases as the engine uses them: embedding entries with the
+//! collection's model, searching, and the memory and knowledge tools agents call.
+
+use crate::knowledge::{self, Match, SearchMode};
+use crate::{Engine, EngineError, Inner};
+use async_trait::async_trait;
+use baton_core::collection::{
+    CollectionKind, CollectionRecord, EntryFilter, EntryKind, EntryRecord,
+};
+use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::model::ToolDefinition;
+use baton_core::store::PageRequest;
+use baton_core::ProjectId;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+
+/// The embedding model a collection names (`provider/model`), if any.
+pub fn embedding_model(c: &CollectionRecord) -> Option<String> {
+    let model = match c.kind {
+        CollectionKind::Knowledge => c.spec.get("embedding_model"),
+        CollectionKind::MemoryStore => c.spec.get("embedding_config").and_then(|e| e.get("model")),
+    };
+    model
+        .and_then(Value::as_str)
+        .filter(|m| !m.is_empty())
+        // orq allows `workspaceKey@provider/model`; the workspace part names no provider here.
+        .map(|m| m.rsplit('@').next().unwrap_or(m).to_owned())
+}
+
+/// A search over a collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    /// The query text.
+    pub query: String,
+    /// At most this many matches.
+    pub top_k: usize,
+    /// Matches scoring below this are dropped (0..1).
+    pub threshold: f64,
+    /// How to rank; the collection's default when absent.
+    pub mode: Option<SearchMode>,
+    /// A `filter_by` expression over metadata.
+    pub filter: Option<Value>,
+}
+
+impl Engine {
+    /// Embeds texts with the collection's model; `None` when it names none.
+    pub async fn embed_for(
+        &self,
+        collection: &CollectionRecord,
+        texts: &[String],
+    ) -> Result<Option<Vec<Vec<f32>>>, EngineError> {
+        let Some(model) = embedding_model(collection) else {
+            return Ok(None);
+        };
+        if texts.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let mut out = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(64) {
+            let vectors = self.inner.gateway.embed(&model, batch).await.map_err(|e| {
+                EngineError::Upstream(format!("embedding with `{model}` failed: {e}"))
+            })?;
+            out.extend(vectors);
+        }
+        Ok(Some(out))
+    }
+
+    /// Searches the enabled entries `filter` selects in a collection.
+    pub async fn search(
+        &self,
+        collection: &CollectionRecord,
+        filter: EntryFilter,
+        request: &SearchRequest,
+    ) -> Result<Vec<Match>, EngineError> {
+        search(&self.inner, collection, filter, request).await
+    }
+}
+
+async fn search(
+    inner: &Inner,
+    collection: &CollectionRecord,
+    filter: EntryFilter,
+    request: &SearchRequest,
+) -> Result<Vec<Match>, EngineError> {
+    let entries: Vec<EntryRecord> = inner
+        .store
+        .list_entries(
+            &collection.project_id,
+            &collection.id,
+            &filter,
+            &PageRequest::default(),
+        )
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.enabled)
+        .filter(|e| {
+            request
+                .filter
+                .as_ref()
+                .is_none_or(|f| knowledge::filter_accepts(f, &e.metadata))
+        })
+        .collect();
+    let configured = collection
+        .spec
+        .get("retrieval_settings")
+        .and_then(|r| r.get("retrieval_type"))
+        .and_then(Value::as_str)
+        .and_then(SearchMode::parse);
+    let model = embedding_model(collection);
+    let mode = match (request.mode.or(configured), &model) {
+        (Some(mode), Some(_)) => mode,
+        (None, Some(_)) => SearchMode::Hybrid,
+        (Some(SearchMode::Keyword) | None, None) => SearchMode::Keyword,
+        (Some(_), None) => {
+            return Err(EngineError::Invalid {
+                field: "search_type".into(),
+                message: format!(
+                    "`{}` has no embedding model; only keyword_search is available",
+                    collection.key
+                ),
+            })
+        }
+    };
+    let query_vector = match (&model, mode) {
+        (Some(model), SearchMode::Vector | SearchMode::Hybrid) => {
+            let vectors = inner
+                .gateway
+                .embed(model, std::slice::from_ref(&request.query))
+                .await
+                .map_err(|e| {
+                    EngineError::Upstream(format!("embedding with `{model}` failed: {e}"))
+                })?;
+            vectors.into_iter().next()
+        }
+        _ => None,
+    };
+    Ok(knowledge::rank(
+        entries,
+        &request.query,
+        query_vector.as_deref(),
+        mode,
+        request.top_k,
+        request.threshold,
+    ))
+}
+
+fn store_names(stores: &[CollectionRecord]) -> String {
+    stores
+        .iter()
+        .map(|s| s.key.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Picks the collection a tool call names (by key or id), or the only one there is.
+fn pick<'a>(
+    collections: &'a [CollectionRecord],
+    named: Option<&str>,
+    what: &str,
+) -> Result<&'a CollectionRecord, String> {
+    match named {
+        Some(name) => collections
+            .iter()
+            .find(|c| c.key == name || c.id == name)
+            .ok_or_else(|| {
+                format!(
+                    "no {what} `{name}` is attached (attached: {})",
+                    store_names(collections)
+                )
+            }),
+        None if collections.len() == 1 => Ok(&collections[0]),
+        None if collections.is_empty() => Err(format!("this agent has no {what}")),
+        None => Err(format!(
+            "name the {what} to use (attached: {})",
+            store_names(collections)
+        )),
+    }
+}
+
+/// The memory tools, bound to one run's entity.
+pub(crate) struct MemoryTools {
+    pub inner: Arc<Inner>,
+    pub project: ProjectId,
+    pub stores: Vec<String>,
+    pub entity_id: Option<String>,
+    pub op: MemoryOp,
+}
+
+/// Which memory tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemoryOp {
+    Retrieve,
+    Query,
+    Write,
+    Delete,
+}
+
+impl MemoryOp {
+    pub fn definition(self) -> ToolDefinition {
+        let store = json!({"type": "string", "description": "The memory store's key (optional when the agent has one)"});
+        match self {
+            Self::Retrieve => ToolDefinition {
+                name: "retrieve_memory_stores".into(),
+                description: "Lists available memory stores".into(),
+                parameters: json!({"type": "object", "properties": {}}),
+            },
+            Self::Query => ToolDefinition {
+                name: "query_memory_store".into(),
+                description: "Queries agent memory stores for context about the current user"
+                    .into(),
+                parameters: json!({"type": "object", "properties": {
+                    "query": {"type": "string", "description": "What to look for"},
+                    "memory_store": store, "top_k": {"type": "integer", "minimum": 1, "maximum": 50}},
+                    "required": ["query"]}),
+            },
+            Self::Write => ToolDefinition {
+                name: "write_memory_store".into(),
+                description: "Writes information about the current user to agent memory stores"
+                    .into(),
+                parameters: json!({"type": "object", "properties": {
+                    "text": {"type": "string", "description": "The fact to remember"},
+                    "memory_store": store,
+                    "metadata": {"type": "object", "additionalProperties": {"type": "string"}}},
+                    "required": ["text"]}),
+            },
+            Self::Delete => ToolDefinition {
+                name: "delete_memory_document".into(),
+                description: "Deletes a document from memory stores".into(),
+                parameters: json!({"type": "object", "properties": {
+                    "document_id": {"type": "string"}, "memory_store": store},
+                    "required": ["document_id"]}),
+            },
+        }
+    }
+}
+
+impl MemoryTools {
+    async fn stores(&self) -> Result<Vec<CollectionRecord>, String> {
+        let mut out = Vec::new();
+        for name in &self.stores {
+            match self
+                .inner
+                .store
+                .collection(&self.project, CollectionKind::MemoryStore, name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                Some(c) => out.push(c),
+                None => {
+                    tracing::warn!(store = %name, "agent lists a memory store that does not exist")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn entity(&self) -> Result<&str, String> {
+        self.entity_id.as_deref().ok_or_else(|| {
+            "this run has no memory entity: the request must send memory.entity_id for memory tools to work".to_owned()
+        })
+    }
+}
+
+/// Finds the memory of `entity` in `store`, creating it when `create`.
+pub async fn memory_of(
+    engine: &Engine,
+    store: &CollectionRecord,
+    entity: &str,
+    create: bool,
+) -> Result<Option<EntryRecord>, EngineError> {
+    let found = engine
+        .inner
+        .store
+        .list_entries(
+            &store.project_id,
+            &store.id,
+            &EntryFilter::of(EntryKind::Memory).entity(entity),
+            &PageRequest {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await?
+        .items
+        .into_iter()
+        .next();
+    if found.is_some() || !create {
+        return Ok(found);
+    }
+    let now = baton_core::id::now_rfc3339();
+    let memory = EntryRecord {
+        id: baton_core::id::new_id(),
+        project_id: store.project_id.clone(),
+        collection_id: store.id.clone(),
+        kind: EntryKind::Memory,
+        parent_id: None,
+        entity_id: Some(entity.to_owned()),
+        text: String::new(),
+        metadata: Map::new(),
+        embedding: None,
+        enabled: true,
+        extra: Map::new(),
+        created: now.clone(),
+        updated: now,
+    };
+    engine
+        .inner
+        .store
+        .put_entries(std::slice::from_ref(&memory))
+        .await?;
+    Ok(Some(memory))
+}
+
+/// Stores a document in `entity`'s memory, embedding it when the store has a model.
+pub async fn write_document(
+    engine: &Engine,
+    store: &CollectionRecord,
+    entity: &str,
+    text: String,
+    metadata: Map<String, Value>,
+) -> Result<EntryRecord, EngineError> {
+    let memory = memory_of(engine, store, entity, true)
+        .await?
+        .ok_or_else(|| EngineError::Internal("memory vanished".into()))?;
+    let embedding = engine
+        .embed_for(store, std::slice::from_ref(&text))
+        .await?
+        .and_then(|mut v| v.pop());
+    let now = baton_core::id::now_rfc3339();
+    let doc = EntryRecord {
+        id: baton_core::id::new_id(),
+        project_id: store.project_id.clone(),
+        collection_id: store.id.clone(),
+        kind: EntryKind::Document,
+        parent_id: Some(memory.id.clone()),
+        entity_id: Some(entity.to_owned()),
+        text,
+        metadata,
+        embedding,
+        enabled: true,
+        extra: Map::new(),
+        created: now.clone(),
+        updated: now,
+    };
+    engine
+        .inner
+        .store
+        .put_entries(std::slice::from_ref(&doc))
+        .await?;
+    Ok(doc)
+}
+
+#[async_trait]
+impl ToolHandler for MemoryTools {
+    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+        let engine = Engine {
+            inner: self.inner.clone(),
+        };
+        let stores = self.stores().await?;
+        let named = arguments.get("memory_store").and_then(Value::as_str);
+        match self.op {
+            MemoryOp::Retrieve => Ok(json!({"memory_stores": stores.iter().map(|s| json!({
+                "key": s.key, "description": s.spec.get("description").cloned().unwrap_or(Value::Null)
+            })).collect::<Vec<_>>()})),
+            MemoryOp::Query => {
+                let entity = self.entity()?;
+                let query = arguments["query"].as_str().unwrap_or_default().to_owned();
+                let top_k = arguments["top_k"].as_u64().unwrap_or(5).clamp(1, 50) as usize;
+                let targets: Vec<&CollectionRecord> = match named {
+                    Some(_) => vec![pick(&stores, named, "memory store")?],
+                    None => stores.iter().collect(),
+                };
+                let mut all = Vec::new();
+                for store in targets {
+                    let request = SearchRequest {
+                        query: query.clone(),
+                        top_k,
+                        threshold: 0.0,
+                        mode: None,
+                        filter: None,
+                    };
+                    let found = engine
+                        .search(
+                            store,
+                            EntryFilter::of(EntryKind::Document).entity(entity),
+                            &request,
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    all.extend(found.into_iter().map(|m| (store.key.clone(), m)));
+                }
+                all.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+                all.truncate(top_k);
+                Ok(json!({"documents": all.iter().map(|(store, m)| json!({
+                    "document_id": m.entry.id, "memory_store": store, "text": m.entry.text,
+                    "metadata": m.entry.metadata, "score": m.score})).collect::<Vec<_>>()}))
+            }
+            MemoryOp::Write => {
+                let entity = self.entity()?;
+                let store = pick(&stores, named, "memory store")?;
+                let text = arguments["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                if text.is_empty() {
+                    return Err("`text` must not be empty".into());
+                }
+                let metadata = arguments
+                    .get("metadata")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                let doc = write_document(&engine, store, entity, text, metadata)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(json!({"document_id": doc.id, "memory_store": store.key, "stored": true}))
+            }
+            MemoryOp::Delete => {
+                let entity = self.entity()?;
+                let id = arguments["document_id"].as_str().unwrap_or_default();
+                let candidates: Vec<&CollectionRecord> = match named {
+                    Some(_) => vec![pick(&stores, named, "memory store")?],
+                    None => stores.iter().collect(),
+                };
+                for store in candidates {
+                    let doc = self
+                        .inner
+                        .store
+                        .entry(&self.project, &store.id, id)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    // Another entity's document is treated as absent: its existence is not ours to know.
+                    if let Some(doc) = doc.filter(|d| {
+                        d.kind == EntryKind::Document && d.entity_id.as_deref() == Some(entity)
+                    }) {
+                        self.inner
+                            .store
+                            .delete_entries(&self.project, &store.id, std::slice::from_ref(&doc.id))
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        return Ok(json!({"document_id": id, "deleted": true}));
+                    }
+                }
+                Err(format!("no document `{id}` in this user's memory"))
+            }
+        }
+    }
+}
+
+/// The knowledge tools.
+pub(crate) struct KnowledgeTools {
+    pub inner: Arc<Inner>,
+    pub project: ProjectId,
+    pub bases: Vec<String>,
+    pub query: bool,
+}
+
+pub(crate) fn knowledge_definition(query: bool) -> ToolDefinition {
+    if query {
+        ToolDefinition {
+            name: "query_knowledge_base".into(),
+            description: "Queries knowledge bases for information".into(),
+            parameters: json!({"type": "object", "properties": {
+                "query": {"type": "string", "description": "What to look for"},
+                "knowledge_base": {"type": "string", "description": "The knowledge base's key (optional when the agent has one)"},
+                "top_k": {"type": "integer", "minimum": 1, "maximum": 50}},
+                "required": ["query"]}),
+        }
+    } else {
+        ToolDefinition {
+            name: "retrieve_knowledge_bases".into(),
+            description: "Lists available knowledge bases".into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        }
+    }
+}
+
+#[async_trait]
+impl ToolHandler for KnowledgeTools {
+    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+        let mut bases = Vec::new();
+        for name in &self.bases {
+            if let Some(kb) = self
+                .inner
+                .store
+                .collection(&self.project, CollectionKind::Knowledge, name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                bases.push(kb);
+            }
+        }
+        if !self.query {
+            return Ok(json!({"knowledge_bases": bases.iter().map(|b| json!({
+                "key": b.key, "description": b.spec.get("description").cloned().unwrap_or(Value::Null)
+            })).collect::<Vec<_>>()}));
+        }
+        let named = arguments.get("knowledge_base").and_then(Value::as_str);
+        let query = arguments["query"].as_str().unwrap_or_default().to_owned();
+        let targets: Vec<&CollectionRecord> = match named {
+            Some(_) => vec![pick(&bases, named, "knowledge base")?],
+            None => bases.iter().collect(),
+        };
+        let engine = Engine {
+            inner: self.inner.clone(),
+        };
+        let mut all = Vec::new();
+        for kb in targets {
+            let settings = kb.spec.get("retrieval_settings");
+            let top_k = arguments["top_k"]
+                .as_u64()
+                .or_else(|| settings.and_then(|s| s["top_k"].as_u64()))
+                .unwrap_or(5)
+                .clamp(1, 50) as usize;
+            let threshold = settings
+                .and_then(|s| s["threshold"].as_f64())
+                .unwrap_or(0.0);
+            let request = SearchRequest {
+                query: query.clone(),
+                top_k,
+                threshold,
+                mode: None,
+                filter: None,
+            };
+            let found = engine
+                .search(kb, EntryFilter::of(EntryKind::Chunk), &request)
+                .await
+                .map_err(|e| e.to_string())?;
+            all.extend(found.into_iter().map(|m| (kb.key.clone(), m)));
+        }
+        all.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+        all.truncate(10);
+        Ok(json!({"matches": all.iter().map(|(kb, m)| json!({
+            "knowledge_base": kb, "id": m.entry.id, "text": m.entry.text,
+            "metadata": m.entry.metadata, "score": m.score})).collect::<Vec<_>>()}))
+    }
+}
