@@ -22,6 +22,14 @@ pub fn merge_variables(
 
 fn seal(value: &Value, cipher: &dyn SecretCipher) -> Value {
     match value {
+        // Already sealed (a continued task's variables, a schedule's payload): keep it.
+        Value::Object(o)
+            if o.get("secret") == Some(&Value::Bool(true))
+                && o.contains_key("sealed")
+                && !o.contains_key("value") =>
+        {
+            value.clone()
+        }
         Value::Object(o) if o.get("secret") == Some(&Value::Bool(true)) => {
             let plain = match o.get("value") {
                 Some(Value::String(s)) => s.clone(),
@@ -164,6 +172,20 @@ mod tests {
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn sealed_values_survive_a_second_merge() {
+        let cipher = Rot;
+        let first = merge_variables(
+            &Map::new(),
+            &map(json!({"token": {"secret": true, "value": "s3cret"}})),
+            &cipher,
+        );
+        let again = merge_variables(&first, &map(json!({"extra": 1})), &cipher);
+        assert_eq!(again["token"], first["token"]);
+        let opened = open_all(&again, &cipher).unwrap();
+        assert_eq!(opened["token"], "s3cret");
     }
 
     #[test]
