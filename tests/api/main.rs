@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod memory_knowledge;
 mod runs;
+mod schedules;
 mod teams;
 mod tool_runtime;
 mod tools;

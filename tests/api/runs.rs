@@ -40,6 +40,17 @@ impl Rig {
         }
     }
 
+    /// `options` with this rig's provider variables (for restarting its server).
+    pub fn options(&self, options: Options) -> Options {
+        options
+            .env("OPENAI_BASE_URL", self.openai.base_url())
+            .env("OPENAI_API_KEY", "sk-test-openai")
+            .env("ANTHROPIC_BASE_URL", self.anthropic.base_url())
+            .env("ANTHROPIC_API_KEY", "sk-test-anthropic")
+            .env("GEMINI_BASE_URL", self.gemini.base_url())
+            .env("GEMINI_API_KEY", "test-gemini")
+    }
+
     pub async fn agent(&self, key: &str, model: &str, extra: Value) -> Value {
         let mut body = json!({"key": key, "role": "Assistant", "description": "Helps",
             "instructions": "Help {{customer}} briefly.", "path": "Default/agents", "model": model,

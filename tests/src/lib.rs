@@ -2,7 +2,7 @@
 //! SQLite file or a fresh PostgreSQL database, and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use baton::{Config, FileConfig, Overrides, Server, ToolsFileConfig};
+use baton::{Config, FileConfig, Overrides, SchedulerFileConfig, Server, ToolsFileConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -56,6 +56,8 @@ pub struct Options {
     pub lease_ms: u64,
     /// The `[tools]` table of `baton.toml`.
     pub tools: ToolsFileConfig,
+    /// The `[scheduler]` table of `baton.toml`.
+    pub scheduler: SchedulerFileConfig,
 }
 
 impl Default for Options {
@@ -65,11 +67,18 @@ impl Default for Options {
             workers: 4,
             lease_ms: 5_000,
             tools: ToolsFileConfig::default(),
+            scheduler: SchedulerFileConfig::default(),
         }
     }
 }
 
 impl Options {
+    /// Sets the `[scheduler]` table.
+    pub fn scheduler(mut self, scheduler: SchedulerFileConfig) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
     /// Sets the `[tools]` table.
     pub fn tools(mut self, tools: ToolsFileConfig) -> Self {
         self.tools = tools;
@@ -152,6 +161,7 @@ impl TestServer {
         };
         let file = FileConfig {
             tools: self.options.tools.clone(),
+            scheduler: self.options.scheduler.clone(),
             ..FileConfig::default()
         };
         let config = Config::resolve(over, file).unwrap();
@@ -169,6 +179,15 @@ impl TestServer {
             server.shutdown().await.unwrap();
         }
         self.boot(api_key).await
+    }
+
+    /// Stops the server and starts it again with other options, on the same database.
+    pub async fn restart_with(&mut self, options: Options) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap();
+        }
+        self.options = options;
+        self.boot(Some(API_KEY)).await;
     }
 
     /// The admin key the first start created (when started without a key).

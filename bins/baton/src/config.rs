@@ -27,6 +27,24 @@ pub struct FileConfig {
     /// Tool runtime: outbound policy, code sandbox limits, MCP servers.
     #[serde(default)]
     pub tools: ToolsFileConfig,
+    /// The scheduler that fires schedules.
+    #[serde(default)]
+    pub scheduler: SchedulerFileConfig,
+}
+
+/// The `[scheduler]` table of `baton.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerFileConfig {
+    /// Run the scheduler in this server (default true; every server may run one).
+    pub enabled: Option<bool>,
+    /// Shortest interval of cron and interval schedules, in seconds (default 3600). Lowering it
+    /// is for tests; orq's contract is one hour.
+    pub min_interval_s: Option<u64>,
+    /// Longest pause between looks for due schedules, in milliseconds (default 1000).
+    pub poll_ms: Option<u64>,
+    /// How late a firing may run, in seconds (default 60); later ones are missed.
+    pub grace_s: Option<u64>,
 }
 
 /// The `[tools]` table of `baton.toml`.
@@ -206,6 +224,8 @@ pub struct Config {
     pub engine: EngineSettings,
     /// Tool runtime settings.
     pub tools: ToolsSettings,
+    /// Scheduler settings.
+    pub scheduler: SchedulerFileConfig,
 }
 
 fn resolve_providers(
@@ -324,6 +344,22 @@ fn positive(setting: &'static str, value: Option<f64>) -> Result<(), ConfigError
     }
 }
 
+fn resolve_scheduler(file: SchedulerFileConfig) -> Result<SchedulerFileConfig, ConfigError> {
+    if file.min_interval_s == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "scheduler.min_interval_s",
+            message: "must be at least 1".into(),
+        });
+    }
+    if file.poll_ms.is_some_and(|p| !(10..=60_000).contains(&p)) {
+        return Err(ConfigError::Invalid {
+            setting: "scheduler.poll_ms",
+            message: "must be between 10 and 60000".into(),
+        });
+    }
+    Ok(file)
+}
+
 fn resolve_tools(
     file: ToolsFileConfig,
     env: &BTreeMap<String, String>,
@@ -412,6 +448,7 @@ impl Config {
                     .max(10),
             },
             tools: resolve_tools(file.tools, &over.env)?,
+            scheduler: resolve_scheduler(file.scheduler)?,
         })
     }
 }

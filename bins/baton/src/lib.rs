@@ -5,11 +5,14 @@ pub mod config;
 mod providers;
 mod secrets;
 
-pub use config::{Config, ConfigError, FileConfig, Overrides, ToolsFileConfig};
+pub use config::{
+    Config, ConfigError, FileConfig, Overrides, SchedulerFileConfig, ToolsFileConfig,
+};
 
 use baton_core::id::{new_id, now_rfc3339};
 use baton_core::store::{ApiKeyRecord, Store, StoreError};
 use baton_core::ProjectId;
+use baton_engine::scheduler::SchedulerConfig;
 use baton_engine::{Engine, EngineConfig};
 use baton_http::{hash_api_key, router, AppState};
 use baton_store::SqlStore;
@@ -38,6 +41,25 @@ pub enum ServeError {
     /// Listening or serving failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+}
+
+fn scheduler_config(file: &crate::config::SchedulerFileConfig) -> SchedulerConfig {
+    let defaults = SchedulerConfig::default();
+    SchedulerConfig {
+        min_interval: file
+            .min_interval_s
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.min_interval),
+        poll: file
+            .poll_ms
+            .map(Duration::from_millis)
+            .unwrap_or(defaults.poll),
+        grace: file
+            .grace_s
+            .map(Duration::from_secs)
+            .unwrap_or(defaults.grace),
+        ..defaults
+    }
 }
 
 /// Builds the tool runtime from the `[tools]` settings.
@@ -116,10 +138,16 @@ impl Server {
                 workers: config.engine.workers,
                 lease: Duration::from_millis(config.engine.lease_ms),
                 poll_interval: Duration::from_millis(config.engine.poll_ms),
+                scheduler: scheduler_config(&config.scheduler),
                 ..EngineConfig::default()
             },
         );
         let workers = engine.start_workers();
+        let scheduler = config
+            .scheduler
+            .enabled
+            .unwrap_or(true)
+            .then(|| engine.start_scheduler());
         let state = AppState::new(store, cipher, engine);
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -134,6 +162,9 @@ impl Server {
             // Runs still in flight keep their leases until they expire; another server (or
             // this one, restarted) resumes them from their last checkpoint.
             workers.abort();
+            if let Some(scheduler) = scheduler {
+                scheduler.abort();
+            }
             served
         });
         tracing::info!(%addr, "baton listening");

@@ -249,12 +249,22 @@ pub trait TaskStore: Send + Sync {
 
 /// Everything a server needs from persistence, as one object.
 pub trait Store:
-    AgentStore + ToolStore + ApiKeyStore + TaskStore + crate::collection::CollectionStore
+    AgentStore
+    + ToolStore
+    + ApiKeyStore
+    + TaskStore
+    + crate::collection::CollectionStore
+    + crate::schedule::ScheduleStore
 {
 }
 
-impl<T: AgentStore + ToolStore + ApiKeyStore + TaskStore + crate::collection::CollectionStore> Store
-    for T
+impl<T> Store for T where
+    T: AgentStore
+        + ToolStore
+        + ApiKeyStore
+        + TaskStore
+        + crate::collection::CollectionStore
+        + crate::schedule::ScheduleStore
 {
 }
 

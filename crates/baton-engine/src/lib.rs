@@ -15,6 +15,7 @@ pub mod events;
 pub mod knowledge;
 pub mod prompt;
 mod run;
+pub mod scheduler;
 pub mod state;
 pub mod step;
 pub mod toolset;
@@ -88,6 +89,8 @@ pub struct EngineConfig {
     pub poll_interval: Duration,
     /// This process's worker id (unique per process).
     pub worker_id: String,
+    /// The scheduler's settings (its minimum interval also checks new schedules).
+    pub scheduler: scheduler::SchedulerConfig,
 }
 
 impl Default for EngineConfig {
@@ -97,6 +100,7 @@ impl Default for EngineConfig {
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
             worker_id: format!("worker-{}", baton_core::id::new_id()),
+            scheduler: scheduler::SchedulerConfig::default(),
         }
     }
 }
@@ -166,6 +170,7 @@ pub(crate) struct Inner {
     pub wake: Notify,
     pub cancels: Mutex<HashMap<String, Arc<Notify>>>,
     pub tools: Arc<baton_tools::ToolRuntime>,
+    pub schedules_changed: Notify,
 }
 
 /// The agent engine. Cheap to clone.
@@ -202,6 +207,7 @@ impl Engine {
                 wake: Notify::new(),
                 cancels: Mutex::new(HashMap::new()),
                 tools,
+                schedules_changed: Notify::new(),
             }),
         }
     }
@@ -262,6 +268,50 @@ impl Engine {
 
     /// Validates the request and stores the task (new, or continued) ready to run.
     pub async fn prepare(&self, req: RunRequest) -> Result<Prepared, EngineError> {
+        let (mut task, spec) = self.assemble(&req).await?;
+        let store = &self.inner.store;
+        if req.task_id.is_some() {
+            let expected = task.revision;
+            task.revision += 1;
+            store
+                .save_task(&task, expected)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => EngineError::Busy(task.id.clone()),
+                    other => other.into(),
+                })?;
+        } else {
+            store.create_task(&task).await?;
+        }
+        if req.background {
+            self.inner.wake.notify_one();
+        }
+        Ok(Prepared { task, spec })
+    }
+
+    /// Builds a new background task for `req` without storing it, for callers that store it
+    /// together with something else (a schedule's firing).
+    pub async fn build_task(&self, req: &RunRequest) -> Result<TaskRecord, EngineError> {
+        if req.task_id.is_some() || !req.background {
+            return Err(EngineError::Internal(
+                "build_task makes new background tasks only".into(),
+            ));
+        }
+        Ok(self.assemble(req).await?.0)
+    }
+
+    /// The shortest interval a cron or interval schedule may fire at.
+    pub fn schedule_min_interval(&self) -> Duration {
+        self.inner.config.scheduler.min_interval
+    }
+
+    /// Wakes the background workers (after storing a task they should pick up).
+    pub fn wake_workers(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// The task and agent configuration a request makes, not yet stored.
+    async fn assemble(&self, req: &RunRequest) -> Result<(TaskRecord, AgentSpec), EngineError> {
         let store = &self.inner.store;
         let message = Message {
             message_id: req
@@ -388,23 +438,7 @@ impl Engine {
         }
         task.data = serde_json::to_value(&data)
             .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
-        if req.task_id.is_some() {
-            let expected = task.revision;
-            task.revision += 1;
-            store
-                .save_task(&task, expected)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => EngineError::Busy(task.id.clone()),
-                    other => other.into(),
-                })?;
-        } else {
-            store.create_task(&task).await?;
-        }
-        if req.background {
-            self.inner.wake.notify_one();
-        }
-        Ok(Prepared { task, spec })
+        Ok((task, spec))
     }
 
     async fn spec_of(

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 pub struct Caller {
     /// The tenant.
     pub project: ProjectId,
+    /// The API key's id (`created_by_id` of what it creates).
+    pub key_id: String,
 }
 
 /// Hex SHA-256 of an API key: what the store keeps instead of the key.
@@ -55,6 +57,7 @@ pub async fn require_api_key(
         .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
     req.extensions_mut().insert(Caller {
         project: record.project_id,
+        key_id: record.id,
     });
     Ok(next.run(req).await)
 }

@@ -60,6 +60,17 @@ impl ApiError {
         e
     }
 
+    /// 400 about one field, with a specific code (`invalid_expression`, `schedule_inactive`).
+    pub fn invalid_code(
+        code: &'static str,
+        param: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        let mut e = Self::invalid(param, message);
+        e.code = code;
+        e
+    }
+
     /// 400 for a body that is not JSON at all.
     pub fn malformed(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)

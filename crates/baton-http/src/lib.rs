@@ -13,6 +13,7 @@ mod memory;
 mod openapi;
 mod orchestra;
 mod responses;
+mod schedules;
 mod state;
 mod tools;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(orchestra::routes())
         .merge(memory::routes())
         .merge(knowledge::routes())
+        .merge(schedules::routes())
         .merge(responses::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

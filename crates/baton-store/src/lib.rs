@@ -15,6 +15,7 @@ mod page;
 pub mod secrets;
 mod sql;
 mod sql_collections;
+mod sql_schedules;
 mod sql_tasks;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -42,7 +42,7 @@ fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
     })
 }
 
-fn model(t: &TaskRecord) -> Result<task::Model, StoreError> {
+pub(crate) fn model(t: &TaskRecord) -> Result<task::Model, StoreError> {
     Ok(task::Model {
         id: t.id.clone(),
         project_id: t.project_id.0.clone(),

@@ -5,6 +5,8 @@ pub mod agent_version;
 pub mod api_key;
 pub mod collection;
 pub mod entry;
+pub mod schedule;
+pub mod schedule_firing;
 pub mod task;
 pub mod task_event;
 pub mod tool;

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_tasks;
 mod m0003_collections;
+mod m0004_schedules;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_tasks::Migration),
             Box::new(m0003_collections::Migration),
+            Box::new(m0004_schedules::Migration),
         ]
     }
 }
