@@ -5,9 +5,11 @@ mod agents;
 mod auth;
 mod bad_input;
 mod memory_knowledge;
+mod observability;
 mod runs;
 mod schedules;
 mod teams;
+mod tenancy;
 mod tool_runtime;
 mod tools;
 

@@ -2,6 +2,7 @@
 //! SQLite file or a fresh PostgreSQL database, and talks to it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use baton::config::AuthFileConfig;
 use baton::{Config, FileConfig, Overrides, SchedulerFileConfig, Server, ToolsFileConfig};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -58,6 +59,8 @@ pub struct Options {
     pub tools: ToolsFileConfig,
     /// The `[scheduler]` table of `baton.toml`.
     pub scheduler: SchedulerFileConfig,
+    /// The `[auth]` table of `baton.toml`.
+    pub auth: AuthFileConfig,
 }
 
 impl Default for Options {
@@ -68,6 +71,7 @@ impl Default for Options {
             lease_ms: 5_000,
             tools: ToolsFileConfig::default(),
             scheduler: SchedulerFileConfig::default(),
+            auth: AuthFileConfig::default(),
         }
     }
 }
@@ -162,6 +166,7 @@ impl TestServer {
         let file = FileConfig {
             tools: self.options.tools.clone(),
             scheduler: self.options.scheduler.clone(),
+            auth: self.options.auth.clone(),
             ..FileConfig::default()
         };
         let config = Config::resolve(over, file).unwrap();

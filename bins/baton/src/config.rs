@@ -30,6 +30,67 @@ pub struct FileConfig {
     /// The scheduler that fires schedules.
     #[serde(default)]
     pub scheduler: SchedulerFileConfig,
+    /// JWT authentication for front ends.
+    #[serde(default)]
+    pub auth: AuthFileConfig,
+    /// Trace export.
+    #[serde(default)]
+    pub telemetry: TelemetryFileConfig,
+}
+
+/// The `[auth]` table of `baton.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFileConfig {
+    /// Variable holding the HS256 secret (default `BATON_JWT_SECRET`); never the secret itself.
+    pub jwt_secret_env: Option<String>,
+    /// PEM file with the RS256 public key (instead of an HS256 secret).
+    pub jwt_public_key_file: Option<PathBuf>,
+    /// Required `iss` claim.
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    pub jwt_audience: Option<String>,
+    /// Claim naming the tenant (default `tenant`).
+    pub jwt_tenant_claim: Option<String>,
+}
+
+/// The `[telemetry]` table of `baton.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryFileConfig {
+    /// OTLP/HTTP collector base URL (env `OTEL_EXPORTER_OTLP_ENDPOINT` wins).
+    pub otlp_endpoint: Option<String>,
+}
+
+/// How JWTs are verified.
+#[derive(Clone, PartialEq)]
+pub enum JwtKey {
+    /// An HS256 shared secret.
+    Hs256(String),
+    /// An RS256 public key (PEM).
+    Rs256(String),
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Hs256(_) => f.write_str("Hs256(<secret>)"),
+            Self::Rs256(_) => f.write_str("Rs256(<public key>)"),
+        }
+    }
+}
+
+/// Resolved JWT settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtConfig {
+    /// The key.
+    pub key: JwtKey,
+    /// Required issuer.
+    pub issuer: Option<String>,
+    /// Required audience.
+    pub audience: Option<String>,
+    /// Tenant claim.
+    pub tenant_claim: String,
 }
 
 /// The `[scheduler]` table of `baton.toml`.
@@ -226,6 +287,10 @@ pub struct Config {
     pub tools: ToolsSettings,
     /// Scheduler settings.
     pub scheduler: SchedulerFileConfig,
+    /// JWT authentication, when configured.
+    pub jwt: Option<JwtConfig>,
+    /// OTLP collector for spans, when configured.
+    pub otlp_endpoint: Option<String>,
 }
 
 fn resolve_providers(
@@ -344,6 +409,44 @@ fn positive(setting: &'static str, value: Option<f64>) -> Result<(), ConfigError
     }
 }
 
+fn resolve_jwt(
+    auth: &AuthFileConfig,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<JwtConfig>, ConfigError> {
+    let secret_var = auth
+        .jwt_secret_env
+        .clone()
+        .unwrap_or_else(|| "BATON_JWT_SECRET".into());
+    let key = match (&auth.jwt_public_key_file, env.get(&secret_var)) {
+        (Some(path), _) => {
+            let pem = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            JwtKey::Rs256(pem)
+        }
+        (None, Some(secret)) if !secret.is_empty() => {
+            if secret.len() < 32 {
+                return Err(ConfigError::Invalid {
+                    setting: "BATON_JWT_SECRET",
+                    message: "an HS256 secret must be at least 32 bytes".into(),
+                });
+            }
+            JwtKey::Hs256(secret.clone())
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(JwtConfig {
+        key,
+        issuer: auth.jwt_issuer.clone(),
+        audience: auth.jwt_audience.clone(),
+        tenant_claim: auth
+            .jwt_tenant_claim
+            .clone()
+            .unwrap_or_else(|| "tenant".into()),
+    }))
+}
+
 fn resolve_scheduler(file: SchedulerFileConfig) -> Result<SchedulerFileConfig, ConfigError> {
     if file.min_interval_s == Some(0) {
         return Err(ConfigError::Invalid {
@@ -449,6 +552,13 @@ impl Config {
             },
             tools: resolve_tools(file.tools, &over.env)?,
             scheduler: resolve_scheduler(file.scheduler)?,
+            jwt: resolve_jwt(&file.auth, &over.env)?,
+            otlp_endpoint: over
+                .env
+                .get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                .cloned()
+                .or(file.telemetry.otlp_endpoint)
+                .filter(|e| !e.is_empty()),
         })
     }
 }

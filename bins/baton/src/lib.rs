@@ -43,6 +43,28 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+fn jwt_settings(jwt: &crate::config::JwtConfig) -> Result<baton_http::JwtSettings, ServeError> {
+    use crate::config::JwtKey;
+    let (key, algorithm) = match &jwt.key {
+        JwtKey::Hs256(secret) => (
+            jsonwebtoken::DecodingKey::from_secret(secret.as_bytes()),
+            jsonwebtoken::Algorithm::HS256,
+        ),
+        JwtKey::Rs256(pem) => (
+            jsonwebtoken::DecodingKey::from_rsa_pem(pem.as_bytes())
+                .map_err(|e| ServeError::Secret(format!("jwt_public_key_file: {e}")))?,
+            jsonwebtoken::Algorithm::RS256,
+        ),
+    };
+    Ok(baton_http::JwtSettings {
+        key,
+        algorithm,
+        issuer: jwt.issuer.clone(),
+        audience: jwt.audience.clone(),
+        tenant_claim: jwt.tenant_claim.clone(),
+    })
+}
+
 fn scheduler_config(file: &crate::config::SchedulerFileConfig) -> SchedulerConfig {
     let defaults = SchedulerConfig::default();
     SchedulerConfig {
@@ -139,6 +161,7 @@ impl Server {
                 lease: Duration::from_millis(config.engine.lease_ms),
                 poll_interval: Duration::from_millis(config.engine.poll_ms),
                 scheduler: scheduler_config(&config.scheduler),
+                otlp_endpoint: config.otlp_endpoint.clone(),
                 ..EngineConfig::default()
             },
         );
@@ -148,7 +171,10 @@ impl Server {
             .enabled
             .unwrap_or(true)
             .then(|| engine.start_scheduler());
-        let state = AppState::new(store, cipher, engine);
+        let mut state = AppState::new(store, cipher, engine);
+        if let Some(jwt) = &config.jwt {
+            state = state.with_jwt(jwt_settings(jwt)?);
+        }
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
@@ -240,6 +266,7 @@ async fn bootstrap_key(
         hash: hash_api_key(&key),
         prefix: key.chars().take(12).collect(),
         created: now_rfc3339(),
+        admin: true,
     };
     match store.create_api_key(&record).await {
         // Another replica stored the same key first: it can log in, which is all we need.

@@ -100,6 +100,8 @@ fn provider_env(file: &FileConfig) -> std::collections::BTreeMap<String, String>
         // Where the code sandbox finds Python, and what stdio MCP servers get.
         "PATH",
         "HOME",
+        "BATON_JWT_SECRET",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -108,6 +110,7 @@ fn provider_env(file: &FileConfig) -> std::collections::BTreeMap<String, String>
             .values()
             .filter_map(|p| p.api_key_env.clone()),
     );
+    names.extend(file.auth.jwt_secret_env.clone());
     names
         .into_iter()
         .filter_map(|name| env_var(&name).map(|v| (name, v)))

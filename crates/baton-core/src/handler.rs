@@ -13,6 +13,8 @@ pub struct ToolContext<'a> {
     pub variables: &'a Map<String, Value>,
     /// Opens sealed secrets (variables and secret headers), only at call time.
     pub cipher: &'a dyn SecretCipher,
+    /// The trace id and the span id of this call, when it is traced.
+    pub trace: Option<(String, String)>,
 }
 
 impl ToolContext<'_> {

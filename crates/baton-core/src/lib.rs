@@ -26,6 +26,7 @@ pub mod store;
 pub mod task;
 pub mod tenant;
 pub mod tool;
+pub mod trace;
 pub mod usage;
 pub mod validate;
 

@@ -137,6 +137,9 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     /// Creation time (RFC 3339).
     pub created: String,
+    /// Whether the key administers the server: manages keys and may act in any project
+    /// (chosen with `x-tenant-id`).
+    pub admin: bool,
 }
 
 /// API keys.
@@ -148,6 +151,13 @@ pub trait ApiKeyStore: Send + Sync {
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// How many keys exist.
     async fn count_api_keys(&self) -> Result<u64, StoreError>;
+    /// Keys of a project (all projects when `None`), newest first.
+    async fn list_api_keys(
+        &self,
+        project: Option<&ProjectId>,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Deletes (revokes) a key; `NotFound` if absent.
+    async fn delete_api_key(&self, id: &str) -> Result<(), StoreError>;
 }
 
 /// A stored task: indexed fields the store queries on, plus the engine's checkpoint document.
@@ -255,6 +265,7 @@ pub trait Store:
     + TaskStore
     + crate::collection::CollectionStore
     + crate::schedule::ScheduleStore
+    + crate::trace::TraceStore
 {
 }
 
@@ -265,6 +276,7 @@ impl<T> Store for T where
         + TaskStore
         + crate::collection::CollectionStore
         + crate::schedule::ScheduleStore
+        + crate::trace::TraceStore
 {
 }
 

@@ -31,6 +31,9 @@ pub struct Lineage {
     pub parent_task_id: String,
     /// Agent keys from the root orchestrator down to the parent.
     pub chain: Vec<String>,
+    /// The parent's trace id and the span of the call that started this task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<(String, String)>,
 }
 
 /// What children added to their parent during one tool round: usage and task ids.
@@ -129,7 +132,7 @@ fn answer_of(data: &TaskData) -> String {
 
 #[async_trait]
 impl ToolHandler for CallSubAgent {
-    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, String> {
         let key = arguments["agent_key"]
             .as_str()
             .unwrap_or_default()
@@ -189,6 +192,7 @@ impl ToolHandler for CallSubAgent {
             lineage: Some(Lineage {
                 parent_task_id: self.parent_task_id.clone(),
                 chain,
+                trace: ctx.trace.clone(),
             }),
         };
         let prepared = engine.prepare(request).await.map_err(|e| e.to_string())?;

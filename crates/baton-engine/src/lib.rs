@@ -13,11 +13,13 @@ pub mod builtins;
 pub mod collections;
 pub mod events;
 pub mod knowledge;
+pub mod metrics;
 pub mod prompt;
 mod run;
 pub mod scheduler;
 pub mod state;
 pub mod step;
+pub mod telemetry;
 pub mod toolset;
 mod worker;
 
@@ -91,6 +93,8 @@ pub struct EngineConfig {
     pub worker_id: String,
     /// The scheduler's settings (its minimum interval also checks new schedules).
     pub scheduler: scheduler::SchedulerConfig,
+    /// OTLP/HTTP collector to export spans to (base URL), if any.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +105,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(1),
             worker_id: format!("worker-{}", baton_core::id::new_id()),
             scheduler: scheduler::SchedulerConfig::default(),
+            otlp_endpoint: None,
         }
     }
 }
@@ -171,6 +176,8 @@ pub(crate) struct Inner {
     pub cancels: Mutex<HashMap<String, Arc<Notify>>>,
     pub tools: Arc<baton_tools::ToolRuntime>,
     pub schedules_changed: Notify,
+    pub metrics: metrics::Metrics,
+    pub exporter: telemetry::Exporter,
 }
 
 /// The agent engine. Cheap to clone.
@@ -183,7 +190,7 @@ pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let v: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
     hex::encode(v)
 }
@@ -197,6 +204,10 @@ impl Engine {
         tools: Arc<baton_tools::ToolRuntime>,
         config: EngineConfig,
     ) -> Self {
+        let exporter = match &config.otlp_endpoint {
+            Some(endpoint) => telemetry::Exporter::otlp(endpoint),
+            None => telemetry::Exporter::disabled(),
+        };
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -208,6 +219,8 @@ impl Engine {
                 cancels: Mutex::new(HashMap::new()),
                 tools,
                 schedules_changed: Notify::new(),
+                metrics: metrics::Metrics::default(),
+                exporter,
             }),
         }
     }
@@ -300,6 +313,11 @@ impl Engine {
         Ok(self.assemble(req).await?.0)
     }
 
+    /// The engine's counters.
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
     /// The shortest interval a cron or interval schedule may fire at.
     pub fn schedule_min_interval(&self) -> Duration {
         self.inner.config.scheduler.min_interval
@@ -388,7 +406,11 @@ impl Engine {
                     identity: req.identity.clone(),
                     memory_entity_id: req.memory_entity_id.clone(),
                     lineage: req.lineage.clone(),
-                    trace_id: random_hex(16),
+                    trace_id: req
+                        .lineage
+                        .as_ref()
+                        .and_then(|l| l.trace.as_ref().map(|t| t.0.clone()))
+                        .unwrap_or_else(|| random_hex(16)),
                     span_id: random_hex(8),
                     model: spec.model.id.clone(),
                     ..Default::default()
@@ -422,6 +444,8 @@ impl Engine {
             data.variables = merged;
         }
         data.response_id = baton_core::id::new_id();
+        // Each turn is a root span of the task's trace (a sub-agent's hangs under its call).
+        data.span_id = random_hex(8);
         data.turn_started_ms = now;
         data.streaming = req.stream;
         task.background = true;
@@ -481,6 +505,7 @@ impl Engine {
         let ctx = ToolContext {
             variables: &variables,
             cipher: self.inner.cipher.as_ref(),
+            trace: None,
         };
         let runtime = self.inner.tools.as_ref();
         let spec = &tool.spec;

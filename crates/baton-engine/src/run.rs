@@ -14,10 +14,11 @@ use baton_core::model::{
 };
 use baton_core::store::{StoreError, TaskEvent, TaskRecord};
 use baton_core::task::TaskState;
+use baton_core::trace::{SpanKind, SpanRecord};
 use baton_core::usage::Usage;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -37,6 +38,7 @@ struct Runner {
     lease_lost: Arc<AtomicBool>,
     ledger: builtins::SharedLedger,
     calls_made: Arc<std::sync::Mutex<u32>>,
+    spans: Vec<SpanRecord>,
 }
 
 /// Adds the built-in tools that need the engine (teams) to a resolved toolset.
@@ -221,6 +223,7 @@ pub(crate) async fn run(
         let ctx = ToolContext {
             variables: &data.variables,
             cipher: inner.cipher.as_ref(),
+            trace: None,
         };
         Toolset::resolve(
             &spec,
@@ -263,6 +266,7 @@ pub(crate) async fn run(
         lease_lost,
         ledger,
         calls_made,
+        spans: Vec::new(),
     };
     // A bug that panics mid-run must not leave the task `working` (and retried forever by
     // the workers): it fails, with its checkpoint kept.
@@ -478,7 +482,109 @@ impl Runner {
                 .append_events(&self.task.id, &events)
                 .await?;
         }
+        if !self.spans.is_empty() {
+            let spans = std::mem::take(&mut self.spans);
+            self.inner.store.put_spans(&spans).await?;
+            self.inner.exporter.export(&spans);
+        }
         Ok(())
+    }
+
+    /// A span of this turn, under its root span.
+    fn span(&self, kind: SpanKind, name: String, started_ms: i64) -> SpanRecord {
+        SpanRecord {
+            trace_id: self.data.trace_id.clone(),
+            span_id: crate::random_hex(8),
+            parent_span_id: Some(self.data.span_id.clone()),
+            project_id: self.task.project_id.clone(),
+            task_id: self.task.id.clone(),
+            agent_key: self.task.agent_key.clone(),
+            kind,
+            name,
+            status: "ok".into(),
+            started_ms,
+            ended_ms: now_ms(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost: 0.0,
+            attributes: Map::new(),
+        }
+    }
+
+    /// The turn's root span, written when the turn ends (pause, answer, failure or cancel).
+    fn root_span(&mut self, status: &str) {
+        let mut attributes = Map::new();
+        attributes.insert("task_id".into(), json!(self.task.id));
+        attributes.insert("agent_version".into(), json!(self.task.agent_version));
+        attributes.insert("state".into(), json!(self.task.state));
+        attributes.insert("model".into(), json!(self.data.model));
+        attributes.insert("finish_reason".into(), json!(self.data.finish));
+        attributes.insert("iterations".into(), json!(self.data.iterations));
+        if let Some(error) = &self.data.error {
+            attributes.insert("error".into(), json!(error));
+        }
+        if !self.data.metadata.is_empty() {
+            attributes.insert("metadata".into(), Value::Object(self.data.metadata.clone()));
+            if let Some(schedule) = self.data.metadata.get("schedule_id") {
+                attributes.insert("schedule_id".into(), schedule.clone());
+            }
+        }
+        if let Some(identity) = &self.data.identity {
+            attributes.insert(
+                "identity_id".into(),
+                identity.get("id").cloned().unwrap_or(Value::Null),
+            );
+        }
+        if let Some(entity) = &self.data.memory_entity_id {
+            attributes.insert("memory_entity_id".into(), json!(entity));
+        }
+        if let Some(thread) = &self.task.thread_id {
+            attributes.insert("thread_id".into(), json!(thread));
+        }
+        if !self.data.variables.is_empty() {
+            attributes.insert(
+                "variables".into(),
+                Value::Object(prompt::redacted(&self.data.variables)),
+            );
+        }
+        let usage = self.data.turn_usage;
+        attributes.insert("total_prompt_tokens".into(), json!(usage.prompt_tokens));
+        attributes.insert(
+            "total_completion_tokens".into(),
+            json!(usage.completion_tokens),
+        );
+        attributes.insert("total_cost".into(), json!(usage.cost));
+        let parent = self
+            .data
+            .lineage
+            .as_ref()
+            .and_then(|l| l.trace.as_ref().map(|t| t.1.clone()));
+        self.spans.push(SpanRecord {
+            trace_id: self.data.trace_id.clone(),
+            span_id: self.data.span_id.clone(),
+            parent_span_id: parent,
+            project_id: self.task.project_id.clone(),
+            task_id: self.task.id.clone(),
+            agent_key: self.task.agent_key.clone(),
+            kind: SpanKind::Agent,
+            name: format!("agent {}", self.task.agent_key),
+            status: status.into(),
+            started_ms: self.data.turn_started_ms,
+            ended_ms: now_ms(),
+            // Tokens and cost live on the model spans; the root's totals are attributes, so the
+            // sums over a trace count each model call once.
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost: 0.0,
+            attributes,
+        });
+        let end = match self.task.state {
+            TaskState::Completed => crate::metrics::RunEnd::Completed,
+            TaskState::InputRequired => crate::metrics::RunEnd::InputRequired,
+            TaskState::Canceled => crate::metrics::RunEnd::Canceled,
+            _ => crate::metrics::RunEnd::Failed,
+        };
+        self.inner.metrics.run_ended(end);
     }
 
     async fn cancel_requested(&self) -> Result<bool, EngineError> {
@@ -547,6 +653,7 @@ impl Runner {
     }
 
     async fn call_model(&mut self) -> Result<ModelOutcome, EngineError> {
+        let started_ms = now_ms();
         let request = self.request()?;
         let mut models = vec![self.spec.model.clone()];
         models.extend(self.spec.fallback_models.iter().cloned());
@@ -593,9 +700,50 @@ impl Runner {
         };
         let reply = match reply {
             Ok(reply) => reply,
-            Err(e) => return Ok(ModelOutcome::Failed(e.to_string())),
+            Err(e) => {
+                let mut span = self.span(
+                    SpanKind::Llm,
+                    format!("chat {}", self.spec.model.id),
+                    started_ms,
+                );
+                span.status = "error".into();
+                span.attributes.insert("error".into(), json!(e.to_string()));
+                span.attributes
+                    .insert("attempts".into(), json!(e.attempts.len()));
+                self.inner
+                    .metrics
+                    .model_call((now_ms() - started_ms).max(0) as u64, false, 0, 0);
+                self.spans.push(span);
+                return Ok(ModelOutcome::Failed(e.to_string()));
+            }
         };
         let response = reply.response;
+        {
+            let mut span = self.span(SpanKind::Llm, format!("chat {}", reply.model), started_ms);
+            let (provider, model) = reply
+                .model
+                .split_once(['/', ':'])
+                .unwrap_or(("", &reply.model));
+            span.attributes.insert("provider".into(), json!(provider));
+            span.attributes.insert("model".into(), json!(model));
+            span.attributes
+                .insert("finish_reason".into(), json!(response.finish_reason));
+            span.attributes
+                .insert("attempts".into(), json!(reply.attempts.len()));
+            span.attributes.insert("streaming".into(), json!(streaming));
+            span.attributes
+                .insert("tool_calls".into(), json!(response.tool_calls.len()));
+            span.prompt_tokens = response.usage.prompt_tokens;
+            span.completion_tokens = response.usage.completion_tokens;
+            span.cost = reply.cost;
+            self.inner.metrics.model_call(
+                (span.ended_ms - started_ms).max(0) as u64,
+                true,
+                span.prompt_tokens,
+                span.completion_tokens,
+            );
+            self.spans.push(span);
+        }
         let usage = Usage {
             prompt_tokens: response.usage.prompt_tokens,
             completion_tokens: response.usage.completion_tokens,
@@ -693,6 +841,7 @@ impl Runner {
         type Running = futures_util::future::BoxFuture<'static, (ToolCall, Result<Value, String>)>;
         let mut running: FuturesUnordered<Running> = FuturesUnordered::new();
         let mut aborts = Vec::new();
+        let mut tool_spans: std::collections::HashMap<String, (String, i64)> = Default::default();
         for call in calls {
             let tool_id = self.tools.tool_id(&call.name).to_owned();
             if let Some(review) = self.data.reviews.get(&call.id).cloned() {
@@ -719,6 +868,9 @@ impl Runner {
             let side = self.tools.side(&call.name);
             let cipher = self.inner.cipher.clone();
             let variables = variables.clone();
+            let span_id = crate::random_hex(8);
+            tool_spans.insert(call.id.clone(), (span_id.clone(), now_ms()));
+            let trace = Some((self.data.trace_id.clone(), span_id));
             // Each call runs in its own task: a tool that panics fails that call, not the run.
             let ours = call.clone();
             let handle = tokio::spawn(async move {
@@ -728,6 +880,7 @@ impl Runner {
                         let ctx = ToolContext {
                             variables: &variables,
                             cipher: cipher.as_ref(),
+                            trace,
                         };
                         handler.call(call.arguments.clone(), &ctx).await
                     }
@@ -768,6 +921,7 @@ impl Runner {
             };
             self.absorb_children();
             let tool_id = self.tools.tool_id(&call.name).to_owned();
+            self.tool_span(&call, &tool_id, &result, tool_spans.remove(&call.id));
             let value = match result {
                 Ok(value) => {
                     self.emit(
@@ -794,6 +948,56 @@ impl Runner {
             });
             self.checkpoint().await?;
         }
+    }
+
+    /// Records a tool call's span: memory, knowledge and sub-agent tools get their own kinds.
+    fn tool_span(
+        &mut self,
+        call: &ToolCall,
+        tool_id: &str,
+        result: &Result<Value, String>,
+        started: Option<(String, i64)>,
+    ) {
+        let kind = match call.name.as_str() {
+            "retrieve_memory_stores"
+            | "query_memory_store"
+            | "write_memory_store"
+            | "delete_memory_document" => SpanKind::Memory,
+            "retrieve_knowledge_bases" | "query_knowledge_base" => SpanKind::Knowledge,
+            "call_sub_agent" | "retrieve_agents" => SpanKind::SubAgent,
+            _ => SpanKind::Tool,
+        };
+        let (span_id, started_ms) = started.unwrap_or_else(|| (crate::random_hex(8), now_ms()));
+        let mut span = self.span(kind, format!("tool {}", call.name), started_ms);
+        span.span_id = span_id;
+        span.attributes.insert("tool_name".into(), json!(call.name));
+        span.attributes.insert("tool_id".into(), json!(tool_id));
+        span.attributes
+            .insert("tool_call_id".into(), json!(call.id));
+        span.attributes
+            .insert("arguments".into(), call.arguments.clone());
+        match result {
+            Ok(value) => {
+                let text = value.to_string();
+                // Results can be large; the trace keeps the first 4 KB.
+                let kept = if text.len() > 4096 {
+                    let mut end = 4096;
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    json!(format!("{}…", &text[..end]))
+                } else {
+                    value.clone()
+                };
+                span.attributes.insert("result".into(), kept);
+            }
+            Err(error) => {
+                span.status = "error".into();
+                span.attributes.insert("error".into(), json!(error));
+            }
+        }
+        self.inner.metrics.tool_call(result.is_ok());
+        self.spans.push(span);
     }
 
     /// Rolls what sub-agents spent and started into this task.
@@ -852,6 +1056,7 @@ impl Runner {
             data["pendingToolReviews"] = reviews_json(&self.data.awaiting_review);
         }
         self.emit("response.done", data);
+        self.root_span("ok");
         self.checkpoint().await
     }
 
@@ -860,6 +1065,7 @@ impl Runner {
         self.data.error = Some(message.clone());
         self.task.state = TaskState::Failed;
         self.emit("response.failed", json!({"error": message, "code": 500}));
+        self.root_span("error");
         self.checkpoint().await
     }
 
@@ -870,6 +1076,7 @@ impl Runner {
             "response.failed",
             json!({"error": "the task was canceled", "code": 499}),
         );
+        self.root_span("error");
         self.checkpoint().await
     }
 }

@@ -276,6 +276,7 @@ impl Engine {
         if !fired {
             return Ok(Fired::Lost);
         }
+        self.inner.metrics.schedule_fired();
         self.wake_workers();
         tracing::info!(schedule = %s.id, task = %task.id, lateness_ms = firing.fired_ms - due, "schedule fired");
         Ok(Fired::Task(task.id))

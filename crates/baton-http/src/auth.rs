@@ -1,4 +1,5 @@
-//! API-key authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`.
+//! Authentication: API keys (`Authorization: Bearer <key>` or `x-api-key: <key>`) and signed
+//! JWTs for front ends; `x-tenant-id` picks the project for admin keys.
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -7,20 +8,74 @@ use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use baton_core::ProjectId;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// The project a request acts for, set by the auth layer.
+/// Who is calling and for which project, set by the auth layer.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The tenant.
     pub project: ProjectId,
-    /// The API key's id (`created_by_id` of what it creates).
+    /// The API key's id, or `jwt:<subject>` (`created_by_id` of what it creates).
     pub key_id: String,
+    /// Whether the caller administers the server (manages keys, acts in any project).
+    pub admin: bool,
+    /// The JWT subject, for front-end callers.
+    pub subject: Option<String>,
 }
 
 /// Hex SHA-256 of an API key: what the store keeps instead of the key.
 pub fn hash_api_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// How JWTs are checked.
+pub struct JwtSettings {
+    /// The key: an HS256 secret or an RS256 public key.
+    pub key: jsonwebtoken::DecodingKey,
+    /// HS256 or RS256.
+    pub algorithm: jsonwebtoken::Algorithm,
+    /// Required `iss`, if any.
+    pub issuer: Option<String>,
+    /// Required `aud`, if any.
+    pub audience: Option<String>,
+    /// The claim holding the tenant (project id).
+    pub tenant_claim: String,
+}
+
+impl JwtSettings {
+    fn verify(&self, token: &str) -> Result<(String, String), ApiError> {
+        let mut validation = jsonwebtoken::Validation::new(self.algorithm);
+        validation.leeway = 30;
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        let data =
+            jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &self.key, &validation)
+                .map_err(|e| ApiError::unauthorized(format!("the token is not valid: {e}")))?;
+        let claims = data.claims;
+        let tenant = claims
+            .get(&self.tenant_claim)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized(format!(
+                    "the token has no `{}` claim naming its tenant",
+                    self.tenant_claim
+                ))
+            })?;
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok((tenant.to_owned(), subject.to_owned()))
+    }
 }
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
@@ -39,7 +94,11 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
-/// Rejects requests without a known API key; otherwise records the caller's project.
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3 && token.starts_with("eyJ")
+}
+
+/// Rejects requests without a valid API key or token; otherwise records the caller.
 pub async fn require_api_key(
     State(state): State<AppState>,
     mut req: Request,
@@ -50,14 +109,46 @@ pub async fn require_api_key(
             "an API key is required: send `Authorization: Bearer <key>` or `x-api-key: <key>`",
         ));
     };
-    let record = state
-        .store
-        .api_key_by_hash(&hash_api_key(key))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
-    req.extensions_mut().insert(Caller {
-        project: record.project_id,
-        key_id: record.id,
-    });
+    let tenant_header = req
+        .headers()
+        .get("x-tenant-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    let mut caller = match (&state.jwt, looks_like_jwt(key)) {
+        (Some(jwt), true) => {
+            let (tenant, subject) = jwt.verify(key)?;
+            Caller {
+                project: ProjectId(tenant),
+                key_id: format!("jwt:{subject}"),
+                admin: false,
+                subject: Some(subject),
+            }
+        }
+        _ => {
+            let record = state
+                .store
+                .api_key_by_hash(&hash_api_key(key))
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
+            Caller {
+                project: record.project_id,
+                key_id: record.id,
+                admin: record.admin,
+                subject: None,
+            }
+        }
+    };
+    if let Some(tenant) = tenant_header {
+        if caller.admin {
+            caller.project = ProjectId(tenant);
+        } else if tenant != caller.project.0 {
+            return Err(ApiError::forbidden(
+                "this credential acts for one tenant only; x-tenant-id must name it or be left out",
+            ));
+        }
+    }
+    req.extensions_mut().insert(caller);
     Ok(next.run(req).await)
 }

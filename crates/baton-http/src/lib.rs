@@ -8,6 +8,7 @@ mod agents;
 mod auth;
 mod error;
 mod extract;
+mod keys;
 mod knowledge;
 mod memory;
 mod openapi;
@@ -16,8 +17,9 @@ mod responses;
 mod schedules;
 mod state;
 mod tools;
+mod traces;
 
-pub use auth::hash_api_key;
+pub use auth::{hash_api_key, JwtSettings};
 pub use error::ApiError;
 pub use state::AppState;
 
@@ -33,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .merge(memory::routes())
         .merge(knowledge::routes())
         .merge(schedules::routes())
+        .merge(traces::routes())
+        .merge(keys::routes())
         .merge(responses::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -41,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi::document))
+        .route("/metrics", get(traces::metrics))
         .merge(api)
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())

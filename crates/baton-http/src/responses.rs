@@ -240,6 +240,12 @@ pub(crate) async fn create(
             reason: r.reason,
         })
         .collect();
+    // A front end's JWT subject is the run's identity unless the request names one.
+    let identity = body
+        .identity
+        .or(body.contact)
+        .map(identity_json)
+        .or_else(|| caller.subject.as_ref().map(|s| json!({"id": s})));
     let request = RunRequest {
         project: caller.project,
         agent,
@@ -253,7 +259,7 @@ pub(crate) async fn create(
         background,
         stream: streaming,
         variables: body.variables,
-        identity: body.identity.or(body.contact).map(identity_json),
+        identity,
         thread_id: body.thread.map(|t| t.id),
         memory_entity_id: body.memory.map(|m| m.entity_id),
         metadata: body.metadata,

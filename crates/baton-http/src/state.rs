@@ -13,6 +13,8 @@ pub struct AppState {
     pub cipher: Arc<dyn SecretCipher>,
     /// Runs agents.
     pub engine: Engine,
+    /// How JWTs are checked, when front ends may use them.
+    pub jwt: Option<Arc<crate::auth::JwtSettings>>,
 }
 
 impl AppState {
@@ -22,6 +24,13 @@ impl AppState {
             store,
             cipher,
             engine,
+            jwt: None,
         }
+    }
+
+    /// The same state, accepting JWTs checked with `settings`.
+    pub fn with_jwt(mut self, settings: crate::auth::JwtSettings) -> Self {
+        self.jwt = Some(Arc::new(settings));
+        self
     }
 }

@@ -17,6 +17,7 @@ mod sql;
 mod sql_collections;
 mod sql_schedules;
 mod sql_tasks;
+mod sql_traces;
 #[cfg(feature = "testing")]
 pub mod testing;
 

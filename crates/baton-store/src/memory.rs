@@ -13,6 +13,7 @@ use baton_core::store::{
 };
 use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
+use baton_core::trace::{SpanKind, SpanRecord, TraceStore};
 use baton_core::ProjectId;
 use std::collections::BTreeMap;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -29,6 +30,7 @@ struct Inner {
     entries: BTreeMap<String, EntryRecord>,
     schedules: BTreeMap<String, ScheduleRecord>,
     firings: BTreeMap<(String, u32, i64, bool), FiringRecord>,
+    spans: BTreeMap<(String, String), SpanRecord>,
 }
 
 /// A store that keeps everything in process memory; nothing survives a restart.
@@ -294,6 +296,31 @@ impl ApiKeyStore for MemoryStore {
 
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         Ok(self.read().keys.values().find(|k| k.hash == hash).cloned())
+    }
+
+    async fn list_api_keys(
+        &self,
+        project: Option<&ProjectId>,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut out: Vec<ApiKeyRecord> = self
+            .read()
+            .keys
+            .values()
+            .filter(|k| project.is_none_or(|p| &k.project_id == p))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(out)
+    }
+
+    async fn delete_api_key(&self, id: &str) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        let before = inner.keys.len();
+        inner.keys.retain(|_, k| k.id != id);
+        if inner.keys.len() == before {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn count_api_keys(&self) -> Result<u64, StoreError> {
@@ -768,6 +795,59 @@ impl ScheduleStore for MemoryStore {
             .collect();
         out.sort_by_key(|f| std::cmp::Reverse(f.fired_ms));
         out.truncate(limit as usize);
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl TraceStore for MemoryStore {
+    async fn put_spans(&self, spans: &[SpanRecord]) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        for s in spans {
+            inner
+                .spans
+                .entry((s.trace_id.clone(), s.span_id.clone()))
+                .or_insert_with(|| s.clone());
+        }
+        Ok(())
+    }
+
+    async fn trace_spans(
+        &self,
+        project: &ProjectId,
+        trace_id: &str,
+    ) -> Result<Vec<SpanRecord>, StoreError> {
+        let mut out: Vec<SpanRecord> = self
+            .read()
+            .spans
+            .values()
+            .filter(|s| s.trace_id == trace_id && &s.project_id == project)
+            .cloned()
+            .collect();
+        out.sort_by_key(|s| s.started_ms);
+        Ok(out)
+    }
+
+    async fn spans_between(
+        &self,
+        project: &ProjectId,
+        kind: Option<SpanKind>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<SpanRecord>, StoreError> {
+        let mut out: Vec<SpanRecord> = self
+            .read()
+            .spans
+            .values()
+            .filter(|s| {
+                &s.project_id == project
+                    && kind.is_none_or(|k| k == s.kind)
+                    && s.started_ms >= from_ms
+                    && s.started_ms < to_ms
+            })
+            .cloned()
+            .collect();
+        out.sort_by_key(|s| std::cmp::Reverse(s.started_ms));
         Ok(out)
     }
 }

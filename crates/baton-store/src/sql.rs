@@ -435,6 +435,18 @@ impl ToolStore for SqlStore {
     }
 }
 
+fn key_record(m: api_key::Model) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: m.id,
+        project_id: ProjectId(m.project_id),
+        name: m.name,
+        hash: m.hash,
+        prefix: m.prefix,
+        created: m.created,
+        admin: m.admin,
+    }
+}
+
 #[async_trait]
 impl ApiKeyStore for SqlStore {
     async fn create_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
@@ -445,6 +457,7 @@ impl ApiKeyStore for SqlStore {
             hash: k.hash.clone(),
             prefix: k.prefix.clone(),
             created: k.created.clone(),
+            admin: k.admin,
         });
         row.insert(&self.db)
             .await
@@ -458,14 +471,36 @@ impl ApiKeyStore for SqlStore {
             .one(&self.db)
             .await
             .map_err(unavailable)?
-            .map(|m| ApiKeyRecord {
-                id: m.id,
-                project_id: ProjectId(m.project_id),
-                name: m.name,
-                hash: m.hash,
-                prefix: m.prefix,
-                created: m.created,
-            }))
+            .map(key_record))
+    }
+
+    async fn list_api_keys(
+        &self,
+        project: Option<&ProjectId>,
+    ) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut q = api_key::Entity::find();
+        if let Some(p) = project {
+            q = q.filter(api_key::Column::ProjectId.eq(p.as_str()));
+        }
+        Ok(q.order_by_desc(api_key::Column::Id)
+            .all(&self.db)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(key_record)
+            .collect())
+    }
+
+    async fn delete_api_key(&self, id: &str) -> Result<(), StoreError> {
+        let deleted = api_key::Entity::delete_many()
+            .filter(api_key::Column::Id.eq(id))
+            .exec(&self.db)
+            .await
+            .map_err(unavailable)?;
+        if deleted.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn count_api_keys(&self) -> Result<u64, StoreError> {

@@ -20,6 +20,8 @@ pub struct Model {
     pub prefix: String,
     /// Creation time.
     pub created: String,
+    /// Administers the server.
+    pub admin: bool,
 }
 
 /// No relations are navigated through sea-orm.

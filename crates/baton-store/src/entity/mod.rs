@@ -7,6 +7,7 @@ pub mod collection;
 pub mod entry;
 pub mod schedule;
 pub mod schedule_firing;
+pub mod span;
 pub mod task;
 pub mod task_event;
 pub mod tool;

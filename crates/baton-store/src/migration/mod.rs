@@ -6,6 +6,7 @@ mod m0001_initial;
 mod m0002_tasks;
 mod m0003_collections;
 mod m0004_schedules;
+mod m0005_traces_keys;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_tasks::Migration),
             Box::new(m0003_collections::Migration),
             Box::new(m0004_schedules::Migration),
+            Box::new(m0005_traces_keys::Migration),
         ]
     }
 }

@@ -1,0 +1,111 @@
+//! `/v2/api-keys`: the admin API for API keys. Keys are shown once, stored hashed, and scoped
+//! to a project; only admin keys may manage them.
+
+use crate::auth::{hash_api_key, Caller};
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get};
+use axum::{Extension, Json, Router};
+use baton_core::id::{new_id, now_rfc3339};
+use baton_core::store::ApiKeyRecord;
+use baton_core::{validate, ProjectId};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/api-keys", get(list).post(create))
+        .route("/v2/api-keys/{key_id}", delete(revoke))
+}
+
+fn admin_only(caller: &Caller) -> Result<(), ApiError> {
+    if caller.admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only admin keys manage API keys"))
+    }
+}
+
+fn key_json(k: &ApiKeyRecord) -> Value {
+    json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": k.prefix,
+           "admin": k.admin, "created": k.created})
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateKey {
+    name: String,
+    project_id: String,
+    #[serde(default)]
+    admin: bool,
+}
+
+/// Create an API key for a project; the key is in this answer only.
+#[utoipa::path(post, path = "/v2/api-keys", request_body = Object,
+    responses((status = 201, description = "`{_id, key, name, project_id, prefix, admin, created}`"),
+              (status = 400, description = "Invalid field"), (status = 403, description = "Not an admin key")))]
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(body): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    admin_only(&caller)?;
+    validate::non_empty("name", &body.name)?;
+    validate::agent_key("project_id", &body.project_id)?;
+    let key = format!("baton_sk_{}", hex::encode(rand::random::<[u8; 24]>()));
+    let record = ApiKeyRecord {
+        id: new_id(),
+        project_id: ProjectId(body.project_id),
+        name: body.name,
+        hash: hash_api_key(&key),
+        prefix: key.chars().take(12).collect(),
+        created: now_rfc3339(),
+        admin: body.admin,
+    };
+    state.store.create_api_key(&record).await?;
+    let mut answer = key_json(&record);
+    answer["key"] = json!(key);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// List API keys (never the keys themselves), of one project with `project_id`.
+#[utoipa::path(get, path = "/v2/api-keys",
+    params(("project_id" = Option<String>, Query, description = "Only this project's keys")),
+    responses((status = 200, description = "`{object, data}`"), (status = 403, description = "Not an admin key")))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    admin_only(&caller)?;
+    let project = query.get("project_id").map(|p| ProjectId(p.clone()));
+    let keys = state.store.list_api_keys(project.as_ref()).await?;
+    Ok(Json(
+        json!({"object": "list", "data": keys.iter().map(key_json).collect::<Vec<_>>()}),
+    ))
+}
+
+/// Revoke an API key: it stops working at once.
+#[utoipa::path(delete, path = "/v2/api-keys/{key_id}",
+    params(("key_id" = String, Path, description = "Key id")),
+    responses((status = 204, description = "Revoked"), (status = 403, description = "Not an admin key"),
+              (status = 404, description = "Unknown key")))]
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_only(&caller)?;
+    if key_id == caller.key_id {
+        return Err(ApiError::invalid(
+            "key_id",
+            "a key cannot revoke itself; use another admin key",
+        ));
+    }
+    state.store.delete_api_key(&key_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,118 @@
+//! `TraceStore` on SQLite and PostgreSQL.
+
+use crate::entity::span;
+use crate::sql::{corrupt, to_json, unavailable, write_error, SqlStore};
+use async_trait::async_trait;
+use baton_core::store::StoreError;
+use baton_core::trace::{SpanKind, SpanRecord, TraceStore};
+use baton_core::ProjectId;
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+
+fn record(m: span::Model) -> Result<SpanRecord, StoreError> {
+    Ok(SpanRecord {
+        kind: SpanKind::parse(&m.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("span kind `{}`", m.kind)))?,
+        attributes: serde_json::from_str(&m.attributes)
+            .map_err(|e| corrupt("span attributes", e))?,
+        trace_id: m.trace_id,
+        span_id: m.span_id,
+        parent_span_id: m.parent_span_id,
+        project_id: ProjectId(m.project_id),
+        task_id: m.task_id,
+        agent_key: m.agent_key,
+        name: m.name,
+        status: m.status,
+        started_ms: m.started_ms,
+        ended_ms: m.ended_ms,
+        prompt_tokens: m.prompt_tokens.max(0) as u64,
+        completion_tokens: m.completion_tokens.max(0) as u64,
+        cost: m.cost,
+    })
+}
+
+fn model(s: &SpanRecord) -> Result<span::Model, StoreError> {
+    Ok(span::Model {
+        trace_id: s.trace_id.clone(),
+        span_id: s.span_id.clone(),
+        parent_span_id: s.parent_span_id.clone(),
+        project_id: s.project_id.0.clone(),
+        task_id: s.task_id.clone(),
+        agent_key: s.agent_key.clone(),
+        kind: s.kind.as_str().to_owned(),
+        name: s.name.clone(),
+        status: s.status.clone(),
+        started_ms: s.started_ms,
+        ended_ms: s.ended_ms,
+        prompt_tokens: s.prompt_tokens as i64,
+        completion_tokens: s.completion_tokens as i64,
+        cost: s.cost,
+        attributes: to_json(&s.attributes)?,
+    })
+}
+
+#[async_trait]
+impl TraceStore for SqlStore {
+    async fn put_spans(&self, spans: &[SpanRecord]) -> Result<(), StoreError> {
+        for batch in spans.chunks(100) {
+            let rows = batch
+                .iter()
+                .map(|s| model(s).map(IntoActiveModel::into_active_model))
+                .collect::<Result<Vec<_>, _>>()?;
+            // A resumed run may write a span again: the first copy stands.
+            span::Entity::insert_many(rows)
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([
+                        span::Column::TraceId,
+                        span::Column::SpanId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .do_nothing()
+                .exec_without_returning(self.connection())
+                .await
+                .map_err(|e| write_error(e, "span"))?;
+        }
+        Ok(())
+    }
+
+    async fn trace_spans(
+        &self,
+        project: &ProjectId,
+        trace_id: &str,
+    ) -> Result<Vec<SpanRecord>, StoreError> {
+        span::Entity::find()
+            .filter(span::Column::TraceId.eq(trace_id))
+            .filter(span::Column::ProjectId.eq(project.as_str()))
+            .order_by_asc(span::Column::StartedMs)
+            .all(self.connection())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+
+    async fn spans_between(
+        &self,
+        project: &ProjectId,
+        kind: Option<SpanKind>,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<SpanRecord>, StoreError> {
+        let mut q = span::Entity::find()
+            .filter(span::Column::ProjectId.eq(project.as_str()))
+            .filter(span::Column::StartedMs.gte(from_ms))
+            .filter(span::Column::StartedMs.lt(to_ms));
+        if let Some(kind) = kind {
+            q = q.filter(span::Column::Kind.eq(kind.as_str()));
+        }
+        q.order_by_desc(span::Column::StartedMs)
+            .all(self.connection())
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(record)
+            .collect()
+    }
+}
