@@ -113,3 +113,29 @@ def test_streamed_run_yields_every_event(orq, fake_openai):
     started = events[0].data
     polled = orq.agents.responses.get(agent_key=key, task_id=started.task_id)
     assert polled.status == "completed"
+
+
+def test_a_run_reads_back_as_a_trace(orq, fake_openai):
+    import datetime
+
+    key = make_agent(orq, [{"type": "current_date"}])
+    fake_openai.push({"tool_calls": [{"name": "current_date", "arguments": {}}], "usage": [100, 20]})
+    fake_openai.push({"text": "It is today.", "usage": [150, 5]})
+    done = orq.agents.responses.create(agent_key=key, message=user("What day is it?"))
+    trace_id = done.telemetry.trace_id
+
+    trace = orq.traces.get(trace_id=trace_id).trace
+    assert trace.trace_id == trace_id
+    assert trace.usage.total_tokens == 275
+    spans = orq.traces.list_spans(trace_id=trace_id).data
+    llm = [s for s in spans if s.type == "llm"]
+    assert len(llm) == 2
+    assert sum(s.usage.total_tokens for s in llm) == trace.usage.total_tokens
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    found = orq.traces.search(
+        from_=now - datetime.timedelta(hours=1),
+        to=now + datetime.timedelta(hours=1),
+        filters=[{"field": "agent", "op": "eq", "values": [key]}],
+    )
+    assert [t.trace_id for t in found.data] == [trace_id]

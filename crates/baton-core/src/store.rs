@@ -250,6 +250,16 @@ pub trait TaskStore: Send + Sync {
         thread_id: &str,
     ) -> Result<Vec<TaskRecord>, StoreError>;
 
+    /// Saves a step's checkpoint: the task (compare-and-swap on its revision as `save_task`),
+    /// the events and the spans the step produced, together.
+    async fn save_checkpoint(
+        &self,
+        task: &TaskRecord,
+        expected_revision: u64,
+        events: &[TaskEvent],
+        spans: &[crate::trace::SpanRecord],
+    ) -> Result<(), StoreError>;
+
     /// Appends events to a task's stream; `Conflict` if a `seq` is already taken.
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError>;
 

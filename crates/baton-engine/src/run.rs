@@ -468,23 +468,21 @@ impl Runner {
         }
         let expected = self.task.revision;
         self.task.revision += 1;
-        match self.inner.store.save_task(&self.task, expected).await {
+        let events = std::mem::take(&mut self.pending_events);
+        let spans = std::mem::take(&mut self.spans);
+        match self
+            .inner
+            .store
+            .save_checkpoint(&self.task, expected, &events, &spans)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(EngineError::LeaseLost(self.task.id.clone()))
             }
             Err(e) => return Err(e.into()),
         }
-        if !self.pending_events.is_empty() {
-            let events = std::mem::take(&mut self.pending_events);
-            self.inner
-                .store
-                .append_events(&self.task.id, &events)
-                .await?;
-        }
-        if !self.spans.is_empty() {
-            let spans = std::mem::take(&mut self.spans);
-            self.inner.store.put_spans(&spans).await?;
+        if !spans.is_empty() {
             self.inner.exporter.export(&spans);
         }
         Ok(())

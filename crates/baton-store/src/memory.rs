@@ -439,6 +439,18 @@ impl TaskStore for MemoryStore {
             .collect())
     }
 
+    async fn save_checkpoint(
+        &self,
+        task: &TaskRecord,
+        expected_revision: u64,
+        events: &[TaskEvent],
+        spans: &[SpanRecord],
+    ) -> Result<(), StoreError> {
+        self.save_task(task, expected_revision).await?;
+        self.append_events(&task.id, events).await?;
+        self.put_spans(spans).await
+    }
+
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
         let mut inner = self.write();
         if events

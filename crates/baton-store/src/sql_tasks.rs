@@ -7,6 +7,7 @@ use baton_core::store::{StoreError, TaskEvent, TaskRecord, TaskStore};
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
+use sea_orm::TransactionTrait;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
     QueryFilter, QueryOrder, Statement,
@@ -63,6 +64,73 @@ pub(crate) fn model(t: &TaskRecord) -> Result<task::Model, StoreError> {
     })
 }
 
+async fn save_task_on<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    t: &TaskRecord,
+    expected_revision: u64,
+) -> Result<(), StoreError> {
+    let row = model(t)?;
+    let result = task::Entity::update_many()
+        .col_expr(task::Column::AgentVersion, Expr::value(row.agent_version))
+        .col_expr(task::Column::State, Expr::value(row.state))
+        .col_expr(task::Column::ThreadId, Expr::value(row.thread_id))
+        .col_expr(task::Column::Background, Expr::value(row.background))
+        .col_expr(task::Column::Revision, Expr::value(row.revision))
+        .col_expr(task::Column::LeaseOwner, Expr::value(row.lease_owner))
+        .col_expr(
+            task::Column::LeaseExpiresAt,
+            Expr::value(row.lease_expires_at),
+        )
+        .col_expr(task::Column::Updated, Expr::value(row.updated))
+        .col_expr(task::Column::Data, Expr::value(row.data))
+        .filter(task::Column::Id.eq(t.id.as_str()))
+        .filter(task::Column::ProjectId.eq(t.project_id.as_str()))
+        .filter(task::Column::Revision.eq(expected_revision as i64))
+        .exec(conn)
+        .await
+        .map_err(unavailable)?;
+    if result.rows_affected == 1 {
+        return Ok(());
+    }
+    let exists = task::Entity::find()
+        .filter(task::Column::Id.eq(t.id.as_str()))
+        .count(conn)
+        .await
+        .map_err(unavailable)?;
+    Err(if exists == 0 {
+        StoreError::NotFound
+    } else {
+        StoreError::Conflict("the task was saved by another writer".into())
+    })
+}
+
+async fn append_events_on<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    task_id: &str,
+    events: &[TaskEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows = events
+        .iter()
+        .map(|e| {
+            Ok(task_event::Model {
+                task_id: task_id.to_owned(),
+                seq: e.seq as i64,
+                data: serde_json::to_string(&e.data)
+                    .map_err(|err| StoreError::Corrupt(format!("event: {err}")))?,
+            }
+            .into_active_model())
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    task_event::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| write_error(e, "an event with that sequence number exists"))?;
+    Ok(())
+}
+
 #[async_trait]
 impl TaskStore for SqlStore {
     async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
@@ -85,39 +153,22 @@ impl TaskStore for SqlStore {
     }
 
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
-        let row = model(t)?;
-        let result = task::Entity::update_many()
-            .col_expr(task::Column::AgentVersion, Expr::value(row.agent_version))
-            .col_expr(task::Column::State, Expr::value(row.state))
-            .col_expr(task::Column::ThreadId, Expr::value(row.thread_id))
-            .col_expr(task::Column::Background, Expr::value(row.background))
-            .col_expr(task::Column::Revision, Expr::value(row.revision))
-            .col_expr(task::Column::LeaseOwner, Expr::value(row.lease_owner))
-            .col_expr(
-                task::Column::LeaseExpiresAt,
-                Expr::value(row.lease_expires_at),
-            )
-            .col_expr(task::Column::Updated, Expr::value(row.updated))
-            .col_expr(task::Column::Data, Expr::value(row.data))
-            .filter(task::Column::Id.eq(t.id.as_str()))
-            .filter(task::Column::ProjectId.eq(t.project_id.as_str()))
-            .filter(task::Column::Revision.eq(expected_revision as i64))
-            .exec(self.connection())
-            .await
-            .map_err(unavailable)?;
-        if result.rows_affected == 1 {
-            return Ok(());
-        }
-        let exists = task::Entity::find()
-            .filter(task::Column::Id.eq(t.id.as_str()))
-            .count(self.connection())
-            .await
-            .map_err(unavailable)?;
-        Err(if exists == 0 {
-            StoreError::NotFound
-        } else {
-            StoreError::Conflict("the task was saved by another writer".into())
-        })
+        save_task_on(self.connection(), t, expected_revision).await
+    }
+
+    async fn save_checkpoint(
+        &self,
+        t: &TaskRecord,
+        expected_revision: u64,
+        events: &[TaskEvent],
+        spans: &[baton_core::trace::SpanRecord],
+    ) -> Result<(), StoreError> {
+        // One transaction: one commit per step instead of three.
+        let txn = self.connection().begin().await.map_err(unavailable)?;
+        save_task_on(&txn, t, expected_revision).await?;
+        append_events_on(&txn, &t.id, events).await?;
+        crate::sql_traces::put_spans_on(&txn, spans).await?;
+        txn.commit().await.map_err(unavailable)
     }
 
     async fn claim_task(
@@ -230,26 +281,7 @@ impl TaskStore for SqlStore {
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let rows = events
-            .iter()
-            .map(|e| {
-                Ok(task_event::Model {
-                    task_id: task_id.to_owned(),
-                    seq: e.seq as i64,
-                    data: serde_json::to_string(&e.data)
-                        .map_err(|err| StoreError::Corrupt(format!("event: {err}")))?,
-                }
-                .into_active_model())
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        task_event::Entity::insert_many(rows)
-            .exec_without_returning(self.connection())
-            .await
-            .map_err(|e| write_error(e, "an event with that sequence number exists"))?;
-        Ok(())
+        append_events_on(self.connection(), task_id, events).await
     }
 
     async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError> {

@@ -50,30 +50,38 @@ fn model(s: &SpanRecord) -> Result<span::Model, StoreError> {
     })
 }
 
+/// Stores spans on a connection or inside a transaction.
+pub(crate) async fn put_spans_on<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    spans: &[SpanRecord],
+) -> Result<(), StoreError> {
+    for batch in spans.chunks(100) {
+        let rows = batch
+            .iter()
+            .map(|s| model(s).map(IntoActiveModel::into_active_model))
+            .collect::<Result<Vec<_>, _>>()?;
+        // A resumed run may write a span again: the first copy stands.
+        span::Entity::insert_many(rows)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([
+                    span::Column::TraceId,
+                    span::Column::SpanId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .do_nothing()
+            .exec_without_returning(conn)
+            .await
+            .map_err(|e| write_error(e, "span"))?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl TraceStore for SqlStore {
     async fn put_spans(&self, spans: &[SpanRecord]) -> Result<(), StoreError> {
-        for batch in spans.chunks(100) {
-            let rows = batch
-                .iter()
-                .map(|s| model(s).map(IntoActiveModel::into_active_model))
-                .collect::<Result<Vec<_>, _>>()?;
-            // A resumed run may write a span again: the first copy stands.
-            span::Entity::insert_many(rows)
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([
-                        span::Column::TraceId,
-                        span::Column::SpanId,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .do_nothing()
-                .exec_without_returning(self.connection())
-                .await
-                .map_err(|e| write_error(e, "span"))?;
-        }
-        Ok(())
+        put_spans_on(self.connection(), spans).await
     }
 
     async fn trace_spans(
