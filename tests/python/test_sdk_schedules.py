@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
+import httpx
 import pytest
 from orq_ai_sdk import Orq, models
 
@@ -21,7 +23,7 @@ def make_agent(orq: Orq) -> str:
     return key
 
 
-def test_schedule_lifecycle(orq: Orq) -> None:
+def test_schedule_lifecycle(orq: Orq, baton_server) -> None:
     key = make_agent(orq)
     created = orq.schedules.create(
         agent_key=key,
@@ -49,6 +51,16 @@ def test_schedule_lifecycle(orq: Orq) -> None:
     # cannot take another test's scripted turn).
     triggered = orq.schedules.trigger(agent_key=key, schedule_id=created.id)
     assert triggered.status == "triggered"
+    # Wait for the run to finish (Baton's execution history), so it is done before other tests
+    # script the shared fake.
+    url = f"{baton_server.url}/v3/agents/{key}/schedules/{created.id}/executions"
+    headers = {"Authorization": f"Bearer {baton_server.api_key}"}
+    for _ in range(100):
+        runs = httpx.get(url, headers=headers, trust_env=False, timeout=10).json()["executions"]
+        if runs and runs[0]["state"] == "completed":
+            break
+        time.sleep(0.05)
+    assert runs[0]["manual"] is True and runs[0]["state"] == "completed", runs
 
     orq.schedules.update(agent_key=key, schedule_id=created.id, is_active=False)
     with pytest.raises(models.OrqError) as err:
