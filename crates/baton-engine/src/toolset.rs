@@ -143,6 +143,19 @@ impl Toolset {
                 }
                 continue;
             }
+            let named = entry
+                .function
+                .as_ref()
+                .map(|f| f.name.as_str())
+                .or(entry.key.as_deref())
+                .filter(|_| entry.kind == "function");
+            if let Some(custom) = named.and_then(|n| runtime.custom(n)) {
+                // A tool the embedding program registered runs in-process.
+                let runnable = custom.clone();
+                let name = runnable.definition.name.clone();
+                set.add_runnable(runnable, name, approval(setting, entry, None));
+                continue;
+            }
             if let Some(function) = &entry.function {
                 set.add(
                     ToolDefinition {

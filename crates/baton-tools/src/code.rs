@@ -148,6 +148,17 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox without an interpreter: code tools answer that Python is unavailable.
+    pub fn disabled() -> Self {
+        Self {
+            python: None,
+            prlimit: None,
+            unshare: None,
+            isolation: Isolation::LimitsOnly,
+            limits: CodeLimits::default(),
+        }
+    }
+
     /// The isolation in effect.
     pub fn isolation(&self) -> Isolation {
         self.isolation

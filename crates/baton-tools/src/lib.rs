@@ -48,6 +48,7 @@ impl Default for ToolsConfig {
 
 /// Builds runnable tools from stored definitions. Cheap to share behind an `Arc`.
 pub struct ToolRuntime {
+    custom: std::collections::HashMap<String, Runnable>,
     config: ToolsConfig,
     policy: Arc<OutboundPolicy>,
     client: reqwest::Client,
@@ -56,6 +57,7 @@ pub struct ToolRuntime {
 }
 
 /// A runnable tool and what the model is told about it.
+#[derive(Clone)]
 pub struct Runnable {
     /// Name, description and parameters as the model sees them.
     pub definition: ToolDefinition,
@@ -78,12 +80,32 @@ impl ToolRuntime {
         let client = http::client(policy.clone());
         let mcp = Arc::new(McpPool::new(policy.clone(), config.mcp.clone()));
         Self {
+            custom: Default::default(),
             config,
             policy,
             client,
             sandbox,
             mcp,
         }
+    }
+
+    /// Adds a tool of the embedding program: agents that list a `function` tool of this name
+    /// (inline, or as `{"type": "function", "key": <name>}`) get it run in-process by `handler`
+    /// instead of pausing for the client.
+    pub fn with_tool(mut self, definition: ToolDefinition, handler: Arc<dyn ToolHandler>) -> Self {
+        self.custom.insert(
+            definition.name.clone(),
+            Runnable {
+                definition,
+                handler,
+            },
+        );
+        self
+    }
+
+    /// The embedding program's tool of this name, if it registered one.
+    pub fn custom(&self, name: &str) -> Option<&Runnable> {
+        self.custom.get(name)
     }
 
     /// The code sandbox.
