@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{from_value, page_request, ApiJson};
 use crate::state::AppState;
+use crate::wire::list_json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -205,9 +206,7 @@ pub(crate) async fn list(
         .iter()
         .map(|a| agent_json(a, &a.spec, a.version))
         .collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": page.has_more}),
-    ))
+    Ok(list_json(data, page.has_more))
 }
 
 /// Retrieve an agent: `key` for the live version, `key@N` for version N.

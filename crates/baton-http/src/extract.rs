@@ -99,3 +99,13 @@ pub fn page_request(
         ending_before,
     })
 }
+
+/// Like [`page_request`], with `default` as the page size when the query gives none.
+pub(crate) fn page_request_or(
+    query: &std::collections::HashMap<String, String>,
+    default: u64,
+) -> Result<baton_core::store::PageRequest, ApiError> {
+    let mut page = page_request(query)?;
+    page.limit = Some(page.limit.unwrap_or(default));
+    Ok(page)
+}

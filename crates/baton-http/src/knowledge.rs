@@ -2,8 +2,9 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{from_any_value, page_request, ApiJson};
+use crate::extract::{from_any_value, page_request_or, ApiJson};
 use crate::state::AppState;
+use crate::wire::list_json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -79,16 +80,6 @@ fn datasource_json(d: &EntryRecord, chunks: usize) -> Value {
     body.insert("created".into(), json!(d.created));
     body.insert("updated".into(), json!(d.updated));
     Value::Object(body)
-}
-
-fn list_json(data: Vec<Value>, has_more: bool) -> Json<Value> {
-    Json(json!({"object": "list", "data": data, "has_more": has_more}))
-}
-
-fn paging(query: &HashMap<String, String>, default: u64) -> Result<PageRequest, ApiError> {
-    let mut page = page_request(query)?;
-    page.limit = Some(page.limit.unwrap_or(default));
-    Ok(page)
 }
 
 async fn find_kb(
@@ -218,7 +209,7 @@ pub(crate) async fn list(
         .list_collections(
             &caller.project,
             CollectionKind::Knowledge,
-            &paging(&query, 25)?,
+            &page_request_or(&query, 25)?,
         )
         .await?;
     Ok(list_json(
@@ -566,7 +557,7 @@ pub(crate) async fn list_datasources(
             &kb.project_id,
             &kb.id,
             &EntryFilter::of(EntryKind::Datasource),
-            &paging(&query, 25)?,
+            &page_request_or(&query, 25)?,
         )
         .await?;
     let mut data = Vec::new();
@@ -718,7 +709,7 @@ pub(crate) async fn list_chunks(
             &kb.project_id,
             &kb.id,
             &EntryFilter::of(EntryKind::Chunk).under(&d.id),
-            &paging(&query, 50)?,
+            &page_request_or(&query, 50)?,
         )
         .await?;
     Ok(list_json(

@@ -18,6 +18,7 @@ mod schedules;
 mod state;
 mod tools;
 mod traces;
+mod wire;
 
 pub use auth::{hash_api_key, JwtSettings};
 pub use error::ApiError;

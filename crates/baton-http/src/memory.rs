@@ -2,8 +2,9 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{page_request, ApiJson};
+use crate::extract::{page_request_or, ApiJson};
 use crate::state::AppState;
+use crate::wire::list_json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -68,10 +69,6 @@ fn document_json(d: &EntryRecord) -> Value {
     json!({"_id": d.id, "memory_id": d.parent_id, "store_id": d.collection_id, "text": d.text,
            "workspace_id": d.project_id, "metadata": d.metadata, "created": d.created,
            "updated": d.updated})
-}
-
-fn list_json(data: Vec<Value>, has_more: bool) -> Json<Value> {
-    Json(json!({"object": "list", "data": data, "has_more": has_more}))
 }
 
 fn string_map(
@@ -171,12 +168,6 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(store_json(&record))))
 }
 
-fn paging(query: &HashMap<String, String>, default: u64) -> Result<PageRequest, ApiError> {
-    let mut page = page_request(query)?;
-    page.limit = Some(page.limit.unwrap_or(default));
-    Ok(page)
-}
-
 /// List memory stores, newest first.
 #[utoipa::path(get, path = "/v2/memory-stores",
     responses((status = 200, description = "`{object, data, has_more}`")))]
@@ -190,7 +181,7 @@ pub(crate) async fn list(
         .list_collections(
             &caller.project,
             CollectionKind::MemoryStore,
-            &paging(&query, 10)?,
+            &page_request_or(&query, 10)?,
         )
         .await?;
     Ok(list_json(
@@ -360,7 +351,7 @@ pub(crate) async fn list_memories(
             &store.project_id,
             &store.id,
             &EntryFilter::of(EntryKind::Memory),
-            &paging(&query, 10)?,
+            &page_request_or(&query, 10)?,
         )
         .await?;
     let needle = query.get("q").map(|q| q.to_lowercase());
@@ -490,7 +481,7 @@ pub(crate) async fn list_documents(
             &store.project_id,
             &store.id,
             &EntryFilter::of(EntryKind::Document).under(&memory.id),
-            &paging(&query, 10)?,
+            &page_request_or(&query, 10)?,
         )
         .await?;
     let after = query.get("updated_after");

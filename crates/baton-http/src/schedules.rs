@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use crate::wire::rfc3339_ms;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -37,12 +38,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/schedules", post(orchestra_create))
 }
 
-fn ms_text(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
-        .unwrap_or(Value::Null)
-}
-
 fn schedule_json(s: &ScheduleRecord) -> Value {
     let mut payload = serde_json::to_value(&s.spec.payload).unwrap_or(json!({}));
     payload["variables"] = Value::Object(prompt::redacted(&s.spec.payload.variables));
@@ -52,7 +47,7 @@ fn schedule_json(s: &ScheduleRecord) -> Value {
         "last_triggered_at": s.last_triggered_at, "payload": payload,
         "catch_up": s.spec.catch_up, "created_by_id": s.created_by_id,
         "created": s.created, "updated": s.updated,
-        "next_run_at": s.next_fire_at.filter(|_| s.is_active).map(ms_text),
+        "next_run_at": s.next_fire_at.filter(|_| s.is_active).map(rfc3339_ms),
     });
     if let Some(name) = &s.spec.display_name {
         body["display_name"] = json!(name);
@@ -433,7 +428,7 @@ pub(crate) async fn executions(
         let task = state.store.task(&caller.project, &f.task_id).await?;
         out.push(json!({
             "task_id": f.task_id, "state": task.as_ref().map(|t| t.state),
-            "due_at": ms_text(f.due_ms), "fired_at": ms_text(f.fired_ms),
+            "due_at": rfc3339_ms(f.due_ms), "fired_at": rfc3339_ms(f.fired_ms),
             "lateness_ms": f.fired_ms - f.due_ms, "manual": f.manual, "generation": f.generation,
         }));
     }

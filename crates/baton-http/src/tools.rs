@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorShape};
 use crate::extract::{from_value, page_request, ApiJson};
 use crate::state::AppState;
+use crate::wire::list_json;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -174,9 +175,7 @@ pub(crate) async fn list(
         .list_tools(&caller.project, &page_request(&query)?)
         .await?;
     let data: Vec<Value> = page.items.iter().map(tool_json).collect();
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": page.has_more}),
-    ))
+    Ok(list_json(data, page.has_more))
 }
 
 /// Retrieve a tool by id or key.

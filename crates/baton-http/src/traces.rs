@@ -4,6 +4,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::state::AppState;
+use crate::wire::{list_json, rfc3339_ms};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -31,12 +32,6 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     )
 }
 
-fn iso(ms: i64) -> Value {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
-        .unwrap_or(Value::Null)
-}
-
 fn parse_time(field: &str, text: &str) -> Result<i64, ApiError> {
     chrono::DateTime::parse_from_rfc3339(text)
         .map(|t| t.timestamp_millis())
@@ -47,7 +42,7 @@ fn span_summary(s: &SpanRecord, has_children: bool) -> Value {
     let mut v = json!({
         "trace_id": s.trace_id, "span_id": s.span_id, "parent_span_id": s.parent_span_id,
         "name": s.name, "type": s.kind.as_str(), "operation": s.kind.as_str(), "status": s.status,
-        "started_at": iso(s.started_ms), "ended_at": iso(s.ended_ms),
+        "started_at": rfc3339_ms(s.started_ms), "ended_at": rfc3339_ms(s.ended_ms),
         "duration_ms": s.ended_ms - s.started_ms, "task_id": s.task_id, "agent_key": s.agent_key,
         "has_children": has_children,
     });
@@ -106,7 +101,7 @@ fn trace_summary(spans: &[SpanRecord]) -> Value {
         "root_span_id": first.map(|f| f.span_id.clone()),
         "name": first.map(|f| f.name.clone()),
         "status": status,
-        "started_at": iso(started), "ended_at": iso(ended), "duration_ms": ended - started,
+        "started_at": rfc3339_ms(started), "ended_at": rfc3339_ms(ended), "duration_ms": ended - started,
         "project_id": first.map(|f| f.project_id.0.clone()),
         "identity_id": attributes.get("identity_id"),
         "thread_id": attributes.get("thread_id"),
@@ -316,9 +311,7 @@ pub(crate) async fn search(
         let spans = state.store.trace_spans(&caller.project, &trace_id).await?;
         data.push(trace_summary(&spans));
     }
-    Ok(Json(
-        json!({"object": "list", "data": data, "has_more": has_more}),
-    ))
+    Ok(list_json(data, has_more))
 }
 
 #[derive(Default)]
@@ -382,7 +375,7 @@ pub(crate) async fn usage(
                             .and_then(Value::as_str)
                             .unwrap_or_default()
                     ),
-                    _ => iso(s.started_ms)
+                    _ => rfc3339_ms(s.started_ms)
                         .as_str()
                         .map(|d| d[..10].to_owned())
                         .unwrap_or_default(),
@@ -429,7 +422,7 @@ pub(crate) async fn usage(
     }
     let data: Vec<Value> = groups.iter().map(|(k, t)| t.json(Some(k))).collect();
     Ok(Json(
-        json!({"object": "usage", "from": iso(from), "to": iso(to), "group_by": group_by,
+        json!({"object": "usage", "from": rfc3339_ms(from), "to": rfc3339_ms(to), "group_by": group_by,
         "data": data, "total": total.json(None)}),
     ))
 }
