@@ -178,6 +178,60 @@ fn pick<'a>(
     }
 }
 
+/// The collections of `kind` an agent names (by key or id); missing ones are skipped, logged.
+async fn named_collections(
+    inner: &Inner,
+    project: &ProjectId,
+    kind: CollectionKind,
+    names: &[String],
+) -> Result<Vec<CollectionRecord>, String> {
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        match inner
+            .store
+            .collection(project, kind, name)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(c) => out.push(c),
+            None => tracing::warn!(collection = %name, kind = kind.as_str(),
+                "agent names a collection that does not exist"),
+        }
+    }
+    Ok(out)
+}
+
+/// Key and description of each collection, as the `retrieve_*` tools list them.
+fn summaries(collections: &[CollectionRecord]) -> Vec<Value> {
+    collections
+        .iter()
+        .map(|c| {
+            json!({"key": c.key,
+                   "description": c.spec.get("description").cloned().unwrap_or(Value::Null)})
+        })
+        .collect()
+}
+
+/// Runs each search and merges the matches, best first, keeping `keep`; each match is paired
+/// with its collection's key.
+async fn search_each<'a>(
+    engine: &Engine,
+    searches: impl Iterator<Item = (&'a CollectionRecord, EntryFilter, SearchRequest)>,
+    keep: usize,
+) -> Result<Vec<(String, Match)>, String> {
+    let mut all = Vec::new();
+    for (collection, filter, request) in searches {
+        let found = engine
+            .search(collection, filter, &request)
+            .await
+            .map_err(|e| e.to_string())?;
+        all.extend(found.into_iter().map(|m| (collection.key.clone(), m)));
+    }
+    all.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+    all.truncate(keep);
+    Ok(all)
+}
+
 /// The memory tools, bound to one run's entity.
 pub(crate) struct MemoryTools {
     pub inner: Arc<Inner>,
@@ -237,22 +291,13 @@ impl MemoryOp {
 
 impl MemoryTools {
     async fn stores(&self) -> Result<Vec<CollectionRecord>, String> {
-        let mut out = Vec::new();
-        for name in &self.stores {
-            match self
-                .inner
-                .store
-                .collection(&self.project, CollectionKind::MemoryStore, name)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                Some(c) => out.push(c),
-                None => {
-                    tracing::warn!(store = %name, "agent lists a memory store that does not exist")
-                }
-            }
-        }
-        Ok(out)
+        named_collections(
+            &self.inner,
+            &self.project,
+            CollectionKind::MemoryStore,
+            &self.stores,
+        )
+        .await
     }
 
     fn entity(&self) -> Result<&str, String> {
@@ -360,9 +405,7 @@ impl ToolHandler for MemoryTools {
         let stores = self.stores().await?;
         let named = arguments.get("memory_store").and_then(Value::as_str);
         match self.op {
-            MemoryOp::Retrieve => Ok(json!({"memory_stores": stores.iter().map(|s| json!({
-                "key": s.key, "description": s.spec.get("description").cloned().unwrap_or(Value::Null)
-            })).collect::<Vec<_>>()})),
+            MemoryOp::Retrieve => Ok(json!({"memory_stores": summaries(&stores)})),
             MemoryOp::Query => {
                 let entity = self.entity()?;
                 let query = arguments["query"].as_str().unwrap_or_default().to_owned();
@@ -371,8 +414,7 @@ impl ToolHandler for MemoryTools {
                     Some(_) => vec![pick(&stores, named, "memory store")?],
                     None => stores.iter().collect(),
                 };
-                let mut all = Vec::new();
-                for store in targets {
+                let searches = targets.into_iter().map(|store| {
                     let request = SearchRequest {
                         query: query.clone(),
                         top_k,
@@ -380,18 +422,10 @@ impl ToolHandler for MemoryTools {
                         mode: None,
                         filter: None,
                     };
-                    let found = engine
-                        .search(
-                            store,
-                            EntryFilter::of(EntryKind::Document).entity(entity),
-                            &request,
-                        )
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    all.extend(found.into_iter().map(|m| (store.key.clone(), m)));
-                }
-                all.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
-                all.truncate(top_k);
+                    let filter = EntryFilter::of(EntryKind::Document).entity(entity);
+                    (store, filter, request)
+                });
+                let all = search_each(&engine, searches, top_k).await?;
                 Ok(json!({"documents": all.iter().map(|(store, m)| json!({
                     "document_id": m.entry.id, "memory_store": store, "text": m.entry.text,
                     "metadata": m.entry.metadata, "score": m.score})).collect::<Vec<_>>()}))
@@ -480,22 +514,15 @@ pub(crate) fn knowledge_definition(query: bool) -> ToolDefinition {
 #[async_trait]
 impl ToolHandler for KnowledgeTools {
     async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
-        let mut bases = Vec::new();
-        for name in &self.bases {
-            if let Some(kb) = self
-                .inner
-                .store
-                .collection(&self.project, CollectionKind::Knowledge, name)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                bases.push(kb);
-            }
-        }
+        let bases = named_collections(
+            &self.inner,
+            &self.project,
+            CollectionKind::Knowledge,
+            &self.bases,
+        )
+        .await?;
         if !self.query {
-            return Ok(json!({"knowledge_bases": bases.iter().map(|b| json!({
-                "key": b.key, "description": b.spec.get("description").cloned().unwrap_or(Value::Null)
-            })).collect::<Vec<_>>()}));
+            return Ok(json!({"knowledge_bases": summaries(&bases)}));
         }
         let named = arguments.get("knowledge_base").and_then(Value::as_str);
         let query = arguments["query"].as_str().unwrap_or_default().to_owned();
@@ -506,8 +533,7 @@ impl ToolHandler for KnowledgeTools {
         let engine = Engine {
             inner: self.inner.clone(),
         };
-        let mut all = Vec::new();
-        for kb in targets {
+        let searches = targets.into_iter().map(|kb| {
             let settings = kb.spec.get("retrieval_settings");
             let top_k = arguments["top_k"]
                 .as_u64()
@@ -524,14 +550,9 @@ impl ToolHandler for KnowledgeTools {
                 mode: None,
                 filter: None,
             };
-            let found = engine
-                .search(kb, EntryFilter::of(EntryKind::Chunk), &request)
-                .await
-                .map_err(|e| e.to_string())?;
-            all.extend(found.into_iter().map(|m| (kb.key.clone(), m)));
-        }
-        all.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
-        all.truncate(10);
+            (kb, EntryFilter::of(EntryKind::Chunk), request)
+        });
+        let all = search_each(&engine, searches, 10).await?;
         Ok(json!({"matches": all.iter().map(|(kb, m)| json!({
             "knowledge_base": kb, "id": m.entry.id, "text": m.entry.text,
             "metadata": m.entry.metadata, "score": m.score})).collect::<Vec<_>>()}))

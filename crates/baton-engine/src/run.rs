@@ -57,11 +57,7 @@ fn attach_builtins(
         let Some(builtin) = entry.builtin() else {
             continue;
         };
-        let needs_approval = match setting {
-            baton_core::agent::ToolApproval::All => true,
-            baton_core::agent::ToolApproval::None => false,
-            baton_core::agent::ToolApproval::RespectTool => entry.requires_approval,
-        };
+        let needs_approval = crate::toolset::approval(setting, entry, None);
         match builtin {
             BuiltinTool::CurrentDate => {}
             BuiltinTool::RetrieveAgents => tools.add(
@@ -956,13 +952,16 @@ impl Runner {
         result: &Result<Value, String>,
         started: Option<(String, i64)>,
     ) {
-        let kind = match call.name.as_str() {
-            "retrieve_memory_stores"
-            | "query_memory_store"
-            | "write_memory_store"
-            | "delete_memory_document" => SpanKind::Memory,
-            "retrieve_knowledge_bases" | "query_knowledge_base" => SpanKind::Knowledge,
-            "call_sub_agent" | "retrieve_agents" => SpanKind::SubAgent,
+        use baton_core::tool::BuiltinTool as B;
+        let kind = match B::from_name(&call.name) {
+            Some(
+                B::RetrieveMemoryStores
+                | B::QueryMemoryStore
+                | B::WriteMemoryStore
+                | B::DeleteMemoryDocument,
+            ) => SpanKind::Memory,
+            Some(B::RetrieveKnowledgeBases | B::QueryKnowledgeBase) => SpanKind::Knowledge,
+            Some(B::CallSubAgent | B::RetrieveAgents) => SpanKind::SubAgent,
             _ => SpanKind::Tool,
         };
         let (span_id, started_ms) = started.unwrap_or_else(|| (crate::random_hex(8), now_ms()));

@@ -104,7 +104,11 @@ fn model_safe_name(text: &str) -> String {
 }
 
 /// Whether a call to this tool needs approval under the agent's setting.
-fn approval(setting: ToolApproval, entry: &AgentTool, stored: Option<&ToolRecord>) -> bool {
+pub(crate) fn approval(
+    setting: ToolApproval,
+    entry: &AgentTool,
+    stored: Option<&ToolRecord>,
+) -> bool {
     match setting {
         ToolApproval::All => true,
         ToolApproval::None => false,
