@@ -11,36 +11,13 @@
 //! (user + system, from /proc).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use baton_e2e::bench::{env_or, percentile, server_binary};
+
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-#[allow(clippy::disallowed_methods)] // a benchmark configured by its environment
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn server_binary() -> std::path::PathBuf {
-    let target = std::env::current_exe().unwrap();
-    let dir = target.parent().and_then(|p| p.parent()).unwrap().to_owned();
-    // target/<profile>/deps/runs-… → prefer the release binary.
-    for candidate in [
-        dir.join("../release/baton"),
-        dir.join("baton"),
-        dir.join("../debug/baton"),
-    ] {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    panic!("build the server first: cargo build --release -p baton");
-}
+use std::time::Instant;
 
 /// User + system CPU seconds of a process, from /proc/<pid>/stat.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -49,10 +26,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
     ticks / 100.0 // USER_HZ is 100 on Linux
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[allow(clippy::disallowed_methods)] // the benchmark runs the real server binary
@@ -86,13 +59,7 @@ fn main() {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
-            let line = lines.next().expect("server exited").unwrap();
-            if let Some(url) = line.strip_prefix("baton listening on ") {
-                break url.to_owned();
-            }
-        };
+        let url = baton_e2e::listening_url(&mut child);
         let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
         let resp = client.post(format!("{url}/v2/agents")).bearer_auth("bench-key")
             .json(&json!({"key": "bench", "role": "r", "description": "d", "instructions": "Be brief.",

@@ -8,6 +8,8 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use baton_e2e::bench::{env_or, percentile, server_binary};
+
 use baton_core::agent::{AgentRecord, AgentSpec, AgentStatus, AgentVersion};
 use baton_core::schedule::{
     CatchUp, SchedulePayload, ScheduleRecord, ScheduleSpec, ScheduleStore, ScheduleType,
@@ -18,37 +20,9 @@ use baton_store::SqlStore;
 use baton_testkit::{FakeProvider, Flavor, Turn};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-#[allow(clippy::disallowed_methods)] // a benchmark configured by its environment
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn server_binary() -> std::path::PathBuf {
-    let target = std::env::current_exe().unwrap();
-    let dir = target.parent().and_then(|p| p.parent()).unwrap().to_owned();
-    for candidate in [
-        dir.join("../release/baton"),
-        dir.join("baton"),
-        dir.join("../debug/baton"),
-    ] {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    panic!("build the server first: cargo build --release -p baton");
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -149,13 +123,7 @@ fn main() {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            let line = lines.next().expect("server exited").unwrap();
-            if line.starts_with("baton listening on ") {
-                break;
-            }
-        }
+        baton_e2e::listening_url(&mut child);
         let db = store.connection();
         let deadline = Instant::now() + Duration::from_secs(120);
         let fired = loop {

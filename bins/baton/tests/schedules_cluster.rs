@@ -6,7 +6,6 @@
 use baton_testkit::{FakeProvider, Flavor, Turn};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -41,16 +40,7 @@ fn start_server(dir: &Path, database_url: &str, fake: &FakeProvider) -> (Child, 
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
-        if let Some(url) = line.strip_prefix("baton listening on ") {
-            break url.to_owned();
-        }
-    };
+    let url = baton_e2e::listening_url(&mut child);
     (child, url)
 }
 

@@ -6,7 +6,6 @@
 use axum::http::HeaderMap;
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -90,13 +89,7 @@ async fn a_planted_secret_is_used_but_never_stored_logged_or_returned() {
         .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(url) = line.strip_prefix("baton listening on ") {
-            break url.to_owned();
-        }
-    };
+    let url = baton_e2e::listening_url(&mut child);
     let client = reqwest::Client::new();
     let mut answers = Vec::new();
     answers.push(call(&client, &url, reqwest::Method::POST, "/v2/tools", Some(json!({
