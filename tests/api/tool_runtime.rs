@@ -530,16 +530,9 @@ async fn code_tools_run_python_in_a_sandbox_that_holds() {
         .is_some_and(|e| e.contains("ValueError"))));
 }
 
-/// The reference MCP server, installed by `.ci/run` with `npm ci --prefix tests/mcp`.
+/// The reference MCP server, installed under `target/` on first use.
 fn everything_server() -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("mcp/node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    assert!(
-        path.exists(),
-        "{} is missing: run `npm ci --prefix tests/mcp` (as .ci/run does)",
-        path.display()
-    );
-    path
+    baton_e2e::mcp_everything_server()
 }
 
 fn free_port() -> u16 {

@@ -7,19 +7,16 @@ use baton::{Config, FileConfig, Overrides, SchedulerFileConfig, Server, ToolsFil
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-/// Environment variable naming the PostgreSQL server tests may create databases on.
-pub const PG_ENV: &str = "BATON_TEST_DATABASE_URL";
-
 /// The databases a test runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// A SQLite file in a temporary directory.
     Sqlite,
-    /// A fresh database on `BATON_TEST_DATABASE_URL`.
+    /// A fresh database on `BATON_TEST_DATABASE_URL`, or on a throwaway server the tests start.
     Postgres,
 }
 
-/// SQLite always; PostgreSQL when `BATON_TEST_DATABASE_URL` is set.
+/// SQLite always; PostgreSQL unless no PostgreSQL server binaries are installed.
 pub fn backends() -> Vec<Backend> {
     let mut out = vec![Backend::Sqlite];
     if pg_admin_url().is_some() {
@@ -28,9 +25,10 @@ pub fn backends() -> Vec<Backend> {
     out
 }
 
-#[allow(clippy::disallowed_methods)] // the test harness is configured by the environment
-fn pg_admin_url() -> Option<String> {
-    std::env::var(PG_ENV).ok().filter(|u| !u.is_empty())
+/// The PostgreSQL server the tests create databases on (see
+/// [`baton_store::testing::postgres_admin_url`]).
+pub fn pg_admin_url() -> Option<String> {
+    baton_store::testing::postgres_admin_url()
 }
 
 /// Adds this process's `PATH` and `HOME`, as `baton serve` passes them to the tool runtime.
@@ -408,4 +406,66 @@ pub mod bench {
     pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
         sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
     }
+}
+
+/// The reference MCP server `@modelcontextprotocol/server-everything`, pinned in `tests/mcp`:
+/// its `dist/index.js`, installed with `npm ci` under `target/` on first use (once for all
+/// test processes: a file lock guards the install; it is redone when the lock file changes).
+/// Panics with one clear line when `npm` is missing.
+pub fn mcp_everything_server() -> std::path::PathBuf {
+    static SERVER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    SERVER.get_or_init(install_mcp_fixture).clone()
+}
+
+#[allow(clippy::disallowed_methods)] // test support installs its npm fixture
+fn install_mcp_fixture() -> std::path::PathBuf {
+    use std::path::Path;
+    let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("mcp");
+    // target/<profile>/deps/<test binary> → target/
+    let exe = std::env::current_exe().unwrap();
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("a test binary lives under target/<profile>/deps");
+    let dir = target.join("mcp-fixture");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(target.join("mcp-fixture.lock")).unwrap();
+    lock.lock().unwrap(); // released when `lock` is dropped
+    let script = dir.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
+    let wanted_lock = std::fs::read(pinned.join("package-lock.json")).unwrap();
+    let installed_lock = std::fs::read(dir.join("installed-package-lock.json")).ok();
+    if script.exists() && installed_lock.as_deref() == Some(wanted_lock.as_slice()) {
+        return script;
+    }
+    for file in ["package.json", "package-lock.json"] {
+        std::fs::copy(pinned.join(file), dir.join(file)).unwrap();
+    }
+    let out = std::process::Command::new("npm")
+        .args([
+            "ci",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            "--prefix",
+        ])
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("the MCP tests need npm (Node.js 20+) to install tests/mcp: npm: {e}")
+        });
+    assert!(
+        out.status.success(),
+        "npm ci for the MCP test server failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        script.exists(),
+        "npm ci did not install {}",
+        script.display()
+    );
+    std::fs::write(dir.join("installed-package-lock.json"), wanted_lock).unwrap();
+    script
 }

@@ -62,16 +62,9 @@ async fn call(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[allow(clippy::disallowed_methods)] // the test is configured by the environment
 async fn three_servers_fire_each_due_time_exactly_once() {
-    let Some(admin) = std::env::var("BATON_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!(
-            "BATON_TEST_DATABASE_URL not set: the multi-server schedule test needs PostgreSQL"
-        );
-        return;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
     };
     let database_url = baton_store::testing::fresh_postgres_database(&admin)
         .await

@@ -1,8 +1,47 @@
 //! Test helpers (feature `testing`): a fresh PostgreSQL database per test, and raw row dumps to
 //! check what is really at rest.
 
+mod throwaway;
+
 use baton_core::store::StoreError;
 use sea_orm::{ConnectionTrait, Database, DbErr, Statement};
+use std::io::Write;
+use std::sync::OnceLock;
+
+/// Environment variable naming a PostgreSQL server tests may create databases on.
+pub const POSTGRES_ENV: &str = "BATON_TEST_DATABASE_URL";
+
+/// The PostgreSQL server tests create their databases on: `BATON_TEST_DATABASE_URL` when set,
+/// else a throwaway server of this test process's own (started once, stopped at exit).
+/// `None` only when no PostgreSQL server binaries are installed; then a notice is printed once,
+/// past the test harness's output capture, so a run that skipped them says so.
+///
+/// Panics when the binaries exist but the server cannot start: that must fail, not skip.
+#[allow(clippy::disallowed_methods, clippy::panic)] // test support, configured by the environment
+pub fn postgres_admin_url() -> Option<String> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Some(url) = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty()) {
+            return Some(url);
+        }
+        let path = std::env::var("PATH").ok();
+        match throwaway::start(path.as_deref()) {
+            Ok(url) => Some(url),
+            Err(throwaway::Unavailable::NoBinaries) => {
+                // Written to the real stderr: `eprintln!` would be captured by libtest.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nPostgreSQL tests skipped: no server binaries; set {POSTGRES_ENV}\n"
+                );
+                None
+            }
+            Err(throwaway::Unavailable::Failed(why)) => {
+                panic!("could not start a throwaway PostgreSQL for the tests: {why}")
+            }
+        }
+    })
+    .clone()
+}
 
 fn unavailable(e: DbErr) -> StoreError {
     StoreError::Unavailable(Box::new(e))

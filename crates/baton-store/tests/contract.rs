@@ -1,5 +1,5 @@
-//! One contract, every store: the in-memory store, SQLite, and PostgreSQL when
-//! `BATON_TEST_DATABASE_URL` is set.
+//! One contract, every store: the in-memory store, SQLite, and PostgreSQL (on
+//! `BATON_TEST_DATABASE_URL`, or a throwaway server the tests start).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use baton_core::agent::{AgentRecord, AgentSpec, AgentStatus, AgentVersion};
@@ -209,14 +209,9 @@ async fn sqlite_store_keeps_the_contract_in_wal_mode() {
 }
 
 #[tokio::test]
-#[allow(clippy::disallowed_methods)] // the test is configured by the environment
 async fn postgres_store_keeps_the_contract() {
-    let Some(admin) = std::env::var("BATON_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("BATON_TEST_DATABASE_URL not set: PostgreSQL contract skipped");
-        return;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
     };
     let url = baton_store::testing::fresh_postgres_database(&admin)
         .await
@@ -426,14 +421,9 @@ async fn sqlite_store_keeps_the_task_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[allow(clippy::disallowed_methods)] // the test is configured by the environment
 async fn postgres_store_keeps_the_task_contract() {
-    let Some(admin) = std::env::var("BATON_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("BATON_TEST_DATABASE_URL not set: PostgreSQL task contract skipped");
-        return;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
     };
     let url = baton_store::testing::fresh_postgres_database(&admin)
         .await
@@ -632,14 +622,9 @@ async fn every_store_keeps_the_collection_contract() {
 }
 
 #[tokio::test]
-#[allow(clippy::disallowed_methods)] // the test is configured by the environment
 async fn postgres_store_keeps_the_collection_contract() {
-    let Some(admin) = std::env::var("BATON_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        eprintln!("BATON_TEST_DATABASE_URL not set: PostgreSQL collection contract skipped");
-        return;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
     };
     let url = baton_store::testing::fresh_postgres_database(&admin)
         .await
