@@ -868,3 +868,61 @@ async fn a_task_keeps_the_agent_version_it_started_with() {
     assert!(reqs[3].to_string().contains("Version one."));
     rig.s.stop().await;
 }
+
+#[tokio::test]
+async fn a_model_whose_provider_is_not_set_up_fails_at_once_naming_the_variable() {
+    // No provider variables at all, as on a newcomer's first `baton serve`; only Anthropic is
+    // set up (pointing at a fake), so the message must name what OpenAI and Gemini lack.
+    let anthropic = FakeProvider::start(Flavor::Anthropic).await;
+    let options = Options::default().env("ANTHROPIC_BASE_URL", anthropic.base_url());
+    let s = TestServer::start_opts(Backend::Sqlite, Some(baton_e2e::API_KEY), options).await;
+    for (key, model, variable) in [
+        ("gpt", "openai/gpt-4o", "OPENAI_API_KEY"),
+        ("gem", "google/gemini-2.5-flash", "GEMINI_API_KEY"),
+    ] {
+        let (st, body) = s
+            .call(
+                Method::POST,
+                "/v2/agents",
+                Some(
+                    json!({"key": key, "role": "Assistant", "description": "Helps",
+                    "instructions": "Help.", "path": "Default", "model": model}),
+                ),
+            )
+            .await;
+        assert_eq!(st, StatusCode::CREATED, "{body}");
+        let (st, r) = s
+            .call(
+                Method::POST,
+                &format!("/v2/agents/{key}/responses"),
+                Some(json!({"message": user("hello")})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        assert_eq!(r["status"]["state"], "failed", "{r}");
+        let error = r["error"].as_str().unwrap();
+        assert!(
+            error.contains(variable) && error.contains("not set up"),
+            "{error}"
+        );
+    }
+    // The provider that is set up still answers.
+    s.call(
+        Method::POST,
+        "/v2/agents",
+        Some(
+            json!({"key": "claude", "role": "Assistant", "description": "Helps",
+            "instructions": "Help.", "path": "Default", "model": "anthropic/claude-sonnet-4"}),
+        ),
+    )
+    .await;
+    let (_, r) = s
+        .call(
+            Method::POST,
+            "/v2/agents/claude/responses",
+            Some(json!({"message": user("hello")})),
+        )
+        .await;
+    assert_eq!(r["status"]["state"], "completed", "{r}");
+    s.stop().await;
+}

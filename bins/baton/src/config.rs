@@ -235,6 +235,54 @@ pub struct ResolvedProvider {
     pub api_key: Option<String>,
     /// Price overrides, by model name.
     pub prices: BTreeMap<String, Price>,
+    /// The variables that set it up (key, base URL), to name when it is not set up.
+    pub variables: (Option<String>, Option<String>),
+}
+
+impl ResolvedProvider {
+    /// A built-in vendor, set up by `key_var` or `base_url_var` in `env`.
+    fn builtin(
+        name: &str,
+        kind: ProviderKind,
+        env: &BTreeMap<String, String>,
+        key_vars: &[&str],
+        base_url_var: &str,
+    ) -> Self {
+        let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        Self {
+            name: name.to_owned(),
+            kind,
+            base_url: var(base_url_var),
+            api_key: key_vars.iter().find_map(|k| var(k)),
+            prices: BTreeMap::new(),
+            variables: (
+                key_vars.first().map(|k| (*k).to_owned()),
+                Some(base_url_var.to_owned()),
+            ),
+        }
+    }
+
+    /// Whether it can be called: it has a key, or a base URL of its own (a local server).
+    pub fn is_set_up(&self) -> bool {
+        self.api_key.is_some() || self.base_url.is_some()
+    }
+
+    /// What to set so it can be called, e.g. "set OPENAI_API_KEY (or OPENAI_BASE_URL for a
+    /// compatible server)".
+    pub fn what_to_set(&self) -> String {
+        match &self.variables {
+            (Some(key), Some(base)) => format!(
+                "set {key} (or {base} for {})",
+                match self.kind {
+                    ProviderKind::OpenAi => "an OpenAI-compatible server",
+                    ProviderKind::Anthropic | ProviderKind::Gemini => "a compatible endpoint",
+                }
+            ),
+            (Some(key), None) => format!("set {key}"),
+            (None, Some(base)) => format!("set {base}"),
+            (None, None) => "give it `api_key_env` in baton.toml".to_owned(),
+        }
+    }
 }
 
 impl std::fmt::Display for ResolvedProvider {
@@ -299,27 +347,27 @@ fn resolve_providers(
 ) -> Result<Vec<ResolvedProvider>, ConfigError> {
     let var = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
     let mut out = vec![
-        ResolvedProvider {
-            name: "openai".into(),
-            kind: ProviderKind::OpenAi,
-            base_url: var("OPENAI_BASE_URL"),
-            api_key: var("OPENAI_API_KEY"),
-            prices: BTreeMap::new(),
-        },
-        ResolvedProvider {
-            name: "anthropic".into(),
-            kind: ProviderKind::Anthropic,
-            base_url: var("ANTHROPIC_BASE_URL"),
-            api_key: var("ANTHROPIC_API_KEY"),
-            prices: BTreeMap::new(),
-        },
-        ResolvedProvider {
-            name: "google".into(),
-            kind: ProviderKind::Gemini,
-            base_url: var("GEMINI_BASE_URL"),
-            api_key: var("GEMINI_API_KEY").or_else(|| var("GOOGLE_API_KEY")),
-            prices: BTreeMap::new(),
-        },
+        ResolvedProvider::builtin(
+            "openai",
+            ProviderKind::OpenAi,
+            env,
+            &["OPENAI_API_KEY"],
+            "OPENAI_BASE_URL",
+        ),
+        ResolvedProvider::builtin(
+            "anthropic",
+            ProviderKind::Anthropic,
+            env,
+            &["ANTHROPIC_API_KEY"],
+            "ANTHROPIC_BASE_URL",
+        ),
+        ResolvedProvider::builtin(
+            "google",
+            ProviderKind::Gemini,
+            env,
+            &["GEMINI_API_KEY", "GOOGLE_API_KEY"],
+            "GEMINI_BASE_URL",
+        ),
     ];
     // `gemini/…` and `google/…` name the same vendor.
     let mut gemini = out[2].clone();
@@ -348,6 +396,9 @@ fn resolve_providers(
             if api_key.is_some() {
                 existing.api_key = api_key;
             }
+            if let Some(name) = entry.api_key_env {
+                existing.variables.0 = Some(name);
+            }
             existing.prices = entry.prices;
         } else {
             if entry.base_url.is_none() {
@@ -362,6 +413,7 @@ fn resolve_providers(
                 base_url: entry.base_url,
                 api_key,
                 prices: entry.prices,
+                variables: (entry.api_key_env, None),
             });
         }
     }

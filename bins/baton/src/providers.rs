@@ -14,7 +14,12 @@ pub(crate) fn gateway(providers: &[ResolvedProvider]) -> Result<Arc<dyn ModelGat
         .map_err(|e| ServeError::Providers(e.to_string()))?;
     let mut prices = PriceTable::default();
     let mut settings = Vec::with_capacity(providers.len());
+    let mut not_set_up = Vec::new();
     for p in providers {
+        if !p.is_set_up() {
+            not_set_up.push((p.name.clone(), p.what_to_set()));
+            continue;
+        }
         let flavor = match p.kind {
             ProviderKind::OpenAi => Flavor::OpenAi,
             ProviderKind::Anthropic => Flavor::Anthropic,
@@ -34,6 +39,32 @@ pub(crate) fn gateway(providers: &[ResolvedProvider]) -> Result<Arc<dyn ModelGat
         });
         tracing::debug!(provider = %p, "model provider");
     }
-    let registry = Registry::from_settings(settings, http);
+    log_set_up(providers);
+    let mut registry = Registry::from_settings(settings, http);
+    for (name, what_to_set) in not_set_up {
+        registry.not_set_up(name, what_to_set);
+    }
     Ok(Arc::new(Gateway::new(registry, prices)))
+}
+
+/// Says at start which providers runs can use: names only, never keys or URLs.
+fn log_set_up(providers: &[ResolvedProvider]) {
+    let names = |set_up: bool| {
+        providers
+            .iter()
+            .filter(|p| p.is_set_up() == set_up)
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (ready, not_ready) = (names(true), names(false));
+    if ready.is_empty() {
+        tracing::warn!(
+            "no model provider is set up, so runs will fail: set OPENAI_API_KEY, \
+             ANTHROPIC_API_KEY or GEMINI_API_KEY, or OPENAI_BASE_URL for an OpenAI-compatible \
+             server (such as the bundled baton-fake)"
+        );
+    } else {
+        tracing::info!(set_up = %ready, not_set_up = %not_ready, "model providers");
+    }
 }

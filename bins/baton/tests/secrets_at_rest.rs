@@ -196,3 +196,60 @@ async fn a_planted_secret_is_used_but_never_stored_logged_or_returned() {
     }
     assert!(scanned > 0, "the database files were scanned");
 }
+
+/// Starts `baton serve` with only `vars` of the provider variables set; returns its log.
+#[allow(clippy::disallowed_methods)] // the test runs the real server binary
+fn start_log_with(vars: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("server.log");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_baton"));
+    cmd.arg("serve")
+        .current_dir(dir.path())
+        .env("BATON_LISTEN", "127.0.0.1:0")
+        .env("BATON_API_KEY", KEY)
+        .env("BATON_DATA_DIR", dir.path())
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
+    for name in [
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "GEMINI_BASE_URL",
+    ] {
+        cmd.env_remove(name);
+    }
+    for (name, value) in vars {
+        cmd.env(name, value);
+    }
+    let mut child = cmd.spawn().unwrap();
+    baton_e2e::listening_url(&mut child);
+    let _ = child.kill();
+    let _ = child.wait();
+    std::fs::read_to_string(&log_path).unwrap()
+}
+
+#[test]
+fn the_start_log_names_the_set_up_providers_but_never_their_keys() {
+    let log = start_log_with(&[("OPENAI_API_KEY", SECRET)]);
+    let line = log
+        .lines()
+        .find(|l| l.contains("model providers"))
+        .unwrap_or_else(|| panic!("no providers line in: {log}"));
+    assert!(line.contains("set_up=openai"), "{line}");
+    assert!(
+        line.contains("anthropic") && line.contains("google"),
+        "{line}"
+    );
+    assert!(!log.contains(SECRET), "the log shows the key: {log}");
+
+    let log = start_log_with(&[]);
+    assert!(
+        log.contains("no model provider is set up") && log.contains("OPENAI_API_KEY"),
+        "{log}"
+    );
+}

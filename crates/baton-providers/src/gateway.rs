@@ -86,10 +86,7 @@ impl ModelGateway for Gateway {
                 continue;
             };
             let Some(provider) = self.registry.get(provider_name) else {
-                last = not_configured(
-                    &model.id,
-                    &format!("no provider `{provider_name}` is configured"),
-                );
+                last = not_configured(&model.id, &self.registry.why_missing(provider_name));
                 attempts.push(Attempt {
                     model: model.id.clone(),
                     error: Some(last.clone()),
@@ -166,7 +163,7 @@ impl ModelGateway for Gateway {
         let Some(provider) = self.registry.get(provider_name) else {
             return Err(not_configured(
                 model,
-                &format!("no provider `{provider_name}` is configured"),
+                &self.registry.why_missing(provider_name),
             ));
         };
         let policy = RetryPolicy::default();

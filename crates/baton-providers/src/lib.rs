@@ -73,10 +73,11 @@ impl std::fmt::Debug for ProviderSettings {
     }
 }
 
-/// Providers by name.
+/// Providers by name, and what is missing for those known but not set up.
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: HashMap<String, Arc<dyn ModelProvider>>,
+    not_set_up: HashMap<String, String>,
 }
 
 impl Registry {
@@ -107,7 +108,10 @@ impl Registry {
             };
             providers.insert(s.name, provider);
         }
-        Self { providers }
+        Self {
+            providers,
+            not_set_up: HashMap::new(),
+        }
     }
 
     /// Adds (or replaces) a provider, e.g. a custom one written against the trait.
@@ -115,8 +119,24 @@ impl Registry {
         self.providers.insert(provider.name().to_owned(), provider);
     }
 
+    /// Records a provider that is known but lacks credentials: models naming it fail at once
+    /// with `what_to_set` (e.g. "set OPENAI_API_KEY") instead of calling out.
+    pub fn not_set_up(&mut self, name: impl Into<String>, what_to_set: impl Into<String>) {
+        let name = name.into();
+        self.providers.remove(&name);
+        self.not_set_up.insert(name, what_to_set.into());
+    }
+
     /// The provider with this name.
     pub fn get(&self, name: &str) -> Option<Arc<dyn ModelProvider>> {
         self.providers.get(name).cloned()
+    }
+
+    /// Why there is no provider `name`, for error messages.
+    pub fn why_missing(&self, name: &str) -> String {
+        match self.not_set_up.get(name) {
+            Some(what_to_set) => format!("provider `{name}` is not set up: {what_to_set}"),
+            None => format!("no provider `{name}` is configured"),
+        }
     }
 }

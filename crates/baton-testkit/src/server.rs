@@ -65,8 +65,17 @@ impl Drop for FakeProvider {
 }
 
 impl FakeProvider {
-    /// Starts a fake speaking `flavor`. Panics only if loopback cannot be bound (tests only).
+    /// Starts a fake speaking `flavor` on a free loopback port. Panics only if loopback cannot
+    /// be bound (tests only).
     pub async fn start(flavor: Flavor) -> Self {
+        match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => Self::serve(flavor, listener),
+            Err(e) => unreachable_bind(e),
+        }
+    }
+
+    /// Starts a fake speaking `flavor` on `listener` (e.g. a fixed port for a quick start).
+    pub fn serve(flavor: Flavor, listener: tokio::net::TcpListener) -> Self {
         let inner = Arc::new(Inner {
             flavor,
             shared: Mutex::new(Shared {
@@ -86,10 +95,6 @@ impl FakeProvider {
             .route("/_fake/turns", post(push_turns))
             .route("/_fake/requests", axum::routing::get(list_requests))
             .with_state(inner.clone());
-        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => unreachable_bind(e),
-        };
         let url = match listener.local_addr() {
             Ok(addr) => format!("http://{addr}"),
             Err(e) => unreachable_bind(e),

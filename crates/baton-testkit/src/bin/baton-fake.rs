@@ -1,5 +1,7 @@
-//! `baton-fake <openai|anthropic|gemini>`: a fake model provider for tests written in other
-//! languages. Prints `fake listening on <base url>`, then serves until killed. Script it with
+//! `baton-fake <openai|anthropic|gemini> [--listen ADDR]`: a fake model provider for tests
+//! written in other languages, and for trying Baton without a vendor account (it answers "ok"
+//! to anything not scripted). Listens on a free loopback port unless `--listen` names one.
+//! Prints `fake listening on <base url>`, then serves until killed. Script it with
 //! `POST /_fake/turns` (a turn or a list: `{"text"}`, `{"tool_calls": [{"name","arguments"}]}`,
 //! `{"error": {"status","body"}}`), read what it received with `GET /_fake/requests`.
 
@@ -8,12 +10,22 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let flavor = match std::env::args().nth(1).as_deref() {
+    const USAGE: &str = "usage: baton-fake <openai|anthropic|gemini> [--listen ADDR]";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flavor = match args.first().map(String::as_str) {
         Some("openai") => Flavor::OpenAi,
         Some("anthropic") => Flavor::Anthropic,
         Some("gemini") => Flavor::Gemini,
         _ => {
-            eprintln!("usage: baton-fake <openai|anthropic|gemini>");
+            eprintln!("{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listen = match &args[1..] {
+        [] => "127.0.0.1:0".to_owned(),
+        [flag, addr] if flag == "--listen" => addr.clone(),
+        _ => {
+            eprintln!("{USAGE}");
             return ExitCode::FAILURE;
         }
     };
@@ -28,12 +40,19 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let fake = FakeProvider::start(flavor).await;
+        let listener = match tokio::net::TcpListener::bind(&listen).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                eprintln!("baton-fake: cannot listen on {listen}: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let fake = FakeProvider::serve(flavor, listener);
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "fake listening on {}", fake.base_url());
         let _ = out.flush();
         drop(out);
         let _ = tokio::signal::ctrl_c().await;
-    });
-    ExitCode::SUCCESS
+        ExitCode::SUCCESS
+    })
 }
