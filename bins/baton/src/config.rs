@@ -211,6 +211,17 @@ pub struct Overrides {
     pub env: BTreeMap<String, String>,
 }
 
+/// The environment variables that set up the built-in model providers.
+pub const PROVIDER_VARIABLES: &[&str] = &[
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GEMINI_BASE_URL",
+];
+
 /// API flavours a provider can speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderKind {

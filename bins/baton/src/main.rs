@@ -89,22 +89,17 @@ fn parse_env<T: std::str::FromStr>(name: &str) -> Result<Option<T>, String> {
 
 /// The provider variables the configuration may use.
 fn provider_env(file: &FileConfig) -> std::collections::BTreeMap<String, String> {
-    let mut names: Vec<String> = [
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_BASE_URL",
-        "GEMINI_API_KEY",
-        "GOOGLE_API_KEY",
-        "GEMINI_BASE_URL",
-        // Where the code sandbox finds Python, and what stdio MCP servers get.
-        "PATH",
-        "HOME",
-        "BATON_JWT_SECRET",
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut names: Vec<String> = baton::config::PROVIDER_VARIABLES
+        .iter()
+        .chain(&[
+            // Where the code sandbox finds Python, and what stdio MCP servers get.
+            "PATH",
+            "HOME",
+            "BATON_JWT_SECRET",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ])
+        .map(|name| (*name).to_owned())
+        .collect();
     names.extend(
         file.providers
             .values()

@@ -212,15 +212,7 @@ fn start_log_with(vars: &[(&str, &str)]) -> String {
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()));
-    for name in [
-        "OPENAI_API_KEY",
-        "OPENAI_BASE_URL",
-        "ANTHROPIC_API_KEY",
-        "ANTHROPIC_BASE_URL",
-        "GEMINI_API_KEY",
-        "GOOGLE_API_KEY",
-        "GEMINI_BASE_URL",
-    ] {
+    for name in baton::config::PROVIDER_VARIABLES {
         cmd.env_remove(name);
     }
     for (name, value) in vars {
