@@ -2,6 +2,7 @@
 //! serves it. `main.rs` is only the CLI around [`Server::start`]; tests start servers the same way.
 
 pub mod config;
+mod otlp;
 mod providers;
 mod secrets;
 
@@ -161,7 +162,11 @@ impl Server {
                 lease: Duration::from_millis(config.engine.lease_ms),
                 poll_interval: Duration::from_millis(config.engine.poll_ms),
                 scheduler: scheduler_config(&config.scheduler),
-                otlp_endpoint: config.otlp_endpoint.clone(),
+                span_exporter: config
+                    .otlp_endpoint
+                    .as_deref()
+                    .and_then(otlp::OtlpExporter::start)
+                    .map(|e| Arc::new(e) as Arc<dyn baton_core::trace::SpanExporter>),
                 ..EngineConfig::default()
             },
         );

@@ -3,9 +3,12 @@
 //! Baton's HTTP, code and MCP tools implement it; an embedding service implements it for its own
 //! tools. A handler's error is a message for the model, not a failure of the run.
 
+use crate::model::ToolDefinition;
 use crate::store::SecretCipher;
+use crate::tool::{CodeDef, HttpDef, McpDef};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// What a tool call sees besides its arguments.
 pub struct ToolContext<'a> {
@@ -48,4 +51,38 @@ impl ToolContext<'_> {
 pub trait ToolHandler: Send + Sync {
     /// Runs one call. `Err` is shown to the model as the tool's error.
     async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, String>;
+}
+
+/// A runnable tool and what the model is told about it.
+#[derive(Clone)]
+pub struct Runnable {
+    /// Name, description and parameters as the model sees them.
+    pub definition: ToolDefinition,
+    /// What runs a call.
+    pub handler: Arc<dyn ToolHandler>,
+}
+
+/// Makes tool definitions runnable: the HTTP, code and MCP tools of `baton-tools`, and the
+/// embedding program's own tools. The engine resolves every server-side tool through it.
+#[async_trait]
+pub trait ToolBackend: Send + Sync {
+    /// The embedding program's in-process tool of this name, if it registered one.
+    fn custom(&self, name: &str) -> Option<Runnable>;
+
+    /// An HTTP tool; `timeout` (seconds, from the agent's tool entry) overrides the blueprint's.
+    fn http(&self, name: &str, description: &str, def: &HttpDef, timeout: Option<f64>) -> Runnable;
+
+    /// A code tool.
+    fn code(&self, name: &str, description: &str, def: &CodeDef, timeout: Option<f64>) -> Runnable;
+
+    /// The tools of an MCP server (`only` picks one by name). `key` identifies the stored
+    /// server and its version, for pooling. `Err` says why the server cannot be used.
+    async fn mcp(
+        &self,
+        key: &str,
+        def: &McpDef,
+        only: Option<&str>,
+        timeout: Option<f64>,
+        ctx: &ToolContext<'_>,
+    ) -> Result<Vec<Runnable>, String>;
 }

@@ -138,3 +138,10 @@ pub fn attribute<'a>(attributes: &'a Map<String, Value>, path: &str) -> Option<&
     }
     Some(current)
 }
+
+/// Receives finished spans as runs checkpoint them, e.g. to send them to an OpenTelemetry
+/// collector. Called on the run's path: it must queue, never block or wait.
+pub trait SpanExporter: Send + Sync + std::fmt::Debug {
+    /// Takes a batch of finished spans.
+    fn export(&self, spans: &[SpanRecord]);
+}

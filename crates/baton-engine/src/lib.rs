@@ -6,8 +6,8 @@
 //! claims them from the database with leases; a task whose worker died is picked up again when
 //! its lease expires. Events stream to clients live and are persisted for reconnects.
 //!
-//! The engine receives the store, the model gateway and the secret cipher as `baton-core`
-//! trait objects and names no concrete implementation.
+//! The engine receives the store, the model gateway, the secret cipher, the tool backend and an
+//! optional span exporter as `baton-core` trait objects and names no concrete implementation.
 
 pub mod builtins;
 pub mod collections;
@@ -19,15 +19,16 @@ mod run;
 pub mod scheduler;
 pub mod state;
 pub mod step;
-pub mod telemetry;
 pub mod toolset;
 mod worker;
 
 use baton_core::agent::{AgentRecord, AgentSpec};
+use baton_core::handler::ToolBackend;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ModelGateway;
 use baton_core::store::{SecretCipher, Store, StoreError, TaskEvent, TaskRecord};
 use baton_core::task::TaskState;
+use baton_core::trace::SpanExporter;
 use baton_core::ProjectId;
 use events::{Event, EventHub};
 use serde_json::{Map, Value};
@@ -93,8 +94,8 @@ pub struct EngineConfig {
     pub worker_id: String,
     /// The scheduler's settings (its minimum interval also checks new schedules).
     pub scheduler: scheduler::SchedulerConfig,
-    /// OTLP/HTTP collector to export spans to (base URL), if any.
-    pub otlp_endpoint: Option<String>,
+    /// Where finished spans go besides the trace store (e.g. an OTLP collector), if anywhere.
+    pub span_exporter: Option<Arc<dyn SpanExporter>>,
 }
 
 impl Default for EngineConfig {
@@ -105,7 +106,7 @@ impl Default for EngineConfig {
             poll_interval: Duration::from_secs(1),
             worker_id: format!("worker-{}", baton_core::id::new_id()),
             scheduler: scheduler::SchedulerConfig::default(),
-            otlp_endpoint: None,
+            span_exporter: None,
         }
     }
 }
@@ -174,10 +175,9 @@ pub(crate) struct Inner {
     pub config: EngineConfig,
     pub wake: Notify,
     pub cancels: Mutex<HashMap<String, Arc<Notify>>>,
-    pub tools: Arc<baton_tools::ToolRuntime>,
+    pub tools: Arc<dyn ToolBackend>,
     pub schedules_changed: Notify,
     pub metrics: metrics::Metrics,
-    pub exporter: telemetry::Exporter,
 }
 
 /// The agent engine. Cheap to clone.
@@ -196,18 +196,14 @@ pub(crate) fn random_hex(bytes: usize) -> String {
 }
 
 impl Engine {
-    /// An engine over a store, a model gateway, a cipher for secrets and a tool runtime.
+    /// An engine over a store, a model gateway, a cipher for secrets and a tool backend.
     pub fn new(
         store: Arc<dyn Store>,
         gateway: Arc<dyn ModelGateway>,
         cipher: Arc<dyn SecretCipher>,
-        tools: Arc<baton_tools::ToolRuntime>,
+        tools: Arc<dyn ToolBackend>,
         config: EngineConfig,
     ) -> Self {
-        let exporter = match &config.otlp_endpoint {
-            Some(endpoint) => telemetry::Exporter::otlp(endpoint),
-            None => telemetry::Exporter::disabled(),
-        };
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -220,7 +216,6 @@ impl Engine {
                 tools,
                 schedules_changed: Notify::new(),
                 metrics: metrics::Metrics::default(),
-                exporter,
             }),
         }
     }

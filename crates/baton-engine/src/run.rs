@@ -479,7 +479,9 @@ impl Runner {
             Err(e) => return Err(e.into()),
         }
         if !spans.is_empty() {
-            self.inner.exporter.export(&spans);
+            if let Some(exporter) = &self.inner.config.span_exporter {
+                exporter.export(&spans);
+            }
         }
         Ok(())
     }

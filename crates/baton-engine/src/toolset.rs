@@ -3,12 +3,11 @@
 
 use crate::step::ToolKinds;
 use baton_core::agent::{AgentSpec, AgentTool, ToolApproval};
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
 use baton_core::model::{ToolCall, ToolDefinition};
 use baton_core::store::{StoreError, ToolStore};
 use baton_core::tool::{BuiltinTool, ToolKind, ToolRecord};
 use baton_core::ProjectId;
-use baton_tools::{Runnable, ToolRuntime};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -125,7 +124,7 @@ impl Toolset {
         spec: &AgentSpec,
         project: &ProjectId,
         store: &dyn ToolStore,
-        runtime: &ToolRuntime,
+        runtime: &dyn ToolBackend,
         ctx: &ToolContext<'_>,
     ) -> Result<Self, StoreError> {
         let setting = spec.settings.tool_approval_required;
@@ -155,7 +154,7 @@ impl Toolset {
                 .filter(|_| entry.kind == "function");
             if let Some(custom) = named.and_then(|n| runtime.custom(n)) {
                 // A tool the embedding program registered runs in-process.
-                let runnable = custom.clone();
+                let runnable = custom;
                 let name = runnable.definition.name.clone();
                 set.add_runnable(runnable, name, approval(setting, entry, None));
                 continue;

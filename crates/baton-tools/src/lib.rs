@@ -8,7 +8,7 @@ pub mod http;
 pub mod mcp;
 pub mod policy;
 
-pub use baton_core::handler::{ToolContext, ToolHandler};
+pub use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
 pub use code::{CodeLimits, Isolation, Sandbox};
 pub use mcp::{McpPool, McpSettings};
 pub use policy::OutboundPolicy;
@@ -56,15 +56,6 @@ pub struct ToolRuntime {
     mcp: Arc<McpPool>,
 }
 
-/// A runnable tool and what the model is told about it.
-#[derive(Clone)]
-pub struct Runnable {
-    /// Name, description and parameters as the model sees them.
-    pub definition: ToolDefinition,
-    /// What runs a call.
-    pub handler: Arc<dyn ToolHandler>,
-}
-
 fn seconds(timeout: Option<f64>) -> Option<Duration> {
     timeout
         .filter(|t| *t > 0.0)
@@ -103,24 +94,19 @@ impl ToolRuntime {
         self
     }
 
-    /// The embedding program's tool of this name, if it registered one.
-    pub fn custom(&self, name: &str) -> Option<&Runnable> {
-        self.custom.get(name)
-    }
-
     /// The code sandbox.
     pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
     }
+}
 
-    /// An HTTP tool; `timeout` (seconds, from the agent's tool entry) overrides the blueprint's.
-    pub fn http(
-        &self,
-        name: &str,
-        description: &str,
-        def: &HttpDef,
-        timeout: Option<f64>,
-    ) -> Runnable {
+#[async_trait::async_trait]
+impl ToolBackend for ToolRuntime {
+    fn custom(&self, name: &str) -> Option<Runnable> {
+        self.custom.get(name).cloned()
+    }
+
+    fn http(&self, name: &str, description: &str, def: &HttpDef, timeout: Option<f64>) -> Runnable {
         let timeout = seconds(timeout)
             .or_else(|| seconds(def.blueprint.timeout))
             .unwrap_or(self.config.http_timeout);
@@ -140,14 +126,7 @@ impl ToolRuntime {
         }
     }
 
-    /// A Python code tool.
-    pub fn code(
-        &self,
-        name: &str,
-        description: &str,
-        def: &CodeDef,
-        timeout: Option<f64>,
-    ) -> Runnable {
+    fn code(&self, name: &str, description: &str, def: &CodeDef, timeout: Option<f64>) -> Runnable {
         let parameters = match &def.parameters {
             Some(p) if p.is_object() => p.clone(),
             _ => json!({"type": "object", "properties": {}}),
@@ -166,9 +145,7 @@ impl ToolRuntime {
         }
     }
 
-    /// The tools of an MCP server (`only` picks one by name). `key` identifies the stored
-    /// server and its version, for pooling.
-    pub async fn mcp(
+    async fn mcp(
         &self,
         key: &str,
         def: &McpDef,

@@ -2,7 +2,7 @@
 //! convention attributes, when an endpoint is configured. Spans are batched in the background;
 //! a full queue drops spans rather than slowing runs.
 
-use baton_core::trace::{SpanKind, SpanRecord};
+use baton_core::trace::{SpanExporter, SpanKind, SpanRecord};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,44 +14,36 @@ const QUEUE: usize = 8192;
 /// Spans per export request, at most.
 const BATCH: usize = 512;
 
-/// Sends spans to an OTLP collector, or nowhere.
-pub struct Exporter {
-    sender: Option<mpsc::Sender<SpanRecord>>,
+/// Sends spans to an OTLP collector.
+#[derive(Debug)]
+pub(crate) struct OtlpExporter {
+    sender: mpsc::Sender<SpanRecord>,
     dropped: Arc<AtomicU64>,
 }
 
-impl Exporter {
-    /// An exporter that exports nothing.
-    pub fn disabled() -> Self {
-        Self {
-            sender: None,
-            dropped: Arc::new(AtomicU64::new(0)),
-        }
-    }
-
+impl OtlpExporter {
     /// An exporter to `endpoint` (the collector's base URL, e.g. `http://127.0.0.1:4318`); its
-    /// batching task runs on the current tokio runtime (disabled when there is none).
-    pub fn otlp(endpoint: &str) -> Self {
+    /// batching task runs on the current tokio runtime (`None` when there is none).
+    pub(crate) fn start(endpoint: &str) -> Option<Self> {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             tracing::warn!("OTLP export needs a tokio runtime; export disabled");
-            return Self::disabled();
+            return None;
         };
         let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
         let (sender, receiver) = mpsc::channel(QUEUE);
         handle.spawn(batch_loop(url, receiver));
-        Self {
-            sender: Some(sender),
+        Some(Self {
+            sender,
             dropped: Arc::new(AtomicU64::new(0)),
-        }
+        })
     }
+}
 
-    /// Queues spans for export.
-    pub fn export(&self, spans: &[SpanRecord]) {
-        let Some(sender) = &self.sender else {
-            return;
-        };
+impl SpanExporter for OtlpExporter {
+    /// Queues spans for export; a full queue drops them.
+    fn export(&self, spans: &[SpanRecord]) {
         for span in spans {
-            if sender.try_send(span.clone()).is_err() {
+            if self.sender.try_send(span.clone()).is_err() {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_power_of_two() {
                     tracing::warn!(dropped = n, "OTLP export queue full; spans dropped");
@@ -162,7 +154,7 @@ fn encode_span(span: &SpanRecord) -> Value {
 }
 
 /// An OTLP `ExportTraceServiceRequest` in JSON.
-pub fn encode(spans: &[SpanRecord]) -> Value {
+fn encode(spans: &[SpanRecord]) -> Value {
     json!({"resourceSpans": [{
         "resource": {"attributes": [string("service.name", "baton")]},
         "scopeSpans": [{"scope": {"name": "baton", "version": env!("CARGO_PKG_VERSION")},
