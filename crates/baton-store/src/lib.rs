@@ -7,20 +7,36 @@
 //! | SQLite | `sqlite://baton.db?mode=rwc` | the default: one file, WAL, busy timeout |
 //! | PostgreSQL | `postgres://user@host/db` | several `baton serve` replicas on one database |
 //! | memory | — | embedding, unit tests |
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `sqlite` | on | `SqlStore` on SQLite |
+//! | `postgres` | on | `SqlStore` on PostgreSQL |
+//! | `testing` | off | throwaway PostgreSQL servers and databases for tests, raw row dumps |
+//!
+//! With neither database feature the crate has no ORM: `MemoryStore` and `ChaChaCipher` only.
 
+#[cfg(feature = "sql")]
 mod entity;
 mod memory;
+#[cfg(feature = "sql")]
 mod migration;
 mod page;
 pub mod secrets;
+#[cfg(feature = "sql")]
 mod sql;
+#[cfg(feature = "sql")]
 mod sql_collections;
+#[cfg(feature = "sql")]
 mod sql_schedules;
+#[cfg(feature = "sql")]
 mod sql_tasks;
+#[cfg(feature = "sql")]
 mod sql_traces;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use memory::MemoryStore;
 pub use secrets::ChaChaCipher;
+#[cfg(feature = "sql")]
 pub use sql::SqlStore;
