@@ -7,6 +7,7 @@ use crate::policy::OutboundPolicy;
 use async_trait::async_trait;
 use baton_core::handler::{ToolContext, ToolHandler};
 use baton_core::model::ToolDefinition;
+use baton_core::secret::{stdio_origin, url_origin};
 use baton_core::tool::{HeaderValue, McpConnection, McpDef};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService, ServiceError};
@@ -154,9 +155,10 @@ impl McpPool {
                     .env_clear()
                     .envs(self.settings.stdio_env.iter().map(|(k, v)| (k, v)))
                     .kill_on_drop(true);
+                let origin = stdio_origin(&def.command);
                 for (name, value) in &def.headers {
                     // Stdio servers take their settings as environment variables.
-                    command.env(name, header_value(value, ctx)?);
+                    command.env(name, header_value(value, &origin, ctx)?);
                 }
                 let (transport, _stderr) = TokioChildProcess::builder(command)
                     .stderr(Stdio::null())
@@ -177,9 +179,10 @@ impl McpPool {
                     rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
                         url.clone(),
                     );
+                let origin = url_origin(&parsed).unwrap_or_default();
                 let mut custom = HashMap::new();
                 for (name, value) in &def.headers {
-                    let value = header_value(value, ctx)?;
+                    let value = header_value(value, &origin, ctx)?;
                     if name.eq_ignore_ascii_case("authorization") {
                         let token = value
                             .strip_prefix("Bearer ")
@@ -218,12 +221,16 @@ impl McpPool {
     }
 }
 
-fn header_value(value: &HeaderValue, ctx: &ToolContext<'_>) -> Result<String, String> {
+fn header_value(
+    value: &HeaderValue,
+    origin: &str,
+    ctx: &ToolContext<'_>,
+) -> Result<String, String> {
     match value {
-        HeaderValue::Plain(v) => Ok(v.clone()),
-        HeaderValue::Detailed { value, .. } => ctx
-            .open(value)
-            .map_err(|e| format!("a header could not be decrypted: {e}")),
+        HeaderValue::Plain(v) | HeaderValue::Unencrypted(v) => Ok(v.clone()),
+        HeaderValue::Secret(secret) => secret
+            .reveal(ctx.cipher, origin)
+            .map_err(|e| format!("a header is not sent: {e}")),
     }
 }
 
