@@ -8,6 +8,7 @@ mod memory_knowledge;
 mod observability;
 mod runs;
 mod schedules;
+mod scopes;
 mod secrets;
 mod teams;
 mod tenancy;

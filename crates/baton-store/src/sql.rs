@@ -5,7 +5,7 @@ use crate::migration::Migrator;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentStatus, AgentVersion};
 use baton_core::store::{
-    AgentStore, ApiKeyRecord, ApiKeyStore, Page, PageRequest, StoreError, ToolStore,
+    AgentStore, ApiKeyRecord, ApiKeyStore, KeyScope, Page, PageRequest, StoreError, ToolStore,
 };
 use baton_core::tool::{ToolRecord, ToolSpec};
 use baton_core::ProjectId;
@@ -451,7 +451,8 @@ fn key_record(m: api_key::Model) -> ApiKeyRecord {
         hash: m.hash,
         prefix: m.prefix,
         created: m.created,
-        admin: m.admin,
+        // An unknown scope (written by a newer version) grants the least.
+        scope: KeyScope::parse(&m.scope).unwrap_or(KeyScope::Run),
     }
 }
 
@@ -465,7 +466,8 @@ impl ApiKeyStore for SqlStore {
             hash: k.hash.clone(),
             prefix: k.prefix.clone(),
             created: k.created.clone(),
-            admin: k.admin,
+            admin: k.scope == KeyScope::Admin,
+            scope: k.scope.as_str().to_owned(),
         });
         row.insert(&self.db)
             .await
