@@ -192,6 +192,22 @@ impl reqwest::dns::Resolve for PolicyResolver {
     }
 }
 
+/// The same resolver for the reqwest version inside rmcp's HTTP transport.
+impl reqwest_mcp::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest_mcp::dns::Name) -> reqwest_mcp::dns::Resolving {
+        let policy = self.0.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs = policy
+                .resolve(&host, 0)
+                .await
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
+            let iter: reqwest_mcp::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(iter)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
