@@ -3,7 +3,9 @@
 
 use axum::http::HeaderMap;
 use baton::ToolsFileConfig;
+use baton_core::store::SecretCipher as _;
 use baton_e2e::{backends, Options, TestServer, API_KEY};
+use baton_store::ChaChaCipher;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -116,7 +118,7 @@ async fn secret_headers_survive_any_number_of_patches() {
                 "after {round} masked PATCH(es)"
             );
             let rows = s.raw_specs("tools").await;
-            assert_eq!(rows[0].matches("enc:v1:").count(), 1, "{}", rows[0]);
+            assert_eq!(rows[0].matches("enc:v").count(), 1, "{}", rows[0]);
             assert!(!rows[0].contains("tok-A"), "{}", rows[0]);
         }
 
@@ -139,19 +141,19 @@ async fn tools_stored_by_the_previous_version_keep_their_secret() {
             .call(
                 Method::POST,
                 "/v2/tools",
-                Some(http_tool(&api.url, "Bearer tok-legacy")),
+                Some(http_tool(&api.url, "Bearer tok-new")),
             )
             .await;
         let id = tool["_id"].as_str().unwrap().to_owned();
-        // The previous version stored the bare ciphertext as the header's value.
+        // The previous version stored the bare ciphertext (unbound) as the header's value.
+        let key = std::fs::read_to_string(s.data_dir().join("secret.key")).unwrap();
+        let legacy = ChaChaCipher::from_base64(&key)
+            .unwrap()
+            .seal("Bearer tok-legacy");
+        assert!(legacy.starts_with("enc:v1:"));
         let mut stored: Value = serde_json::from_str(&s.raw_specs("tools").await[0]).unwrap();
-        let auth = &mut stored["http"]["blueprint"]["headers"]["Authorization"];
-        let ciphertext = auth["value"]["sealed"].clone();
-        assert!(
-            ciphertext.as_str().unwrap().starts_with("enc:v1:"),
-            "{auth}"
-        );
-        *auth = json!({"value": ciphertext, "encrypted": true});
+        stored["http"]["blueprint"]["headers"]["Authorization"] =
+            json!({"value": legacy, "encrypted": true});
         s.set_raw_tool_spec(&id, &stored.to_string()).await;
 
         assert_eq!(invoke(&s, &id, &api).await, "Bearer tok-legacy");
@@ -161,7 +163,7 @@ async fn tools_stored_by_the_previous_version_keep_their_secret() {
             assert_eq!(invoke(&s, &id, &api).await, "Bearer tok-legacy");
         }
         let rows = s.raw_specs("tools").await;
-        assert_eq!(rows[0].matches("enc:v1:").count(), 1, "{}", rows[0]);
+        assert_eq!(rows[0].matches("enc:v").count(), 1, "{}", rows[0]);
         s.stop().await;
     }
 }
@@ -237,6 +239,45 @@ async fn a_stored_secret_never_follows_the_tool_to_another_host() {
         assert_eq!(body["error"]["param"], "mcp.headers.X-Api-Key", "{body}");
         let (st, body) = patch(&s, mcp_id, json!({"description": "same server"})).await;
         assert_eq!(st, StatusCode::OK, "{body}");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn editing_the_stored_origin_does_not_move_a_secret() {
+    for backend in backends() {
+        let s = server(backend).await;
+        let home = Upstream::start().await;
+        let elsewhere = Upstream::start().await;
+        let (_, tool) = s
+            .call(
+                Method::POST,
+                "/v2/tools",
+                Some(http_tool(&home.url, "Bearer tok-home")),
+            )
+            .await;
+        let id = tool["_id"].as_str().unwrap().to_owned();
+        // Someone with write access to the database points the tool and its secret elsewhere.
+        let row = s.raw_specs("tools").await[0].replace(&home.url, &elsewhere.url);
+        assert!(
+            row.contains(&format!("\"origin\":\"{}\"", elsewhere.url)),
+            "{row}"
+        );
+        s.set_raw_tool_spec(&id, &row).await;
+        let (st, body) = s
+            .call(
+                Method::POST,
+                &format!("/v2/tools/{id}/invoke"),
+                Some(json!({"arguments": {"id": "c-1"}})),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        assert!(
+            body["error"].as_str().unwrap().contains("Authorization"),
+            "{body}"
+        );
+        assert!(elsewhere.seen().is_empty(), "the secret went nowhere");
+        assert!(home.seen().is_empty());
         s.stop().await;
     }
 }

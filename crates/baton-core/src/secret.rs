@@ -15,7 +15,8 @@ pub const MASK: &str = "********";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sealed {
-    /// The ciphertext (`enc:v1:…`), opened only when a tool runs.
+    /// The ciphertext (`enc:v2:…`, bound to `origin`; `enc:v1:…` from before binding), opened
+    /// only when a tool runs.
     pub sealed: String,
     /// `scheme://host:port` (or `stdio:<command>` for a stdio MCP server).
     pub origin: String,
@@ -35,7 +36,9 @@ impl SecretValue {
     pub fn sealed_for(self, cipher: &dyn SecretCipher, origin: &str) -> Sealed {
         match self {
             Self::Plain(plain) => Sealed {
-                sealed: cipher.seal(&plain),
+                // The origin is authenticated with the ciphertext: editing the stored origin
+                // does not move the secret either.
+                sealed: cipher.seal_bound(&plain, origin),
                 origin: origin.to_owned(),
             },
             Self::Sealed(sealed) => sealed,
@@ -50,7 +53,9 @@ impl SecretValue {
                 "its secret was entered for {}, not for {origin}",
                 sealed.origin
             )),
-            Self::Sealed(sealed) => cipher.open(&sealed.sealed).map_err(|e| e.to_string()),
+            Self::Sealed(sealed) => cipher
+                .open_bound(&sealed.sealed, origin)
+                .map_err(|e| e.to_string()),
         }
     }
 }

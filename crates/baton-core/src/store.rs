@@ -327,6 +327,12 @@ pub trait SecretCipher: Send + Sync {
     fn seal(&self, plain: &str) -> String;
     /// Decrypts a text made by `seal`.
     fn open(&self, sealed: &str) -> Result<String, SecretError>;
+    /// Encrypts `plain` bound to `context` (authenticated, not stored in it): it opens only
+    /// with the same context.
+    fn seal_bound(&self, plain: &str, context: &str) -> String;
+    /// Decrypts a text made by `seal_bound` with the same `context`; a text made by `seal`
+    /// (before values were bound) opens whatever the context.
+    fn open_bound(&self, sealed: &str, context: &str) -> Result<String, SecretError>;
 }
 
 /// A sealed secret could not be opened.
