@@ -107,7 +107,7 @@ impl Scopes {
 
 /// The scope a route needs.
 fn required(method: &Method, path: &str) -> Scope {
-    let read = *method == Method::GET;
+    let read = matches!(*method, Method::GET | Method::HEAD);
     let section = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
     if path.starts_with("/v2/agents/{agent_key}/responses") || section("/v2/threads") {
         Scope::AgentsRun
