@@ -162,6 +162,15 @@ async fn end_user_tokens_run_agents_and_see_only_their_own_tasks() {
     )
     .await;
     assert_eq!(st, StatusCode::FORBIDDEN, "acting as another user: {out}");
+    let (st, out) = as_(
+        &rig,
+        &alice,
+        Method::POST,
+        "/v2/agents/helper/responses",
+        Some(json!({"message": user("hi"), "memory": {"entity_id": "bob"}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "another user's memories: {out}");
 
     let own = [
         (Method::GET, format!("/v2/agents/helper/responses/{task}")),

@@ -254,6 +254,12 @@ pub(crate) async fn create(
         .map(identity_json)
         .or_else(|| caller.subject.as_ref().map(|s| json!({"id": s})));
     if let Some(own) = caller.own_identity() {
+        // Memories are per entity: an end user's agent reads and writes only its own.
+        if body.memory.as_ref().is_some_and(|m| m.entity_id != own) {
+            return Err(ApiError::forbidden(
+                "memory.entity_id must be the token's subject: an end user has only its own memories",
+            ));
+        }
         if let Some(task_id) = &body.task_id {
             let task = state.engine.task(&caller.project, task_id).await?;
             if !task
