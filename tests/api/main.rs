@@ -8,6 +8,8 @@ mod memory_knowledge;
 mod observability;
 mod runs;
 mod schedules;
+mod scopes;
+mod secrets;
 mod teams;
 mod tenancy;
 mod tool_runtime;

@@ -405,7 +405,7 @@ async fn front_ends_authenticate_with_hs256_jwts_scoped_to_their_tenant() {
     let good = token(
         &hs,
         alg,
-        json!({"sub": "user-7", "tenant": "team-b", "exp": exp(300)}),
+        json!({"sub": "user-7", "tenant": "team-b", "exp": exp(300), "scope": "read"}),
     );
     let (st, agents) = as_key(&rig, &good, Method::GET, "/v2/agents", None).await;
     assert_eq!(st, StatusCode::OK, "{agents}");
@@ -437,7 +437,7 @@ async fn front_ends_authenticate_with_hs256_jwts_scoped_to_their_tenant() {
     let other = token(
         &hs,
         alg,
-        json!({"sub": "u", "tenant": "team-c", "exp": exp(300)}),
+        json!({"sub": "u", "tenant": "team-c", "exp": exp(300), "scope": "read"}),
     );
     let (st, _) = as_key(&rig, &other, Method::GET, "/v2/agents/b-agent", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
@@ -508,7 +508,7 @@ async fn rs256_jwts_are_checked_against_the_configured_public_key() {
         &key,
         alg,
         json!({"sub": "u", "tenant": "team-r", "exp": exp(300),
-        "iss": "https://login.example.com/"}),
+        "iss": "https://login.example.com/", "scope": "read"}),
     );
     let (st, out) = as_key(&rig, &good, Method::GET, "/v2/agents", None).await;
     assert_eq!(st, StatusCode::OK, "{out}");

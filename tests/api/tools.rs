@@ -92,7 +92,7 @@ async fn secret_headers_are_encrypted_at_rest_and_never_returned() {
             "clear secret at rest: {}",
             rows[0]
         );
-        assert!(rows[0].contains("enc:v1:"), "{}", rows[0]);
+        assert!(rows[0].contains("enc:v2:"), "{}", rows[0]);
 
         // Sending the masked value back keeps the secret; other edits apply.
         let id = tool["_id"].as_str().unwrap();
@@ -109,10 +109,10 @@ async fn secret_headers_are_encrypted_at_rest_and_never_returned() {
         let after = s.raw_specs("tools").await;
         assert_eq!(
             after[0]
-                .split("enc:v1:")
+                .split("enc:v2:")
                 .nth(1)
                 .map(|s| s.split('"').next()),
-            rows[0].split("enc:v1:").nth(1).map(|s| s.split('"').next()),
+            rows[0].split("enc:v2:").nth(1).map(|s| s.split('"').next()),
             "the sealed secret is kept"
         );
 

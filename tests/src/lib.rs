@@ -256,6 +256,18 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The server's data directory (its `secret.key` among others).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Overwrites a tool's stored `spec` (to plant rows of an older version).
+    pub async fn set_raw_tool_spec(&self, id: &str, spec: &str) {
+        baton_store::testing::set_raw_tool_spec(&self.database_url, id, spec)
+            .await
+            .unwrap()
+    }
+
     /// Every row of `table` as text (all columns), as stored.
     pub async fn raw_table_text(&self, table: &str) -> Vec<String> {
         baton_store::testing::raw_rows(&self.database_url, table)

@@ -11,7 +11,7 @@ pub use config::{
 };
 
 use baton_core::id::{new_id, now_rfc3339};
-use baton_core::store::{ApiKeyRecord, Store, StoreError};
+use baton_core::store::{ApiKeyRecord, KeyScope, Store, StoreError};
 use baton_core::ProjectId;
 use baton_engine::scheduler::SchedulerConfig;
 use baton_engine::{Engine, EngineConfig};
@@ -271,7 +271,7 @@ async fn bootstrap_key(
         hash: hash_api_key(&key),
         prefix: key.chars().take(12).collect(),
         created: now_rfc3339(),
-        admin: true,
+        scope: KeyScope::Admin,
     };
     match store.create_api_key(&record).await {
         // Another replica stored the same key first: it can log in, which is all we need.

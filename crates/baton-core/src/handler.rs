@@ -35,15 +35,6 @@ impl ToolContext<'_> {
             None => Ok(None),
         }
     }
-
-    /// Opens a value that may be sealed; plain values pass through.
-    pub fn open(&self, value: &str) -> Result<String, String> {
-        if crate::store::is_sealed(value) {
-            self.cipher.open(value).map_err(|e| e.to_string())
-        } else {
-            Ok(value.to_owned())
-        }
-    }
 }
 
 /// A tool the server runs: takes the model's arguments, returns a JSON result or an error text.

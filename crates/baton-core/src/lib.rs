@@ -22,6 +22,7 @@ pub mod id;
 pub mod message;
 pub mod model;
 pub mod schedule;
+pub mod secret;
 pub mod store;
 pub mod task;
 pub mod tenant;

@@ -5,6 +5,7 @@ use crate::agent::{AgentRecord, AgentVersion};
 use crate::tenant::ProjectId;
 use crate::tool::ToolRecord;
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -137,9 +138,39 @@ pub struct ApiKeyRecord {
     pub prefix: String,
     /// Creation time (RFC 3339).
     pub created: String,
-    /// Whether the key administers the server: manages keys and may act in any project
-    /// (chosen with `x-tenant-id`).
-    pub admin: bool,
+    /// What the key may do.
+    pub scope: KeyScope,
+}
+
+/// What an API key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    /// Administers the server: manages keys and may act in any project (`x-tenant-id`).
+    Admin,
+    /// Manages and runs everything within its project.
+    #[default]
+    Project,
+    /// Runs agents and reads its project; changes no configuration.
+    Run,
+}
+
+impl KeyScope {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Project => "project",
+            Self::Run => "run",
+        }
+    }
+
+    /// The scope with this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Admin, Self::Project, Self::Run]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// API keys.
@@ -296,6 +327,12 @@ pub trait SecretCipher: Send + Sync {
     fn seal(&self, plain: &str) -> String;
     /// Decrypts a text made by `seal`.
     fn open(&self, sealed: &str) -> Result<String, SecretError>;
+    /// Encrypts `plain` bound to `context` (authenticated, not stored in it): it opens only
+    /// with the same context.
+    fn seal_bound(&self, plain: &str, context: &str) -> String;
+    /// Decrypts a text made by `seal_bound` with the same `context`; a text made by `seal`
+    /// (before values were bound) opens whatever the context.
+    fn open_bound(&self, sealed: &str, context: &str) -> Result<String, SecretError>;
 }
 
 /// A sealed secret could not be opened.

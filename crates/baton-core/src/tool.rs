@@ -1,6 +1,8 @@
 //! Tool specifications: the stored tools of `/v2/tools` and the built-in tool names.
 
 use crate::error::ValidationError;
+use crate::secret::{self, Sealed, SecretValue, MASK};
+use crate::store::SecretCipher;
 use crate::tenant::ProjectId;
 use crate::validate;
 use serde::{Deserialize, Serialize};
@@ -133,32 +135,98 @@ pub enum HttpMethod {
     Delete,
 }
 
-/// A header value: plain, or an object that may mark it as a secret.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// A header value: plain, or a secret kept encrypted at rest.
+///
+/// On the wire: `"v"`, `{"value": "v", "encrypted": false}`, or `{"value": "v", "encrypted":
+/// true}` for a secret; stored secrets read `{"value": {"sealed", "origin"}, "encrypted": true}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawHeader", into = "RawHeader")]
 pub enum HeaderValue {
-    /// A plain value.
+    /// A plain value, written as a string.
     Plain(String),
-    /// A value with options.
-    Detailed {
-        /// The value; sealed (`enc:v1:…`) at rest when `encrypted`.
-        value: String,
-        /// Whether the value is a secret kept encrypted.
-        #[serde(default)]
-        encrypted: bool,
-    },
+    /// A plain value, written as an object with `encrypted: false`.
+    Unencrypted(String),
+    /// A secret.
+    Secret(SecretValue),
 }
 
 impl HeaderValue {
     /// Whether this header is a secret.
     pub fn is_secret(&self) -> bool {
-        matches!(
-            self,
-            Self::Detailed {
+        matches!(self, Self::Secret(_))
+    }
+
+    /// The header as every answer shows it: a secret's value replaced by [`MASK`].
+    pub fn masked(&self) -> Self {
+        match self {
+            Self::Secret(_) => Self::Secret(SecretValue::Plain(MASK.to_owned())),
+            other => other.clone(),
+        }
+    }
+}
+
+/// The serialized forms of a header value.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RawHeader {
+    Text(String),
+    Object {
+        value: RawValue,
+        #[serde(default)]
+        encrypted: bool,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum RawValue {
+    Text(String),
+    Sealed(Sealed),
+}
+
+impl TryFrom<RawHeader> for HeaderValue {
+    type Error = String;
+
+    fn try_from(raw: RawHeader) -> Result<Self, String> {
+        Ok(match raw {
+            RawHeader::Text(text) => Self::Plain(text),
+            RawHeader::Object {
+                value: RawValue::Text(text),
+                encrypted: false,
+            } => Self::Unencrypted(text),
+            RawHeader::Object {
+                value: RawValue::Text(text),
                 encrypted: true,
-                ..
-            }
-        )
+            } => Self::Secret(SecretValue::Plain(text)),
+            RawHeader::Object {
+                value: RawValue::Sealed(sealed),
+                encrypted: true,
+            } => Self::Secret(SecretValue::Sealed(sealed)),
+            RawHeader::Object {
+                value: RawValue::Sealed(_),
+                encrypted: false,
+            } => return Err("a sealed header value must be `encrypted`".into()),
+        })
+    }
+}
+
+impl From<HeaderValue> for RawHeader {
+    fn from(value: HeaderValue) -> Self {
+        match value {
+            HeaderValue::Plain(text) => Self::Text(text),
+            HeaderValue::Unencrypted(text) => Self::Object {
+                value: RawValue::Text(text),
+                encrypted: false,
+            },
+            HeaderValue::Secret(SecretValue::Plain(text)) => Self::Object {
+                value: RawValue::Text(text),
+                encrypted: true,
+            },
+            HeaderValue::Secret(SecretValue::Sealed(sealed)) => Self::Object {
+                value: RawValue::Sealed(sealed),
+                encrypted: true,
+            },
+        }
     }
 }
 
@@ -388,12 +456,8 @@ impl ToolSpec {
                 }
                 let mut texts = vec![url.clone()];
                 texts.extend(http.blueprint.headers.values().filter_map(|h| match h {
-                    HeaderValue::Plain(v) => Some(v.clone()),
-                    HeaderValue::Detailed {
-                        value,
-                        encrypted: false,
-                    } => Some(value.clone()),
-                    HeaderValue::Detailed { .. } => None,
+                    HeaderValue::Plain(v) | HeaderValue::Unencrypted(v) => Some(v.clone()),
+                    HeaderValue::Secret(_) => None,
                 }));
                 if let Some(body) = &http.blueprint.body {
                     texts.push(Value::Object(body.clone()).to_string());
@@ -451,6 +515,136 @@ impl ToolSpec {
             },
         }
         Ok(())
+    }
+}
+
+impl ToolSpec {
+    /// Where the tool's secret headers are sent, and the field that decides it: the origin of an
+    /// HTTP tool's URL or an MCP server's URL, or a stdio server's command line. `None` for the
+    /// origin when the URL's host or port is a placeholder.
+    fn secret_destination(&self) -> Option<(&'static str, &'static str, Option<String>)> {
+        match &self.kind {
+            ToolKind::Http { http } => Some((
+                "http.blueprint.headers",
+                "http.blueprint.url",
+                secret::template_origin(&http.blueprint.url),
+            )),
+            ToolKind::Mcp { mcp } => Some(match mcp.connection_type {
+                McpConnection::Stdio => (
+                    "mcp.headers",
+                    "mcp.command",
+                    Some(secret::stdio_origin(&mcp.command)),
+                ),
+                McpConnection::Http | McpConnection::Sse => (
+                    "mcp.headers",
+                    "mcp.server_url",
+                    mcp.server_url.as_deref().and_then(secret::template_origin),
+                ),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Seals every secret header for the tool's origin before it is stored. A header sent as
+    /// [`MASK`] keeps `previous`'s sealed value, only while the origin stays the same: moving
+    /// the tool elsewhere needs its secrets again.
+    pub fn seal_secrets(
+        &mut self,
+        cipher: &dyn SecretCipher,
+        previous: Option<&ToolSpec>,
+    ) -> Result<(), ValidationError> {
+        let Some((headers_field, url_field, origin)) = self.secret_destination() else {
+            return Ok(());
+        };
+        let old = previous.and_then(|p| p.kind.headers());
+        let Some(headers) = self.kind.headers_mut() else {
+            return Ok(());
+        };
+        for (name, header) in headers.iter_mut() {
+            let HeaderValue::Secret(value) = header else {
+                continue;
+            };
+            let field = format!("{headers_field}.{name}");
+            let stored = match old.and_then(|h| h.get(name)) {
+                Some(HeaderValue::Secret(SecretValue::Sealed(s))) => Some(s),
+                _ => None,
+            };
+            let kept = match value {
+                SecretValue::Plain(plain) if plain == MASK => stored.ok_or_else(|| {
+                    ValidationError::new(
+                        &field,
+                        format!("`{MASK}` stands for a stored secret and this header has none: send its value"),
+                    )
+                })?,
+                SecretValue::Plain(_) => {
+                    let origin = origin.as_deref().ok_or_else(|| {
+                        ValidationError::new(
+                            url_field,
+                            "a tool with encrypted headers needs a fixed scheme, host and port (no placeholder there)",
+                        )
+                    })?;
+                    *value = SecretValue::Sealed(value.clone().sealed_for(cipher, origin));
+                    continue;
+                }
+                // Only a value this tool already holds may come back sealed (a PATCH merges the
+                // stored definition); a client cannot hand in ciphertext of its own.
+                SecretValue::Sealed(sealed) => match stored {
+                    Some(stored) if stored == sealed => stored,
+                    _ => return Err(ValidationError::new(&field, "must be a string")),
+                },
+            };
+            if origin.as_deref() != Some(kept.origin.as_str()) {
+                return Err(ValidationError::new(
+                    field,
+                    format!(
+                        "its stored secret was entered for {} and the tool now points elsewhere: send the value again",
+                        kept.origin
+                    ),
+                ));
+            }
+            *value = SecretValue::Sealed(kept.clone());
+        }
+        Ok(())
+    }
+
+    /// The tool as answers show it: secret values masked.
+    pub fn masked(&self) -> ToolSpec {
+        let mut spec = self.clone();
+        if let Some(headers) = spec.kind.headers_mut() {
+            for header in headers.values_mut() {
+                *header = header.masked();
+            }
+        }
+        spec
+    }
+
+    /// Whether a secret header is not sealed (such a tool must not be stored).
+    pub fn has_unsealed_secrets(&self) -> bool {
+        self.kind.headers().is_some_and(|h| {
+            h.values()
+                .any(|v| matches!(v, HeaderValue::Secret(SecretValue::Plain(_))))
+        })
+    }
+
+    /// Reads secrets stored before they were typed: a bare `enc:v1:` ciphertext becomes a
+    /// sealed value bound to the tool's current origin (what it was entered for).
+    pub fn adopt_legacy_secrets(&mut self) {
+        let origin = self
+            .secret_destination()
+            .map(|(_, _, origin)| origin.unwrap_or_default());
+        let (Some(origin), Some(headers)) = (origin, self.kind.headers_mut()) else {
+            return;
+        };
+        for header in headers.values_mut() {
+            if let HeaderValue::Secret(SecretValue::Plain(text)) = header {
+                if crate::store::is_sealed(text) {
+                    *header = HeaderValue::Secret(SecretValue::Sealed(Sealed {
+                        sealed: std::mem::take(text),
+                        origin: origin.clone(),
+                    }));
+                }
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! JWTs for front ends; `x-tenant-id` picks the project for admin keys.
 
 use crate::error::ApiError;
+use crate::scope::{Scope, Scopes};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -18,10 +19,23 @@ pub struct Caller {
     pub project: ProjectId,
     /// The API key's id, or `jwt:<subject>` (`created_by_id` of what it creates).
     pub key_id: String,
-    /// Whether the caller administers the server (manages keys, acts in any project).
-    pub admin: bool,
+    /// What the caller may do.
+    pub scopes: Scopes,
     /// The JWT subject, for front-end callers.
     pub subject: Option<String>,
+}
+
+impl Caller {
+    /// The identity whose tasks alone this caller may see, when it may not read the project:
+    /// a front end's end user without the `read` scope.
+    pub fn own_identity(&self) -> Option<&str> {
+        if self.scopes.has(Scope::Read) {
+            None
+        } else {
+            // A caller that may not read the project and has no subject sees nothing.
+            Some(self.subject.as_deref().unwrap_or_default())
+        }
+    }
 }
 
 /// Hex SHA-256 of an API key: what the store keeps instead of the key.
@@ -44,7 +58,7 @@ pub struct JwtSettings {
 }
 
 impl JwtSettings {
-    fn verify(&self, token: &str) -> Result<(String, String), ApiError> {
+    fn verify(&self, token: &str) -> Result<(String, String, Scopes), ApiError> {
         let mut validation = jsonwebtoken::Validation::new(self.algorithm);
         validation.leeway = 30;
         match &self.issuer {
@@ -56,6 +70,8 @@ impl JwtSettings {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // A token is not valid before its `nbf`.
+        validation.validate_nbf = true;
         let data =
             jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &self.key, &validation)
                 .map_err(|e| ApiError::unauthorized(format!("the token is not valid: {e}")))?;
@@ -73,8 +89,10 @@ impl JwtSettings {
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
-            .unwrap_or_default();
-        Ok((tenant.to_owned(), subject.to_owned()))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::unauthorized("the token's `sub` must name its user"))?;
+        let scopes = Scopes::of_token(claims.get("scope").and_then(Value::as_str));
+        Ok((tenant.to_owned(), subject.to_owned(), scopes))
     }
 }
 
@@ -118,11 +136,11 @@ pub async fn require_api_key(
         .map(str::to_owned);
     let mut caller = match (&state.jwt, looks_like_jwt(key)) {
         (Some(jwt), true) => {
-            let (tenant, subject) = jwt.verify(key)?;
+            let (tenant, subject, scopes) = jwt.verify(key)?;
             Caller {
                 project: ProjectId(tenant),
                 key_id: format!("jwt:{subject}"),
-                admin: false,
+                scopes,
                 subject: Some(subject),
             }
         }
@@ -135,13 +153,13 @@ pub async fn require_api_key(
             Caller {
                 project: record.project_id,
                 key_id: record.id,
-                admin: record.admin,
+                scopes: Scopes::of_key(record.scope),
                 subject: None,
             }
         }
     };
     if let Some(tenant) = tenant_header {
-        if caller.admin {
+        if caller.scopes.has(Scope::Admin) {
             caller.project = ProjectId(tenant);
         } else if tenant != caller.project.0 {
             return Err(ApiError::forbidden(

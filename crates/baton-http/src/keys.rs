@@ -4,13 +4,14 @@
 use crate::auth::{hash_api_key, Caller};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::scope::Scope;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
 use baton_core::id::{new_id, now_rfc3339};
-use baton_core::store::ApiKeyRecord;
+use baton_core::store::{ApiKeyRecord, KeyScope};
 use baton_core::{validate, ProjectId};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,7 +24,7 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 fn admin_only(caller: &Caller) -> Result<(), ApiError> {
-    if caller.admin {
+    if caller.scopes.has(Scope::Admin) {
         Ok(())
     } else {
         Err(ApiError::forbidden("only admin keys manage API keys"))
@@ -32,7 +33,7 @@ fn admin_only(caller: &Caller) -> Result<(), ApiError> {
 
 fn key_json(k: &ApiKeyRecord) -> Value {
     json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": k.prefix,
-           "admin": k.admin, "created": k.created})
+           "admin": k.scope == KeyScope::Admin, "scope": k.scope.as_str(), "created": k.created})
 }
 
 #[derive(Deserialize)]
@@ -40,13 +41,17 @@ fn key_json(k: &ApiKeyRecord) -> Value {
 pub(crate) struct CreateKey {
     name: String,
     project_id: String,
+    /// `true` is the same as `"scope": "admin"`.
     #[serde(default)]
     admin: bool,
+    /// `admin`, `project` (the default) or `run`.
+    #[serde(default)]
+    scope: Option<String>,
 }
 
 /// Create an API key for a project; the key is in this answer only.
 #[utoipa::path(post, path = "/v2/api-keys", request_body = Object,
-    responses((status = 201, description = "`{_id, key, name, project_id, prefix, admin, created}`"),
+    responses((status = 201, description = "`{_id, key, name, project_id, prefix, admin, scope, created}`"),
               (status = 400, description = "Invalid field"), (status = 403, description = "Not an admin key")))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -56,6 +61,30 @@ pub(crate) async fn create(
     admin_only(&caller)?;
     validate::non_empty("name", &body.name)?;
     validate::agent_key("project_id", &body.project_id)?;
+    let scope = match (body.scope.as_deref(), body.admin) {
+        (None, admin) => {
+            if admin {
+                KeyScope::Admin
+            } else {
+                KeyScope::Project
+            }
+        }
+        (Some(name), admin) => match KeyScope::parse(name) {
+            Some(scope) if !admin || scope == KeyScope::Admin => scope,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "admin",
+                    "`admin: true` contradicts the `scope` given",
+                ))
+            }
+            None => {
+                return Err(ApiError::invalid(
+                    "scope",
+                    "must be `admin`, `project` or `run`",
+                ))
+            }
+        },
+    };
     let key = format!("baton_sk_{}", hex::encode(rand::random::<[u8; 24]>()));
     let record = ApiKeyRecord {
         id: new_id(),
@@ -64,7 +93,7 @@ pub(crate) async fn create(
         hash: hash_api_key(&key),
         prefix: key.chars().take(12).collect(),
         created: now_rfc3339(),
-        admin: body.admin,
+        scope,
     };
     state.store.create_api_key(&record).await?;
     let mut answer = key_json(&record);

@@ -15,6 +15,7 @@ mod openapi;
 mod orchestra;
 mod responses;
 mod schedules;
+mod scope;
 mod state;
 mod tools;
 mod traces;
@@ -39,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
+        // Runs after authentication (layers added later run first).
+        .route_layer(axum::middleware::from_fn(scope::require_scope))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,

@@ -240,12 +240,53 @@ pub(crate) async fn create(
             reason: r.reason,
         })
         .collect();
-    // A front end's JWT subject is the run's identity unless the request names one.
-    let identity = body
-        .identity
-        .or(body.contact)
+    // A front end's JWT subject is the run's identity unless the request names one; an end
+    // user confined to its own tasks can name no other.
+    let identity = body.identity.or(body.contact);
+    if let (Some(own), Some(named)) = (caller.own_identity(), &identity) {
+        if named.id != own {
+            return Err(ApiError::forbidden(
+                "identity.id must be the token's subject: an end user acts as itself",
+            ));
+        }
+    }
+    let identity = identity
         .map(identity_json)
         .or_else(|| caller.subject.as_ref().map(|s| json!({"id": s})));
+    if let Some(own) = caller.own_identity() {
+        // Memories are per entity: an end user's agent reads and writes only its own.
+        if body.memory.as_ref().is_some_and(|m| m.entity_id != own) {
+            return Err(ApiError::forbidden(
+                "memory.entity_id must be the token's subject: an end user has only its own memories",
+            ));
+        }
+        if let Some(task_id) = &body.task_id {
+            let task = state.engine.task(&caller.project, task_id).await?;
+            if !task
+                .as_ref()
+                .map(|t| owned_by(t, own))
+                .transpose()?
+                .unwrap_or(false)
+            {
+                return Err(ApiError::not_found(format!("task `{task_id}` not found")));
+            }
+        }
+        if let Some(thread) = &body.thread {
+            // A thread's history becomes the new task's context: only one's own.
+            for task in state
+                .engine
+                .thread_tasks(&caller.project, &thread.id)
+                .await?
+            {
+                if !owned_by(&task, own)? {
+                    return Err(ApiError::not_found(format!(
+                        "thread `{}` not found",
+                        thread.id
+                    )));
+                }
+            }
+        }
+    }
     let request = RunRequest {
         project: caller.project,
         agent,
@@ -329,6 +370,17 @@ fn sse(
     Sse::new(events.chain(done).map(Ok)).keep_alive(KeepAlive::default())
 }
 
+/// Whether a task acts for this identity (its `identity.id`).
+fn owned_by(task: &TaskRecord, identity: &str) -> Result<bool, ApiError> {
+    let data = Engine::data(task)?;
+    Ok(data
+        .identity
+        .as_ref()
+        .and_then(|i| i.get("id"))
+        .and_then(Value::as_str)
+        == Some(identity))
+}
+
 async fn agent_task(
     state: &AppState,
     caller: &Caller,
@@ -337,12 +389,17 @@ async fn agent_task(
 ) -> Result<TaskRecord, ApiError> {
     let reference = AgentRef::parse(agent_key)?;
     let agent = live_agent(state, &caller.project, reference.key).await?;
-    state
+    let task = state
         .engine
         .task(&caller.project, task_id)
         .await?
-        .filter(|t| t.agent_id == agent.id)
-        .ok_or_else(|| ApiError::not_found(format!("task `{task_id}` not found")))
+        .filter(|t| t.agent_id == agent.id);
+    match (task, caller.own_identity()) {
+        (Some(task), None) => Ok(task),
+        // Another user's task is as unknown as a missing one.
+        (Some(task), Some(own)) if owned_by(&task, own)? => Ok(task),
+        _ => Err(ApiError::not_found(format!("task `{task_id}` not found"))),
+    }
 }
 
 /// Poll a task: `status` is `in_progress`, `completed` or `failed`.
@@ -444,10 +501,19 @@ pub(crate) async fn thread(
     Extension(caller): Extension<Caller>,
     Path(thread_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let tasks = state
+    let mut tasks = state
         .engine
         .thread_tasks(&caller.project, &thread_id)
         .await?;
+    if let Some(own) = caller.own_identity() {
+        let mut mine = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            if owned_by(&task, own)? {
+                mine.push(task);
+            }
+        }
+        tasks = mine;
+    }
     if tasks.is_empty() {
         return Err(ApiError::not_found(format!(
             "thread `{thread_id}` not found"

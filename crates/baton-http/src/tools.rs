@@ -10,14 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use baton_core::id::{new_id, now_rfc3339};
-use baton_core::store::SecretCipher;
-use baton_core::tool::{HeaderValue, ToolRecord, ToolSpec};
+use baton_core::tool::{ToolRecord, ToolSpec};
 use baton_core::ProjectId;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-
-/// What a secret header value reads as in every answer.
-pub(crate) const MASK: &str = "********";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -29,47 +25,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/tools/{tool_id}/invoke", post(invoke))
 }
 
-/// Seals every secret header; a masked value sent back unchanged keeps the stored secret.
-fn seal_headers(cipher: &dyn SecretCipher, spec: &mut ToolSpec, previous: Option<&ToolSpec>) {
-    let old_headers = previous.and_then(|p| p.kind.headers());
-    let Some(headers) = spec.kind.headers_mut() else {
-        return;
-    };
-    for (name, header) in headers.iter_mut() {
-        if let HeaderValue::Detailed {
-            value,
-            encrypted: true,
-        } = header
-        {
-            let kept = (value.as_str() == MASK)
-                .then(|| match old_headers.and_then(|h| h.get(name)) {
-                    Some(HeaderValue::Detailed {
-                        value: sealed,
-                        encrypted: true,
-                    }) => Some(sealed.clone()),
-                    _ => None,
-                })
-                .flatten();
-            *value = kept.unwrap_or_else(|| cipher.seal(value));
-        }
-    }
-}
-
 /// The tool as the wire shows it, secrets masked.
 fn tool_json(tool: &ToolRecord) -> Value {
-    let mut spec = tool.spec.clone();
-    if let Some(headers) = spec.kind.headers_mut() {
-        for header in headers.values_mut() {
-            if let HeaderValue::Detailed {
-                value,
-                encrypted: true,
-            } = header
-            {
-                *value = MASK.to_owned();
-            }
-        }
-    }
-    let mut body = match serde_json::to_value(&spec) {
+    let mut body = match serde_json::to_value(tool.spec.masked()) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
@@ -108,7 +66,7 @@ pub(crate) async fn store_new(
     mut spec: ToolSpec,
 ) -> Result<Value, ApiError> {
     spec.validate()?;
-    seal_headers(state.cipher.as_ref(), &mut spec, None);
+    spec.seal_secrets(state.cipher.as_ref(), None)?;
     let now = now_rfc3339();
     let tool = ToolRecord {
         id: new_id(),
@@ -225,7 +183,7 @@ pub(crate) async fn update(
     }
     let mut spec: ToolSpec = from_value(Value::Object(merged))?;
     spec.validate()?;
-    seal_headers(state.cipher.as_ref(), &mut spec, Some(&tool.spec));
+    spec.seal_secrets(state.cipher.as_ref(), Some(&tool.spec))?;
     tool.spec = spec;
     tool.updated = now_rfc3339();
     state

@@ -1,12 +1,14 @@
-//! Secrets at rest: ChaCha20-Poly1305 with a 32-byte key, sealed as `enc:v1:<base64(nonce‖ct)>`.
+//! Secrets at rest: ChaCha20-Poly1305 with a 32-byte key, sealed as `enc:v1:<base64(nonce‖ct)>`,
+//! or `enc:v2:…` when bound to a context (authenticated as associated data).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use baton_core::store::{SecretCipher, SecretError};
-use chacha20poly1305::aead::{Aead, KeyInit, OsRng};
+use chacha20poly1305::aead::{Aead, KeyInit, OsRng, Payload};
 use chacha20poly1305::{AeadCore, ChaCha20Poly1305, Key, Nonce};
 
 const PREFIX: &str = "enc:v1:";
+const BOUND: &str = "enc:v2:";
 
 /// The server's secret cipher.
 pub struct ChaChaCipher {
@@ -36,23 +38,26 @@ impl ChaChaCipher {
     }
 }
 
-impl SecretCipher for ChaChaCipher {
-    fn seal(&self, plain: &str) -> String {
+impl ChaChaCipher {
+    fn seal_with(&self, prefix: &str, plain: &str, aad: &[u8]) -> String {
         let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
         // Encryption with a fresh nonce and an in-memory buffer cannot fail.
         let ct = self
             .cipher
-            .encrypt(&nonce, plain.as_bytes())
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: plain.as_bytes(),
+                    aad,
+                },
+            )
             .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
-        format!("{PREFIX}{}", B64.encode(out))
+        format!("{prefix}{}", B64.encode(out))
     }
 
-    fn open(&self, sealed: &str) -> Result<String, SecretError> {
-        let body = sealed
-            .strip_prefix(PREFIX)
-            .ok_or_else(|| SecretError("not a sealed secret".into()))?;
+    fn open_with(&self, body: &str, aad: &[u8]) -> Result<String, SecretError> {
         let raw = B64
             .decode(body)
             .map_err(|e| SecretError(format!("bad encoding: {e}")))?;
@@ -62,9 +67,33 @@ impl SecretCipher for ChaChaCipher {
         let (nonce, ct) = raw.split_at(12);
         let plain = self
             .cipher
-            .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| SecretError("wrong key or tampered value".into()))?;
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map_err(|_| SecretError("wrong key, wrong context or tampered value".into()))?;
         String::from_utf8(plain).map_err(|_| SecretError("not UTF-8".into()))
+    }
+}
+
+impl SecretCipher for ChaChaCipher {
+    fn seal(&self, plain: &str) -> String {
+        self.seal_with(PREFIX, plain, b"")
+    }
+
+    fn open(&self, sealed: &str) -> Result<String, SecretError> {
+        let body = sealed
+            .strip_prefix(PREFIX)
+            .ok_or_else(|| SecretError("not a sealed secret".into()))?;
+        self.open_with(body, b"")
+    }
+
+    fn seal_bound(&self, plain: &str, context: &str) -> String {
+        self.seal_with(BOUND, plain, context.as_bytes())
+    }
+
+    fn open_bound(&self, sealed: &str, context: &str) -> Result<String, SecretError> {
+        match sealed.strip_prefix(BOUND) {
+            Some(body) => self.open_with(body, context.as_bytes()),
+            None => self.open(sealed),
+        }
     }
 }
 
@@ -83,5 +112,23 @@ mod tests {
         let other = ChaChaCipher::from_base64(&ChaChaCipher::generate_key()).unwrap();
         assert!(other.open(&sealed).is_err());
         assert!(ChaChaCipher::from_base64("c2hvcnQ=").is_err());
+    }
+
+    #[test]
+    fn bound_values_open_only_in_their_context() {
+        let c = ChaChaCipher::from_base64(&ChaChaCipher::generate_key()).unwrap();
+        let bound = c.seal_bound("Bearer s3cret", "https://api.example.com:443");
+        assert!(bound.starts_with(BOUND) && !bound.contains("s3cret"));
+        assert_eq!(
+            c.open_bound(&bound, "https://api.example.com:443").unwrap(),
+            "Bearer s3cret"
+        );
+        assert!(c
+            .open_bound(&bound, "https://evil.example.com:443")
+            .is_err());
+        assert!(c.open(&bound).is_err(), "a bound value needs its context");
+        // Values sealed before binding still open.
+        let legacy = c.seal("old");
+        assert_eq!(c.open_bound(&legacy, "anything").unwrap(), "old");
     }
 }

@@ -5,9 +5,9 @@ use crate::migration::Migrator;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentStatus, AgentVersion};
 use baton_core::store::{
-    AgentStore, ApiKeyRecord, ApiKeyStore, Page, PageRequest, StoreError, ToolStore,
+    AgentStore, ApiKeyRecord, ApiKeyStore, KeyScope, Page, PageRequest, StoreError, ToolStore,
 };
-use baton_core::tool::ToolRecord;
+use baton_core::tool::{ToolRecord, ToolSpec};
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -132,8 +132,11 @@ fn version_model(
 }
 
 fn tool_record(m: tool::Model) -> Result<ToolRecord, StoreError> {
+    let mut spec: ToolSpec = serde_json::from_str(&m.spec).map_err(|e| corrupt("tool spec", e))?;
+    // Rows written before secrets were typed hold bare ciphertext.
+    spec.adopt_legacy_secrets();
     Ok(ToolRecord {
-        spec: serde_json::from_str(&m.spec).map_err(|e| corrupt("tool spec", e))?,
+        spec,
         id: m.id,
         project_id: ProjectId(m.project_id),
         created: m.created,
@@ -142,6 +145,11 @@ fn tool_record(m: tool::Model) -> Result<ToolRecord, StoreError> {
 }
 
 fn tool_model(t: &ToolRecord) -> Result<tool::Model, StoreError> {
+    if t.spec.has_unsealed_secrets() {
+        return Err(StoreError::Corrupt(
+            "a tool's secret header was not sealed before storing".into(),
+        ));
+    }
     Ok(tool::Model {
         id: t.id.clone(),
         project_id: t.project_id.0.clone(),
@@ -443,7 +451,8 @@ fn key_record(m: api_key::Model) -> ApiKeyRecord {
         hash: m.hash,
         prefix: m.prefix,
         created: m.created,
-        admin: m.admin,
+        // An unknown scope (written by a newer version) grants the least.
+        scope: KeyScope::parse(&m.scope).unwrap_or(KeyScope::Run),
     }
 }
 
@@ -457,7 +466,8 @@ impl ApiKeyStore for SqlStore {
             hash: k.hash.clone(),
             prefix: k.prefix.clone(),
             created: k.created.clone(),
-            admin: k.admin,
+            admin: k.scope == KeyScope::Admin,
+            scope: k.scope.as_str().to_owned(),
         });
         row.insert(&self.db)
             .await

@@ -130,6 +130,24 @@ pub async fn raw_rows(url: &str, table: &str) -> Result<Vec<String>, StoreError>
     Ok(specs)
 }
 
+/// Overwrites the `spec` of the tool with this id, as an older version would have written it.
+pub async fn set_raw_tool_spec(url: &str, id: &str, spec: &str) -> Result<(), StoreError> {
+    let db = Database::connect(url).await.map_err(unavailable)?;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => "UPDATE tools SET spec = $1 WHERE id = $2",
+        _ => "UPDATE tools SET spec = ? WHERE id = ?",
+    };
+    db.execute(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [spec.into(), id.into()],
+    ))
+    .await
+    .map_err(unavailable)?;
+    db.close().await.map_err(unavailable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -170,7 +170,7 @@ async fn contract(store: &dyn Store) {
         hash: "h".repeat(64),
         prefix: "p".into(),
         created: "c".into(),
-        admin: false,
+        scope: baton_core::store::KeyScope::Run,
     };
     assert_eq!(store.count_api_keys().await.unwrap(), 0);
     store.create_api_key(&key).await.unwrap();

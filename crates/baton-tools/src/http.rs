@@ -4,6 +4,7 @@
 use crate::policy::{OutboundPolicy, PolicyResolver};
 use async_trait::async_trait;
 use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::secret::url_origin;
 use baton_core::tool::{ArgumentType, HeaderValue, HttpDef, HttpMethod};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
@@ -144,18 +145,16 @@ impl HttpTool {
             HttpMethod::Put => reqwest::Method::PUT,
             HttpMethod::Delete => reqwest::Method::DELETE,
         };
+        // A secret goes only to the origin it was entered for, whatever the placeholders made
+        // of the URL.
+        let origin = url_origin(&url).unwrap_or_default();
         let mut request = self.client.request(method, url).timeout(self.timeout);
         for (name, header) in &blueprint.headers {
             let value = match header {
-                HeaderValue::Plain(v) => fill(v, &values, false),
-                HeaderValue::Detailed { value, encrypted } => {
-                    if *encrypted {
-                        ctx.open(value)
-                            .map_err(|e| format!("header `{name}` could not be decrypted: {e}"))?
-                    } else {
-                        fill(value, &values, false)
-                    }
-                }
+                HeaderValue::Plain(v) | HeaderValue::Unencrypted(v) => fill(v, &values, false),
+                HeaderValue::Secret(secret) => secret
+                    .reveal(ctx.cipher, &origin)
+                    .map_err(|e| format!("header `{name}` is not sent: {e}"))?,
             };
             request = request.header(name.as_str(), value);
         }

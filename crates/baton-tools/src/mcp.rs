@@ -3,10 +3,11 @@
 //! version, tools are discovered with `tools/list`, and a connection that breaks is dropped so the
 //! next run reconnects.
 
-use crate::policy::OutboundPolicy;
+use crate::policy::{OutboundPolicy, PolicyResolver};
 use async_trait::async_trait;
 use baton_core::handler::{ToolContext, ToolHandler};
 use baton_core::model::ToolDefinition;
+use baton_core::secret::{stdio_origin, url_origin};
 use baton_core::tool::{HeaderValue, McpConnection, McpDef};
 use rmcp::model::CallToolRequestParams;
 use rmcp::service::{RoleClient, RunningService, ServiceError};
@@ -66,6 +67,36 @@ pub struct McpPool {
     slots: Mutex<HashMap<String, Slot>>,
     policy: Arc<OutboundPolicy>,
     settings: McpSettings,
+    /// Shared by every HTTP connection; without it (an error) MCP over HTTP fails closed.
+    client: Result<reqwest_mcp::Client, String>,
+}
+
+/// The HTTP client of streamable-HTTP MCP connections: every DNS answer it connects to passes
+/// the outbound policy (so a name cannot pass the check and then rebind to an internal
+/// address), no proxy, and redirects only within the origin (custom headers, secrets among
+/// them, would follow a redirect elsewhere).
+pub fn mcp_client(policy: Arc<OutboundPolicy>) -> Result<reqwest_mcp::Client, String> {
+    // This reqwest panics when it is built without a process-wide TLS provider; another part
+    // of the process may have installed one already, either is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest_mcp::Client::builder()
+        .no_proxy()
+        // As rmcp's own client: a reused idle connection stalls on delayed ACKs.
+        .pool_max_idle_per_host(0)
+        .dns_resolver(Arc::new(PolicyResolver(policy)))
+        .redirect(reqwest_mcp::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| first.origin() == attempt.url().origin());
+            if !same_origin || attempt.previous().len() > 5 {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }))
+        .build()
+        .map_err(|e| format!("the MCP HTTP client could not be built: {e}"))
 }
 
 impl McpPool {
@@ -73,6 +104,7 @@ impl McpPool {
     pub fn new(policy: Arc<OutboundPolicy>, settings: McpSettings) -> Self {
         Self {
             slots: Mutex::new(HashMap::new()),
+            client: mcp_client(policy.clone()),
             policy,
             settings,
         }
@@ -154,9 +186,10 @@ impl McpPool {
                     .env_clear()
                     .envs(self.settings.stdio_env.iter().map(|(k, v)| (k, v)))
                     .kill_on_drop(true);
+                let origin = stdio_origin(&def.command);
                 for (name, value) in &def.headers {
                     // Stdio servers take their settings as environment variables.
-                    command.env(name, header_value(value, ctx)?);
+                    command.env(name, header_value(value, &origin, ctx)?);
                 }
                 let (transport, _stderr) = TokioChildProcess::builder(command)
                     .stderr(Stdio::null())
@@ -177,9 +210,10 @@ impl McpPool {
                     rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
                         url.clone(),
                     );
+                let origin = url_origin(&parsed).unwrap_or_default();
                 let mut custom = HashMap::new();
                 for (name, value) in &def.headers {
-                    let value = header_value(value, ctx)?;
+                    let value = header_value(value, &origin, ctx)?;
                     if name.eq_ignore_ascii_case("authorization") {
                         let token = value
                             .strip_prefix("Bearer ")
@@ -195,7 +229,8 @@ impl McpPool {
                     custom.insert(header_name, header_value);
                 }
                 let config = config.custom_headers(custom);
-                let transport = StreamableHttpClientTransport::from_config(config);
+                let transport =
+                    StreamableHttpClientTransport::with_client(self.client.clone()?, config);
                 ().serve(transport)
                     .await
                     .map_err(|e| format!("cannot connect to MCP server {url}: {e}"))?
@@ -218,12 +253,16 @@ impl McpPool {
     }
 }
 
-fn header_value(value: &HeaderValue, ctx: &ToolContext<'_>) -> Result<String, String> {
+fn header_value(
+    value: &HeaderValue,
+    origin: &str,
+    ctx: &ToolContext<'_>,
+) -> Result<String, String> {
     match value {
-        HeaderValue::Plain(v) => Ok(v.clone()),
-        HeaderValue::Detailed { value, .. } => ctx
-            .open(value)
-            .map_err(|e| format!("a header could not be decrypted: {e}")),
+        HeaderValue::Plain(v) | HeaderValue::Unencrypted(v) => Ok(v.clone()),
+        HeaderValue::Secret(secret) => secret
+            .reveal(ctx.cipher, origin)
+            .map_err(|e| format!("a header is not sent: {e}")),
     }
 }
 
@@ -339,5 +378,56 @@ impl ToolHandler for McpTool {
                 Err(message)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering every connection with `200 ok`.
+    async fn answering_server() -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn the_mcp_connection_itself_resolves_under_the_policy() {
+        let port = answering_server().await;
+        let url = format!("http://localhost:{port}/mcp");
+        // The address is checked where rmcp's requests connect, not only in a check before.
+        let refused = mcp_client(Arc::new(OutboundPolicy::default()))
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .unwrap_err();
+        let chain = format!("{:?}", refused);
+        assert!(chain.contains("outbound policy refuses"), "{chain}");
+
+        let allowed = OutboundPolicy {
+            allow_loopback: true,
+            ..Default::default()
+        };
+        let answer = mcp_client(Arc::new(allowed))
+            .unwrap()
+            .get(&url)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
     }
 }

@@ -40,7 +40,7 @@ impl OutboundPolicy {
     /// Checks one resolved address; the error says why it is refused.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), String> {
         let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4).unwrap_or(ip),
             v4 => v4,
         };
         let class = classify(ip);
@@ -106,6 +106,25 @@ impl AddressClass {
     }
 }
 
+/// The IPv4 address an IPv6 address stands for, when it is a way of reaching an IPv4 host:
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`)
+/// or 6to4 (`2002:AABB:CCDD::/48`). Such addresses are classed by that IPv4 address, or
+/// `[::127.0.0.1]` and `[64:ff9b::7f00:1]` would pass as public.
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    if ip.is_loopback() || ip.is_unspecified() {
+        // `::1` and `::` are IPv6's own loopback and unspecified addresses.
+        return None;
+    }
+    let s = ip.segments();
+    let low = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, hi, lo] | [0, 0, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => Some(low(hi, lo)),
+        [0x2002, hi, lo, ..] => Some(low(hi, lo)),
+        _ => None,
+    }
+}
+
 fn classify(ip: IpAddr) -> AddressClass {
     match ip {
         IpAddr::V4(v4) => classify_v4(v4),
@@ -145,6 +164,8 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     } else if ip.is_unspecified()
         || ip.is_multicast()
         || first == 0x2001 && ip.segments()[1] == 0xdb8
+        // 64:ff9b:1::/48 is local-use NAT64 (RFC 8215): it reaches an operator's own IPv4 space.
+        || (first == 0x64 && ip.segments()[1] == 0xff9b)
     {
         AddressClass::Special
     } else {
@@ -166,6 +187,22 @@ impl reqwest::dns::Resolve for PolicyResolver {
                 .await
                 .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
             let iter: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(iter)
+        })
+    }
+}
+
+/// The same resolver for the reqwest version inside rmcp's HTTP transport.
+impl reqwest_mcp::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest_mcp::dns::Name) -> reqwest_mcp::dns::Resolving {
+        let policy = self.0.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs = policy
+                .resolve(&host, 0)
+                .await
+                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
+            let iter: reqwest_mcp::dns::Addrs = Box::new(addrs.into_iter());
             Ok(iter)
         })
     }
@@ -195,13 +232,29 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "224.0.0.1",
+            // IPv6 forms that carry an internal IPv4 address.
+            "::127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
         ] {
             assert!(
                 policy.check_ip(ip(refused)).is_err(),
                 "{refused} must be refused"
             );
         }
-        for allowed in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for allowed in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
+        ] {
             assert!(
                 policy.check_ip(ip(allowed)).is_ok(),
                 "{allowed} must be allowed"
@@ -217,7 +270,9 @@ mod tests {
         };
         assert!(policy.check_ip(ip("127.0.0.1")).is_ok());
         assert!(policy.check_ip(ip("::1")).is_ok());
+        assert!(policy.check_ip(ip("64:ff9b::7f00:1")).is_ok());
         assert!(policy.check_ip(ip("10.0.0.1")).is_err());
+        assert!(policy.check_ip(ip("::10.0.0.1")).is_err());
         assert!(policy.check_ip(ip("169.254.169.254")).is_err());
     }
 
@@ -230,5 +285,7 @@ mod tests {
         assert!(policy.resolve("10.0.0.5", 80).await.is_ok());
         assert!(policy.resolve("10.0.0.6", 80).await.is_err());
         assert!(policy.resolve("localhost", 80).await.is_err());
+        assert!(policy.resolve("[::127.0.0.1]", 80).await.is_err());
+        assert!(policy.resolve("[64:ff9b::7f00:1]", 80).await.is_err());
     }
 }

@@ -20,8 +20,10 @@ pub struct Model {
     pub prefix: String,
     /// Creation time.
     pub created: String,
-    /// Administers the server.
+    /// Administers the server (kept equal to `scope == "admin"` for older readers).
     pub admin: bool,
+    /// `admin`, `project` or `run`.
+    pub scope: String,
 }
 
 /// No relations are navigated through sea-orm.

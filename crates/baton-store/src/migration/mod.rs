@@ -7,6 +7,7 @@ mod m0002_tasks;
 mod m0003_collections;
 mod m0004_schedules;
 mod m0005_traces_keys;
+mod m0006_key_scopes;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_collections::Migration),
             Box::new(m0004_schedules::Migration),
             Box::new(m0005_traces_keys::Migration),
+            Box::new(m0006_key_scopes::Migration),
         ]
     }
 }
