@@ -129,13 +129,34 @@ pub struct ToolsFileConfig {
     pub code_timeout_s: Option<f64>,
     /// CPU seconds a code tool call may use (default 10).
     pub code_cpu_s: Option<u64>,
-    /// Memory (address space) a code tool call may use, in MiB (default 512).
+    /// Memory a code tool call may use, in MiB, for all its processes together (default 512).
     pub code_memory_mb: Option<u64>,
+    /// Processes and threads a code tool call may run at once (default 64).
+    pub code_max_processes: Option<u32>,
+    /// Size of a code tool call's writable `/tmp`, in MiB (default 64).
+    pub code_scratch_mb: Option<u64>,
+    /// How code tools are isolated: `"bubblewrap"` (default) or `"none"` (trusted setups only).
+    pub code_sandbox: Option<CodeSandbox>,
+    /// The unprivileged uid (and gid) code tools run as when the server runs as root
+    /// (default 65534).
+    pub code_uid: Option<u32>,
     /// Programs stdio MCP servers may run (`"*"` for any; default none).
     #[serde(default)]
     pub mcp_stdio_commands: Vec<String>,
     /// Default MCP tool call timeout in seconds (default 60).
     pub mcp_timeout_s: Option<f64>,
+}
+
+/// The isolation of code tools (`[tools] code_sandbox`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeSandbox {
+    /// bubblewrap namespaces; code tools are refused where they cannot be set up.
+    #[default]
+    #[serde(alias = "bwrap")]
+    Bubblewrap,
+    /// No isolation: code runs as the server's user and sees its files.
+    None,
 }
 
 /// Resolved tool runtime settings.
@@ -474,6 +495,25 @@ fn resolve_tools(
         return Err(ConfigError::Invalid {
             setting: "tools.code_memory_mb",
             message: "must be more than 0".into(),
+        });
+    }
+    if file.code_scratch_mb == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_scratch_mb",
+            message: "must be more than 0".into(),
+        });
+    }
+    // The sandbox's own processes (bubblewrap and its init) count too.
+    if file.code_max_processes.is_some_and(|n| n < 8) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_max_processes",
+            message: "must be at least 8".into(),
+        });
+    }
+    if file.code_uid == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_uid",
+            message: "must not be 0: code tools never run as root".into(),
         });
     }
     Ok(ToolsSettings {
