@@ -265,6 +265,11 @@ impl TestServer {
             .unwrap()
     }
 
+    /// The server's data directory (its SQLite file and `secret.key`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Stops the server and drops a PostgreSQL test database.
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {

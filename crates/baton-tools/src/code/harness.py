@@ -33,7 +33,10 @@ def _baton_main():
     except Exception:
         import traceback
 
-        answer = json.dumps({"error": traceback.format_exc()})
+        kind, error, trace = sys.exc_info()
+        # The harness's own frame is no news to the code's author.
+        lines = traceback.format_exception(kind, error, trace.tb_next if trace else None)
+        answer = json.dumps({"error": "".join(lines)})
         status = 1
     sys.stdout.flush()
     sys.stderr.flush()

@@ -385,6 +385,7 @@ impl Sandbox {
         if user_namespace {
             args.push("--unshare-user".into());
         }
+        // Directories on the way to the runtime can be passed, not listed.
         for dir in layout
             .dirs
             .iter()
@@ -393,7 +394,7 @@ impl Sandbox {
         {
             args.extend([
                 "--perms".into(),
-                "0755".into(),
+                "0711".into(),
                 "--dir".into(),
                 dir.display().to_string(),
             ]);
