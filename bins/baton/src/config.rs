@@ -708,4 +708,21 @@ mod tests {
         assert!(e.to_string().contains("DATABASE_URL"), "{e}");
         assert!(toml::from_str::<FileConfig>("lisen = 1").is_err());
     }
+
+    #[test]
+    fn code_sandbox_settings_are_checked() {
+        let file: FileConfig = toml::from_str("[tools]\ncode_sandbox = \"none\"").unwrap();
+        assert_eq!(file.tools.code_sandbox, Some(CodeSandbox::None));
+        let e = toml::from_str::<FileConfig>("[tools]\ncode_sandbox = \"off\"").unwrap_err();
+        assert!(e.to_string().contains("bubblewrap"), "{e}");
+        for (text, setting) in [
+            ("code_uid = 0", "tools.code_uid"),
+            ("code_max_processes = 2", "tools.code_max_processes"),
+            ("code_scratch_mb = 0", "tools.code_scratch_mb"),
+        ] {
+            let file: FileConfig = toml::from_str(&format!("[tools]\n{text}")).unwrap();
+            let e = Config::resolve(Overrides::default(), file).unwrap_err();
+            assert!(e.to_string().contains(setting), "{e}");
+        }
+    }
 }

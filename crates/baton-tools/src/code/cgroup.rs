@@ -343,6 +343,32 @@ mod tests {
         assert_eq!((v2, v1), (None, None));
     }
 
+    /// As root (as CI runs), this machine's cgroups take per-call groups with limits, and
+    /// removing one leaves nothing behind.
+    #[tokio::test]
+    async fn a_call_group_is_limited_and_removed() {
+        use std::os::unix::fs::MetadataExt;
+        if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+            return;
+        }
+        let cgroups = Cgroups::detect().await.unwrap();
+        let group = cgroups.create(100 * 1024 * 1024, 12).await.unwrap();
+        let dirs = group.dirs.clone();
+        assert!(!dirs.is_empty());
+        let read = |dir: &Path, file: &str| std::fs::read_to_string(dir.join(file)).ok();
+        let memory = dirs
+            .iter()
+            .find_map(|d| read(d, "memory.max").or_else(|| read(d, "memory.limit_in_bytes")));
+        assert_eq!(memory.unwrap().trim(), "104857600");
+        let pids = dirs.iter().find_map(|d| read(d, "pids.max"));
+        assert_eq!(pids.unwrap().trim(), "12");
+        assert_eq!(group.oom_kills().await, 0);
+        group.remove().await;
+        for dir in dirs {
+            assert!(!dir.exists(), "{} left behind", dir.display());
+        }
+    }
+
     #[test]
     fn controllers_are_read_from_their_list() {
         assert!(has_controllers("cpuset cpu io memory hugetlb pids rdma"));
