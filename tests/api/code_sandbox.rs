@@ -52,7 +52,7 @@ result = {p: attempt(p) for p in params["paths"]}
 "#;
 
 #[tokio::test]
-async fn code_tools_cannot_read_the_servers_files_or_write_the_host() {
+async fn code_tools_cannot_read_the_servers_files() {
     let rig = rig_with(ToolsFileConfig::default()).await;
     let data = rig.s.data_dir().to_owned();
     let secret = data.join("secret.key");
@@ -112,7 +112,12 @@ async fn code_tools_cannot_read_the_servers_files_or_write_the_host() {
         got == "no sqlite3" || got.starts_with("blocked"),
         "{sqlite}"
     );
+}
 
+#[tokio::test]
+async fn code_tools_cannot_write_to_the_host() {
+    let rig = rig_with(ToolsFileConfig::default()).await;
+    let data = rig.s.data_dir().to_owned();
     // Writes land in the sandbox's own scratch directory, never on the host.
     let marker = format!("baton-escape-{}", std::process::id());
     let targets = [
@@ -143,7 +148,11 @@ async fn code_tools_cannot_read_the_servers_files_or_write_the_host() {
             .starts_with("blocked"),
         "{writes}"
     );
-    // The scratch directory is writable, private to the call and capped in size.
+}
+
+#[tokio::test]
+async fn code_tools_get_a_fresh_private_size_capped_scratch_directory() {
+    let rig = rig_with(ToolsFileConfig::default()).await;
     let scratch = run_code(
         &rig,
         "scratch",
@@ -190,14 +199,14 @@ fn status_field(status: &str, name: &str) -> String {
 }
 
 #[tokio::test]
-async fn code_tools_see_only_their_own_processes_and_run_unprivileged() {
+async fn code_tools_see_only_their_own_processes() {
     let rig = rig_with(ToolsFileConfig::default()).await;
     let me = std::env::current_exe().unwrap();
     let me = me.file_name().unwrap().to_str().unwrap().to_owned();
     let procs = run_code(
         &rig,
         "ps",
-        "import os, subprocess\npids = [p for p in os.listdir('/proc') if p.isdigit()]\ncmds = []\nfor p in pids:\n    try:\n        cmds.append(open('/proc/%s/cmdline' % p, 'rb').read().replace(b'\\0', b' ').decode()[:300])\n    except OSError:\n        pass\ntry:\n    ps = subprocess.run(['ps', 'aux'], capture_output=True).stdout.decode()[:300]\nexcept OSError as e:\n    ps = 'blocked: ' + type(e).__name__\nresult = {'pids': pids, 'cmds': cmds, 'ps': ps, 'uid': os.getuid(), 'gid': os.getgid(), 'groups': os.getgroups()}",
+        "import os, subprocess\npids = [p for p in os.listdir('/proc') if p.isdigit()]\ncmds = []\nfor p in pids:\n    try:\n        cmds.append(open('/proc/%s/cmdline' % p, 'rb').read().replace(b'\\0', b' ').decode()[:300])\n    except OSError:\n        pass\ntry:\n    ps = subprocess.run(['ps', 'aux'], capture_output=True).stdout.decode()[:300]\nexcept OSError as e:\n    ps = 'blocked: ' + type(e).__name__\nresult = {'pids': pids, 'cmds': cmds, 'ps': ps}",
         json!({}),
     )
     .await;
@@ -215,12 +224,25 @@ async fn code_tools_see_only_their_own_processes_and_run_unprivileged() {
         result["ps"].as_str().unwrap().starts_with("blocked"),
         "{procs}"
     );
+}
+
+#[tokio::test]
+async fn code_tools_run_as_an_unprivileged_uid_seen_from_the_host() {
+    let rig = rig_with(ToolsFileConfig::default()).await;
+    let ids = run_code(
+        &rig,
+        "ids",
+        "import os\nresult = {'uid': os.getuid(), 'gid': os.getgid(), 'groups': os.getgroups()}",
+        json!({}),
+    )
+    .await;
+    let result = &ids["result"];
     if running_as_root() {
-        assert_eq!(result["uid"], 65534, "{procs}");
-        assert_eq!(result["gid"], 65534, "{procs}");
-        assert_eq!(result["groups"], json!([]), "{procs}");
+        assert_eq!(result["uid"], 65534, "{ids}");
+        assert_eq!(result["gid"], 65534, "{ids}");
+        assert_eq!(result["groups"], json!([]), "{ids}");
     } else {
-        assert_ne!(result["uid"], 0, "{procs}");
+        assert_ne!(result["uid"], 0, "{ids}");
     }
 
     // From the host's side: the code's process runs as that uid, with no capabilities.
@@ -251,14 +273,18 @@ async fn code_tools_see_only_their_own_processes_and_run_unprivileged() {
     assert_eq!(status_field(&status, "NoNewPrivs"), "1");
 }
 
-#[tokio::test]
-async fn code_tool_limits_hold_for_the_whole_sandbox() {
-    let rig = rig_with(ToolsFileConfig {
+async fn limited_rig() -> Rig {
+    rig_with(ToolsFileConfig {
         code_cpu_s: Some(2),
         code_timeout_s: Some(20.0),
         ..Default::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn a_fork_bomb_is_capped_for_the_whole_sandbox() {
+    let rig = limited_rig().await;
     // 1,500 forks: the sandbox's process cap (64 by default) stops them.
     let forks = run_code(
         &rig,
@@ -269,7 +295,11 @@ async fn code_tool_limits_hold_for_the_whole_sandbox() {
     .await;
     let n = forks["result"].as_u64().unwrap_or(u64::MAX);
     assert!(n < 64, "forked {n}: {forks}");
+}
 
+#[tokio::test]
+async fn memory_is_capped_for_the_whole_sandbox() {
+    let rig = limited_rig().await;
     // Four children of 400 MB each against 512 MiB: at most one holds its block.
     let memory = run_code(
         &rig,
@@ -288,8 +318,11 @@ async fn code_tool_limits_hold_for_the_whole_sandbox() {
             "{memory}"
         ),
     }
+}
 
-    // A CPU loop is stopped by its CPU limit, and the error says so.
+#[tokio::test]
+async fn a_cpu_loop_is_stopped_by_the_cpu_limit_which_the_error_names() {
+    let rig = limited_rig().await;
     let started = Instant::now();
     let spin = run_code(&rig, "spin", "while True:\n    pass", json!({})).await;
     assert_eq!(
@@ -297,8 +330,11 @@ async fn code_tool_limits_hold_for_the_whole_sandbox() {
         "{spin}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
+}
 
-    // Output floods are stopped at the output limit, on stdout and on stderr.
+#[tokio::test]
+async fn an_output_flood_is_stopped_at_the_output_limit() {
+    let rig = limited_rig().await;
     for (key, stream) in [("flood", "stdout"), ("flood_err", "stderr")] {
         let started = Instant::now();
         let flood = run_code(
