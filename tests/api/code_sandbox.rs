@@ -348,7 +348,7 @@ async fn an_output_flood_is_stopped_at_the_output_limit() {
             flood["error"], "code tool exceeded its output limit (1 MiB)",
             "{flood}"
         );
-        assert!(started.elapsed() < Duration::from_secs(2), "{key}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{key}");
     }
 }
 
