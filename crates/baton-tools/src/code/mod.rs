@@ -148,6 +148,8 @@ struct Inner {
     limits: CodeLimits,
     /// Why code tools are refused.
     unavailable: Option<String>,
+    /// The sandbox's command line (after the cgroup wrapper), the same for every call.
+    argv: Vec<String>,
 }
 
 /// Runs Python code in the sandbox. Cheap to clone.
@@ -280,15 +282,26 @@ impl Sandbox {
             }
         };
         let isolated = matches!(runner, Runner::Bubblewrap { .. });
+        let sh = find_in_path("sh", &config.path)
+            .or_else(|| Some(PathBuf::from("/bin/sh")).filter(|p| p.is_file()));
+        let cgroups = match (cgroups, &sh) {
+            (Some(_), None) => {
+                tracing::warn!("code tools: no `sh` to join the cgroups with; limits per process");
+                None
+            }
+            (cgroups, _) => cgroups,
+        };
         let mut inner = Inner {
             python,
             runner,
             cgroups,
-            sh: find_in_path("sh", &config.path),
+            sh,
             uid: (root && isolated).then_some(config.uid),
             limits: config.limits,
             unavailable,
+            argv: Vec::new(),
         };
+        inner.argv = sandbox_argv(&inner);
         if inner.unavailable.is_none() {
             // The sandbox proves itself once: a machine without user namespaces, or a runtime
             // that does not start inside, refuses code tools rather than failing every call.
@@ -332,6 +345,7 @@ impl Sandbox {
                 uid: None,
                 limits: CodeLimits::default(),
                 unavailable: Some("no Python interpreter is available on this server".into()),
+                argv: Vec::new(),
             }),
         }
     }
@@ -348,83 +362,6 @@ impl Sandbox {
     /// The limits in effect.
     pub fn limits(&self) -> &CodeLimits {
         &self.inner.limits
-    }
-
-    fn rlimits(&self) -> Value {
-        let l = &self.inner.limits;
-        // With a control group the process cap is per sandbox; RLIMIT_NPROC counts every
-        // process of the uid, so it is only a backstop then.
-        let nproc = if self.inner.cgroups.is_some() {
-            u64::from(l.processes).saturating_mul(16).max(1024)
-        } else {
-            u64::from(l.processes)
-        };
-        json!([
-            ["RLIMIT_AS", l.memory_bytes, l.memory_bytes],
-            // SIGXCPU at the limit names the cause; SIGKILL a second later if it is ignored.
-            ["RLIMIT_CPU", l.cpu_seconds, l.cpu_seconds + 1],
-            ["RLIMIT_FSIZE", l.file_bytes, l.file_bytes],
-            ["RLIMIT_NOFILE", 64, 64],
-            ["RLIMIT_CORE", 0, 0],
-            ["RLIMIT_NPROC", nproc, nproc],
-        ])
-    }
-
-    fn bwrap_args(&self, layout: &Layout, user_namespace: bool) -> Vec<String> {
-        let mut args: Vec<String> = [
-            "--unshare-ipc",
-            "--unshare-pid",
-            "--unshare-net",
-            "--unshare-uts",
-            "--unshare-cgroup-try",
-            "--die-with-parent",
-            "--new-session",
-        ]
-        .map(String::from)
-        .into();
-        if user_namespace {
-            args.push("--unshare-user".into());
-        }
-        // Directories on the way to the runtime can be passed, not listed.
-        for dir in layout
-            .dirs
-            .iter()
-            .map(|d| d.as_path())
-            .chain([Path::new("/dev")])
-        {
-            args.extend([
-                "--perms".into(),
-                "0711".into(),
-                "--dir".into(),
-                dir.display().to_string(),
-            ]);
-        }
-        for bind in &layout.binds {
-            let p = bind.display().to_string();
-            args.extend(["--ro-bind".into(), p.clone(), p]);
-        }
-        for (at, target) in &layout.links {
-            args.extend([
-                "--symlink".into(),
-                target.display().to_string(),
-                at.display().to_string(),
-            ]);
-        }
-        for dev in ["/dev/null", "/dev/urandom"] {
-            args.extend(["--dev-bind".into(), dev.into(), dev.into()]);
-        }
-        args.extend(["--proc".into(), "/proc".into()]);
-        args.extend([
-            "--perms".into(),
-            "1777".into(),
-            "--size".into(),
-            self.inner.limits.scratch_bytes.to_string(),
-            "--tmpfs".into(),
-            "/tmp".into(),
-        ]);
-        args.extend(["--remount-ro".into(), "/".into()]);
-        args.extend(["--chdir".into(), "/tmp".into(), "--".into()]);
-        args
     }
 
     /// Runs `code` with `params`; `timeout` overrides the default wall-clock limit.
@@ -476,43 +413,36 @@ impl Sandbox {
             .map(|s| s.path().to_owned())
             .unwrap_or_else(|| PathBuf::from("/tmp"));
 
-        let mut argv: Vec<String> = Vec::new();
-        if let (Some(group), Some(sh)) = (&group, &inner.sh) {
-            let files: Vec<String> = group
-                .procs_files()
-                .map(|p| p.display().to_string())
-                .collect();
+        let mut argv: Vec<&str> = Vec::new();
+        let files: Vec<String> = group
+            .iter()
+            .flat_map(|g| g.procs_files())
+            .map(|p| p.display().to_string())
+            .collect();
+        let count = files.len().to_string();
+        if let (Some(_), Some(sh)) = (&group, &inner.sh) {
             argv.extend([
-                sh.display().to_string(),
-                "-c".into(),
-                JOIN_GROUPS.into(),
-                "sh".into(),
-                files.len().to_string(),
+                sh.to_str().unwrap_or("/bin/sh"),
+                "-c",
+                JOIN_GROUPS,
+                "sh",
+                &count,
             ]);
-            argv.extend(files);
+            argv.extend(files.iter().map(String::as_str));
         }
-        if let Runner::Bubblewrap {
-            bwrap,
-            layout,
-            user_namespace,
-        } = &inner.runner
-        {
-            argv.push(bwrap.display().to_string());
-            argv.extend(self.bwrap_args(layout, *user_namespace));
-        }
-        let conf = json!({"rlimits": self.rlimits(), "uid": inner.uid});
-        argv.push(python.display().to_string());
-        argv.extend(["-I".into(), "-B".into(), "-c".into(), HARNESS.into()]);
-        argv.push(conf.to_string());
+        argv.extend(inner.argv.iter().map(String::as_str));
         let bin_dir = python.parent().map(|p| p.display().to_string());
         let search = match bin_dir {
             Some(dir) => format!("{dir}:/usr/local/bin:/usr/bin:/bin"),
             None => "/usr/local/bin:/usr/bin:/bin".into(),
         };
 
-        let mut command = tokio::process::Command::new(&argv[0]);
+        let Some((program, args)) = argv.split_first() else {
+            return Err("the sandbox has no command".into());
+        };
+        let mut command = tokio::process::Command::new(program);
         command
-            .args(&argv[1..])
+            .args(args)
             .current_dir(scratch.as_ref().map_or(Path::new("/"), |s| s.path()))
             .env_clear()
             .env("PATH", search)
@@ -656,6 +586,104 @@ impl Sandbox {
             format!("the code {reason}: {tail}")
         })
     }
+}
+
+fn rlimits(inner: &Inner) -> Value {
+    let l = &inner.limits;
+    // With a control group the process cap is per sandbox; RLIMIT_NPROC counts every
+    // process of the uid, so it is only a backstop then.
+    let nproc = if inner.cgroups.is_some() {
+        u64::from(l.processes).saturating_mul(16).max(1024)
+    } else {
+        u64::from(l.processes)
+    };
+    json!([
+        ["RLIMIT_AS", l.memory_bytes, l.memory_bytes],
+        // SIGXCPU at the limit names the cause; SIGKILL a second later if it is ignored.
+        ["RLIMIT_CPU", l.cpu_seconds, l.cpu_seconds + 1],
+        ["RLIMIT_FSIZE", l.file_bytes, l.file_bytes],
+        ["RLIMIT_NOFILE", 64, 64],
+        ["RLIMIT_CORE", 0, 0],
+        ["RLIMIT_NPROC", nproc, nproc],
+    ])
+}
+
+fn bwrap_args(limits: &CodeLimits, layout: &Layout, user_namespace: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
+    ]
+    .map(String::from)
+    .into();
+    if user_namespace {
+        args.push("--unshare-user".into());
+    }
+    // Directories on the way to the runtime can be passed, not listed.
+    for dir in layout
+        .dirs
+        .iter()
+        .map(|d| d.as_path())
+        .chain([Path::new("/dev")])
+    {
+        args.extend([
+            "--perms".into(),
+            "0711".into(),
+            "--dir".into(),
+            dir.display().to_string(),
+        ]);
+    }
+    for bind in &layout.binds {
+        let p = bind.display().to_string();
+        args.extend(["--ro-bind".into(), p.clone(), p]);
+    }
+    for (at, target) in &layout.links {
+        args.extend([
+            "--symlink".into(),
+            target.display().to_string(),
+            at.display().to_string(),
+        ]);
+    }
+    for dev in ["/dev/null", "/dev/urandom"] {
+        args.extend(["--dev-bind".into(), dev.into(), dev.into()]);
+    }
+    args.extend(["--proc".into(), "/proc".into()]);
+    args.extend([
+        "--perms".into(),
+        "1777".into(),
+        "--size".into(),
+        limits.scratch_bytes.to_string(),
+        "--tmpfs".into(),
+        "/tmp".into(),
+    ]);
+    args.extend(["--remount-ro".into(), "/".into()]);
+    args.extend(["--chdir".into(), "/tmp".into(), "--".into()]);
+    args
+}
+
+/// The sandbox's command line: bubblewrap and its arguments (unless off), then the interpreter
+/// running the harness with the limits and the uid to give root up for.
+fn sandbox_argv(inner: &Inner) -> Vec<String> {
+    let mut argv = Vec::new();
+    if let Runner::Bubblewrap {
+        bwrap,
+        layout,
+        user_namespace,
+    } = &inner.runner
+    {
+        argv.push(bwrap.display().to_string());
+        argv.extend(bwrap_args(&inner.limits, layout, *user_namespace));
+    }
+    if let Some(python) = &inner.python {
+        argv.push(python.display().to_string());
+    }
+    argv.extend(["-I".into(), "-B".into(), "-c".into(), HARNESS.into()]);
+    argv.push(json!({"rlimits": rlimits(inner), "uid": inner.uid}).to_string());
+    argv
 }
 
 fn timeout_message(limit: Duration) -> String {
