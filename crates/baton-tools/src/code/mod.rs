@@ -588,6 +588,7 @@ impl Sandbox {
     }
 }
 
+/// The per-process limits the harness sets before it runs the code.
 fn rlimits(inner: &Inner) -> Value {
     let l = &inner.limits;
     // With a control group the process cap is per sandbox; RLIMIT_NPROC counts every
@@ -608,7 +609,10 @@ fn rlimits(inner: &Inner) -> Value {
     ])
 }
 
+/// bubblewrap's arguments: the namespaces, then the file system, built up in order.
 fn bwrap_args(limits: &CodeLimits, layout: &Layout, user_namespace: bool) -> Vec<String> {
+    // With --die-with-parent the sandbox dies with the runtime thread that started it (a worker
+    // that lives as long as the server), so a crashed server leaves no code running.
     let mut args: Vec<String> = [
         "--unshare-ipc",
         "--unshare-pid",
