@@ -4,6 +4,7 @@
 mod agents;
 mod auth;
 mod bad_input;
+mod code_sandbox;
 mod memory_knowledge;
 mod observability;
 mod runs;

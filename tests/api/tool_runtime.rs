@@ -479,7 +479,7 @@ async fn code_tools_run_python_in_a_sandbox_that_holds() {
         .collect();
     for name in &names {
         assert!(
-            ["HOME", "LANG", "LC_CTYPE", "PATH", "TMPDIR"].contains(name),
+            ["HOME", "LANG", "LC_CTYPE", "PATH", "PWD", "TMPDIR"].contains(name),
             "inherited {name}: {names:?}"
         );
     }

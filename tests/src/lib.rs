@@ -256,7 +256,7 @@ impl TestServer {
             .unwrap()
     }
 
-    /// The server's data directory (its `secret.key` among others).
+    /// The server's data directory (its SQLite file and `secret.key`).
     pub fn data_dir(&self) -> &std::path::Path {
         self.dir.path()
     }

@@ -129,13 +129,34 @@ pub struct ToolsFileConfig {
     pub code_timeout_s: Option<f64>,
     /// CPU seconds a code tool call may use (default 10).
     pub code_cpu_s: Option<u64>,
-    /// Memory (address space) a code tool call may use, in MiB (default 512).
+    /// Memory a code tool call may use, in MiB, for all its processes together (default 512).
     pub code_memory_mb: Option<u64>,
+    /// Processes and threads a code tool call may run at once (default 64).
+    pub code_max_processes: Option<u32>,
+    /// Size of a code tool call's writable `/tmp`, in MiB (default 64).
+    pub code_scratch_mb: Option<u64>,
+    /// How code tools are isolated: `"bubblewrap"` (default) or `"none"` (trusted setups only).
+    pub code_sandbox: Option<CodeSandbox>,
+    /// The unprivileged uid (and gid) code tools run as when the server runs as root
+    /// (default 65534).
+    pub code_uid: Option<u32>,
     /// Programs stdio MCP servers may run (`"*"` for any; default none).
     #[serde(default)]
     pub mcp_stdio_commands: Vec<String>,
     /// Default MCP tool call timeout in seconds (default 60).
     pub mcp_timeout_s: Option<f64>,
+}
+
+/// The isolation of code tools (`[tools] code_sandbox`).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeSandbox {
+    /// bubblewrap namespaces; code tools are refused where they cannot be set up.
+    #[default]
+    #[serde(alias = "bwrap")]
+    Bubblewrap,
+    /// No isolation: code runs as the server's user and sees its files.
+    None,
 }
 
 /// Resolved tool runtime settings.
@@ -539,6 +560,25 @@ fn resolve_tools(
             message: "must be more than 0".into(),
         });
     }
+    if file.code_scratch_mb == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_scratch_mb",
+            message: "must be more than 0".into(),
+        });
+    }
+    // The sandbox's own processes (bubblewrap and its init) count too.
+    if file.code_max_processes.is_some_and(|n| n < 8) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_max_processes",
+            message: "must be at least 8".into(),
+        });
+    }
+    if file.code_uid == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "tools.code_uid",
+            message: "must not be 0: code tools never run as root".into(),
+        });
+    }
     Ok(ToolsSettings {
         path: env
             .get("PATH")
@@ -730,5 +770,22 @@ mod tests {
         let e = Config::resolve(over, FileConfig::default()).unwrap_err();
         assert!(e.to_string().contains("DATABASE_URL"), "{e}");
         assert!(toml::from_str::<FileConfig>("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn code_sandbox_settings_are_checked() {
+        let file: FileConfig = toml::from_str("[tools]\ncode_sandbox = \"none\"").unwrap();
+        assert_eq!(file.tools.code_sandbox, Some(CodeSandbox::None));
+        let e = toml::from_str::<FileConfig>("[tools]\ncode_sandbox = \"off\"").unwrap_err();
+        assert!(e.to_string().contains("bubblewrap"), "{e}");
+        for (text, setting) in [
+            ("code_uid = 0", "tools.code_uid"),
+            ("code_max_processes = 2", "tools.code_max_processes"),
+            ("code_scratch_mb = 0", "tools.code_scratch_mb"),
+        ] {
+            let file: FileConfig = toml::from_str(&format!("[tools]\n{text}")).unwrap();
+            let e = Config::resolve(Overrides::default(), file).unwrap_err();
+            assert!(e.to_string().contains(setting), "{e}");
+        }
     }
 }

@@ -7,7 +7,7 @@ mod providers;
 mod secrets;
 
 pub use config::{
-    Config, ConfigError, FileConfig, Overrides, SchedulerFileConfig, ToolsFileConfig,
+    CodeSandbox, Config, ConfigError, FileConfig, Overrides, SchedulerFileConfig, ToolsFileConfig,
 };
 
 use baton_core::id::{new_id, now_rfc3339};
@@ -17,7 +17,10 @@ use baton_engine::scheduler::SchedulerConfig;
 use baton_engine::{Engine, EngineConfig};
 use baton_http::{hash_api_key, router, AppState};
 use baton_store::SqlStore;
-use baton_tools::{CodeLimits, McpSettings, OutboundPolicy, Sandbox, ToolRuntime, ToolsConfig};
+use baton_tools::{
+    CodeLimits, McpSettings, OutboundPolicy, Sandbox, SandboxConfig, SandboxMode, ToolRuntime,
+    ToolsConfig,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +89,8 @@ fn scheduler_config(file: &crate::config::SchedulerFileConfig) -> SchedulerConfi
 }
 
 /// Builds the tool runtime from the `[tools]` settings.
-async fn tool_runtime(settings: &crate::config::ToolsSettings) -> Arc<ToolRuntime> {
+async fn tool_runtime(config: &Config) -> Arc<ToolRuntime> {
+    let settings = &config.tools;
     let file = &settings.file;
     let defaults = CodeLimits::default();
     let limits = CodeLimits {
@@ -99,10 +103,31 @@ async fn tool_runtime(settings: &crate::config::ToolsSettings) -> Arc<ToolRuntim
             .code_memory_mb
             .map(|mb| mb * 1024 * 1024)
             .unwrap_or(defaults.memory_bytes),
+        processes: file.code_max_processes.unwrap_or(defaults.processes),
+        scratch_bytes: file
+            .code_scratch_mb
+            .map(|mb| mb * 1024 * 1024)
+            .unwrap_or(defaults.scratch_bytes),
         ..defaults
     };
-    let python = file.python.as_deref().unwrap_or("python3");
-    let sandbox = Sandbox::detect(python, &settings.path, limits).await;
+    // Code tools must never see the server's own files.
+    let mut hidden = vec![config.data_dir.clone()];
+    hidden.extend(std::env::current_dir().ok());
+    if let Some(file) = sqlite_file(&config.database_url) {
+        hidden.push(file);
+    }
+    let sandbox = Sandbox::detect(SandboxConfig {
+        python: file.python.clone().unwrap_or_else(|| "python3".into()),
+        path: settings.path.clone(),
+        mode: match file.code_sandbox.unwrap_or_default() {
+            CodeSandbox::Bubblewrap => SandboxMode::Bubblewrap,
+            CodeSandbox::None => SandboxMode::None,
+        },
+        uid: file.code_uid.unwrap_or(65534),
+        hidden,
+        limits,
+    })
+    .await;
     let mut stdio_env = vec![("PATH".to_owned(), settings.path.clone())];
     if let Some(home) = &settings.home {
         stdio_env.push(("HOME".to_owned(), home.clone()));
@@ -134,6 +159,14 @@ async fn tool_runtime(settings: &crate::config::ToolsSettings) -> Arc<ToolRuntim
     Arc::new(ToolRuntime::new(config, sandbox))
 }
 
+/// The database file of a `sqlite:` URL.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:").then(|| std::path::PathBuf::from(path))
+}
+
 /// A running server: its address, and a handle to stop it.
 pub struct Server {
     addr: SocketAddr,
@@ -151,7 +184,7 @@ impl Server {
         let cipher = secrets::load_or_create(&config)?;
         let created_admin_key = bootstrap_key(store.as_ref(), config.api_key.as_deref()).await?;
         let gateway = providers::gateway(&config.providers)?;
-        let tools = tool_runtime(&config.tools).await;
+        let tools = tool_runtime(&config).await;
         let engine = Engine::new(
             store.clone(),
             gateway,

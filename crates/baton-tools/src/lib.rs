@@ -9,7 +9,7 @@ pub mod mcp;
 pub mod policy;
 
 pub use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
-pub use code::{CodeLimits, Isolation, Sandbox};
+pub use code::{CodeLimits, Isolation, Sandbox, SandboxConfig, SandboxMode};
 pub use mcp::{McpPool, McpSettings};
 pub use policy::OutboundPolicy;
 
