@@ -28,7 +28,12 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.engine.metrics().render(),
+        format!(
+            "{}# HELP baton_live_streams Tasks with live event listeners in this process.\n\
+             # TYPE baton_live_streams gauge\nbaton_live_streams {}\n",
+            state.engine.metrics().render(),
+            state.engine.live_streams()
+        ),
     )
 }
 
