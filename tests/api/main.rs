@@ -4,6 +4,7 @@
 mod agents;
 mod auth;
 mod bad_input;
+mod http_surface;
 mod memory_knowledge;
 mod observability;
 mod runs;

@@ -114,3 +114,103 @@ async fn streams_of_unknown_tasks_do_not_grow_memory() {
         "RSS grew by {growth} KiB over 20,000 stream requests for unknown tasks"
     );
 }
+
+/// Reads until the server closes the connection; what it sent.
+async fn read_to_close(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut got)).await {
+        Ok(Ok(_)) => Some(String::from_utf8_lossy(&got).into_owned()),
+        // A reset is a close too.
+        Ok(Err(_)) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+async fn healthz_ms(url: &str) -> u128 {
+    // A new connection each time, as a new client would open.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let resp = client.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    started.elapsed().as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stress test: 2,000 slow connections; CI runs it with --ignored"]
+async fn slow_headers_are_cut_off_while_healthz_keeps_answering() {
+    use tokio::io::AsyncWriteExt;
+    // This process holds the 2,000 client ends.
+    baton::raise_open_file_limit();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path(), "[server]\nheader_read_timeout_s = 3\n");
+    let addr = url.trim_start_matches("http://").to_owned();
+    let opened = Instant::now();
+    let mut slow = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(b"GET /healthz HT").await.unwrap();
+        slow.push(stream);
+    }
+    eprintln!("2,000 slow connections open in {:?}", opened.elapsed());
+    // While they trickle their request lines one byte at a time, /healthz answers at once.
+    let mut worst = 0;
+    for _ in 0..10 {
+        for stream in &mut slow {
+            let _ = stream.write_all(b"T").await;
+        }
+        worst = worst.max(healthz_ms(&url).await);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    eprintln!("slowest /healthz beside 2,000 slow connections: {worst} ms");
+    assert!(worst < 1_000, "/healthz took {worst} ms");
+    // The header timeout closes every one of them.
+    let mut closed = 0;
+    for stream in &mut slow {
+        let left = Duration::from_secs(10).saturating_sub(opened.elapsed());
+        if read_to_close(stream, left.max(Duration::from_millis(10)))
+            .await
+            .is_some()
+        {
+            closed += 1;
+        }
+    }
+    eprintln!("closed {closed} of 2,000 within {:?}", opened.elapsed());
+    assert_eq!(closed, 2_000, "slow connections left open");
+    assert!(healthz_ms(&url).await < 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_get_a_quick_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(
+        dir.path(),
+        "[server]\nheader_read_timeout_s = 1.5\nmax_connections = 20\n",
+    );
+    let addr = url.trim_start_matches("http://").to_owned();
+    // Twenty silent connections take every place.
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let answer = read_to_close(&mut extra, Duration::from_secs(1))
+        .await
+        .expect("the server closes a connection beyond its cap at once");
+    assert!(
+        answer.starts_with("HTTP/1.1 503") && answer.contains("too many connections"),
+        "{answer:?}"
+    );
+    // Silent connections are closed by the header timeout; then there is room again.
+    for stream in &mut silent {
+        assert!(read_to_close(stream, Duration::from_secs(5))
+            .await
+            .is_some());
+    }
+    assert!(healthz_ms(&url).await < 1_000);
+}

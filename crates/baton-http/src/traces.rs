@@ -3,9 +3,10 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::{list_json, rfc3339_ms};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
