@@ -556,3 +556,52 @@ impl ApiKeyStore for SqlStore {
             .map_err(unavailable)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        let file = |url| sqlite_file(url).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(
+            file("sqlite://./baton.db?mode=rwc").as_deref(),
+            Some("./baton.db")
+        );
+        assert_eq!(
+            file("sqlite:/var/lib/b.db").as_deref(),
+            Some("/var/lib/b.db")
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://db/baton"), None);
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_file_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        SqlStore::connect(&format!("sqlite://{}?mode=rwc", fresh.display()))
+            .await
+            .unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        // A file an older version left world-readable is tightened on the next start.
+        let old = dir.path().join("old.db");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        SqlStore::connect(&format!("sqlite://{}?mode=rwc", old.display()))
+            .await
+            .unwrap();
+        assert_eq!(mode(&old), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            let side = dir.path().join(format!("old.db{suffix}"));
+            if side.exists() {
+                assert_eq!(mode(&side), 0o600, "{suffix}");
+            }
+        }
+    }
+}
