@@ -1,11 +1,11 @@
-//! The accept loop: HTTP/1 and HTTP/2 connections with a deadline for request headers, a cap on
-//! open connections (beyond it a quick 503, then close) and graceful shutdown. `axum::serve`
-//! has neither a header timeout nor a cap, so thousands of clients sending headers slowly could
-//! hold every file descriptor.
+//! The accept loop: HTTP/1.1 connections with a deadline for request headers (from the moment a
+//! connection opens or turns idle), a cap on open connections (beyond it a quick 503, then
+//! close) and graceful shutdown. `axum::serve` has neither a header timeout nor a cap, so
+//! thousands of clients sending headers slowly could hold every file descriptor.
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
-use tokio::time::Instant;
 
 /// What the accept loop enforces.
 #[derive(Debug, Clone, Copy)]
@@ -67,13 +66,10 @@ pub(crate) async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
-    let builder = Arc::new(builder);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -96,15 +92,10 @@ pub(crate) async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let builder = builder.clone();
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
         let watcher = graceful.watcher();
-        let deadline = Instant::now() + limits.header_read_timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            if !first_bytes(&stream, deadline).await {
-                return;
-            }
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
@@ -125,28 +116,4 @@ fn refuse(stream: &TcpStream) {
     );
     // The socket's send buffer takes it at once; a client that cannot take it loses nothing.
     let _ = stream.try_write(answer.as_bytes());
-}
-
-/// Waits until the first bytes tell HTTP/1 from an HTTP/2 preface, or gives up at `deadline`:
-/// a client that connects and stays silent is closed like one that sends headers slowly.
-async fn first_bytes(stream: &TcpStream, deadline: Instant) -> bool {
-    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-    let mut seen = [0u8; PREFACE.len()];
-    loop {
-        match tokio::time::timeout_at(deadline, stream.peek(&mut seen)).await {
-            Ok(Ok(n)) if n > 0 => {
-                if seen[..n] != PREFACE[..n] || n == PREFACE.len() {
-                    return true;
-                }
-                // The rest of an HTTP/2 preface is on its way: look again shortly.
-                if tokio::time::timeout_at(deadline, tokio::time::sleep(Duration::from_millis(10)))
-                    .await
-                    .is_err()
-                {
-                    return false;
-                }
-            }
-            _ => return false,
-        }
-    }
 }
