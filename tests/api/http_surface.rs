@@ -77,6 +77,22 @@ async fn nul_characters_are_a_400_naming_the_field_on_every_database() {
             let (st, answer) = s.call(Method::POST, path, Some(body)).await;
             assert_names(st, &answer, param, &format!("{backend:?} POST {path}"));
         }
+        // Batch endpoints take arrays: a datasource's chunks, Orchestra's tool calls.
+        for (path, body, param) in [
+            (
+                "/v2/knowledge/kb/datasources/ds/chunks",
+                json!([{"text": "fine"}, {"text": "datasource\u{0}text"}]),
+                "[1].text",
+            ),
+            (
+                "/api/tools/invoke",
+                json!([{"name": "current_date", "args": {"q": "\u{0}"}}]),
+                "[0].args.q",
+            ),
+        ] {
+            let (st, answer) = s.call(Method::POST, path, Some(body)).await;
+            assert_names(st, &answer, param, &format!("{backend:?} POST {path}"));
+        }
         for (path, param) in [
             ("/v2/agents/a%00b", "agent_key"),
             ("/v2/agents/keeper/responses/t%00/stream", "task_id"),
@@ -102,6 +118,15 @@ async fn oversized_bodies_broken_paths_and_repeated_keys_get_clear_errors() {
     let (st, body) = s.call(Method::POST, "/v2/agents", Some(big)).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+    let chunks = json!([{"text": "x".repeat(3 * 1024 * 1024)}]);
+    let (st, body) = s
+        .call(
+            Method::POST,
+            "/v2/knowledge/kb/datasources/ds/chunks",
+            Some(chunks),
+        )
+        .await;
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 
     let (st, body) = send(
         s.request(Method::GET, "/v2/agents/%FF%FE")

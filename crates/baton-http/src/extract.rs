@@ -27,6 +27,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A JSON body of any shape (batch endpoints take arrays), read and checked like [`ApiJson`].
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        parse_value(&bytes).map(JsonBody)
+    }
+}
+
 fn body_rejection(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::too_large("the body is larger than the server accepts")
@@ -139,6 +153,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
 
 /// Parses a JSON body into `T`, naming the field that is wrong.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    from_value(parse_value(bytes)?)
+}
+
+/// Parses a JSON body of any shape, refusing repeated keys and NUL characters.
+fn parse_value(bytes: &[u8]) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::malformed("a JSON body is required"));
     }
@@ -169,7 +188,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     json.end()
         .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
     reject_nul(&value)?;
-    from_value(value)
+    Ok(value)
 }
 
 /// A JSON value whose objects may not repeat a key: parsers disagree on which copy wins, so a

@@ -659,10 +659,8 @@ pub(crate) async fn create_chunks(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds)): Path<(String, String)>,
-    body: bytes::Bytes,
+    crate::extract::JsonBody(value): crate::extract::JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
     if !value.is_array() {
         return Err(ApiError::invalid(
             "",
