@@ -600,6 +600,41 @@ async fn event_streams_hold_nothing_for_unknown_tasks_nor_after_the_run() {
 }
 
 #[tokio::test]
+async fn a_turn_is_stored_before_its_last_event_reaches_the_client() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("quick", "openai/gpt-4o", json!({})).await;
+    for i in 0..40 {
+        rig.openai.push(Turn::text("done"));
+        let resp = rig
+            .s
+            .request(Method::POST, "/v2/agents/quick/responses")
+            .bearer_auth(baton_e2e::API_KEY)
+            .json(&json!({"message": user("go"), "stream": true}))
+            .send()
+            .await
+            .unwrap();
+        let events = read_sse(resp, 1000).await;
+        let task = events[0].json()["data"]["taskId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(events[events.len() - 2].kind(), "response.done");
+        // Read at once, as a client does on seeing response.done.
+        let (st, polled) = rig
+            .s
+            .call(
+                Method::GET,
+                &format!("/v2/agents/quick/responses/{task}"),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(polled["status"], "completed", "run {i}: {polled}");
+    }
+    rig.s.stop().await;
+}
+
+#[tokio::test]
 async fn limits_end_runs_with_the_matching_finish_reason() {
     let rig = Rig::start(Backend::Sqlite).await;
     rig.agent(
