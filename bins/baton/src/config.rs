@@ -629,6 +629,9 @@ mod tests {
         let c = Config::resolve(Overrides::default(), FileConfig::default()).unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.database_url, "sqlite://./baton.db?mode=rwc");
+        assert_eq!(c.server.header_read_timeout.as_secs(), 10);
+        assert_eq!(c.server.max_connections, 10_000);
+        assert!(c.server.cors_allowed_origins.is_empty());
     }
 
     #[test]

@@ -117,3 +117,25 @@ fn refuse(stream: &TcpStream) {
     // The socket's send buffer takes it at once; a client that cannot take it loses nothing.
     let _ = stream.try_write(answer.as_bytes());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_soft_limit_is_raised_to_the_hard_limit() {
+        use rustix::process::{getrlimit, Resource};
+        let soft = raise_open_file_limit();
+        let now = getrlimit(Resource::Nofile);
+        assert_eq!(now.current, now.maximum);
+        assert_eq!(soft, Some(now.current.unwrap_or(u64::MAX)));
+    }
+
+    #[test]
+    fn the_connection_cap_leaves_descriptors_spare() {
+        assert_eq!(connection_cap(10_000, None), 10_000);
+        assert_eq!(connection_cap(10_000, Some(1_048_576)), 10_000);
+        assert_eq!(connection_cap(10_000, Some(1_024)), 1_024 - 256);
+        assert_eq!(connection_cap(10_000, Some(100)), 1);
+    }
+}
