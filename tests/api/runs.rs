@@ -518,6 +518,122 @@ async fn a_stream_reconnected_mid_run_gets_the_rest_live() {
     rig.s.stop().await;
 }
 
+/// `baton_live_streams` of the server's `/metrics`.
+async fn live_streams(s: &TestServer) -> u64 {
+    let text = s
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("baton_live_streams "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no baton_live_streams in {text}"))
+}
+
+#[tokio::test]
+async fn event_streams_hold_nothing_for_unknown_tasks_nor_after_the_run() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("held", "openai/gpt-4o", json!({})).await;
+    for i in 0..50 {
+        let (st, body) = rig
+            .s
+            .call(
+                Method::GET,
+                &format!("/v2/agents/held/responses/unknown-{i}/stream"),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
+    }
+    assert_eq!(live_streams(&rig.s).await, 0, "unknown tasks keep nothing");
+
+    rig.openai
+        .push(Turn::text("slow answer").with_delay(Duration::from_millis(1500)));
+    let first = rig
+        .s
+        .request(Method::POST, "/v2/agents/held/responses")
+        .bearer_auth(baton_e2e::API_KEY)
+        .json(&json!({"message": user("go"), "stream": true}))
+        .send()
+        .await
+        .unwrap();
+    let mut first_events = first.bytes_stream();
+    use futures_util::StreamExt;
+    let chunk = first_events.next().await.unwrap().unwrap();
+    let text = String::from_utf8_lossy(&chunk).into_owned();
+    let task = text
+        .split("\"taskId\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no taskId in {text}"))
+        .to_owned();
+    assert_eq!(live_streams(&rig.s).await, 1, "the streamed run listens");
+    let second = rig
+        .s
+        .request(
+            Method::GET,
+            &format!("/v2/agents/held/responses/{task}/stream"),
+        )
+        .bearer_auth(baton_e2e::API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    // The first client hangs up mid-run; the second reads to the end.
+    drop(first_events);
+    let rest = read_sse(second, 1000).await;
+    assert_eq!(rest.last().unwrap().kind(), "[DONE]");
+    let mut left = u64::MAX;
+    for _ in 0..100 {
+        left = live_streams(&rig.s).await;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 0, "the ended run's channel is released");
+    rig.s.stop().await;
+}
+
+#[tokio::test]
+async fn a_turn_is_stored_before_its_last_event_reaches_the_client() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("quick", "openai/gpt-4o", json!({})).await;
+    for i in 0..40 {
+        rig.openai.push(Turn::text("done"));
+        let resp = rig
+            .s
+            .request(Method::POST, "/v2/agents/quick/responses")
+            .bearer_auth(baton_e2e::API_KEY)
+            .json(&json!({"message": user("go"), "stream": true}))
+            .send()
+            .await
+            .unwrap();
+        let events = read_sse(resp, 1000).await;
+        let task = events[0].json()["data"]["taskId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(events[events.len() - 2].kind(), "response.done");
+        // Read at once, as a client does on seeing response.done.
+        let (st, polled) = rig
+            .s
+            .call(
+                Method::GET,
+                &format!("/v2/agents/quick/responses/{task}"),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(polled["status"], "completed", "run {i}: {polled}");
+    }
+    rig.s.stop().await;
+}
+
 #[tokio::test]
 async fn limits_end_runs_with_the_matching_finish_reason() {
     let rig = Rig::start(Backend::Sqlite).await;

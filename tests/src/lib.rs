@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use baton::config::AuthFileConfig;
-use baton::{Config, FileConfig, Overrides, SchedulerFileConfig, Server, ToolsFileConfig};
+use baton::{
+    Config, FileConfig, Overrides, SchedulerFileConfig, Server, ServerFileConfig, ToolsFileConfig,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -59,6 +61,8 @@ pub struct Options {
     pub scheduler: SchedulerFileConfig,
     /// The `[auth]` table of `baton.toml`.
     pub auth: AuthFileConfig,
+    /// The `[server]` table of `baton.toml`.
+    pub server: ServerFileConfig,
 }
 
 impl Default for Options {
@@ -70,6 +74,7 @@ impl Default for Options {
             tools: ToolsFileConfig::default(),
             scheduler: SchedulerFileConfig::default(),
             auth: AuthFileConfig::default(),
+            server: ServerFileConfig::default(),
         }
     }
 }
@@ -165,6 +170,7 @@ impl TestServer {
             tools: self.options.tools.clone(),
             scheduler: self.options.scheduler.clone(),
             auth: self.options.auth.clone(),
+            server: self.options.server.clone(),
             ..FileConfig::default()
         };
         let config = Config::resolve(over, file).unwrap();

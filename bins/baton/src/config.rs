@@ -36,6 +36,60 @@ pub struct FileConfig {
     /// Trace export.
     #[serde(default)]
     pub telemetry: TelemetryFileConfig,
+    /// Connections: header timeout, connection cap, CORS.
+    #[serde(default)]
+    pub server: ServerFileConfig,
+}
+
+/// The `[server]` table of `baton.toml`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerFileConfig {
+    /// Seconds a client has to send a request's headers (default 10); slower ones are closed.
+    pub header_read_timeout_s: Option<f64>,
+    /// Most connections open at once (default 10000); more are answered 503 and closed.
+    pub max_connections: Option<usize>,
+    /// Origins browsers may call the API from (`https://app.example.com`; default none).
+    #[serde(default)]
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Resolved connection settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerSettings {
+    /// Time to receive a request's headers.
+    pub header_read_timeout: std::time::Duration,
+    /// Connection cap.
+    pub max_connections: usize,
+    /// CORS origins.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+/// Default seconds to receive a request's headers.
+pub const DEFAULT_HEADER_READ_TIMEOUT_S: f64 = 10.0;
+/// Default connection cap.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+fn resolve_server(file: ServerFileConfig) -> Result<ServerSettings, ConfigError> {
+    positive("server.header_read_timeout_s", file.header_read_timeout_s)?;
+    if file.max_connections == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "server.max_connections",
+            message: "must be at least 1".into(),
+        });
+    }
+    baton_http::cors_layer(&file.cors_allowed_origins).map_err(|e| ConfigError::Invalid {
+        setting: "server.cors_allowed_origins",
+        message: e.to_string(),
+    })?;
+    Ok(ServerSettings {
+        header_read_timeout: std::time::Duration::from_secs_f64(
+            file.header_read_timeout_s
+                .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_S),
+        ),
+        max_connections: file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        cors_allowed_origins: file.cors_allowed_origins,
+    })
 }
 
 /// The `[auth]` table of `baton.toml`.
@@ -371,6 +425,8 @@ pub struct Config {
     pub jwt: Option<JwtConfig>,
     /// OTLP collector for spans, when configured.
     pub otlp_endpoint: Option<String>,
+    /// Connection settings.
+    pub server: ServerSettings,
 }
 
 fn resolve_providers(
@@ -656,6 +712,7 @@ impl Config {
             tools: resolve_tools(file.tools, &over.env)?,
             scheduler: resolve_scheduler(file.scheduler)?,
             jwt: resolve_jwt(&file.auth, &over.env)?,
+            server: resolve_server(file.server)?,
             otlp_endpoint: over
                 .env
                 .get("OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -675,6 +732,9 @@ mod tests {
         let c = Config::resolve(Overrides::default(), FileConfig::default()).unwrap();
         assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.database_url, "sqlite://./baton.db?mode=rwc");
+        assert_eq!(c.server.header_read_timeout.as_secs(), 10);
+        assert_eq!(c.server.max_connections, 10_000);
+        assert!(c.server.cors_allowed_origins.is_empty());
     }
 
     #[test]
@@ -770,6 +830,21 @@ mod tests {
         let e = Config::resolve(over, FileConfig::default()).unwrap_err();
         assert!(e.to_string().contains("DATABASE_URL"), "{e}");
         assert!(toml::from_str::<FileConfig>("lisen = 1").is_err());
+        for (toml_text, setting) in [
+            (
+                "[server]\nheader_read_timeout_s = 0",
+                "server.header_read_timeout_s",
+            ),
+            ("[server]\nmax_connections = 0", "server.max_connections"),
+            (
+                "[server]\ncors_allowed_origins = [\"*\"]",
+                "server.cors_allowed_origins",
+            ),
+        ] {
+            let file: FileConfig = toml::from_str(toml_text).unwrap();
+            let e = Config::resolve(Overrides::default(), file).unwrap_err();
+            assert!(e.to_string().contains(setting), "{e}");
+        }
     }
 
     #[test]

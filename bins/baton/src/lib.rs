@@ -5,9 +5,13 @@ pub mod config;
 mod otlp;
 mod providers;
 mod secrets;
+mod serve;
+
+pub use serve::raise_open_file_limit;
 
 pub use config::{
-    CodeSandbox, Config, ConfigError, FileConfig, Overrides, SchedulerFileConfig, ToolsFileConfig,
+    CodeSandbox, Config, ConfigError, FileConfig, Overrides, SchedulerFileConfig, ServerFileConfig,
+    ToolsFileConfig,
 };
 
 use baton_core::id::{new_id, now_rfc3339};
@@ -15,7 +19,7 @@ use baton_core::store::{ApiKeyRecord, KeyScope, Store, StoreError};
 use baton_core::ProjectId;
 use baton_engine::scheduler::SchedulerConfig;
 use baton_engine::{Engine, EngineConfig};
-use baton_http::{hash_api_key, router, AppState};
+use baton_http::{hash_api_key, key_prefix, router, AppState};
 use baton_store::SqlStore;
 use baton_tools::{
     CodeLimits, McpSettings, OutboundPolicy, Sandbox, SandboxConfig, SandboxMode, ToolRuntime,
@@ -209,6 +213,17 @@ impl Server {
             .enabled
             .unwrap_or(true)
             .then(|| engine.start_scheduler());
+        let open_files = serve::raise_open_file_limit();
+        let limits = serve::Limits {
+            header_read_timeout: config.server.header_read_timeout,
+            max_connections: serve::connection_cap(config.server.max_connections, open_files),
+        };
+        let cors = baton_http::cors_layer(&config.server.cors_allowed_origins).map_err(|e| {
+            ConfigError::Invalid {
+                setting: "server.cors_allowed_origins",
+                message: e.to_string(),
+            }
+        })?;
         let mut state = AppState::new(store, cipher, engine);
         if let Some(jwt) = &config.jwt {
             state = state.with_jwt(jwt_settings(jwt)?);
@@ -216,13 +231,16 @@ impl Server {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let app = router(state);
+        let mut app = router(state);
+        if let Some(cors) = cors {
+            // Outside authentication: a browser's preflight carries no credentials.
+            app = app.layer(cors);
+        }
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await;
+            let served = serve::serve(listener, app, limits, async move {
+                let _ = rx.await;
+            })
+            .await;
             // Runs still in flight keep their leases until they expire; another server (or
             // this one, restarted) resumes them from their last checkpoint.
             workers.abort();
@@ -302,7 +320,7 @@ async fn bootstrap_key(
         project_id: ProjectId::default_project(),
         name: if created { "admin" } else { "bootstrap" }.to_owned(),
         hash: hash_api_key(&key),
-        prefix: key.chars().take(12).collect(),
+        prefix: key_prefix(&key),
         created: now_rfc3339(),
         scope: KeyScope::Admin,
     };

@@ -175,6 +175,7 @@ impl Check {
 
 /// Execution limits and tools of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Model calls allowed in one run (1..100).
     #[serde(default = "Settings::default_max_iterations")]
@@ -410,6 +411,7 @@ pub enum AgentSource {
 
 /// The whole configuration of an agent: what a version freezes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     /// Unique key within the project.
     pub key: String,
@@ -466,7 +468,7 @@ impl AgentSpec {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::agent_key("key", &self.key)?;
         validate::non_empty("role", &self.role)?;
-        validate::non_empty("path", &self.path)?;
+        validate::folder_path("path", &self.path)?;
         self.model.validate("model")?;
         for (i, model) in self.fallback_models.iter().enumerate() {
             model.validate(&format!("fallback_models[{i}]"))?;

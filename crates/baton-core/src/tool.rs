@@ -434,7 +434,7 @@ impl ToolSpec {
     /// Checks every field, naming the first that is wrong.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::tool_key("key", &self.key)?;
-        validate::non_empty("path", &self.path)?;
+        validate::folder_path("path", &self.path)?;
         match &self.kind {
             ToolKind::Function { function } => {
                 validate::non_empty("function.name", &function.name)?;

@@ -42,6 +42,38 @@ pub fn tool_key(field: &str, key: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Longest folder path, in characters.
+pub const MAX_FOLDER_PATH: usize = 255;
+
+/// Checks a folder path (`Project/folder/sub`): 1..255 characters, `/`-separated names that are
+/// neither empty, `.` nor `..`, without surrounding blanks, control characters or `\`.
+pub fn folder_path(field: &str, path: &str) -> Result<(), ValidationError> {
+    if path.trim().is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if path.chars().count() > MAX_FOLDER_PATH {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MAX_FOLDER_PATH} characters"),
+        ));
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(ValidationError::new(
+            field,
+            "must not contain control characters or `\\`",
+        ));
+    }
+    for name in path.split('/') {
+        if name.is_empty() || name == "." || name == ".." || name.trim() != name {
+            return Err(ValidationError::new(
+                field,
+                "must be `/`-separated folder names (`Project/folder`), none empty, `.`, `..` or with surrounding blanks",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that a required text field is not blank.
 pub fn non_empty(field: &str, value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
@@ -69,6 +101,29 @@ pub fn in_range<T: PartialOrd + std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folder_paths_are_plain_relative_names() {
+        for ok in ["Default", "Default/agents", "Project 1/sub-folder/x.y"] {
+            assert!(folder_path("path", ok).is_ok(), "{ok}");
+        }
+        let long = "a".repeat(5_000);
+        for bad in [
+            "",
+            " ",
+            "../etc",
+            "/abs",
+            "a//b",
+            "a/",
+            "Default/\u{0}",
+            "a/./b",
+            " a",
+            "a\\b",
+            &long,
+        ] {
+            assert!(folder_path("path", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn agent_keys_follow_orq_pattern() {

@@ -37,34 +37,49 @@ pub fn payload(kind: &str, data: Value) -> Value {
     json!({"type": kind, "timestamp": baton_core::id::now_rfc3339(), "data": data})
 }
 
-/// Live fan-out of task events inside one process.
+/// Live fan-out of task events inside one process. A task has a channel only while someone
+/// listens: the last [`Subscription`] to leave removes it, so the map never outgrows the streams
+/// open right now (publishing to a task nobody listens to is a no-op).
 #[derive(Default)]
 pub struct EventHub {
-    channels: Mutex<HashMap<String, broadcast::Sender<Arc<Event>>>>,
+    channels: Arc<Mutex<Channels>>,
 }
+
+type Channels = HashMap<String, broadcast::Sender<Arc<Event>>>;
 
 const CHANNEL_CAPACITY: usize = 1024;
 
+fn lock(channels: &Mutex<Channels>) -> std::sync::MutexGuard<'_, Channels> {
+    channels.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Removes the task's channel if nobody listens to it any more.
+fn remove_if_unheard(channels: &mut Channels, task_id: &str) {
+    if channels
+        .get(task_id)
+        .is_some_and(|s| s.receiver_count() == 0)
+    {
+        channels.remove(task_id);
+    }
+}
+
 impl EventHub {
-    fn sender(&self, task_id: &str) -> broadcast::Sender<Arc<Event>> {
-        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels
+    /// Receives the task's events from now on, until the subscription is dropped.
+    pub fn subscribe(&self, task_id: &str) -> Subscription {
+        let receiver = lock(&self.channels)
             .entry(task_id.to_owned())
             .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
-            .clone()
-    }
-
-    /// Receives the task's events from now on.
-    pub fn subscribe(&self, task_id: &str) -> broadcast::Receiver<Arc<Event>> {
-        self.sender(task_id).subscribe()
+            .subscribe();
+        Subscription {
+            receiver: Some(receiver),
+            channels: self.channels.clone(),
+            task_id: task_id.to_owned(),
+        }
     }
 
     /// Sends an event to current subscribers (none is fine).
     pub fn publish(&self, task_id: &str, event: Arc<Event>) {
-        let sender = {
-            let channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-            channels.get(task_id).cloned()
-        };
+        let sender = lock(&self.channels).get(task_id).cloned();
         if let Some(sender) = sender {
             let _ = sender.send(event);
         }
@@ -72,12 +87,93 @@ impl EventHub {
 
     /// Drops the channel once nobody listens (after a turn ends).
     pub fn release(&self, task_id: &str) {
-        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if channels
-            .get(task_id)
-            .is_some_and(|s| s.receiver_count() == 0)
-        {
-            channels.remove(task_id);
+        remove_if_unheard(&mut lock(&self.channels), task_id);
+    }
+
+    /// How many tasks have a live channel (for metrics and tests).
+    pub fn len(&self) -> usize {
+        lock(&self.channels).len()
+    }
+
+    /// Whether no task has a live channel.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One listener of a task's live events; dropping it frees the task's channel when it was the
+/// last one.
+pub struct Subscription {
+    receiver: Option<broadcast::Receiver<Arc<Event>>>,
+    channels: Arc<Mutex<Channels>>,
+    task_id: String,
+}
+
+impl Subscription {
+    /// The next event; `None` once the channel is closed. A listener that fell behind skips
+    /// what it missed (text deltas only matter live: `part.done` carries the whole text).
+    pub async fn recv(&mut self) -> Option<Arc<Event>> {
+        let receiver = self.receiver.as_mut()?;
+        loop {
+            match receiver.recv().await {
+                Ok(event) => return Some(event),
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
         }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut channels = lock(&self.channels);
+        // The receiver goes first, under the lock, so its count is exact when checked.
+        drop(self.receiver.take());
+        remove_if_unheard(&mut channels, &self.task_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: u64) -> Arc<Event> {
+        Arc::new(Event {
+            seq,
+            payload: payload("part.done", json!({})),
+        })
+    }
+
+    #[tokio::test]
+    async fn the_last_subscriber_to_leave_frees_the_channel() {
+        let hub = EventHub::default();
+        let first = hub.subscribe("t1");
+        let mut second = hub.subscribe("t1");
+        let other = hub.subscribe("t2");
+        assert_eq!(hub.len(), 2);
+        drop(first);
+        assert_eq!(hub.len(), 2, "one listener of t1 is left");
+        hub.publish("t1", event(1));
+        assert_eq!(second.recv().await.map(|e| e.seq), Some(1));
+        drop(second);
+        drop(other);
+        assert!(hub.is_empty());
+    }
+
+    #[test]
+    fn publishing_without_listeners_keeps_nothing() {
+        let hub = EventHub::default();
+        hub.publish("t1", event(1));
+        hub.release("t1");
+        assert!(hub.is_empty());
+    }
+
+    #[test]
+    fn thousands_of_abandoned_subscriptions_leave_no_channel() {
+        let hub = EventHub::default();
+        for i in 0..10_000 {
+            drop(hub.subscribe(&format!("task-{i}")));
+        }
+        assert!(hub.is_empty());
     }
 }

@@ -30,13 +30,13 @@ use baton_core::store::{SecretCipher, Store, StoreError, TaskEvent, TaskRecord};
 use baton_core::task::TaskState;
 use baton_core::trace::SpanExporter;
 use baton_core::ProjectId;
-use events::{Event, EventHub};
+use events::EventHub;
 use serde_json::{Map, Value};
 use state::TaskData;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::Notify;
 
 pub use worker::Workers;
 
@@ -245,8 +245,13 @@ impl Engine {
     }
 
     /// Receives a task's live events from now on.
-    pub fn subscribe(&self, task_id: &str) -> broadcast::Receiver<Arc<Event>> {
+    pub fn subscribe(&self, task_id: &str) -> events::Subscription {
         self.inner.hub.subscribe(task_id)
+    }
+
+    /// How many tasks have live listeners in this process right now.
+    pub fn live_streams(&self) -> usize {
+        self.inner.hub.len()
     }
 
     /// Persisted events after `seq`.

@@ -33,6 +33,9 @@ struct Runner {
     spec: AgentSpec,
     tools: Toolset,
     pending_events: Vec<TaskEvent>,
+    /// The turn's last event, published once the checkpoint that ends the turn is stored: a
+    /// client that reads the task on seeing it must find it ended.
+    pending_terminal: Option<Arc<Event>>,
     seq: Arc<AtomicU64>,
     cancel: Arc<Notify>,
     lease_lost: Arc<AtomicBool>,
@@ -258,6 +261,7 @@ pub(crate) async fn run(
         spec,
         tools,
         pending_events: Vec::new(),
+        pending_terminal: None,
         cancel,
         lease_lost,
         ledger,
@@ -442,7 +446,11 @@ impl Runner {
                 data: event.payload.clone(),
             });
         }
-        self.inner.hub.publish(&self.task.id, event);
+        if event.is_terminal() {
+            self.pending_terminal = Some(event);
+        } else {
+            self.inner.hub.publish(&self.task.id, event);
+        }
     }
 
     /// Writes the checkpoint (compare-and-swap on the revision) and the step's events.
@@ -477,6 +485,9 @@ impl Runner {
                 return Err(EngineError::LeaseLost(self.task.id.clone()))
             }
             Err(e) => return Err(e.into()),
+        }
+        if let Some(event) = self.pending_terminal.take() {
+            self.inner.hub.publish(&self.task.id, event);
         }
         if !spans.is_empty() {
             if let Some(exporter) = &self.inner.config.span_exporter {

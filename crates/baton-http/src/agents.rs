@@ -4,9 +4,10 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{from_value, page_request, ApiJson};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;

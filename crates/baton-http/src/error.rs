@@ -76,6 +76,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
     }
 
+    /// 413 for a body over the size limit.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)

@@ -4,9 +4,10 @@
 use crate::auth::{hash_api_key, Caller};
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::extract::{Path, Query};
 use crate::scope::Scope;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
@@ -32,7 +33,13 @@ fn admin_only(caller: &Caller) -> Result<(), ApiError> {
 }
 
 fn key_json(k: &ApiKeyRecord) -> Value {
-    json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": k.prefix,
+    // Earlier versions stored the first 12 characters: a shorter stored prefix is a whole key.
+    let prefix = if k.prefix.chars().count() < 12 {
+        key_prefix(&k.prefix)
+    } else {
+        k.prefix.clone()
+    };
+    json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": prefix,
            "admin": k.scope == KeyScope::Admin, "scope": k.scope.as_str(), "created": k.created})
 }
 
@@ -91,7 +98,7 @@ pub(crate) async fn create(
         project_id: ProjectId(body.project_id),
         name: body.name,
         hash: hash_api_key(&key),
-        prefix: key.chars().take(12).collect(),
+        prefix: key_prefix(&key),
         created: now_rfc3339(),
         scope,
     };
@@ -137,4 +144,11 @@ pub(crate) async fn revoke(
     }
     state.store.delete_api_key(&key_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The part of a key listings may show to tell keys apart: at most 12 characters and at most a
+/// quarter of the key, so a short key (a hand-picked bootstrap key) is never shown whole.
+pub fn key_prefix(key: &str) -> String {
+    let shown = (key.chars().count() / 4).min(12);
+    key.chars().take(shown).collect()
 }

@@ -3,9 +3,10 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{from_any_value, page_request_or, ApiJson};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -168,7 +169,7 @@ pub(crate) async fn create(
         ));
     }
     validate::tool_key("key", &body.key)?;
-    validate::non_empty("path", &body.path)?;
+    validate::folder_path("path", &body.path)?;
     let mut spec = Map::new();
     if let Some(model) = body.embedding_model.filter(|m| !m.is_empty()) {
         check_model("embedding_model", &model)?;
@@ -244,8 +245,11 @@ pub(crate) async fn update(
     for (field, value) in patch {
         match field.as_str() {
             "description" | "path" => {
-                if !value.is_string() {
+                let Some(text) = value.as_str() else {
                     return Err(ApiError::invalid(field, "must be a string"));
+                };
+                if field == "path" {
+                    validate::folder_path("path", text)?;
                 }
                 record.spec.insert(field, value);
             }
@@ -655,10 +659,8 @@ pub(crate) async fn create_chunks(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds)): Path<(String, String)>,
-    body: bytes::Bytes,
+    crate::extract::JsonBody(value): crate::extract::JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
     if !value.is_array() {
         return Err(ApiError::invalid(
             "",

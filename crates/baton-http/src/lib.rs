@@ -6,6 +6,7 @@
 
 mod agents;
 mod auth;
+mod cors;
 mod error;
 mod extract;
 mod keys;
@@ -22,7 +23,9 @@ mod traces;
 mod wire;
 
 pub use auth::{hash_api_key, JwtSettings};
+pub use cors::{cors_layer, BadOrigin};
 pub use error::ApiError;
+pub use keys::key_prefix;
 pub use state::AppState;
 
 use axum::routing::get;

@@ -3,9 +3,10 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{page_request_or, ApiJson};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};

@@ -189,10 +189,8 @@ pub(crate) struct InvokeItem {
 pub(crate) async fn invoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: bytes::Bytes,
+    crate::extract::JsonBody(value): crate::extract::JsonBody,
 ) -> Result<Json<Value>, ApiError> {
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
     if !value.is_array() {
         return Err(ApiError::invalid(
             "",

@@ -5,8 +5,9 @@ use crate::agents::live_agent;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::extract::Path;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -16,15 +17,13 @@ use baton_core::agent::AgentRef;
 use baton_core::message::{Message, Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
-use baton_engine::events::Event;
+use baton_engine::events::{Event, Subscription};
 use baton_engine::state::TaskData;
 use baton_engine::{Engine, EngineError, RunRequest, ToolReview};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::convert::Infallible;
-use std::sync::Arc;
-use tokio_stream::wrappers::BroadcastStream;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -315,7 +314,7 @@ pub(crate) async fn create(
         let receiver = engine.subscribe(&prepared.task.id);
         let task_id = prepared.task.id.clone();
         let _run = engine.spawn(prepared);
-        let live = live_events(BroadcastStream::new(receiver), 0);
+        let live = live_events(receiver, 0);
         tracing::debug!(task = %task_id, "streaming run");
         return Ok(sse(live).into_response());
     }
@@ -340,24 +339,18 @@ fn to_sse(event: &Event) -> SseEvent {
         .data(event.payload.to_string())
 }
 
-/// Live events with `seq > after`, ending right after the first terminal event.
-fn live_events(
-    live: BroadcastStream<Arc<Event>>,
-    after: u64,
-) -> impl Stream<Item = SseEvent> + Send + 'static {
+/// Live events with `seq > after`, ending right after the first terminal event. The
+/// subscription is dropped with the stream, when the client leaves or the turn ends.
+fn live_events(live: Subscription, after: u64) -> impl Stream<Item = SseEvent> + Send + 'static {
     stream::unfold((live, false), move |(mut live, ended)| async move {
         if ended {
             return None;
         }
         loop {
-            match live.next().await? {
-                Ok(event) if event.seq > after => {
-                    let terminal = event.is_terminal();
-                    return Some((to_sse(&event), (live, terminal)));
-                }
-                // Older events, or a lagging client (it misses deltas only: part.done carries
-                // the whole text).
-                _ => continue,
+            let event = live.recv().await?;
+            if event.seq > after {
+                let terminal = event.is_terminal();
+                return Some((to_sse(&event), (live, terminal)));
             }
         }
     })
@@ -441,9 +434,10 @@ pub(crate) async fn stream(
             .and_then(|s| s.trim().parse::<u64>().ok())
             .ok_or_else(|| ApiError::invalid("Last-Event-ID", "must be an event id (a number)"))?,
     };
-    // Subscribe before reading the log, so nothing falls between the replay and live events.
-    let receiver = state.engine.subscribe(&task_id);
+    // The task must exist and be the caller's before anything is kept for it.
     let task = agent_task(&state, &caller, &agent_key, &task_id).await?;
+    // Subscribe before reading the log, so nothing falls between the replay and live events.
+    let receiver = state.engine.subscribe(&task.id);
     let missed = state.engine.events_after(&task.id, after).await?;
     let last_seen = missed.last().map_or(after, |e| e.seq);
     let replay: Vec<SseEvent> = missed
@@ -467,7 +461,7 @@ pub(crate) async fn stream(
     if replay_ended || inactive {
         return Ok(sse(stream::iter(replay)).into_response());
     }
-    let live = live_events(BroadcastStream::new(receiver), last_seen);
+    let live = live_events(receiver, last_seen);
     Ok(sse(stream::iter(replay).chain(live)).into_response())
 }
 

@@ -4,9 +4,10 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorShape};
 use crate::extract::{from_value, page_request, ApiJson};
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use baton_core::id::{new_id, now_rfc3339};

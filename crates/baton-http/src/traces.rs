@@ -3,9 +3,10 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::{list_json, rfc3339_ms};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -28,7 +29,12 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.engine.metrics().render(),
+        format!(
+            "{}# HELP baton_live_streams Tasks with live event listeners in this process.\n\
+             # TYPE baton_live_streams gauge\nbaton_live_streams {}\n",
+            state.engine.metrics().render(),
+            state.engine.live_streams()
+        ),
     )
 }
 

@@ -44,9 +44,55 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreErr
     serde_json::to_string(value).map_err(|e| corrupt("encode", e))
 }
 
+/// The file of a `sqlite:` URL, if it names one (not `:memory:`).
+fn sqlite_file(url: &str) -> Option<&std::path::Path> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::Path::new(path))
+}
+
+/// Creates the SQLite file readable by its owner only (as the secret key is), or takes group
+/// and other permissions away from an existing one. SQLite gives its WAL and shared-memory
+/// files the same permissions as the database.
+fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // A missing directory and the like: SQLite reports it better.
+        Err(_) => return Ok(()),
+    }
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        std::path::PathBuf::from(name)
+    };
+    for file in [path.to_owned(), beside("-wal"), beside("-shm")] {
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))
+                .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+            tracing::info!(file = %file.display(), "database file made readable by its owner only");
+        }
+    }
+    Ok(())
+}
+
 impl SqlStore {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = sqlite_file(url) {
+            owner_only(path)?;
+        }
         let mut opts = ConnectOptions::new(url.to_owned());
         opts.sqlx_logging(false)
             .connect_timeout(Duration::from_secs(10))
@@ -518,5 +564,54 @@ impl ApiKeyStore for SqlStore {
             .count(&self.db)
             .await
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        let file = |url| sqlite_file(url).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(
+            file("sqlite://./baton.db?mode=rwc").as_deref(),
+            Some("./baton.db")
+        );
+        assert_eq!(
+            file("sqlite:/var/lib/b.db").as_deref(),
+            Some("/var/lib/b.db")
+        );
+        assert_eq!(file("sqlite::memory:"), None);
+        assert_eq!(file("postgres://db/baton"), None);
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_file_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        SqlStore::connect(&format!("sqlite://{}?mode=rwc", fresh.display()))
+            .await
+            .unwrap();
+        assert_eq!(mode(&fresh), 0o600);
+        // A file an older version left world-readable is tightened on the next start.
+        let old = dir.path().join("old.db");
+        std::fs::write(&old, b"").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        SqlStore::connect(&format!("sqlite://{}?mode=rwc", old.display()))
+            .await
+            .unwrap();
+        assert_eq!(mode(&old), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            let side = dir.path().join(format!("old.db{suffix}"));
+            if side.exists() {
+                assert_eq!(mode(&side), 0o600, "{suffix}");
+            }
+        }
     }
 }

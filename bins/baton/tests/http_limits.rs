@@ -1,0 +1,216 @@
+//! A real `baton serve` process under abuse any credential (or none) can send: floods of stream
+//! requests for unknown tasks must not grow its memory, and thousands of connections that send
+//! their headers slowly must not keep `/healthz` from answering.
+//!
+//! Both are slow stress tests, ignored by default; CI runs them with `--ignored`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use futures_util::stream::{self, StreamExt};
+use serde_json::json;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "http-limits-key";
+
+/// Kills the server when the test ends, passed or not.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // the test runs the real server binary
+fn start_server(dir: &Path, config: &str) -> (Running, String) {
+    let config_path = dir.join("baton.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("serve")
+        .arg("--config")
+        .arg(&config_path)
+        .env("BATON_LISTEN", "127.0.0.1:0")
+        .env("BATON_API_KEY", KEY)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.join("baton.db").display()),
+        )
+        .env("BATON_DATA_DIR", dir)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let url = baton_e2e::listening_url(&mut child);
+    (Running(child), url)
+}
+
+/// Resident memory of a process in KiB, from `/proc/<pid>/status`.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+/// `n` stream requests for tasks that do not exist, 64 at a time; each must be a 404.
+async fn unknown_task_streams(client: &reqwest::Client, url: &str, from: usize, n: usize) {
+    stream::iter(from..from + n)
+        .for_each_concurrent(64, |i| async move {
+            let resp = client
+                .get(format!(
+                    "{url}/v2/agents/streamer/responses/no-such-task-{i}/stream"
+                ))
+                .bearer_auth(KEY)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 404, "task {i}");
+            resp.bytes().await.unwrap();
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stress test: 20,000 requests; CI runs it with --ignored"]
+async fn streams_of_unknown_tasks_do_not_grow_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, url) = start_server(dir.path(), "");
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{url}/v2/agents"))
+        .bearer_auth(KEY)
+        .json(
+            &json!({"key": "streamer", "role": "r", "description": "d", "instructions": "i",
+                      "path": "Default", "model": "openai/gpt-4o"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 201);
+    let pid = server.0.id();
+    // Warm up: connection pools, allocator arenas and caches reach their working size.
+    unknown_task_streams(&client, &url, 0, 2_000).await;
+    let before = rss_kib(pid);
+    let started = Instant::now();
+    tokio::time::timeout(
+        Duration::from_secs(150),
+        unknown_task_streams(&client, &url, 2_000, 20_000),
+    )
+    .await
+    .expect("20,000 requests within 150 s");
+    let after = rss_kib(pid);
+    let growth = after.saturating_sub(before);
+    eprintln!(
+        "RSS {before} KiB -> {after} KiB (+{growth} KiB) over 20,000 requests in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        growth < 5 * 1024,
+        "RSS grew by {growth} KiB over 20,000 stream requests for unknown tasks"
+    );
+}
+
+/// Reads until the server closes the connection; what it sent.
+async fn read_to_close(stream: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut got)).await {
+        Ok(Ok(_)) => Some(String::from_utf8_lossy(&got).into_owned()),
+        // A reset is a close too.
+        Ok(Err(_)) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+async fn healthz_ms(url: &str) -> u128 {
+    // A new connection each time, as a new client would open.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let resp = client.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    started.elapsed().as_millis()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stress test: 2,000 slow connections; CI runs it with --ignored"]
+async fn slow_headers_are_cut_off_while_healthz_keeps_answering() {
+    use tokio::io::AsyncWriteExt;
+    // This process holds the 2,000 client ends.
+    baton::raise_open_file_limit();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path(), "[server]\nheader_read_timeout_s = 3\n");
+    let addr = url.trim_start_matches("http://").to_owned();
+    let opened = Instant::now();
+    let mut slow = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        stream.write_all(b"GET /healthz HT").await.unwrap();
+        slow.push(stream);
+    }
+    eprintln!("2,000 slow connections open in {:?}", opened.elapsed());
+    // While they trickle their request lines one byte at a time, /healthz answers at once.
+    let mut worst = 0;
+    for _ in 0..10 {
+        for stream in &mut slow {
+            let _ = stream.write_all(b"T").await;
+        }
+        worst = worst.max(healthz_ms(&url).await);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    eprintln!("slowest /healthz beside 2,000 slow connections: {worst} ms");
+    assert!(worst < 1_000, "/healthz took {worst} ms");
+    // The header timeout closes every one of them.
+    let mut closed = 0;
+    for stream in &mut slow {
+        let left = Duration::from_secs(10).saturating_sub(opened.elapsed());
+        if read_to_close(stream, left.max(Duration::from_millis(10)))
+            .await
+            .is_some()
+        {
+            closed += 1;
+        }
+    }
+    eprintln!("closed {closed} of 2,000 within {:?}", opened.elapsed());
+    assert_eq!(closed, 2_000, "slow connections left open");
+    assert!(healthz_ms(&url).await < 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_get_a_quick_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(
+        dir.path(),
+        "[server]\nheader_read_timeout_s = 1.5\nmax_connections = 20\n",
+    );
+    let addr = url.trim_start_matches("http://").to_owned();
+    // Twenty silent connections take every place.
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let answer = read_to_close(&mut extra, Duration::from_secs(1))
+        .await
+        .expect("the server closes a connection beyond its cap at once");
+    assert!(
+        answer.starts_with("HTTP/1.1 503") && answer.contains("too many connections"),
+        "{answer:?}"
+    );
+    // Silent connections are closed by the header timeout; then there is room again.
+    for stream in &mut silent {
+        assert!(read_to_close(stream, Duration::from_secs(5))
+            .await
+            .is_some());
+    }
+    assert!(healthz_ms(&url).await < 1_000);
+}
