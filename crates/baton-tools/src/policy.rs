@@ -177,34 +177,36 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
 /// and the connection use the same answer (no window for DNS rebinding).
 pub(crate) struct PolicyResolver(pub Arc<OutboundPolicy>);
 
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl PolicyResolver {
+    /// The allowed addresses of `host`, in the shape both reqwest versions' resolvers want.
+    fn checked(
+        &self,
+        host: &str,
+    ) -> impl std::future::Future<
+        Output = Result<Box<dyn Iterator<Item = SocketAddr> + Send>, BoxError>,
+    > + Send
+           + 'static {
+        let policy = self.0.clone();
+        let host = host.to_owned();
+        async move {
+            let addrs = policy.resolve(&host, 0).await.map_err(BoxError::from)?;
+            Ok(Box::new(addrs.into_iter()) as Box<dyn Iterator<Item = SocketAddr> + Send>)
+        }
+    }
+}
+
 impl reqwest::dns::Resolve for PolicyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let policy = self.0.clone();
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs = policy
-                .resolve(&host, 0)
-                .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
-            let iter: reqwest::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(iter)
-        })
+        Box::pin(self.checked(name.as_str()))
     }
 }
 
 /// The same resolver for the reqwest version inside rmcp's HTTP transport.
 impl reqwest_mcp::dns::Resolve for PolicyResolver {
     fn resolve(&self, name: reqwest_mcp::dns::Name) -> reqwest_mcp::dns::Resolving {
-        let policy = self.0.clone();
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addrs = policy
-                .resolve(&host, 0)
-                .await
-                .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.into() })?;
-            let iter: reqwest_mcp::dns::Addrs = Box::new(addrs.into_iter());
-            Ok(iter)
-        })
+        Box::pin(self.checked(name.as_str()))
     }
 }
 
