@@ -108,7 +108,11 @@ impl Scopes {
 /// The scope a route needs.
 fn required(method: &Method, path: &str) -> Scope {
     let read = matches!(*method, Method::GET | Method::HEAD);
-    let section = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    // Checked on every request: no allocation.
+    let section = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
     if path.starts_with("/v2/agents/{agent_key}/responses") || section("/v2/threads") {
         Scope::AgentsRun
     } else if read
