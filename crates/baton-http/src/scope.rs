@@ -141,12 +141,9 @@ fn required(method: &Method, path: &str) -> Scope {
 
 /// Refuses a request whose caller lacks the scope its route needs (403 naming the scope).
 pub async fn require_scope(req: Request, next: Next) -> Result<Response, ApiError> {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let needed = required(req.method(), &path);
+    let path = req.extensions().get::<MatchedPath>().cloned(); // a shared string: no copy
+    let path = path.as_ref().map_or("", MatchedPath::as_str);
+    let needed = required(req.method(), path);
     let granted = req
         .extensions()
         .get::<Caller>()
