@@ -592,6 +592,18 @@ impl Engine {
         input: RunInput,
         stream: bool,
     ) -> Result<RunHandle, EngineError> {
+        let secret = input
+            .variables
+            .iter()
+            .chain(agent.spec.variables.iter())
+            .find(|(_, v)| v.get("secret") == Some(&Value::Bool(true)));
+        // A cipher that seals to nothing keeps no secret (the builder's default): refuse one
+        // now rather than fail the run when it is used.
+        if let Some((name, _)) = secret {
+            if self.inner.cipher.seal("").is_empty() {
+                return Err(invalid(&format!("variables.{name}"), NO_CIPHER));
+            }
+        }
         let record = self.stored_agent(agent).await?;
         let (role, parts) = if input.tool_results.is_empty() {
             (Role::User, input.parts)
