@@ -3,7 +3,7 @@
 //!
 //! | example | shows |
 //! |---|---|
-//! | `embed` | an agent with a custom provider and tool, in memory, in a dozen lines |
+//! | `embed` | an agent with a custom provider and tool, in memory, in 25 lines |
 //! | `custom_provider` | a provider that streams, and the run's live events |
 //! | `sqlite_resume` | a durable run on SQLite that a second engine resumes after a restart |
 //!

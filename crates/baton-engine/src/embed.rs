@@ -701,6 +701,10 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(EngineError::Busy(agent.spec.key.clone()))
+        Err(StoreError::Conflict(format!(
+            "agent `{}` keeps changing under concurrent updates",
+            agent.spec.key
+        ))
+        .into())
     }
 }
