@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::model::ChatRole;
 use baton_core::model::{
     ChatRequest, ChatResponse, DeltaSink, FinishReason, ModelProvider, ProviderError, TokenUsage,
     ToolCall, ToolDefinition,
@@ -11,11 +12,13 @@ use baton_core::model::{
 use baton_core::store::AgentStore;
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
-use baton_engine::{Agent, Engine, EngineError, RunInput};
-use baton_store::{ChaChaCipher, MemoryStore};
+use baton_engine::{Agent, Engine, EngineConfig, EngineError, RunInput};
+use baton_store::{ChaChaCipher, MemoryStore, SqlStore};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 /// Answers with its script in order and keeps every request it saw.
 #[derive(Clone, Default)]
@@ -294,4 +297,115 @@ async fn a_failed_run_reports_its_error() {
     assert_eq!(run.state, TaskState::Failed);
     let error = run.error.unwrap_or_default();
     assert!(error.contains("no provider `nobody`"), "{error}");
+}
+
+/// Asks for the price, then answers with it; with `dies`, the answering call never returns and
+/// says so first (the process "dies" in it).
+struct Analyst {
+    dies: Option<Mutex<mpsc::Sender<()>>>,
+}
+
+#[async_trait]
+impl ModelProvider for Analyst {
+    fn name(&self) -> &str {
+        "analyst"
+    }
+    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let last = request.messages.last().unwrap();
+        if last.role != ChatRole::Tool {
+            return Ok(call("price", json!({})));
+        }
+        if let Some(dies) = &self.dies {
+            dies.lock().unwrap().send(()).unwrap();
+            std::future::pending::<()>().await;
+        }
+        Ok(text(&format!("ACME trades at {}", last.content)))
+    }
+    async fn stream(
+        &self,
+        request: &ChatRequest,
+        _: DeltaSink<'_>,
+    ) -> Result<ChatResponse, ProviderError> {
+        self.complete(request).await
+    }
+}
+
+/// Counts its calls.
+struct Price(Arc<AtomicUsize>);
+
+#[async_trait]
+impl ToolHandler for Price {
+    async fn call(&self, _: Value, _: &ToolContext<'_>) -> Result<Value, String> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(json!(42.5))
+    }
+}
+
+async fn analyst_engine(url: &str, model: Analyst, calls: &Arc<AtomicUsize>) -> Engine {
+    Engine::builder()
+        .provider(model)
+        .tool(
+            ToolDefinition::new("price", "ACME's price", json!({"type": "object"})),
+            Price(calls.clone()),
+        )
+        .store(SqlStore::connect(url).await.unwrap())
+        .config(EngineConfig {
+            workers: 1,
+            lease: Duration::from_millis(500),
+            poll_interval: Duration::from_millis(50),
+            ..EngineConfig::default()
+        })
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_run_cut_off_by_a_crash_is_finished_by_another_engine_on_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("baton.db").display()
+    );
+    let agent = Agent::new("analyst").model("analyst/m").tool("price");
+    let calls = Arc::new(AtomicUsize::new(0));
+
+    let (dying, died) = mpsc::channel();
+    let first = tokio::runtime::Runtime::new().unwrap();
+    let task_id = first.block_on(async {
+        let model = Analyst {
+            dies: Some(Mutex::new(dying)),
+        };
+        let engine = analyst_engine(&url, model, &calls).await;
+        engine
+            .start(&agent, "What does ACME trade at?")
+            .await
+            .unwrap()
+            .task_id
+    });
+    died.recv_timeout(Duration::from_secs(10)).unwrap();
+    // Every task of the first engine stops mid-run, as when its process is killed.
+    drop(first);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the tool ran before the crash"
+    );
+
+    let second = tokio::runtime::Runtime::new().unwrap();
+    second.block_on(async {
+        let engine = analyst_engine(&url, Analyst { dies: None }, &calls).await;
+        let _workers = engine.start_workers();
+        let done = tokio::time::timeout(Duration::from_secs(10), engine.wait(&agent, &task_id))
+            .await
+            .expect("the run is finished by the second engine")
+            .unwrap();
+        assert_eq!(done.state, TaskState::Completed);
+        assert_eq!(done.answer, "ACME trades at 42.5");
+        assert_eq!(done.task_id, task_id);
+    });
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the checkpointed tool call is not run again"
+    );
 }

@@ -3,7 +3,7 @@
 use super::agent::{Agent, RunInput};
 use super::defaults::NO_CIPHER;
 use crate::state::TaskData;
-use crate::{invalid, Engine, EngineError, RunRequest};
+use crate::{invalid, Engine, EngineError, Prepared, RunRequest};
 use baton_core::agent::{AgentRecord, AgentStatus, AgentVersion};
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ToolCall;
@@ -125,12 +125,68 @@ impl Engine {
         }
     }
 
+    /// Queues a run for the background workers ([`Engine::start_workers`], in this process or
+    /// another on the same database) and returns its task id at once.
+    pub async fn submit(
+        &self,
+        agent: &Agent,
+        input: impl Into<RunInput>,
+    ) -> Result<String, EngineError> {
+        let prepared = self.prepare_run(agent, input.into(), false, true).await?;
+        Ok(prepared.task.id)
+    }
+
+    /// Waits until a task pauses or ends, wherever it runs, then returns its output.
+    pub async fn wait(&self, agent: &Agent, task_id: &str) -> Result<RunOutput, EngineError> {
+        let poll = self.inner.config.poll_interval;
+        let mut events = self.subscribe(task_id);
+        loop {
+            let task = self
+                .inner
+                .store
+                .task(&agent.project, task_id)
+                .await?
+                .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
+            if task.state.is_inactive() {
+                return RunOutput::of(&task, agent.spec.output_schema.is_some());
+            }
+            // Woken by the task's next event when it runs in this process; another process's
+            // run is seen by looking again.
+            match tokio::time::timeout(poll, events.recv()).await {
+                Ok(Some(_)) | Err(_) => {}
+                Ok(None) => {
+                    tokio::time::sleep(poll).await;
+                    events = self.subscribe(task_id);
+                }
+            }
+        }
+    }
+
     async fn start_run(
         &self,
         agent: &Agent,
         input: RunInput,
         stream: bool,
     ) -> Result<RunHandle, EngineError> {
+        let prepared = self.prepare_run(agent, input, stream, false).await?;
+        let task_id = prepared.task.id.clone();
+        // Subscribed before the run starts, so no event is missed.
+        let events = self.subscribe(&task_id);
+        Ok(RunHandle {
+            task_id,
+            events,
+            join: self.spawn(prepared),
+            structured: agent.spec.output_schema.is_some(),
+        })
+    }
+
+    async fn prepare_run(
+        &self,
+        agent: &Agent,
+        input: RunInput,
+        stream: bool,
+        background: bool,
+    ) -> Result<Prepared, EngineError> {
         let secret = input
             .variables
             .iter()
@@ -154,35 +210,25 @@ impl Engine {
                 "send tool results and a new message in separate runs",
             ));
         };
-        let prepared = self
-            .prepare(RunRequest {
-                project: agent.project.clone(),
-                agent: record,
-                version: None,
-                role,
-                parts,
-                message_id: None,
-                task_id: input.task_id,
-                background: false,
-                stream,
-                variables: input.variables,
-                identity: None,
-                thread_id: input.thread_id,
-                memory_entity_id: None,
-                metadata: Map::new(),
-                reviews: input.reviews,
-                lineage: None,
-            })
-            .await?;
-        let task_id = prepared.task.id.clone();
-        // Subscribed before the run starts, so no event is missed.
-        let events = self.subscribe(&task_id);
-        Ok(RunHandle {
-            task_id,
-            events,
-            join: self.spawn(prepared),
-            structured: agent.spec.output_schema.is_some(),
+        self.prepare(RunRequest {
+            project: agent.project.clone(),
+            agent: record,
+            version: None,
+            role,
+            parts,
+            message_id: None,
+            task_id: input.task_id,
+            background,
+            stream,
+            variables: input.variables,
+            identity: None,
+            thread_id: input.thread_id,
+            memory_entity_id: None,
+            metadata: Map::new(),
+            reviews: input.reviews,
+            lineage: None,
         })
+        .await
     }
 
     /// The stored agent of this configuration: created on first use, a new version when the
