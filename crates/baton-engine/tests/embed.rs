@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use async_trait::async_trait;
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
 use baton_core::model::ChatRole;
 use baton_core::model::{
     ChatRequest, ChatResponse, DeltaSink, FinishReason, ModelProvider, ProviderError, TokenUsage,
@@ -11,6 +11,7 @@ use baton_core::model::{
 };
 use baton_core::store::AgentStore;
 use baton_core::task::TaskState;
+use baton_core::tool::{CodeDef, HttpDef, McpDef};
 use baton_core::ProjectId;
 use baton_engine::{Agent, Engine, EngineConfig, EngineError, RunInput};
 use baton_store::{ChaChaCipher, MemoryStore, SqlStore};
@@ -408,4 +409,82 @@ fn a_run_cut_off_by_a_crash_is_finished_by_another_engine_on_the_database() {
         1,
         "the checkpointed tool call is not run again"
     );
+}
+
+/// Answers with a fixed text.
+struct Says(&'static str);
+
+#[async_trait]
+impl ToolHandler for Says {
+    async fn call(&self, _: Value, _: &ToolContext<'_>) -> Result<Value, String> {
+        Ok(json!(self.0))
+    }
+}
+
+fn says(name: &str, text: &'static str) -> Runnable {
+    Runnable {
+        definition: ToolDefinition::new(name, "", json!({"type": "object"})),
+        handler: Arc::new(Says(text)),
+    }
+}
+
+/// A backend of the embedder's own, with its own `lookup` and code tools.
+struct OwnBackend;
+
+#[async_trait]
+impl ToolBackend for OwnBackend {
+    fn custom(&self, name: &str) -> Option<Runnable> {
+        (name == "lookup" || name == "other").then(|| says(name, "backend's"))
+    }
+    fn http(&self, name: &str, _: &str, _: &HttpDef, _: Option<f64>) -> Runnable {
+        says(name, "backend http")
+    }
+    fn code(&self, name: &str, _: &str, _: &CodeDef, _: Option<f64>) -> Runnable {
+        says(name, "backend code")
+    }
+    async fn mcp(
+        &self,
+        _: &str,
+        _: &McpDef,
+        _: Option<&str>,
+        _: Option<f64>,
+        _: &ToolContext<'_>,
+    ) -> Result<Vec<Runnable>, String> {
+        Err("no MCP here".into())
+    }
+}
+
+#[tokio::test]
+async fn registered_tools_come_before_the_backend_which_runs_the_rest() {
+    let agent = Agent::from_json(json!({
+        "key": "mixed", "role": "R", "description": "", "path": "Default",
+        "instructions": "", "model": "script/m",
+        "settings": {"tools": [{"type": "function", "key": "lookup"},
+                               {"type": "function", "key": "other"},
+                               {"type": "code", "key": "calc", "code": "result = 1"}]}
+    }))
+    .unwrap();
+    let script = Script::new(vec![
+        call("lookup", json!({})),
+        call("other", json!({})),
+        call("calc", json!({})),
+        text("done"),
+    ]);
+    let engine = Engine::builder()
+        .provider(script.clone())
+        .tool(
+            ToolDefinition::new("lookup", "", json!({"type": "object"})),
+            Says("builder's"),
+        )
+        .tool_backend(Arc::new(OwnBackend))
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let run = engine.run(&agent, "go").await.unwrap();
+    assert_eq!(run.answer, "done");
+    let results: Vec<String> = script.seen()[1..]
+        .iter()
+        .map(|r| r.messages.last().unwrap().content.clone())
+        .collect();
+    assert_eq!(results, ["builder's", "backend's", "backend code"]);
 }
