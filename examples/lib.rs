@@ -1,25 +1,22 @@
-//! Embedding the Baton engine in a Rust program: no server, no database — an in-memory store,
-//! a model provider written against `ModelProvider`, and a tool written against `ToolHandler`.
+//! The model provider and the tool the examples share, each written against the engine's
+//! traits: `ModelProvider` for a model, `ToolHandler` for a tool the engine runs in-process.
 //!
-//! `cargo run -p baton-examples --example embed` runs [`demo`]; its test runs it too.
+//! | example | shows |
+//! |---|---|
+//! | `embed` | an agent with a custom provider and tool, in memory, in 25 lines |
+//! | `custom_provider` | a provider that streams, and the run's live events |
+//! | `sqlite_resume` | a durable run on SQLite that a second engine resumes after a restart |
+//!
+//! `cargo run -p baton-examples --example embed` runs one; `cargo test -p baton-examples` runs
+//! them all.
 
 use async_trait::async_trait;
-use baton_core::agent::{AgentRecord, AgentSpec, AgentStatus, AgentVersion};
 use baton_core::handler::{ToolContext, ToolHandler};
-use baton_core::message::{Part, Role};
 use baton_core::model::{
     ChatRequest, ChatResponse, ChatRole, DeltaSink, FinishReason, ModelProvider, ProviderError,
     TokenUsage, ToolCall, ToolDefinition,
 };
-use baton_core::store::AgentStore;
-use baton_core::ProjectId;
-use baton_engine::{Engine, EngineConfig, RunRequest};
-use baton_providers::{Gateway, PriceTable, Registry};
-use baton_store::secrets::ChaChaCipher;
-use baton_store::MemoryStore;
-use baton_tools::{Sandbox, ToolRuntime, ToolsConfig};
-use serde_json::{json, Map, Value};
-use std::sync::Arc;
+use serde_json::{json, Value};
 
 /// A model provider of our own: it asks for the stock price, then answers with it. A real one
 /// would call a model over HTTP; the trait is all the engine needs.
@@ -37,11 +34,7 @@ impl ModelProvider for ScriptedModel {
             completion_tokens: 4,
             ..TokenUsage::default()
         };
-        let answered = request
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == ChatRole::Tool);
+        let answered = request.messages.last().filter(|m| m.role == ChatRole::Tool);
         Ok(match answered {
             None => ChatResponse {
                 content: String::new(),
@@ -78,6 +71,18 @@ impl ModelProvider for ScriptedModel {
 /// A tool of our own, run in-process by the engine.
 pub struct StockPrice;
 
+impl StockPrice {
+    /// What the model is told about the tool.
+    pub fn definition() -> ToolDefinition {
+        ToolDefinition::new(
+            "stock_price",
+            "The last price of a stock",
+            json!({"type": "object", "properties": {"symbol": {"type": "string"}},
+                   "required": ["symbol"]}),
+        )
+    }
+}
+
 #[async_trait]
 impl ToolHandler for StockPrice {
     async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
@@ -86,98 +91,5 @@ impl ToolHandler for StockPrice {
             Some(other) => Err(format!("unknown symbol {other}")),
             None => Err("symbol is required".into()),
         }
-    }
-}
-
-/// Runs one agent turn with the custom provider and tool; returns the agent's answer.
-pub async fn demo() -> Result<String, Box<dyn std::error::Error>> {
-    let store = Arc::new(MemoryStore::new());
-    let cipher = Arc::new(ChaChaCipher::from_base64(&ChaChaCipher::generate_key())?);
-    let mut registry = Registry::default();
-    registry.insert(Arc::new(ScriptedModel));
-    let gateway = Arc::new(Gateway::new(registry, PriceTable::empty()));
-    let tools = ToolRuntime::new(ToolsConfig::default(), Sandbox::disabled()).with_tool(
-        ToolDefinition {
-            name: "stock_price".into(),
-            description: "The last price of a stock".into(),
-            parameters: json!({"type": "object", "properties": {"symbol": {"type": "string"}},
-                               "required": ["symbol"]}),
-        },
-        Arc::new(StockPrice),
-    );
-    let engine = Engine::new(
-        store.clone(),
-        gateway,
-        cipher,
-        Arc::new(tools),
-        EngineConfig::default(),
-    );
-
-    let spec: AgentSpec = serde_json::from_value(json!({
-        "key": "analyst", "role": "Analyst", "description": "Quotes stocks", "path": "Default",
-        "instructions": "Answer with the current price.", "model": "scripted/v1",
-        "settings": {"tools": [{"type": "function", "key": "stock_price"}]}}))?;
-    let now = baton_core::id::now_rfc3339();
-    let agent = AgentRecord {
-        id: baton_core::id::new_id(),
-        project_id: ProjectId::default_project(),
-        status: AgentStatus::Live,
-        version: 1,
-        created: now.clone(),
-        updated: now.clone(),
-        spec: spec.clone(),
-    };
-    let version = AgentVersion {
-        agent_id: agent.id.clone(),
-        version: 1,
-        created: now,
-        description: None,
-        spec,
-    };
-    store.create_agent(&agent, &version).await?;
-
-    let prepared = engine
-        .prepare(RunRequest {
-            project: ProjectId::default_project(),
-            agent,
-            version: None,
-            role: Role::User,
-            parts: vec![Part::Text {
-                text: "What does ACME trade at?".into(),
-            }],
-            message_id: None,
-            task_id: None,
-            background: false,
-            stream: false,
-            variables: Map::new(),
-            identity: None,
-            thread_id: None,
-            memory_entity_id: None,
-            metadata: Map::new(),
-            reviews: Vec::new(),
-            lineage: None,
-        })
-        .await?;
-    let task = engine.spawn(prepared).await??;
-    let data = Engine::data(&task)?;
-    let answer = data
-        .turn_output()
-        .iter()
-        .rev()
-        .flat_map(|m| m.parts.iter())
-        .find_map(|p| match p {
-            Part::Text { text } if !text.is_empty() => Some(text.clone()),
-            _ => None,
-        })
-        .unwrap_or_default();
-    Ok(answer)
-}
-
-#[cfg(test)]
-mod tests {
-    #[tokio::test]
-    async fn the_embedded_engine_runs_a_custom_provider_and_tool() {
-        let answer = super::demo().await.unwrap();
-        assert_eq!(answer, "ACME trades at 42.5 USD.");
     }
 }

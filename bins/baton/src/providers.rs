@@ -4,7 +4,9 @@
 use crate::config::{ProviderKind, ResolvedProvider};
 use crate::ServeError;
 use baton_core::model::ModelGateway;
-use baton_providers::{Flavor, Gateway, PriceTable, ProviderSettings, Registry};
+use baton_engine::gateway::{Gateway, Registry};
+use baton_engine::prices::PriceTable;
+use baton_providers::{Flavor, ProviderSettings};
 use std::sync::Arc;
 
 pub(crate) fn gateway(providers: &[ResolvedProvider]) -> Result<Arc<dyn ModelGateway>, ServeError> {
@@ -40,7 +42,9 @@ pub(crate) fn gateway(providers: &[ResolvedProvider]) -> Result<Arc<dyn ModelGat
         tracing::debug!(provider = %p, "model provider");
     }
     log_set_up(providers);
-    let mut registry = Registry::from_settings(settings, http);
+    let mut registry: Registry = baton_providers::clients(settings, http)
+        .into_iter()
+        .collect();
     for (name, what_to_set) in not_set_up {
         registry.not_set_up(name, what_to_set);
     }

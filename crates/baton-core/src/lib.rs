@@ -25,6 +25,7 @@ pub mod schedule;
 pub mod secret;
 pub mod store;
 pub mod task;
+pub mod template;
 pub mod tenant;
 pub mod tool;
 pub mod trace;

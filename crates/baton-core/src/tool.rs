@@ -661,12 +661,7 @@ fn schema_object(field: &str, schema: &Value) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// The names of the `{{name}}` placeholders in a text.
-pub fn placeholders(text: &str) -> impl Iterator<Item = &str> {
-    text.split("{{")
-        .skip(1)
-        .filter_map(|rest| rest.split_once("}}").map(|(name, _)| name.trim()))
-}
+pub use crate::template::placeholders;
 
 /// A stored tool.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,12 +8,51 @@
 //!
 //! The engine receives the store, the model gateway, the secret cipher, the tool backend and an
 //! optional span exporter as `baton-core` trait objects and names no concrete implementation.
+//!
+//! Embedding it takes a model provider, a store and an agent; [`Engine::builder`] adds tools, a
+//! cipher, a tool backend for HTTP, code and MCP tools, and a SQL store for durable runs:
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use baton_core::model::*;
+//! use baton_engine::{Agent, Engine};
+//!
+//! /// A model that always greets.
+//! struct Hello;
+//!
+//! #[async_trait]
+//! impl ModelProvider for Hello {
+//!     fn name(&self) -> &str {
+//!         "hello"
+//!     }
+//!     async fn complete(&self, _: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+//!         let usage = TokenUsage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
+//!         let (content, finish_reason) = ("Hello!".into(), FinishReason::Stop);
+//!         Ok(ChatResponse { content, tool_calls: vec![], finish_reason, usage })
+//!     }
+//!     async fn stream(&self, r: &ChatRequest, _: DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
+//!         self.complete(r).await
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let engine = Engine::builder().provider(Hello).store(baton_store::MemoryStore::new()).build()?;
+//! let agent = Agent::new("greeter").model("hello/v1").instructions("Greet briefly.");
+//! let run = engine.run(&agent, "Hi!").await?;
+//! assert_eq!((run.answer.as_str(), run.usage.total_tokens), ("Hello!", 5));
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod builtins;
 pub mod collections;
+mod embed;
 pub mod events;
+pub mod gateway;
 pub mod knowledge;
 pub mod metrics;
+pub mod prices;
 pub mod prompt;
 mod run;
 pub mod scheduler;
@@ -38,6 +77,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+pub use embed::{Agent, EngineBuilder, RunHandle, RunInput, RunOutput};
 pub use worker::Workers;
 
 /// Why the engine refused or failed a request.

@@ -5,6 +5,7 @@
 use crate::EngineError;
 use baton_core::agent::{AgentSpec, TemplateEngine};
 use baton_core::store::SecretCipher;
+use baton_core::template;
 use serde_json::{Map, Value};
 
 /// Merges agent defaults and request variables (request wins), sealing secret values.
@@ -77,39 +78,6 @@ pub fn redacted(vars: &Map<String, Value>) -> Map<String, Value> {
         .collect()
 }
 
-fn as_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Replaces `{{ name }}` with the variable's value; unknown names stay as written.
-fn substitute(template: &str, vars: &Map<String, Value>) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                let name = after[..end].trim();
-                match vars.get(name) {
-                    Some(v) => out.push_str(&as_text(v)),
-                    None => out.push_str(&rest[start..start + 2 + end + 2]),
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Renders one template with the agent's engine.
 pub fn render(
     template: &str,
@@ -122,7 +90,7 @@ pub fn render(
     }
     let vars = open_all(vars, cipher)?;
     match engine {
-        TemplateEngine::Text | TemplateEngine::Mustache => Ok(substitute(template, &vars)),
+        TemplateEngine::Text | TemplateEngine::Mustache => Ok(template::render(template, &vars)),
         TemplateEngine::Jinja => {
             let env = minijinja::Environment::new();
             env.render_str(template, Value::Object(vars))

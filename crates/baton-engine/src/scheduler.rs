@@ -72,20 +72,12 @@ pub enum Fired {
 
 fn render_input(text: &str, variables: &Map<String, Value>) -> String {
     // Plain variables only: a secret must not end up in the task's stored history.
-    let mut out = text.to_owned();
-    for (name, value) in variables {
-        if value.get("secret") == Some(&Value::Bool(true)) {
-            continue;
-        }
-        let plain = match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        for pattern in [format!("{{{{{name}}}}}"), format!("{{{{ {name} }}}}")] {
-            out = out.replace(&pattern, &plain);
-        }
-    }
-    out
+    baton_core::template::render_with(text, |name| {
+        variables
+            .get(name)
+            .filter(|v| v.get("secret") != Some(&Value::Bool(true)))
+            .map(baton_core::template::as_text)
+    })
 }
 
 impl Engine {

@@ -1,9 +1,9 @@
 //! Model providers for Baton: clients for OpenAI Chat Completions (which also serves every
 //! OpenAI-compatible endpoint: vLLM, Ollama, llama.cpp, OpenRouter, Groq, Together, LM Studio),
 //! Anthropic Messages and Google Gemini, each implementing `baton_core::model::ModelProvider`
-//! with its wire structs private to its module; a [`Registry`] of them by provider name; a
-//! [`PriceTable`]; and the [`Gateway`] the engine calls, which adds retries with backoff and
-//! fallback models.
+//! with its wire structs private to its module, and [`clients`], which builds them from
+//! settings. The gateway with retries, fallbacks and prices that calls them is the engine's
+//! (`baton_engine::gateway`), so an embedder's own provider needs no crate but the engine.
 //!
 //! | flavor | endpoint | auth header |
 //! |---|---|---|
@@ -12,18 +12,12 @@
 //! | `Gemini` | `{base}/v1beta/models/{model}:generateContent` | `x-goog-api-key` |
 
 mod anthropic;
-mod gateway;
 mod gemini;
 mod http;
 mod openai;
-mod prices;
 mod sse;
 
-pub use gateway::Gateway;
-pub use prices::PriceTable;
-
 use baton_core::model::ModelProvider;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,29 +67,26 @@ impl std::fmt::Debug for ProviderSettings {
     }
 }
 
-/// Providers by name, and what is missing for those known but not set up.
-#[derive(Clone, Default)]
-pub struct Registry {
-    providers: HashMap<String, Arc<dyn ModelProvider>>,
-    not_set_up: HashMap<String, String>,
+/// One client per setting, sharing one pooled HTTP client; calls time out after 120 s. The
+/// engine's provider registry takes them by name.
+pub fn clients(
+    settings: Vec<ProviderSettings>,
+    http: reqwest::Client,
+) -> Vec<Arc<dyn ModelProvider>> {
+    clients_with_timeout(settings, http, Duration::from_secs(120))
 }
 
-impl Registry {
-    /// One client per setting, sharing one pooled HTTP client; calls time out after 120 s.
-    pub fn from_settings(settings: Vec<ProviderSettings>, http: reqwest::Client) -> Self {
-        Self::with_timeout(settings, http, Duration::from_secs(120))
-    }
-
-    /// Like [`Registry::from_settings`] with a per-call timeout.
-    pub fn with_timeout(
-        settings: Vec<ProviderSettings>,
-        http: reqwest::Client,
-        timeout: Duration,
-    ) -> Self {
-        let mut providers: HashMap<String, Arc<dyn ModelProvider>> = HashMap::new();
-        for s in settings {
+/// Like [`clients`] with a per-call timeout.
+pub fn clients_with_timeout(
+    settings: Vec<ProviderSettings>,
+    http: reqwest::Client,
+    timeout: Duration,
+) -> Vec<Arc<dyn ModelProvider>> {
+    settings
+        .into_iter()
+        .map(|s| {
             let client = http::Client {
-                name: s.name.clone(),
+                name: s.name,
                 base_url: s.base_url.trim_end_matches('/').to_owned(),
                 api_key: s.api_key,
                 http: http.clone(),
@@ -106,37 +97,7 @@ impl Registry {
                 Flavor::Anthropic => Arc::new(anthropic::Anthropic(client)),
                 Flavor::Gemini => Arc::new(gemini::Gemini(client)),
             };
-            providers.insert(s.name, provider);
-        }
-        Self {
-            providers,
-            not_set_up: HashMap::new(),
-        }
-    }
-
-    /// Adds (or replaces) a provider, e.g. a custom one written against the trait.
-    pub fn insert(&mut self, provider: Arc<dyn ModelProvider>) {
-        self.providers.insert(provider.name().to_owned(), provider);
-    }
-
-    /// Records a provider that is known but lacks credentials: models naming it fail at once
-    /// with `what_to_set` (e.g. "set OPENAI_API_KEY") instead of calling out.
-    pub fn not_set_up(&mut self, name: impl Into<String>, what_to_set: impl Into<String>) {
-        let name = name.into();
-        self.providers.remove(&name);
-        self.not_set_up.insert(name, what_to_set.into());
-    }
-
-    /// The provider with this name.
-    pub fn get(&self, name: &str) -> Option<Arc<dyn ModelProvider>> {
-        self.providers.get(name).cloned()
-    }
-
-    /// Why there is no provider `name`, for error messages.
-    pub fn why_missing(&self, name: &str) -> String {
-        match self.not_set_up.get(name) {
-            Some(what_to_set) => format!("provider `{name}` is not set up: {what_to_set}"),
-            None => format!("no provider `{name}` is configured"),
-        }
-    }
+            provider
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@ use crate::policy::{OutboundPolicy, PolicyResolver};
 use async_trait::async_trait;
 use baton_core::handler::{ToolContext, ToolHandler};
 use baton_core::secret::url_origin;
+use baton_core::template;
 use baton_core::tool::{ArgumentType, HeaderValue, HttpDef, HttpMethod};
 use futures_util::StreamExt;
 use serde_json::{json, Map, Value};
@@ -248,13 +249,6 @@ impl ToolHandler for HttpTool {
     }
 }
 
-fn as_text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// Percent-encodes a value for a URL (RFC 3986 unreserved characters pass through).
 fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -270,29 +264,10 @@ fn encode(text: &str) -> String {
 
 /// Replaces `{{name}}` placeholders in a text; values are percent-encoded for URLs.
 pub fn fill(template: &str, values: &Map<String, Value>, url: bool) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        match after.find("}}") {
-            Some(end) => {
-                let name = after[..end].trim();
-                match values.get(name) {
-                    Some(v) if url => out.push_str(&encode(&as_text(v))),
-                    Some(v) => out.push_str(&as_text(v)),
-                    None => out.push_str(&rest[start..start + 2 + end + 2]),
-                }
-                rest = &after[end + 2..];
-            }
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    template::render_with(template, |name| {
+        let text = template::as_text(values.get(name)?);
+        Some(if url { encode(&text) } else { text })
+    })
 }
 
 /// Fills a JSON body: a string that is exactly one placeholder takes the argument's JSON value
@@ -300,13 +275,7 @@ pub fn fill(template: &str, values: &Map<String, Value>, url: bool) -> String {
 pub fn fill_json(template: &Value, values: &Map<String, Value>) -> Value {
     match template {
         Value::String(s) => {
-            let trimmed = s.trim();
-            if let Some(name) = trimmed
-                .strip_prefix("{{")
-                .and_then(|r| r.strip_suffix("}}"))
-                .map(str::trim)
-                .filter(|n| !n.contains("{{") && !n.contains("}}"))
-            {
+            if let Some(name) = template::sole_placeholder(s) {
                 if let Some(v) = values.get(name) {
                     return v.clone();
                 }

@@ -1,13 +1,16 @@
 //! Each vendor client against the testkit's fake of that vendor, over real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-mod gateway;
 mod vendors;
 
-use baton_core::model::{ChatMessage, ChatRequest, OutputSchema, ToolCall, ToolDefinition};
-use baton_providers::{Flavor, ProviderSettings, Registry};
+use baton_core::model::{
+    ChatMessage, ChatRequest, ModelProvider, OutputSchema, ToolCall, ToolDefinition,
+};
+use baton_providers::{Flavor, ProviderSettings};
 use baton_testkit::FakeProvider;
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 pub fn testkit_flavor(f: Flavor) -> baton_testkit::Flavor {
     match f {
@@ -17,10 +20,13 @@ pub fn testkit_flavor(f: Flavor) -> baton_testkit::Flavor {
     }
 }
 
-/// A registry with one provider named `name` pointing at a new fake.
-pub async fn fake_registry(name: &str, flavor: Flavor) -> (Registry, FakeProvider) {
+/// Providers by name: one named `name` pointing at a new fake.
+pub async fn fake_registry(
+    name: &str,
+    flavor: Flavor,
+) -> (HashMap<String, Arc<dyn ModelProvider>>, FakeProvider) {
     let fake = FakeProvider::start(testkit_flavor(flavor)).await;
-    let registry = Registry::from_settings(
+    let registry = baton_providers::clients(
         vec![ProviderSettings {
             name: name.into(),
             flavor,
@@ -29,6 +35,10 @@ pub async fn fake_registry(name: &str, flavor: Flavor) -> (Registry, FakeProvide
         }],
         reqwest::Client::new(),
     );
+    let registry = registry
+        .into_iter()
+        .map(|p| (p.name().to_owned(), p))
+        .collect();
     (registry, fake)
 }
 

@@ -191,7 +191,7 @@ async fn vendor_errors_become_classified_provider_errors() {
         assert!(e.message.contains("slow down"), "{e}");
         assert!(!e.to_string().contains("key-p"), "no key in errors");
     }
-    let registry = baton_providers::Registry::from_settings(
+    let registry = baton_providers::clients(
         vec![baton_providers::ProviderSettings {
             name: "dead".into(),
             flavor: Flavor::OpenAi,
@@ -200,11 +200,6 @@ async fn vendor_errors_become_classified_provider_errors() {
         }],
         reqwest::Client::new(),
     );
-    let e = registry
-        .get("dead")
-        .unwrap()
-        .complete(&request())
-        .await
-        .unwrap_err();
+    let e = registry[0].complete(&request()).await.unwrap_err();
     assert_eq!(e.kind, baton_core::model::ProviderErrorKind::Network);
 }

@@ -1,10 +1,24 @@
-use crate::{fake_registry, request};
+//! The model gateway over real vendor clients against the testkit's fakes: retries, fallbacks,
+//! prices and "not set up" providers.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use baton_core::agent::{ModelConfig, RetryPolicy};
-use baton_core::model::{ModelGateway, ProviderErrorKind};
-use baton_providers::{Flavor, Gateway, PriceTable, ProviderSettings, Registry};
+use baton_core::model::{ChatMessage, ChatRequest, ModelGateway, ProviderErrorKind};
+use baton_engine::gateway::{Gateway, Registry};
+use baton_engine::prices::PriceTable;
+use baton_providers::{Flavor, ProviderSettings};
 use baton_testkit::{FakeProvider, Turn};
 use serde_json::json;
 use std::time::Duration;
+
+fn request() -> ChatRequest {
+    ChatRequest {
+        model: "m1".into(),
+        messages: vec![ChatMessage::user("Weather in Oslo?")],
+        parameters: json!({"temperature": 0.3}).as_object().unwrap().clone(),
+        ..ChatRequest::default()
+    }
+}
 
 fn model(id: &str, retries: u32) -> ModelConfig {
     ModelConfig {
@@ -19,7 +33,7 @@ fn model(id: &str, retries: u32) -> ModelConfig {
 async fn two_providers() -> (Gateway, FakeProvider, FakeProvider) {
     let a = FakeProvider::start(baton_testkit::Flavor::OpenAi).await;
     let b = FakeProvider::start(baton_testkit::Flavor::Anthropic).await;
-    let registry = Registry::from_settings(
+    let registry: Registry = baton_providers::clients(
         vec![
             ProviderSettings {
                 name: "openai".into(),
@@ -35,7 +49,9 @@ async fn two_providers() -> (Gateway, FakeProvider, FakeProvider) {
             },
         ],
         reqwest::Client::new(),
-    );
+    )
+    .into_iter()
+    .collect();
     let gateway = Gateway::new(registry, PriceTable::default())
         .with_backoff(Duration::from_millis(1), Duration::from_millis(5));
     (gateway, a, b)
@@ -106,8 +122,7 @@ async fn exhausted_retries_and_hard_errors_fall_back_in_order() {
     );
 
     // Everything failing reports the last error and every attempt.
-    let (registry, _fake) = fake_registry("solo", Flavor::OpenAi).await;
-    let solo = Gateway::new(registry, PriceTable::empty());
+    let solo = Gateway::new(Registry::default(), PriceTable::empty());
     let err = solo
         .chat(&[model("nobody/x", 0)], request(), None)
         .await
@@ -130,4 +145,34 @@ async fn model_parameters_reach_the_vendor_under_request_parameters() {
         (body["top_p"].as_f64(), body["reasoning_effort"].as_str()),
         (Some(0.5), Some("low"))
     );
+}
+
+#[tokio::test]
+async fn a_provider_not_set_up_fails_at_once_saying_what_to_set() {
+    let (gateway, a, _) = two_providers().await;
+    let mut registry = Registry::default();
+    registry.not_set_up("openai", "set OPENAI_API_KEY");
+    let gateway_without = Gateway::new(registry, PriceTable::empty());
+    let err = gateway_without
+        .chat(&[model("openai/gpt-4o", 3)], request(), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.last.kind, ProviderErrorKind::NotConfigured);
+    assert!(
+        err.last.message.contains("not set up: set OPENAI_API_KEY"),
+        "{}",
+        err.last.message
+    );
+    assert_eq!(
+        err.attempts.len(),
+        1,
+        "no retries of a provider that is not set up"
+    );
+    // The same model through a gateway that has it calls out.
+    a.push(Turn::text("hi"));
+    gateway
+        .chat(&[model("openai/gpt-4o", 0)], request(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.request_count(), 1);
 }

@@ -1,15 +1,65 @@
 //! The model gateway: each model in order with its retry policy (exponential backoff with full
-//! jitter, honouring `Retry-After`), then the next fallback; cost from the price table.
+//! jitter, honouring `Retry-After`), then the next fallback; cost from the price table. It calls
+//! providers through a [`Registry`] by name, whatever implements them: `baton-providers`' vendor
+//! clients or an embedding program's own.
 
-use crate::{PriceTable, Registry};
+use crate::prices::PriceTable;
 use async_trait::async_trait;
 use baton_core::agent::{ModelConfig, RetryPolicy};
 use baton_core::model::{
-    Attempt, ChatRequest, DeltaSink, GatewayError, ModelGateway, ModelReply, ProviderError,
-    ProviderErrorKind, StreamDelta,
+    Attempt, ChatRequest, DeltaSink, GatewayError, ModelGateway, ModelProvider, ModelReply,
+    ProviderError, ProviderErrorKind, StreamDelta,
 };
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Providers by name, and what is missing for those known but not set up.
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: HashMap<String, Arc<dyn ModelProvider>>,
+    not_set_up: HashMap<String, String>,
+}
+
+impl Registry {
+    /// Adds (or replaces) a provider under its name.
+    pub fn insert(&mut self, provider: Arc<dyn ModelProvider>) {
+        self.not_set_up.remove(provider.name());
+        self.providers.insert(provider.name().to_owned(), provider);
+    }
+
+    /// Records a provider that is known but lacks credentials: models naming it fail at once
+    /// with `what_to_set` (e.g. "set OPENAI_API_KEY") instead of calling out.
+    pub fn not_set_up(&mut self, name: impl Into<String>, what_to_set: impl Into<String>) {
+        let name = name.into();
+        self.providers.remove(&name);
+        self.not_set_up.insert(name, what_to_set.into());
+    }
+
+    /// The provider with this name.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn ModelProvider>> {
+        self.providers.get(name).cloned()
+    }
+
+    /// Why there is no provider `name`, for error messages.
+    pub fn why_missing(&self, name: &str) -> String {
+        match self.not_set_up.get(name) {
+            Some(what_to_set) => format!("provider `{name}` is not set up: {what_to_set}"),
+            None => format!("no provider `{name}` is configured"),
+        }
+    }
+}
+
+impl FromIterator<Arc<dyn ModelProvider>> for Registry {
+    fn from_iter<I: IntoIterator<Item = Arc<dyn ModelProvider>>>(iter: I) -> Self {
+        let mut registry = Self::default();
+        for provider in iter {
+            registry.insert(provider);
+        }
+        registry
+    }
+}
 
 /// Calls models through a [`Registry`] with retries and fallbacks.
 pub struct Gateway {
