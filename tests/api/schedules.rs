@@ -414,7 +414,8 @@ async fn a_once_schedule_fires_once_then_deactivates_and_manual_runs_leave_the_c
 #[tokio::test]
 async fn missed_firings_are_dropped_unless_the_schedule_catches_up() {
     let mut rig = rig(Backend::Sqlite, Some(fast(false))).await;
-    let at = format!("@at {}", in_future(1));
+    // Two seconds ahead: whole seconds, so one second ahead may already be past on a busy machine.
+    let at = format!("@at {}", in_future(2));
     let (_, dropped) = create(
         &rig,
         json!({"type": "once", "expression": at, "payload": {"input": "x"}}),
@@ -427,7 +428,7 @@ async fn missed_firings_are_dropped_unless_the_schedule_catches_up() {
     )
     .await;
     // No scheduler runs while the firing time passes and the grace period (2 s) ends.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
     let options = rig.options(Options::default().scheduler(fast(true)));
     rig.s.restart_with(options).await;
     let dropped_id = dropped["_id"].as_str().unwrap().to_owned();
