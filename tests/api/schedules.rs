@@ -351,7 +351,7 @@ async fn a_once_schedule_fires_once_then_deactivates_and_manual_runs_leave_the_c
         .set_responder(std::sync::Arc::new(|_| Turn::text("report sent")));
     let (st, once) = create(
         &rig,
-        json!({"type": "once", "expression": format!("@at {}", in_future(1)),
+        json!({"type": "once", "expression": format!("@at {}", in_future(2)),
         "payload": {"input": "Weekly report for {{region}}", "variables": {"region": "EMEA"},
                     "metadata": {"run_source": "report"}}}),
     )
