@@ -5,9 +5,8 @@ mod spans;
 mod wiring;
 
 use crate::events::{payload, Event};
-use crate::machine::{absorb_reply, turn, Reply, RunEvent};
-use crate::state::{Finish, TaskData};
-use crate::step::{next_step, Step};
+use crate::machine::{transition, Context, Effect, Input, Reply, RunEvent};
+use crate::state::TaskData;
 use crate::toolset::{run_builtin, Side, Toolset};
 use crate::{builtins, now_ms, prompt, EngineError, Inner};
 use baton_core::agent::AgentSpec;
@@ -111,8 +110,11 @@ pub(crate) async fn run(
         Err(_) => {
             tracing::error!(task = %task_id, "the run panicked");
             runner
-                .fail("internal error: the run crashed; see the server log".into())
+                .step(Input::Failed(
+                    "internal error: the run crashed; see the server log".into(),
+                ))
                 .await
+                .map(|_| ())
         }
     };
     renewer.abort();
@@ -155,13 +157,6 @@ fn spawn_renewer(
     })
 }
 
-enum ModelOutcome {
-    Answered,
-    TimedOut,
-    Canceled,
-    Failed(String),
-}
-
 impl Runner {
     /// Assigns the event its place in the stream and queues it for the next checkpoint; the
     /// turn's last event is published only once that checkpoint is stored.
@@ -183,12 +178,6 @@ impl Runner {
             self.pending_terminal = Some(event);
         } else {
             self.inner.hub.publish(&self.task.id, event);
-        }
-    }
-
-    fn emit_all(&mut self, events: Vec<RunEvent>) {
-        for event in events {
-            self.emit(event);
         }
     }
 
@@ -240,37 +229,48 @@ impl Runner {
         Ok(self.inner.store.cancel_requested(&self.task.id).await?)
     }
 
+    /// Feeds the machine until the run stops on this worker, performing each effect.
     async fn drive(&mut self) -> Result<(), EngineError> {
-        self.emit(RunEvent::Started {
-            response_id: self.data.response_id.clone(),
-            task_id: self.task.id.clone(),
-            model: self.data.model.clone(),
-            trace_id: self.data.trace_id.clone(),
-            span_id: self.data.span_id.clone(),
-        });
-        self.task.state = TaskState::Working;
-        self.checkpoint().await?;
+        let mut input = Input::Start;
         loop {
-            if self.cancel_requested().await? {
-                return self.end_canceled().await;
-            }
-            match next_step(&self.data, &self.spec, &self.tools, now_ms()) {
-                Step::CallModel => match self.call_model().await? {
-                    ModelOutcome::Answered => self.checkpoint().await?,
-                    ModelOutcome::TimedOut => return self.end(Finish::MaxTime).await,
-                    ModelOutcome::Canceled => return self.end_canceled().await,
-                    ModelOutcome::Failed(message) => return self.fail(message).await,
-                },
-                Step::CallTools(calls) => {
-                    if !self.call_tools(calls).await? {
-                        return self.end_canceled().await;
+            input = match self.step(input).await? {
+                Some(Effect::CallModel) => self.call_model().await?,
+                Some(Effect::CallTools { run, rejected }) => self.call_tools(run, rejected).await?,
+                Some(_) => return Ok(()),
+                None => self.next_input().await?,
+            };
+        }
+    }
+
+    /// One transition, its effects performed up to the first that needs the model or tools
+    /// (returned) or the end of the run (`Stop`, returned).
+    async fn step(&mut self, input: Input) -> Result<Option<Effect>, EngineError> {
+        let effects = {
+            let context = Context {
+                spec: &self.spec,
+                kinds: &self.tools,
+                task_id: &self.task.id,
+            };
+            transition(&mut self.data, &context, input)
+        };
+        for effect in effects {
+            match effect {
+                Effect::Publish(event) => self.emit(event),
+                Effect::Enter(state) => {
+                    if state == TaskState::Failed {
+                        let error = self.data.error.as_deref().unwrap_or_default();
+                        tracing::warn!(task = %self.task.id, error = %error, "task failed");
                     }
+                    self.task.state = state;
                 }
-                Step::Pause { calls, reviews } => return self.pause(calls, reviews).await,
-                Step::Done(finish) => return self.end(finish).await,
-                Step::Fail(message) => return self.fail(message).await,
+                Effect::Checkpoint => self.checkpoint().await?,
+                Effect::EndTurn { ok } => self.root_span(if ok { "ok" } else { "error" }),
+                io @ (Effect::CallModel | Effect::CallTools { .. } | Effect::Stop) => {
+                    return Ok(Some(io))
+                }
             }
         }
+        Ok(None)
     }
 
     fn deadline(&self) -> tokio::time::Instant {
@@ -302,7 +302,7 @@ impl Runner {
         })
     }
 
-    async fn call_model(&mut self) -> Result<ModelOutcome, EngineError> {
+    async fn call_model(&mut self) -> Result<Input, EngineError> {
         let started_ms = now_ms();
         let request = self.request()?;
         let mut models = vec![self.spec.model.clone()];
@@ -345,47 +345,39 @@ impl Runner {
         let reply = tokio::select! {
             r = tokio::time::timeout_at(self.deadline(), call) => match r {
                 Ok(r) => r,
-                Err(_) => return Ok(ModelOutcome::TimedOut),
+                Err(_) => return Ok(Input::TimedOut),
             },
-            _ = cancel.notified() => return Ok(ModelOutcome::Canceled),
+            _ = cancel.notified() => return Ok(Input::Canceled),
         };
         let reply = match reply {
             Ok(reply) => reply,
             Err(e) => {
                 self.llm_failed_span(&e, started_ms);
-                return Ok(ModelOutcome::Failed(e.to_string()));
+                return Ok(Input::Failed(e.to_string()));
             }
         };
         self.llm_span(&reply, started_ms);
-        let reply = Reply::from_gateway(reply);
-        let absorbed = absorb_reply(
-            &mut self.data,
-            self.spec.output_schema.as_ref(),
-            &self.tools,
-            reply,
-            &part_id,
-        );
-        self.emit_all(absorbed.events);
-        Ok(match absorbed.failure {
-            Some(message) => ModelOutcome::Failed(message),
-            None => ModelOutcome::Answered,
+        Ok(Input::ModelReplied {
+            reply: Reply::from_gateway(reply),
+            part_id,
         })
     }
 
     /// Starts the server-side calls in parallel; a call a reviewer rejected is answered at once
     /// with the rejection.
-    fn start_tools(&mut self, calls: Vec<ToolCall>) -> RunningTools {
+    fn start_tools(
+        &mut self,
+        calls: Vec<ToolCall>,
+        rejected: Vec<(ToolCall, String)>,
+    ) -> RunningTools {
         let variables = Arc::new(self.data.variables.clone());
         let mut running = RunningTools::default();
+        for (call, message) in rejected {
+            running
+                .futures
+                .push(Box::pin(async move { (call, Err(message)) }));
+        }
         for call in calls {
-            let (events, verdict) = turn::start_call(&self.data, &self.tools, &call);
-            self.emit_all(events);
-            if let Err(message) = verdict {
-                running
-                    .futures
-                    .push(Box::pin(async move { (call, Err(message)) }));
-                continue;
-            }
             let side = self.tools.side(&call.name);
             let cipher = self.inner.cipher.clone();
             let variables = variables.clone();
@@ -424,82 +416,57 @@ impl Runner {
     }
 
     /// Runs server-side calls in parallel, checkpointing each result as it lands so a resumed
-    /// task never runs a finished call again. Returns `false` when canceled.
-    async fn call_tools(&mut self, calls: Vec<ToolCall>) -> Result<bool, EngineError> {
-        let mut running = self.start_tools(calls);
+    /// task never runs a finished call again. The next input once all landed, time ran out or
+    /// the run was canceled.
+    async fn call_tools(
+        &mut self,
+        calls: Vec<ToolCall>,
+        rejected: Vec<(ToolCall, String)>,
+    ) -> Result<Input, EngineError> {
+        let mut running = self.start_tools(calls, rejected);
         let cancel = self.cancel.clone();
         loop {
             let next = tokio::select! {
                 n = running.futures.next() => n,
                 _ = cancel.notified() => {
                     running.stop_all();
-                    return Ok(false);
+                    return Ok(Input::Canceled);
                 }
                 _ = tokio::time::sleep_until(self.deadline()) => {
                     running.stop_all();
-                    return Ok(true);
+                    return self.next_input().await;
                 }
             };
             let Some((call, result)) = next else {
-                return Ok(true);
+                return self.next_input().await;
             };
-            self.absorb_children();
             let tool_id = self.tools.tool_id(&call.name).to_owned();
             self.tool_span(&call, &tool_id, &result, running.spans.remove(&call.id));
-            let event = turn::record_result(&mut self.data, &self.tools, &call, result);
-            self.emit(event);
-            self.checkpoint().await?;
+            let landed = self.landed(call, result);
+            self.step(landed).await?;
         }
     }
 
-    /// Rolls what sub-agents spent and started into this task.
-    fn absorb_children(&mut self) {
+    /// A tool call's result with what sub-agents spent and started meanwhile.
+    fn landed(&self, call: ToolCall, result: Result<Value, String>) -> Input {
         let mut ledger = self.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        let usage = std::mem::take(&mut ledger.usage);
+        let spent = std::mem::take(&mut ledger.usage);
         let children = std::mem::take(&mut ledger.children);
         drop(ledger);
-        self.data.usage += usage;
-        self.data.turn_usage += usage;
-        self.data.children.extend(children);
-        self.data.sub_agent_calls = *self.calls_made.lock().unwrap_or_else(|e| e.into_inner());
+        Input::ToolReturned {
+            call,
+            result,
+            spent,
+            children,
+            sub_agent_calls: *self.calls_made.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
-    /// Ends the turn: the state and the last event, then the root span and the checkpoint that
-    /// publishes that event.
-    async fn finish(
-        &mut self,
-        (state, events): (TaskState, Vec<RunEvent>),
-        status: &str,
-    ) -> Result<(), EngineError> {
-        self.task.state = state;
-        self.emit_all(events);
-        self.root_span(status);
-        self.checkpoint().await
-    }
-
-    async fn pause(
-        &mut self,
-        calls: Vec<ToolCall>,
-        reviews: Vec<ToolCall>,
-    ) -> Result<(), EngineError> {
-        let paused = turn::pause(&mut self.data, &self.tools, calls, reviews);
-        self.finish(paused, "ok").await
-    }
-
-    async fn end(&mut self, finish: Finish) -> Result<(), EngineError> {
-        let (state, event) = turn::end(&mut self.data, finish, Vec::new());
-        self.finish((state, vec![event]), "ok").await
-    }
-
-    async fn fail(&mut self, message: String) -> Result<(), EngineError> {
-        tracing::warn!(task = %self.task.id, error = %message, "task failed");
-        let (state, event) = turn::fail(&mut self.data, message);
-        self.finish((state, vec![event]), "error").await
-    }
-
-    async fn end_canceled(&mut self) -> Result<(), EngineError> {
-        let (state, event) = turn::cancel(&mut self.data);
-        self.finish((state, vec![event]), "error").await
+    async fn next_input(&self) -> Result<Input, EngineError> {
+        Ok(Input::Next {
+            now_ms: now_ms(),
+            cancel_requested: self.cancel_requested().await?,
+        })
     }
 }
 

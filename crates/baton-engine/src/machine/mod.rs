@@ -6,6 +6,7 @@
 pub(crate) mod admit;
 pub mod event;
 pub mod reply;
+pub mod transition;
 pub mod turn;
 
 #[cfg(test)]
@@ -13,3 +14,4 @@ mod tests;
 
 pub use event::RunEvent;
 pub use reply::{absorb_reply, Absorbed, Reply, SCHEMA_RETRIES};
+pub use transition::{transition, Context, Effect, Input};

@@ -2,6 +2,7 @@
 
 mod admit;
 mod reply;
+mod transition;
 mod turn;
 mod wire;
 
