@@ -4,7 +4,7 @@ mod conversation;
 mod spans;
 mod wiring;
 
-use crate::events::{payload, Event};
+use crate::events::Event;
 use crate::machine::{transition, Context, Effect, Input, Reply, RunEvent};
 use crate::state::TaskData;
 use crate::toolset::{run_builtin, Side, Toolset};
@@ -162,19 +162,14 @@ impl Runner {
     /// turn's last event is published only once that checkpoint is stored.
     fn emit(&mut self, event: RunEvent) {
         let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        let terminal = event.is_terminal();
-        let (kind, data) = event.wire();
-        let event = Arc::new(Event {
-            seq,
-            payload: payload(kind, data),
-        });
+        let event = Arc::new(Event::now(seq, event));
         if event.is_persisted() {
             self.pending_events.push(TaskEvent {
                 seq,
-                data: event.payload.clone(),
+                data: event.to_stored(),
             });
         }
-        if terminal {
+        if event.is_terminal() {
             self.pending_terminal = Some(event);
         } else {
             self.inner.hub.publish(&self.task.id, event);
@@ -318,20 +313,13 @@ impl Runner {
                 StreamDelta::Text(t) => (false, t),
                 StreamDelta::Reasoning(t) => (true, t),
             };
-            let (kind, data) = RunEvent::Delta {
+            let delta = RunEvent::Delta {
                 part_id: delta_part.clone(),
                 reasoning,
                 text,
-            }
-            .wire();
+            };
             let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
-            inner.hub.publish(
-                &hub_task,
-                Arc::new(Event {
-                    seq: n,
-                    payload: payload(kind, data),
-                }),
-            );
+            inner.hub.publish(&hub_task, Arc::new(Event::now(n, delta)));
         };
         let gateway = self.inner.gateway.clone();
         let call = async {

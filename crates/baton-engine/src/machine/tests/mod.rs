@@ -4,7 +4,6 @@ mod admit;
 mod reply;
 mod transition;
 mod turn;
-mod wire;
 
 use crate::state::TaskData;
 use crate::step::ToolKinds;

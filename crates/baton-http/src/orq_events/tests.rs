@@ -1,9 +1,16 @@
 //! The orq wire shape of each event, pinned field by field.
 
 use super::*;
-use crate::machine::RunEvent;
-use crate::state::Finish;
-use baton_core::usage::Usage;
+use baton_engine::state::Finish;
+
+fn call(id: &str, name: &str) -> ToolCall {
+    ToolCall {
+        id: id.into(),
+        name: name.into(),
+        arguments: json!({"q": id}),
+        signature: None,
+    }
+}
 
 #[test]
 fn each_event_has_its_orq_type_and_data() {
@@ -106,7 +113,7 @@ fn each_event_has_its_orq_type_and_data() {
         ),
     ];
     for (event, kind, data) in cases {
-        assert_eq!(event.wire(), (kind, data), "{event:?}");
+        assert_eq!(wire(&event), (kind, data), "{event:?}");
     }
 }
 
@@ -129,14 +136,41 @@ fn the_end_of_a_turn_lists_what_waits_only_when_something_does() {
     let base = json!({"finishReason": "tool_calls",
         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
         "telemetry": {"trace_id": "tr", "span_id": "sp"}});
-    assert_eq!(done(vec![], vec![]).wire(), ("response.done", base.clone()));
+    assert_eq!(wire(&done(vec![], vec![])), ("response.done", base.clone()));
     let mut both = base;
     both["pendingToolCalls"] = json!([{"id": "c", "type": "function",
         "function": {"name": "get_weather", "arguments": "{\"q\":\"c\"}"}}]);
     both["pendingToolReviews"] = json!([{"tool_call_id": "r", "tool_name": "transfer",
         "arguments": {"q": "r"}}]);
     assert_eq!(
-        done(vec![call("c", "get_weather")], vec![call("r", "transfer")]).wire(),
+        wire(&done(
+            vec![call("c", "get_weather")],
+            vec![call("r", "transfer")]
+        )),
         ("response.done", both)
     );
+}
+
+#[test]
+fn a_stored_event_goes_out_as_it_was_published_and_legacy_rows_as_they_are() {
+    let event = Event {
+        seq: 7,
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        event: RunEvent::Failed {
+            error: "bad".into(),
+        },
+    };
+    let stored = TaskEvent {
+        seq: 7,
+        data: event.to_stored(),
+    };
+    assert!(stored_is_terminal(&stored));
+    let back = Event::from_stored(stored.seq, &stored.data).expect("a typed event");
+    assert_eq!(back, event);
+    let legacy = TaskEvent {
+        seq: 3,
+        data: json!({"type": "response.done", "timestamp": "t", "data": {}}),
+    };
+    assert!(Event::from_stored(legacy.seq, &legacy.data).is_none());
+    assert!(stored_is_terminal(&legacy));
 }
