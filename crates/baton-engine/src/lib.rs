@@ -1,6 +1,6 @@
 //! The Baton agent engine: runs agents as durable tasks.
 //!
-//! The loop is a sans-IO state machine ([`step::next_step`]) driven by an async runner that
+//! The loop is a sans-IO state machine ([`machine::transition`]) driven by an async runner that
 //! calls the model gateway and tools, and checkpoints the task in the store after every step, so
 //! any worker can resume it from its last step. Background tasks go through a worker pool that
 //! claims them from the database with leases; a task whose worker died is picked up again when

@@ -1,6 +1,8 @@
-//! The async runner: performs the steps `next_step` decides, checkpointing after each.
+//! The async runner: feeds the run machine its inputs and performs the effects it returns
+//! (call the model, call tools, checkpoint, publish), and nothing else.
 
 mod conversation;
+mod durable;
 mod spans;
 mod wiring;
 
@@ -12,7 +14,7 @@ use crate::{builtins, now_ms, prompt, EngineError, Inner};
 use baton_core::agent::AgentSpec;
 use baton_core::handler::ToolContext;
 use baton_core::model::{ChatRequest, OutputSchema, StreamDelta, ToolCall};
-use baton_core::store::{StoreError, TaskEvent, TaskRecord};
+use baton_core::store::{TaskEvent, TaskRecord};
 use baton_core::task::TaskState;
 use baton_core::trace::SpanRecord;
 use futures_util::future::BoxFuture;
@@ -42,6 +44,33 @@ struct Runner {
     spans: Vec<SpanRecord>,
 }
 
+/// The agent's tools for this run: those it lists, resolved, and the built-ins that need the
+/// engine.
+async fn toolset(
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    data: &TaskData,
+    spec: &AgentSpec,
+    ledger: &builtins::SharedLedger,
+    calls_made: &Arc<std::sync::Mutex<u32>>,
+) -> Result<Toolset, EngineError> {
+    let ctx = ToolContext {
+        variables: &data.variables,
+        cipher: inner.cipher.as_ref(),
+        trace: None,
+    };
+    let mut tools = Toolset::resolve(
+        spec,
+        &task.project_id,
+        inner.store.as_ref(),
+        inner.tools.as_ref(),
+        &ctx,
+    )
+    .await?;
+    wiring::attach_builtins(&mut tools, inner, task, data, spec, ledger, calls_made);
+    Ok(tools)
+}
+
 /// Runs a leased task until it pauses or ends.
 pub(crate) async fn run(
     inner: Arc<Inner>,
@@ -50,32 +79,9 @@ pub(crate) async fn run(
 ) -> Result<TaskRecord, EngineError> {
     let data: TaskData = serde_json::from_value(task.data.clone())
         .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))?;
-    let mut tools = {
-        let ctx = ToolContext {
-            variables: &data.variables,
-            cipher: inner.cipher.as_ref(),
-            trace: None,
-        };
-        Toolset::resolve(
-            &spec,
-            &task.project_id,
-            inner.store.as_ref(),
-            inner.tools.as_ref(),
-            &ctx,
-        )
-        .await?
-    };
     let ledger = builtins::SharedLedger::default();
     let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
-    wiring::attach_builtins(
-        &mut tools,
-        &inner,
-        &task,
-        &data,
-        &spec,
-        &ledger,
-        &calls_made,
-    );
+    let tools = toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
     let cancel = Arc::new(Notify::new());
     inner
         .cancels
@@ -83,7 +89,7 @@ pub(crate) async fn run(
         .unwrap_or_else(|e| e.into_inner())
         .insert(task.id.clone(), cancel.clone());
     let lease_lost = Arc::new(AtomicBool::new(false));
-    let renewer = spawn_renewer(&inner, &task.id, lease_lost.clone());
+    let renewer = durable::spawn_renewer(&inner, &task.id, lease_lost.clone());
     let task_id = task.id.clone();
     let mut runner = Runner {
         seq: Arc::new(AtomicU64::new(data.event_seq)),
@@ -127,103 +133,7 @@ pub(crate) async fn run(
     result.map(|()| runner.task)
 }
 
-fn spawn_renewer(
-    inner: &Arc<Inner>,
-    task_id: &str,
-    lost: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<()> {
-    let inner = inner.clone();
-    let task_id = task_id.to_owned();
-    tokio::spawn(async move {
-        let lease = inner.config.lease;
-        let mut tick = tokio::time::interval(lease / 3);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let until = now_ms() + lease.as_millis() as i64;
-            match inner
-                .store
-                .renew_lease(&task_id, &inner.config.worker_id, until)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-                Err(e) => tracing::warn!(task = %task_id, error = %e, "lease renewal failed"),
-            }
-        }
-    })
-}
-
 impl Runner {
-    /// Assigns the event its place in the stream and queues it for the next checkpoint; the
-    /// turn's last event is published only once that checkpoint is stored.
-    fn emit(&mut self, event: RunEvent) {
-        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-        let event = Arc::new(Event::now(seq, event));
-        if event.is_persisted() {
-            self.pending_events.push(TaskEvent {
-                seq,
-                data: event.to_stored(),
-            });
-        }
-        if event.is_terminal() {
-            self.pending_terminal = Some(event);
-        } else {
-            self.inner.hub.publish(&self.task.id, event);
-        }
-    }
-
-    /// Writes the checkpoint (compare-and-swap on the revision) and the step's events.
-    async fn checkpoint(&mut self) -> Result<(), EngineError> {
-        if self.lease_lost.load(Ordering::SeqCst) {
-            return Err(EngineError::LeaseLost(self.task.id.clone()));
-        }
-        self.data.event_seq = self.seq.load(Ordering::SeqCst);
-        self.task.data = serde_json::to_value(&self.data)
-            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
-        self.task.updated = baton_core::id::now_rfc3339();
-        if self.task.state.is_inactive() {
-            self.task.lease_owner = None;
-            self.task.lease_expires_at = None;
-        } else {
-            self.task.lease_owner = Some(self.inner.config.worker_id.clone());
-            self.task.lease_expires_at =
-                Some(now_ms() + self.inner.config.lease.as_millis() as i64);
-        }
-        let expected = self.task.revision;
-        self.task.revision += 1;
-        let events = std::mem::take(&mut self.pending_events);
-        let spans = std::mem::take(&mut self.spans);
-        match self
-            .inner
-            .store
-            .save_checkpoint(&self.task, expected, &events, &spans)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(EngineError::LeaseLost(self.task.id.clone()))
-            }
-            Err(e) => return Err(e.into()),
-        }
-        if let Some(event) = self.pending_terminal.take() {
-            self.inner.hub.publish(&self.task.id, event);
-        }
-        if !spans.is_empty() {
-            if let Some(exporter) = &self.inner.config.span_exporter {
-                exporter.export(&spans);
-            }
-        }
-        Ok(())
-    }
-
-    async fn cancel_requested(&self) -> Result<bool, EngineError> {
-        Ok(self.inner.store.cancel_requested(&self.task.id).await?)
-    }
-
     /// Feeds the machine until the run stops on this worker, performing each effect.
     async fn drive(&mut self) -> Result<(), EngineError> {
         let mut input = Input::Start;

@@ -100,41 +100,11 @@ pub(crate) fn wire(event: &RunEvent) -> (&'static str, Value) {
             "part.done",
             json!({"partId": part_id, "part": {"kind": "text", "text": text}}),
         ),
-        RunEvent::ToolStarted { tool_id, call } => (
-            "tool.started",
-            json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
-                   "arguments": call.arguments}),
-        ),
-        RunEvent::ToolDone {
-            tool_id,
-            call_id,
-            result,
-        } => (
-            "tool.done",
-            json!({"toolId": tool_id, "toolCallId": call_id, "result": result}),
-        ),
-        RunEvent::ToolFailed {
-            tool_id,
-            call_id,
-            error,
-        } => (
-            "tool.failed",
-            json!({"toolId": tool_id, "toolCallId": call_id, "error": error}),
-        ),
-        RunEvent::ReviewRequested { tool_id, call } => (
-            "tool.review.requested",
-            json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
-                   "arguments": call.arguments, "requiresApproval": true}),
-        ),
-        RunEvent::ReviewDone {
-            tool_id,
-            call_id,
-            approved,
-        } => (
-            "tool.review.done",
-            json!({"toolId": tool_id, "toolCallId": call_id,
-                   "review": if *approved { "approved" } else { "rejected" }}),
-        ),
+        RunEvent::ToolStarted { .. }
+        | RunEvent::ToolDone { .. }
+        | RunEvent::ToolFailed { .. }
+        | RunEvent::ReviewRequested { .. }
+        | RunEvent::ReviewDone { .. } => tool_wire(event),
         RunEvent::Done { .. } => ("response.done", done_data(event)),
         RunEvent::Failed { error } => ("response.failed", json!({"error": error, "code": 500})),
         RunEvent::Canceled => (
@@ -168,6 +138,48 @@ fn done_data(event: &RunEvent) -> Value {
         data["pendingToolReviews"] = reviews_json(reviews);
     }
     data
+}
+
+/// The orq type and `data` of a tool call's events.
+fn tool_wire(event: &RunEvent) -> (&'static str, Value) {
+    match event {
+        RunEvent::ToolStarted { tool_id, call } => (
+            "tool.started",
+            json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
+               "arguments": call.arguments}),
+        ),
+        RunEvent::ToolDone {
+            tool_id,
+            call_id,
+            result,
+        } => (
+            "tool.done",
+            json!({"toolId": tool_id, "toolCallId": call_id, "result": result}),
+        ),
+        RunEvent::ToolFailed {
+            tool_id,
+            call_id,
+            error,
+        } => (
+            "tool.failed",
+            json!({"toolId": tool_id, "toolCallId": call_id, "error": error}),
+        ),
+        RunEvent::ReviewRequested { tool_id, call } => (
+            "tool.review.requested",
+            json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
+               "arguments": call.arguments, "requiresApproval": true}),
+        ),
+        RunEvent::ReviewDone {
+            tool_id,
+            call_id,
+            approved,
+        } => (
+            "tool.review.done",
+            json!({"toolId": tool_id, "toolCallId": call_id,
+               "review": if *approved { "approved" } else { "rejected" }}),
+        ),
+        _ => ("", Value::Null),
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use crate::state::{self, TaskData};
 use crate::{invalid, EngineError, ToolReview};
 use baton_core::message::{Message, Part, Role};
+use baton_core::model::ToolCall;
 
 /// Checks the shape of an incoming message.
 pub(crate) fn check_message(message: &Message) -> Result<(), EngineError> {
@@ -103,39 +104,7 @@ pub(crate) fn continue_with(data: &mut TaskData, message: &Message) -> Result<()
                     "the task has no pending tool calls; continue it with a `user` message",
                 ));
             }
-            let mut seen = Vec::new();
-            for (i, part) in message.parts.iter().enumerate() {
-                if let Part::ToolResult { tool_call_id, .. } = part {
-                    if awaiting.contains(&tool_call_id.as_str()) {
-                        return Err(invalid(
-                            &format!("message.parts[{i}].tool_call_id"),
-                            format!(
-                                "`{tool_call_id}` runs on the server and waits for a review: approve or reject it with tool_reviews"
-                            ),
-                        ));
-                    }
-                    if !pending.iter().any(|c| &c.id == tool_call_id) {
-                        return Err(invalid(
-                            &format!("message.parts[{i}].tool_call_id"),
-                            format!(
-                                "`{tool_call_id}` is not a pending tool call (pending: {})",
-                                pending
-                                    .iter()
-                                    .map(|c| c.id.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
-                    }
-                    if seen.contains(tool_call_id) {
-                        return Err(invalid(
-                            &format!("message.parts[{i}].tool_call_id"),
-                            format!("`{tool_call_id}` is answered twice"),
-                        ));
-                    }
-                    seen.push(tool_call_id.clone());
-                }
-            }
+            check_results(message, &pending, &awaiting)?;
             data.turn_start = data.history.len();
             data.history.push(message.clone());
         }
@@ -158,5 +127,47 @@ pub(crate) fn continue_with(data: &mut TaskData, message: &Message) -> Result<()
         }
     }
     new_turn(data);
+    Ok(())
+}
+
+/// Each result of a tool message answers a different call that waits for the client.
+fn check_results(
+    message: &Message,
+    pending: &[ToolCall],
+    awaiting: &[&str],
+) -> Result<(), EngineError> {
+    let mut seen = Vec::new();
+    for (i, part) in message.parts.iter().enumerate() {
+        if let Part::ToolResult { tool_call_id, .. } = part {
+            if awaiting.contains(&tool_call_id.as_str()) {
+                return Err(invalid(
+                    &format!("message.parts[{i}].tool_call_id"),
+                    format!(
+                        "`{tool_call_id}` runs on the server and waits for a review: approve or reject it with tool_reviews"
+                    ),
+                ));
+            }
+            if !pending.iter().any(|c| &c.id == tool_call_id) {
+                return Err(invalid(
+                    &format!("message.parts[{i}].tool_call_id"),
+                    format!(
+                        "`{tool_call_id}` is not a pending tool call (pending: {})",
+                        pending
+                            .iter()
+                            .map(|c| c.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            if seen.contains(tool_call_id) {
+                return Err(invalid(
+                    &format!("message.parts[{i}].tool_call_id"),
+                    format!("`{tool_call_id}` is answered twice"),
+                ));
+            }
+            seen.push(tool_call_id.clone());
+        }
+    }
     Ok(())
 }

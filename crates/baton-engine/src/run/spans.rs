@@ -31,8 +31,8 @@ impl Runner {
         }
     }
 
-    /// The turn's root span, written when the turn ends (pause, answer, failure or cancel).
-    pub(super) fn root_span(&mut self, status: &str) {
+    /// What the turn's root span tells: the task, how the turn ended, and its totals.
+    fn root_attributes(&self) -> Map<String, Value> {
         let mut attributes = Map::new();
         attributes.insert("task_id".into(), json!(self.task.id));
         attributes.insert("agent_version".into(), json!(self.task.agent_version));
@@ -74,6 +74,12 @@ impl Runner {
             json!(usage.completion_tokens),
         );
         attributes.insert("total_cost".into(), json!(usage.cost));
+        attributes
+    }
+
+    /// The turn's root span, written when the turn ends (pause, answer, failure or cancel).
+    pub(super) fn root_span(&mut self, status: &str) {
+        let attributes = self.root_attributes();
         let parent = self
             .data
             .lineage

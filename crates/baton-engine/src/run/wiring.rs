@@ -7,6 +7,7 @@ use crate::toolset::{Side, Toolset};
 use crate::{builtins, Inner};
 use baton_core::agent::AgentSpec;
 use baton_core::store::TaskRecord;
+use baton_core::tool::BuiltinTool;
 use std::sync::Arc;
 
 /// Adds the built-in tools that need the engine (teams) to a resolved toolset.
@@ -19,7 +20,6 @@ pub(super) fn attach_builtins(
     ledger: &builtins::SharedLedger,
     calls_made: &Arc<std::sync::Mutex<u32>>,
 ) {
-    use baton_core::tool::BuiltinTool;
     let setting = spec.settings.tool_approval_required;
     for entry in &spec.settings.tools {
         let Some(builtin) = entry.builtin() else {
@@ -39,58 +39,102 @@ pub(super) fn attach_builtins(
                 needs_approval,
             ),
             BuiltinTool::CallSubAgent => {
-                if !builtins::has_team(spec) {
-                    tracing::warn!(agent = %spec.key, "call_sub_agent without team_of_agents");
-                    continue;
-                }
-                let mut chain = data
-                    .lineage
-                    .as_ref()
-                    .map(|l| l.chain.clone())
-                    .unwrap_or_default();
-                if chain.last() != Some(&spec.key) {
-                    chain.push(spec.key.clone());
-                }
-                tools.add(
-                    builtins::call_sub_agent_definition(&spec.team_of_agents),
-                    Side::Server(Arc::new(builtins::CallSubAgent {
-                        inner: inner.clone(),
-                        project: task.project_id.clone(),
-                        team: spec.team_of_agents.clone(),
-                        parent_task_id: task.id.clone(),
-                        chain,
-                        calls_made: calls_made.clone(),
-                        ledger: ledger.clone(),
-                        variables: data.variables.clone(),
-                        memory_entity_id: data.memory_entity_id.clone(),
-                    })),
-                    builtin.name().into(),
-                    needs_approval,
-                );
-            }
-            BuiltinTool::RetrieveMemoryStores
-            | BuiltinTool::QueryMemoryStore
-            | BuiltinTool::WriteMemoryStore
-            | BuiltinTool::DeleteMemoryDocument => {
-                let op = match builtin {
-                    BuiltinTool::RetrieveMemoryStores => MemoryOp::Retrieve,
-                    BuiltinTool::QueryMemoryStore => MemoryOp::Query,
-                    BuiltinTool::WriteMemoryStore => MemoryOp::Write,
-                    _ => MemoryOp::Delete,
+                let team = Team {
+                    inner,
+                    task,
+                    data,
+                    spec,
+                    ledger,
+                    calls_made,
                 };
-                add_memory_tool(tools, inner, task, data, spec, op, needs_approval);
+                add_sub_agent_tool(tools, &team, needs_approval);
             }
-            BuiltinTool::RetrieveKnowledgeBases | BuiltinTool::QueryKnowledgeBase => {
-                let query = builtin == BuiltinTool::QueryKnowledgeBase;
-                add_knowledge_tool(tools, inner, task, spec, query, needs_approval);
-            }
-            other => tracing::debug!(
-                tool = other.name(),
-                "built-in tool not available in this build"
-            ),
+            other => add_collection_tool(tools, inner, task, data, spec, other, needs_approval),
         }
     }
-    // Agents with memory stores or knowledge bases get their tools even when they list none.
+    add_default_collection_tools(tools, inner, task, data, spec);
+}
+
+/// What the `call_sub_agent` tool needs of the run.
+struct Team<'a> {
+    inner: &'a Arc<Inner>,
+    task: &'a TaskRecord,
+    data: &'a TaskData,
+    spec: &'a AgentSpec,
+    ledger: &'a builtins::SharedLedger,
+    calls_made: &'a Arc<std::sync::Mutex<u32>>,
+}
+
+fn add_sub_agent_tool(tools: &mut Toolset, team: &Team<'_>, needs_approval: bool) {
+    let spec = team.spec;
+    if !builtins::has_team(spec) {
+        tracing::warn!(agent = %spec.key, "call_sub_agent without team_of_agents");
+        return;
+    }
+    let mut chain = team
+        .data
+        .lineage
+        .as_ref()
+        .map(|l| l.chain.clone())
+        .unwrap_or_default();
+    if chain.last() != Some(&spec.key) {
+        chain.push(spec.key.clone());
+    }
+    tools.add(
+        builtins::call_sub_agent_definition(&spec.team_of_agents),
+        Side::Server(Arc::new(builtins::CallSubAgent {
+            inner: team.inner.clone(),
+            project: team.task.project_id.clone(),
+            team: spec.team_of_agents.clone(),
+            parent_task_id: team.task.id.clone(),
+            chain,
+            calls_made: team.calls_made.clone(),
+            ledger: team.ledger.clone(),
+            variables: team.data.variables.clone(),
+            memory_entity_id: team.data.memory_entity_id.clone(),
+        })),
+        BuiltinTool::CallSubAgent.name().into(),
+        needs_approval,
+    );
+}
+
+/// Adds a listed memory or knowledge tool (other built-ins are not available in this build).
+fn add_collection_tool(
+    tools: &mut Toolset,
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    data: &TaskData,
+    spec: &AgentSpec,
+    builtin: BuiltinTool,
+    needs_approval: bool,
+) {
+    let op = match builtin {
+        BuiltinTool::RetrieveMemoryStores => MemoryOp::Retrieve,
+        BuiltinTool::QueryMemoryStore => MemoryOp::Query,
+        BuiltinTool::WriteMemoryStore => MemoryOp::Write,
+        BuiltinTool::DeleteMemoryDocument => MemoryOp::Delete,
+        BuiltinTool::RetrieveKnowledgeBases | BuiltinTool::QueryKnowledgeBase => {
+            let query = builtin == BuiltinTool::QueryKnowledgeBase;
+            return add_knowledge_tool(tools, inner, task, spec, query, needs_approval);
+        }
+        other => {
+            return tracing::debug!(
+                tool = other.name(),
+                "built-in tool not available in this build"
+            )
+        }
+    };
+    add_memory_tool(tools, inner, task, data, spec, op, needs_approval);
+}
+
+/// Agents with memory stores or knowledge bases get their tools even when they list none.
+fn add_default_collection_tools(
+    tools: &mut Toolset,
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    data: &TaskData,
+    spec: &AgentSpec,
+) {
     let listed = |names: &[BuiltinTool]| {
         spec.settings
             .tools
