@@ -28,7 +28,6 @@ use baton_core::handler::ToolBackend;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ModelGateway;
 use baton_core::store::{SecretCipher, Store, StoreError, TaskEvent, TaskRecord};
-use baton_core::task::TaskState;
 use baton_core::trace::SpanExporter;
 use baton_core::ProjectId;
 use events::EventHub;
@@ -340,16 +339,7 @@ impl Engine {
             role: req.role,
             parts: req.parts.clone(),
         };
-        let review_only = !req.reviews.is_empty() && message.parts.is_empty();
-        if !review_only {
-            machine::admit::check_message(&message)?;
-        }
-        if !req.reviews.is_empty() && req.task_id.is_none() {
-            return Err(invalid(
-                "tool_reviews",
-                "reviews continue a paused task: send task_id",
-            ));
-        }
+        machine::admit::check_request(&message, &req.reviews, req.task_id.is_some())?;
         let now = now_ms();
         let now_text = baton_core::id::now_rfc3339();
         let (mut task, mut data, spec) = match &req.task_id {
@@ -363,28 +353,14 @@ impl Engine {
                     return Err(EngineError::Busy(task_id.clone()));
                 }
                 let mut data = Self::data(&task)?;
-                if !req.reviews.is_empty() {
-                    machine::admit::apply_reviews(&mut data, &req.reviews)?;
-                }
-                if review_only {
-                    // The review is this turn's input; the output starts after what is there.
-                    data.turn_start = data.history.len().saturating_sub(1);
-                    machine::admit::new_turn(&mut data);
-                } else {
-                    machine::admit::continue_with(&mut data, &message)?;
-                }
+                machine::admit::continue_task(&mut data, &message, &req.reviews)?;
                 let spec = self
                     .spec_of(&req.project, &task.agent_id, task.agent_version)
                     .await?;
                 (task, data, spec)
             }
             None => {
-                if message.role != Role::User {
-                    return Err(invalid(
-                        "message.role",
-                        "a new task starts with a `user` message; `tool` messages continue a task (send task_id)",
-                    ));
-                }
+                machine::admit::check_first_message(&message)?;
                 let version = req.version.unwrap_or(req.agent.version);
                 let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
                 let mut thread_context = Vec::new();
@@ -393,46 +369,22 @@ impl Engine {
                         thread_context.extend(Self::data(&earlier)?.history);
                     }
                 }
-                let data = TaskData {
-                    context_id: req.thread_id.clone().unwrap_or_else(baton_core::id::new_id),
-                    history: vec![message.clone()],
-                    thread_context,
-                    turn_start: 0,
-                    variables: prompt::merge_variables(
-                        &spec.variables,
-                        &req.variables,
-                        self.inner.cipher.as_ref(),
-                    ),
-                    metadata: req.metadata.clone(),
-                    identity: req.identity.clone(),
-                    memory_entity_id: req.memory_entity_id.clone(),
-                    lineage: req.lineage.clone(),
-                    trace_id: req
-                        .lineage
-                        .as_ref()
-                        .and_then(|l| l.trace.as_ref().map(|t| t.0.clone()))
-                        .unwrap_or_else(|| random_hex(16)),
-                    span_id: random_hex(8),
-                    model: spec.model.id.clone(),
-                    ..Default::default()
-                };
-                let task = TaskRecord {
-                    id: baton_core::id::new_id(),
-                    project_id: req.project.clone(),
-                    agent_id: req.agent.id.clone(),
-                    agent_key: req.agent.spec.key.clone(),
-                    agent_version: version,
-                    state: TaskState::Submitted,
-                    thread_id: req.thread_id.clone(),
-                    background: true,
-                    revision: 0,
-                    lease_owner: None,
-                    lease_expires_at: None,
-                    cancel_requested: false,
-                    created: now_text.clone(),
-                    updated: now_text.clone(),
-                    data: Value::Null,
-                };
+                let variables = prompt::merge_variables(
+                    &spec.variables,
+                    &req.variables,
+                    self.inner.cipher.as_ref(),
+                );
+                let (task, data) = machine::admit::new_task(
+                    req,
+                    &spec,
+                    &message,
+                    machine::admit::NewTask {
+                        version,
+                        thread_context,
+                        variables,
+                        now_text: now_text.clone(),
+                    },
+                );
                 (task, data, spec)
             }
         };
@@ -444,23 +396,24 @@ impl Engine {
             );
             data.variables = merged;
         }
-        data.response_id = baton_core::id::new_id();
-        // Each turn is a root span of the task's trace (a sub-agent's hangs under its call).
-        data.span_id = random_hex(8);
-        data.turn_started_ms = now;
-        data.streaming = req.stream;
-        task.background = true;
-        task.updated = now_text;
-        if req.background {
-            task.state = TaskState::Submitted;
-            task.lease_owner = None;
-            task.lease_expires_at = None;
-        } else {
-            // Held by this process; if it dies, the lease expires and a worker resumes the run.
-            task.state = TaskState::Working;
-            task.lease_owner = Some(self.inner.config.worker_id.clone());
-            task.lease_expires_at = Some(now + self.inner.config.lease.as_millis() as i64);
-        }
+        // Held by this process unless it runs in the background; if the process dies, the
+        // lease expires and a worker resumes the run.
+        let holder = (!req.background).then(|| {
+            (
+                self.inner.config.worker_id.clone(),
+                now + self.inner.config.lease.as_millis() as i64,
+            )
+        });
+        machine::admit::begin_turn(
+            &mut task,
+            &mut data,
+            machine::admit::TurnStart {
+                now_ms: now,
+                now_text,
+                streaming: req.stream,
+                holder,
+            },
+        );
         task.data = serde_json::to_value(&data)
             .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
         Ok((task, spec))

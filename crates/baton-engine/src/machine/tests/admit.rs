@@ -1,10 +1,15 @@
 //! Admission: which messages and reviews may start or continue a turn.
 
 use super::*;
-use crate::machine::admit::{apply_reviews, check_message, continue_with, new_turn};
+use crate::machine::admit::{
+    apply_reviews, begin_turn, check_message, check_request, continue_task, continue_with,
+    new_turn, TurnStart,
+};
 use crate::state::Finish;
 use crate::step::{next_step, Step};
 use crate::{EngineError, ToolReview};
+use baton_core::store::TaskRecord;
+use baton_core::task::TaskState;
 
 /// The field an admission error names.
 fn field(result: Result<(), EngineError>) -> String {
@@ -139,4 +144,104 @@ fn an_accepted_message_starts_a_new_turn() {
         next_step(&done, &spec(json!({})), &Kinds, 0),
         Step::CallModel
     );
+}
+
+fn approve(id: &str) -> ToolReview {
+    ToolReview {
+        tool_call_id: id.into(),
+        approved: true,
+        reason: None,
+    }
+}
+
+fn empty_message() -> Message {
+    Message {
+        message_id: "m".into(),
+        role: Role::User,
+        parts: Vec::new(),
+    }
+}
+
+#[test]
+fn reviews_alone_need_a_task_and_no_message() {
+    let reviews = [approve("r")];
+    assert!(check_request(&empty_message(), &reviews, true).is_ok());
+    assert_eq!(
+        field(check_request(&empty_message(), &reviews, false)),
+        "tool_reviews"
+    );
+    assert_eq!(
+        field(check_request(&empty_message(), &[], true)),
+        "message.parts"
+    );
+}
+
+#[test]
+fn a_review_alone_starts_a_turn_that_runs_the_reviewed_call() {
+    let calls = [call("r", "transfer")];
+    let mut data = task(vec![text(Role::User, "pay"), asked(&calls)]);
+    data.awaiting_review = calls.to_vec();
+    data.iterations = 4;
+    continue_task(&mut data, &empty_message(), &[approve("r")]).expect("r waits");
+    assert_eq!(
+        data.turn_start, 1,
+        "the output starts after the paused agent message"
+    );
+    assert_eq!(data.iterations, 0);
+    match next_step(&data, &spec(json!({})), &Kinds, 0) {
+        Step::CallTools(calls) => assert_eq!(calls[0].id, "r"),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn record() -> TaskRecord {
+    TaskRecord {
+        id: "t".into(),
+        project_id: baton_core::ProjectId("p".into()),
+        agent_id: "a".into(),
+        agent_key: "k".into(),
+        agent_version: 1,
+        state: TaskState::Completed,
+        thread_id: None,
+        background: false,
+        revision: 3,
+        lease_owner: None,
+        lease_expires_at: None,
+        cancel_requested: false,
+        created: "c".into(),
+        updated: "u".into(),
+        data: Value::Null,
+    }
+}
+
+#[test]
+fn a_turn_starts_held_by_this_worker_or_submitted_for_the_pool() {
+    let mut data = task(vec![text(Role::User, "hi")]);
+    let (response, span) = (data.response_id.clone(), data.span_id.clone());
+    let mut inline = record();
+    let start = |holder| TurnStart {
+        now_ms: 5_000,
+        now_text: "now".into(),
+        streaming: true,
+        holder,
+    };
+    begin_turn(&mut inline, &mut data, start(Some(("w1".into(), 35_000))));
+    assert_eq!(inline.state, TaskState::Working);
+    assert_eq!(inline.lease_owner.as_deref(), Some("w1"));
+    assert_eq!(inline.lease_expires_at, Some(35_000));
+    assert_eq!(inline.updated, "now");
+    assert_eq!(
+        inline.revision, 3,
+        "the revision moves only when the task is stored"
+    );
+    assert_ne!(data.response_id, response);
+    assert_ne!(data.span_id, span, "each turn has its own root span");
+    assert_eq!(data.turn_started_ms, 5_000);
+    assert!(data.streaming);
+    let mut queued = record();
+    queued.lease_owner = Some("old".into());
+    queued.lease_expires_at = Some(1);
+    begin_turn(&mut queued, &mut data, start(None));
+    assert_eq!(queued.state, TaskState::Submitted);
+    assert_eq!((queued.lease_owner, queued.lease_expires_at), (None, None));
 }
