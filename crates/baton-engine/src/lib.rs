@@ -330,7 +330,6 @@ impl Engine {
 
     /// The task and agent configuration a request makes, not yet stored.
     async fn assemble(&self, req: &RunRequest) -> Result<(TaskRecord, AgentSpec), EngineError> {
-        let store = &self.inner.store;
         let message = Message {
             message_id: req
                 .message_id
@@ -343,59 +342,9 @@ impl Engine {
         let now = now_ms();
         let now_text = baton_core::id::now_rfc3339();
         let (mut task, mut data, spec) = match &req.task_id {
-            Some(task_id) => {
-                let task = store
-                    .task(&req.project, task_id)
-                    .await?
-                    .filter(|t| t.agent_id == req.agent.id)
-                    .ok_or_else(|| EngineError::TaskNotFound(task_id.clone()))?;
-                if !task.state.is_inactive() {
-                    return Err(EngineError::Busy(task_id.clone()));
-                }
-                let mut data = Self::data(&task)?;
-                machine::admit::continue_task(&mut data, &message, &req.reviews)?;
-                let spec = self
-                    .spec_of(&req.project, &task.agent_id, task.agent_version)
-                    .await?;
-                (task, data, spec)
-            }
-            None => {
-                machine::admit::check_first_message(&message)?;
-                let version = req.version.unwrap_or(req.agent.version);
-                let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
-                let mut thread_context = Vec::new();
-                if let Some(thread_id) = &req.thread_id {
-                    for earlier in store.thread_tasks(&req.project, thread_id).await? {
-                        thread_context.extend(Self::data(&earlier)?.history);
-                    }
-                }
-                let variables = prompt::merge_variables(
-                    &spec.variables,
-                    &req.variables,
-                    self.inner.cipher.as_ref(),
-                );
-                let (task, data) = machine::admit::new_task(
-                    req,
-                    &spec,
-                    &message,
-                    machine::admit::NewTask {
-                        version,
-                        thread_context,
-                        variables,
-                        now_text: now_text.clone(),
-                    },
-                );
-                (task, data, spec)
-            }
+            Some(task_id) => self.continued(req, task_id, &message).await?,
+            None => self.started(req, &message, &now_text).await?,
         };
-        if req.task_id.is_some() && !req.variables.is_empty() {
-            let merged = prompt::merge_variables(
-                &data.variables,
-                &req.variables,
-                self.inner.cipher.as_ref(),
-            );
-            data.variables = merged;
-        }
         // Held by this process unless it runs in the background; if the process dies, the
         // lease expires and a worker resumes the run.
         let holder = (!req.background).then(|| {
@@ -417,6 +366,71 @@ impl Engine {
         task.data = serde_json::to_value(&data)
             .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
         Ok((task, spec))
+    }
+
+    /// A stored task continued by a request: its reviews, its message, new variables.
+    async fn continued(
+        &self,
+        req: &RunRequest,
+        task_id: &str,
+        message: &Message,
+    ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
+        let task = self
+            .inner
+            .store
+            .task(&req.project, task_id)
+            .await?
+            .filter(|t| t.agent_id == req.agent.id)
+            .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
+        if !task.state.is_inactive() {
+            return Err(EngineError::Busy(task_id.to_owned()));
+        }
+        let mut data = Self::data(&task)?;
+        machine::admit::continue_task(&mut data, message, &req.reviews)?;
+        let spec = self
+            .spec_of(&req.project, &task.agent_id, task.agent_version)
+            .await?;
+        if !req.variables.is_empty() {
+            data.variables = prompt::merge_variables(
+                &data.variables,
+                &req.variables,
+                self.inner.cipher.as_ref(),
+            );
+        }
+        Ok((task, data, spec))
+    }
+
+    /// A new task for a request, with the messages of earlier tasks of its thread.
+    async fn started(
+        &self,
+        req: &RunRequest,
+        message: &Message,
+        now_text: &str,
+    ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
+        machine::admit::check_first_message(message)?;
+        let version = req.version.unwrap_or(req.agent.version);
+        let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
+        let mut thread_context = Vec::new();
+        if let Some(thread_id) = &req.thread_id {
+            for earlier in self
+                .inner
+                .store
+                .thread_tasks(&req.project, thread_id)
+                .await?
+            {
+                thread_context.extend(Self::data(&earlier)?.history);
+            }
+        }
+        let variables =
+            prompt::merge_variables(&spec.variables, &req.variables, self.inner.cipher.as_ref());
+        let new = machine::admit::NewTask {
+            version,
+            thread_context,
+            variables,
+            now_text: now_text.to_owned(),
+        };
+        let (task, data) = machine::admit::new_task(req, &spec, message, new);
+        Ok((task, data, spec))
     }
 
     async fn spec_of(
