@@ -7,6 +7,7 @@ use baton_core::model::{
     ChatRequest, ChatResponse, DeltaSink, FinishReason, ModelProvider, ProviderError, StreamDelta,
     TokenUsage,
 };
+use baton_engine::machine::RunEvent;
 use baton_engine::{Agent, Engine, RunOutput};
 use baton_store::MemoryStore;
 
@@ -58,9 +59,8 @@ async fn stream() -> Result<(String, RunOutput), Box<dyn std::error::Error>> {
     let mut run = engine.start(&parrot, "Hello there").await?;
     let mut streamed = String::new();
     while let Some(event) = run.events.recv().await {
-        if event.kind() == "part.delta" {
-            let delta = &event.payload["data"]["delta"]["text"];
-            streamed.push_str(delta.as_str().unwrap_or_default());
+        if let RunEvent::Delta { text, .. } = &event.event {
+            streamed.push_str(text);
         }
         if event.is_terminal() {
             break;

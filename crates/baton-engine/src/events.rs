@@ -1,6 +1,8 @@
-//! Task event streams: orq's SSE event types, published live to subscribers in this process
-//! and persisted (all but text deltas) so a client that reconnects gets what it missed.
+//! Task event streams: typed run events, published live to subscribers in this process and
+//! persisted (all but text deltas) so a client that reconnects gets what it missed.
 
+use crate::machine::RunEvent;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,30 +13,53 @@ use tokio::sync::broadcast;
 pub struct Event {
     /// Position in the task's stream (the SSE `id`).
     pub seq: u64,
-    /// `{"type", "timestamp", "data"}`.
-    pub payload: Value,
+    /// When it was emitted (RFC 3339).
+    pub timestamp: String,
+    /// What happened.
+    pub event: RunEvent,
+}
+
+/// The stored form of an event.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    timestamp: String,
+    event: RunEvent,
 }
 
 impl Event {
-    /// The event type (`response.started`, `part.delta`, …).
-    pub fn kind(&self) -> &str {
-        self.payload["type"].as_str().unwrap_or_default()
+    /// An event emitted now.
+    pub fn now(seq: u64, event: RunEvent) -> Self {
+        Self {
+            seq,
+            timestamp: baton_core::id::now_rfc3339(),
+            event,
+        }
     }
 
     /// Whether this event ends a turn's stream.
     pub fn is_terminal(&self) -> bool {
-        matches!(self.kind(), "response.done" | "response.failed")
+        self.event.is_terminal()
     }
 
-    /// Whether it is kept for replay (text deltas are not: `part.done` carries the whole part).
+    /// Whether it is kept for replay (text deltas are not: the whole text follows).
     pub fn is_persisted(&self) -> bool {
-        self.kind() != "part.delta"
+        !matches!(self.event, RunEvent::Delta { .. })
     }
-}
 
-/// Builds an event payload of `kind` with camelCase `data`.
-pub fn payload(kind: &str, data: Value) -> Value {
-    json!({"type": kind, "timestamp": baton_core::id::now_rfc3339(), "data": data})
+    /// The JSON the store keeps for it.
+    pub fn to_stored(&self) -> Value {
+        json!({"timestamp": self.timestamp, "event": self.event})
+    }
+
+    /// The event a store row holds; `None` for a row that is not a typed event.
+    pub fn from_stored(seq: u64, data: &Value) -> Option<Self> {
+        let stored = Stored::deserialize(data).ok()?;
+        Some(Self {
+            seq,
+            timestamp: stored.timestamp,
+            event: stored.event,
+        })
+    }
 }
 
 /// Live fan-out of task events inside one process. A task has a channel only while someone
@@ -138,10 +163,13 @@ mod tests {
     use super::*;
 
     fn event(seq: u64) -> Arc<Event> {
-        Arc::new(Event {
+        Arc::new(Event::now(
             seq,
-            payload: payload("part.done", json!({})),
-        })
+            RunEvent::TextDone {
+                part_id: "p".into(),
+                text: "t".into(),
+            },
+        ))
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! The Baton agent engine: runs agents as durable tasks.
 //!
-//! The loop is a sans-IO state machine ([`step::next_step`]) driven by an async runner that
+//! The loop is a sans-IO state machine ([`machine::transition`]) driven by an async runner that
 //! calls the model gateway and tools, and checkpoints the task in the store after every step, so
 //! any worker can resume it from its last step. Background tasks go through a worker pool that
 //! claims them from the database with leases; a task whose worker died is picked up again when
@@ -51,6 +51,7 @@ mod embed;
 pub mod events;
 pub mod gateway;
 pub mod knowledge;
+pub mod machine;
 pub mod metrics;
 pub mod prices;
 pub mod prompt;
@@ -66,7 +67,6 @@ use baton_core::handler::ToolBackend;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ModelGateway;
 use baton_core::store::{SecretCipher, Store, StoreError, TaskEvent, TaskRecord};
-use baton_core::task::TaskState;
 use baton_core::trace::SpanExporter;
 use baton_core::ProjectId;
 use events::EventHub;
@@ -370,7 +370,6 @@ impl Engine {
 
     /// The task and agent configuration a request makes, not yet stored.
     async fn assemble(&self, req: &RunRequest) -> Result<(TaskRecord, AgentSpec), EngineError> {
-        let store = &self.inner.store;
         let message = Message {
             message_id: req
                 .message_id
@@ -379,130 +378,99 @@ impl Engine {
             role: req.role,
             parts: req.parts.clone(),
         };
-        let review_only = !req.reviews.is_empty() && message.parts.is_empty();
-        if !review_only {
-            check_message(&message)?;
-        }
-        if !req.reviews.is_empty() && req.task_id.is_none() {
-            return Err(invalid(
-                "tool_reviews",
-                "reviews continue a paused task: send task_id",
-            ));
-        }
+        machine::admit::check_request(&message, &req.reviews, req.task_id.is_some())?;
         let now = now_ms();
         let now_text = baton_core::id::now_rfc3339();
         let (mut task, mut data, spec) = match &req.task_id {
-            Some(task_id) => {
-                let task = store
-                    .task(&req.project, task_id)
-                    .await?
-                    .filter(|t| t.agent_id == req.agent.id)
-                    .ok_or_else(|| EngineError::TaskNotFound(task_id.clone()))?;
-                if !task.state.is_inactive() {
-                    return Err(EngineError::Busy(task_id.clone()));
-                }
-                let mut data = Self::data(&task)?;
-                if !req.reviews.is_empty() {
-                    apply_reviews(&mut data, &req.reviews)?;
-                }
-                if review_only {
-                    // The review is this turn's input; the output starts after what is there.
-                    data.turn_start = data.history.len().saturating_sub(1);
-                    new_turn(&mut data);
-                } else {
-                    continue_with(&mut data, &message)?;
-                }
-                let spec = self
-                    .spec_of(&req.project, &task.agent_id, task.agent_version)
-                    .await?;
-                (task, data, spec)
-            }
-            None => {
-                if message.role != Role::User {
-                    return Err(invalid(
-                        "message.role",
-                        "a new task starts with a `user` message; `tool` messages continue a task (send task_id)",
-                    ));
-                }
-                let version = req.version.unwrap_or(req.agent.version);
-                let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
-                let mut thread_context = Vec::new();
-                if let Some(thread_id) = &req.thread_id {
-                    for earlier in store.thread_tasks(&req.project, thread_id).await? {
-                        thread_context.extend(Self::data(&earlier)?.history);
-                    }
-                }
-                let data = TaskData {
-                    context_id: req.thread_id.clone().unwrap_or_else(baton_core::id::new_id),
-                    history: vec![message.clone()],
-                    thread_context,
-                    turn_start: 0,
-                    variables: prompt::merge_variables(
-                        &spec.variables,
-                        &req.variables,
-                        self.inner.cipher.as_ref(),
-                    ),
-                    metadata: req.metadata.clone(),
-                    identity: req.identity.clone(),
-                    memory_entity_id: req.memory_entity_id.clone(),
-                    lineage: req.lineage.clone(),
-                    trace_id: req
-                        .lineage
-                        .as_ref()
-                        .and_then(|l| l.trace.as_ref().map(|t| t.0.clone()))
-                        .unwrap_or_else(|| random_hex(16)),
-                    span_id: random_hex(8),
-                    model: spec.model.id.clone(),
-                    ..Default::default()
-                };
-                let task = TaskRecord {
-                    id: baton_core::id::new_id(),
-                    project_id: req.project.clone(),
-                    agent_id: req.agent.id.clone(),
-                    agent_key: req.agent.spec.key.clone(),
-                    agent_version: version,
-                    state: TaskState::Submitted,
-                    thread_id: req.thread_id.clone(),
-                    background: true,
-                    revision: 0,
-                    lease_owner: None,
-                    lease_expires_at: None,
-                    cancel_requested: false,
-                    created: now_text.clone(),
-                    updated: now_text.clone(),
-                    data: Value::Null,
-                };
-                (task, data, spec)
-            }
+            Some(task_id) => self.continued(req, task_id, &message).await?,
+            None => self.started(req, &message, &now_text).await?,
         };
-        if req.task_id.is_some() && !req.variables.is_empty() {
-            let merged = prompt::merge_variables(
+        // Held by this process unless it runs in the background; if the process dies, the
+        // lease expires and a worker resumes the run.
+        let holder = (!req.background).then(|| {
+            (
+                self.inner.config.worker_id.clone(),
+                now + self.inner.config.lease.as_millis() as i64,
+            )
+        });
+        machine::admit::begin_turn(
+            &mut task,
+            &mut data,
+            machine::admit::TurnStart {
+                now_ms: now,
+                now_text,
+                streaming: req.stream,
+                holder,
+            },
+        );
+        task.data = serde_json::to_value(&data)
+            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+        Ok((task, spec))
+    }
+
+    /// A stored task continued by a request: its reviews, its message, new variables.
+    async fn continued(
+        &self,
+        req: &RunRequest,
+        task_id: &str,
+        message: &Message,
+    ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
+        let task = self
+            .inner
+            .store
+            .task(&req.project, task_id)
+            .await?
+            .filter(|t| t.agent_id == req.agent.id)
+            .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
+        if !task.state.is_inactive() {
+            return Err(EngineError::Busy(task_id.to_owned()));
+        }
+        let mut data = Self::data(&task)?;
+        machine::admit::continue_task(&mut data, message, &req.reviews)?;
+        let spec = self
+            .spec_of(&req.project, &task.agent_id, task.agent_version)
+            .await?;
+        if !req.variables.is_empty() {
+            data.variables = prompt::merge_variables(
                 &data.variables,
                 &req.variables,
                 self.inner.cipher.as_ref(),
             );
-            data.variables = merged;
         }
-        data.response_id = baton_core::id::new_id();
-        // Each turn is a root span of the task's trace (a sub-agent's hangs under its call).
-        data.span_id = random_hex(8);
-        data.turn_started_ms = now;
-        data.streaming = req.stream;
-        task.background = true;
-        task.updated = now_text;
-        if req.background {
-            task.state = TaskState::Submitted;
-            task.lease_owner = None;
-            task.lease_expires_at = None;
-        } else {
-            // Held by this process; if it dies, the lease expires and a worker resumes the run.
-            task.state = TaskState::Working;
-            task.lease_owner = Some(self.inner.config.worker_id.clone());
-            task.lease_expires_at = Some(now + self.inner.config.lease.as_millis() as i64);
+        Ok((task, data, spec))
+    }
+
+    /// A new task for a request, with the messages of earlier tasks of its thread.
+    async fn started(
+        &self,
+        req: &RunRequest,
+        message: &Message,
+        now_text: &str,
+    ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
+        machine::admit::check_first_message(message)?;
+        let version = req.version.unwrap_or(req.agent.version);
+        let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
+        let mut thread_context = Vec::new();
+        if let Some(thread_id) = &req.thread_id {
+            for earlier in self
+                .inner
+                .store
+                .thread_tasks(&req.project, thread_id)
+                .await?
+            {
+                thread_context.extend(Self::data(&earlier)?.history);
+            }
         }
-        task.data = serde_json::to_value(&data)
-            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
-        Ok((task, spec))
+        let variables =
+            prompt::merge_variables(&spec.variables, &req.variables, self.inner.cipher.as_ref());
+        let new = machine::admit::NewTask {
+            version,
+            thread_context,
+            variables,
+            now_text: now_text.to_owned(),
+        };
+        let (task, data) = machine::admit::new_task(req, &spec, message, new);
+        Ok((task, data, spec))
     }
 
     async fn spec_of(
@@ -607,158 +575,4 @@ impl Engine {
     pub fn start_workers(&self) -> Workers {
         worker::start(self.inner.clone())
     }
-}
-
-/// Checks the shape of an incoming message.
-fn check_message(message: &Message) -> Result<(), EngineError> {
-    if message.parts.is_empty() {
-        return Err(invalid("message.parts", "must contain at least one part"));
-    }
-    match message.role {
-        Role::Tool => {
-            for (i, part) in message.parts.iter().enumerate() {
-                if !matches!(part, Part::ToolResult { .. }) {
-                    return Err(invalid(
-                        &format!("message.parts[{i}]"),
-                        "tool role messages must only contain tool_result parts",
-                    ));
-                }
-            }
-        }
-        Role::User => {
-            for (i, part) in message.parts.iter().enumerate() {
-                if matches!(part, Part::ToolResult { .. } | Part::ToolCall { .. }) {
-                    return Err(invalid(
-                        &format!("message.parts[{i}]"),
-                        "user messages carry text, file or data parts; send tool results with role `tool`",
-                    ));
-                }
-            }
-        }
-        Role::Agent | Role::System => {
-            return Err(invalid("message.role", "must be `user` or `tool`"));
-        }
-    }
-    Ok(())
-}
-
-/// Records reviewers' decisions on the calls the task waits on.
-fn apply_reviews(data: &mut TaskData, reviews: &[ToolReview]) -> Result<(), EngineError> {
-    for (i, review) in reviews.iter().enumerate() {
-        let field = format!("tool_reviews[{i}].tool_call_id");
-        let Some(pos) = data
-            .awaiting_review
-            .iter()
-            .position(|c| c.id == review.tool_call_id)
-        else {
-            let waiting: Vec<&str> = data.awaiting_review.iter().map(|c| c.id.as_str()).collect();
-            return Err(invalid(
-                &field,
-                if waiting.is_empty() {
-                    format!(
-                        "`{}` does not wait for a review: the task has no call waiting for one",
-                        review.tool_call_id
-                    )
-                } else {
-                    format!(
-                        "`{}` does not wait for a review (waiting: {})",
-                        review.tool_call_id,
-                        waiting.join(", ")
-                    )
-                },
-            ));
-        };
-        data.awaiting_review.remove(pos);
-        data.reviews.insert(
-            review.tool_call_id.clone(),
-            state::Review {
-                approved: review.approved,
-                reason: review.reason.clone(),
-            },
-        );
-    }
-    Ok(())
-}
-
-/// Resets the per-turn counters.
-fn new_turn(data: &mut TaskData) {
-    data.iterations = 0;
-    data.schema_retries = 0;
-    data.finish = None;
-    data.error = None;
-    data.turn_usage = Default::default();
-}
-
-/// Adds the next message to a paused or finished task, starting a new turn.
-fn continue_with(data: &mut TaskData, message: &Message) -> Result<(), EngineError> {
-    let pending: Vec<_> = data
-        .unanswered_calls()
-        .into_iter()
-        .filter(|c| !data.reviews.contains_key(&c.id))
-        .collect();
-    let awaiting: Vec<&str> = data.awaiting_review.iter().map(|c| c.id.as_str()).collect();
-    match message.role {
-        Role::Tool => {
-            if pending.is_empty() {
-                return Err(invalid(
-                    "message",
-                    "the task has no pending tool calls; continue it with a `user` message",
-                ));
-            }
-            let mut seen = Vec::new();
-            for (i, part) in message.parts.iter().enumerate() {
-                if let Part::ToolResult { tool_call_id, .. } = part {
-                    if awaiting.contains(&tool_call_id.as_str()) {
-                        return Err(invalid(
-                            &format!("message.parts[{i}].tool_call_id"),
-                            format!(
-                                "`{tool_call_id}` runs on the server and waits for a review: approve or reject it with tool_reviews"
-                            ),
-                        ));
-                    }
-                    if !pending.iter().any(|c| &c.id == tool_call_id) {
-                        return Err(invalid(
-                            &format!("message.parts[{i}].tool_call_id"),
-                            format!(
-                                "`{tool_call_id}` is not a pending tool call (pending: {})",
-                                pending
-                                    .iter()
-                                    .map(|c| c.id.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ));
-                    }
-                    if seen.contains(tool_call_id) {
-                        return Err(invalid(
-                            &format!("message.parts[{i}].tool_call_id"),
-                            format!("`{tool_call_id}` is answered twice"),
-                        ));
-                    }
-                    seen.push(tool_call_id.clone());
-                }
-            }
-            data.turn_start = data.history.len();
-            data.history.push(message.clone());
-        }
-        _ => {
-            if !pending.is_empty() {
-                return Err(invalid(
-                    "message.role",
-                    format!(
-                        "the task waits for tool results or reviews ({}); send them first",
-                        pending
-                            .iter()
-                            .map(|c| c.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ));
-            }
-            data.turn_start = data.history.len();
-            data.history.push(message.clone());
-        }
-    }
-    new_turn(data);
-    Ok(())
 }

@@ -36,6 +36,16 @@ pub trait ToolKinds {
     fn needs_approval(&self, _name: &str) -> bool {
         false
     }
+
+    /// The id reported as `toolId` for the named tool (its name unless told otherwise).
+    fn tool_id(&self, name: &str) -> String {
+        name.to_owned()
+    }
+
+    /// Checks a call before it runs; the error is what the model sees.
+    fn check(&self, _call: &ToolCall) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Decides the next step. `now_ms` is the wall clock; `cost_limit` is `settings.max_cost`.

@@ -63,6 +63,14 @@ impl ToolKinds for Toolset {
     fn needs_approval(&self, name: &str) -> bool {
         self.entries.get(name).is_some_and(|e| e.needs_approval)
     }
+
+    fn tool_id(&self, name: &str) -> String {
+        Toolset::tool_id(self, name).to_owned()
+    }
+
+    fn check(&self, call: &ToolCall) -> Result<(), String> {
+        Toolset::check(self, call)
+    }
 }
 
 fn object_schema(parameters: Option<&Value>) -> Value {

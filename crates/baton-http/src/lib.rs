@@ -14,6 +14,7 @@ mod knowledge;
 mod memory;
 mod openapi;
 mod orchestra;
+mod orq_events;
 mod responses;
 mod schedules;
 mod scope;

@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::Path;
+use crate::orq_events::{stored_is_terminal, stored_to_sse, to_sse};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,7 +18,7 @@ use baton_core::agent::AgentRef;
 use baton_core::message::{Message, Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
-use baton_engine::events::{Event, Subscription};
+use baton_engine::events::Subscription;
 use baton_engine::state::TaskData;
 use baton_engine::{Engine, EngineError, RunRequest, ToolReview};
 use futures_util::stream::{self, Stream, StreamExt};
@@ -332,13 +333,6 @@ pub(crate) async fn create(
     Ok(Json(post_json(&finished, &data)).into_response())
 }
 
-fn to_sse(event: &Event) -> SseEvent {
-    SseEvent::default()
-        .id(event.seq.to_string())
-        .event(event.kind())
-        .data(event.payload.to_string())
-}
-
 /// Live events with `seq > after`, ending right after the first terminal event. The
 /// subscription is dropped with the stream, when the client leaves or the turn ends.
 fn live_events(live: Subscription, after: u64) -> impl Stream<Item = SseEvent> + Send + 'static {
@@ -440,21 +434,8 @@ pub(crate) async fn stream(
     let receiver = state.engine.subscribe(&task.id);
     let missed = state.engine.events_after(&task.id, after).await?;
     let last_seen = missed.last().map_or(after, |e| e.seq);
-    let replay: Vec<SseEvent> = missed
-        .iter()
-        .map(|e| {
-            to_sse(&Event {
-                seq: e.seq,
-                payload: e.data.clone(),
-            })
-        })
-        .collect();
-    let replay_ended = missed.last().is_some_and(|e| {
-        matches!(
-            e.data["type"].as_str(),
-            Some("response.done" | "response.failed")
-        )
-    });
+    let replay: Vec<SseEvent> = missed.iter().map(stored_to_sse).collect();
+    let replay_ended = missed.last().is_some_and(stored_is_terminal);
     // Re-read after the replay: if the task is inactive now, its stream is complete.
     let current = state.engine.task(&caller.project, &task.id).await?;
     let inactive = current.is_none_or(|t| t.state.is_inactive());

@@ -69,8 +69,8 @@ impl RunOutput {
 pub struct RunHandle {
     /// The task.
     pub task_id: String,
-    /// The task's live events (`response.started`, `part.delta`, `part.done`, …, then
-    /// `response.done` or `response.failed`), as orq's SSE payloads for now.
+    /// The task's live events, typed ([`crate::machine::RunEvent`]: `Started`, `Delta`,
+    /// `TextDone`, tool events, …, then `Done`, `Failed` or `Canceled`).
     pub events: crate::events::Subscription,
     join: tokio::task::JoinHandle<Result<TaskRecord, EngineError>>,
     structured: bool,

@@ -1,0 +1,116 @@
+//! The typed events a run emits. The engine stores and publishes them as they are; each wire
+//! dialect maps them to its own shape.
+
+use crate::state::Finish;
+use baton_core::model::ToolCall;
+use baton_core::usage::Usage;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One event of a run, as the machine emits it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RunEvent {
+    /// A turn started.
+    Started {
+        /// The turn's response id.
+        response_id: String,
+        /// The task's id.
+        task_id: String,
+        /// The model the turn starts with.
+        model: String,
+        /// The turn's trace id.
+        trace_id: String,
+        /// The turn's root span id.
+        span_id: String,
+    },
+    /// A piece of streamed text or reasoning (published live, never stored).
+    Delta {
+        /// The part the piece belongs to.
+        part_id: String,
+        /// Whether the piece is reasoning rather than answer text.
+        reasoning: bool,
+        /// The piece.
+        text: String,
+    },
+    /// A whole text part of the model's answer.
+    TextDone {
+        /// The part's id (the one its deltas carried).
+        part_id: String,
+        /// The whole text.
+        text: String,
+    },
+    /// A server-side tool call started.
+    ToolStarted {
+        /// The tool's id.
+        tool_id: String,
+        /// The call.
+        call: ToolCall,
+    },
+    /// A tool call returned.
+    ToolDone {
+        /// The tool's id.
+        tool_id: String,
+        /// The call's id.
+        call_id: String,
+        /// What it returned.
+        result: Value,
+    },
+    /// A tool call failed or was refused; the model sees the error.
+    ToolFailed {
+        /// The tool's id.
+        tool_id: String,
+        /// The call's id.
+        call_id: String,
+        /// Why.
+        error: String,
+    },
+    /// A server-side call waits for a reviewer.
+    ReviewRequested {
+        /// The tool's id.
+        tool_id: String,
+        /// The call.
+        call: ToolCall,
+    },
+    /// A reviewer decided on a call.
+    ReviewDone {
+        /// The tool's id.
+        tool_id: String,
+        /// The call's id.
+        call_id: String,
+        /// Whether the call may run.
+        approved: bool,
+    },
+    /// The turn ended: answered, paused for the client or stopped by a limit.
+    Done {
+        /// Why it ended.
+        finish: Finish,
+        /// Tokens and cost of the turn.
+        usage: Usage,
+        /// The turn's trace id.
+        trace_id: String,
+        /// The turn's root span id.
+        span_id: String,
+        /// Client-side calls the client must answer.
+        pending: Vec<ToolCall>,
+        /// Server-side calls waiting for a review.
+        reviews: Vec<ToolCall>,
+    },
+    /// The task failed.
+    Failed {
+        /// Why, readable.
+        error: String,
+    },
+    /// The task was canceled.
+    Canceled,
+}
+
+impl RunEvent {
+    /// Whether this event ends a turn's stream.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Self::Done { .. } | Self::Failed { .. } | Self::Canceled
+        )
+    }
+}

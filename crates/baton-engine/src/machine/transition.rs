@@ -1,0 +1,187 @@
+//! The loop as one transition function: the checkpoint and an input (what the last effect
+//! produced) in, the changed checkpoint and the effects to perform out.
+
+use super::event::RunEvent;
+use super::reply::{absorb_reply, Reply};
+use super::turn;
+use crate::state::{Finish, TaskData};
+use crate::step::{next_step, Step, ToolKinds};
+use baton_core::agent::AgentSpec;
+use baton_core::model::ToolCall;
+use baton_core::task::TaskState;
+use baton_core::usage::Usage;
+use serde_json::Value;
+
+/// What the driver tells the machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The run starts (or resumes) on this worker.
+    Start,
+    /// The last step is stored: decide the next. `cancel_requested` is the stored cancel flag.
+    Next {
+        /// The wall clock (Unix ms), for `max_execution_time`.
+        now_ms: i64,
+        /// Whether a cancel was requested.
+        cancel_requested: bool,
+    },
+    /// The model answered; `part_id` is the id its streamed deltas carried.
+    ModelReplied {
+        /// The reply.
+        reply: Reply,
+        /// The answer's part id.
+        part_id: String,
+    },
+    /// The model call ran past `max_execution_time`.
+    TimedOut,
+    /// The run was canceled while it waited on a model or tools.
+    Canceled,
+    /// The run fails: every model of the chain failed, or the run crashed.
+    Failed(String),
+    /// A tool call landed, with what sub-agents spent and started meanwhile.
+    ToolReturned {
+        /// The call.
+        call: ToolCall,
+        /// Its result; an error is shown to the model.
+        result: Result<Value, String>,
+        /// Sub-agents' usage since the last result.
+        spent: Usage,
+        /// Child tasks started since the last result.
+        children: Vec<String>,
+        /// Sub-agent calls made so far in this task.
+        sub_agent_calls: u32,
+    },
+}
+
+/// What the driver must do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Publish this event (the turn's last one only once the next checkpoint is stored).
+    Publish(RunEvent),
+    /// The task enters this state.
+    Enter(TaskState),
+    /// Store the checkpoint (compare-and-swap on the task's revision) with the queued events.
+    Checkpoint,
+    /// Call the model with the conversation; answer with `ModelReplied`, `TimedOut`,
+    /// `Canceled` or `Failed`.
+    CallModel,
+    /// Run these calls in parallel, answering each with `ToolReturned`; `rejected` calls are
+    /// answered at once with their rejection.
+    CallTools {
+        /// Calls to run.
+        run: Vec<ToolCall>,
+        /// Calls a reviewer rejected, with the message the model sees.
+        rejected: Vec<(ToolCall, String)>,
+    },
+    /// The turn is over: record its root span (`ok` or `error`).
+    EndTurn {
+        /// Whether the turn ended without an error.
+        ok: bool,
+    },
+    /// The run is done on this worker.
+    Stop,
+}
+
+/// What the machine knows of the run besides its checkpoint.
+pub struct Context<'a> {
+    /// The agent.
+    pub spec: &'a AgentSpec,
+    /// Its tools.
+    pub kinds: &'a dyn ToolKinds,
+    /// The task's id (reported in `response.started`).
+    pub task_id: &'a str,
+}
+
+/// One transition: changes `data` and says what to do next.
+pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<Effect> {
+    match input {
+        Input::Start => vec![
+            Effect::Publish(RunEvent::Started {
+                response_id: data.response_id.clone(),
+                task_id: ctx.task_id.to_owned(),
+                model: data.model.clone(),
+                trace_id: data.trace_id.clone(),
+                span_id: data.span_id.clone(),
+            }),
+            Effect::Enter(TaskState::Working),
+            Effect::Checkpoint,
+        ],
+        Input::Next {
+            cancel_requested: true,
+            ..
+        }
+        | Input::Canceled => ended(turn::cancel(data), false),
+        Input::Next { now_ms, .. } => decide(data, ctx, now_ms),
+        Input::ModelReplied { reply, part_id } => {
+            let absorbed = absorb_reply(
+                data,
+                ctx.spec.output_schema.as_ref(),
+                ctx.kinds,
+                reply,
+                &part_id,
+            );
+            let mut effects: Vec<Effect> =
+                absorbed.events.into_iter().map(Effect::Publish).collect();
+            match absorbed.failure {
+                Some(message) => effects.extend(ended(turn::fail(data, message), false)),
+                None => effects.push(Effect::Checkpoint),
+            }
+            effects
+        }
+        Input::TimedOut => ended(turn::end(data, Finish::MaxTime, Vec::new()), true),
+        Input::Failed(message) => ended(turn::fail(data, message), false),
+        Input::ToolReturned {
+            call,
+            result,
+            spent,
+            children,
+            sub_agent_calls,
+        } => {
+            data.usage += spent;
+            data.turn_usage += spent;
+            data.children.extend(children);
+            data.sub_agent_calls = sub_agent_calls;
+            let event = turn::record_result(data, ctx.kinds, &call, result);
+            vec![Effect::Publish(event), Effect::Checkpoint]
+        }
+    }
+}
+
+/// The next step from the checkpoint, as effects.
+fn decide(data: &mut TaskData, ctx: &Context<'_>, now_ms: i64) -> Vec<Effect> {
+    match next_step(data, ctx.spec, ctx.kinds, now_ms) {
+        Step::CallModel => vec![Effect::CallModel],
+        Step::CallTools(calls) => {
+            let mut effects = Vec::new();
+            let (mut run, mut rejected) = (Vec::new(), Vec::new());
+            for call in calls {
+                let (events, verdict) = turn::start_call(data, ctx.kinds, &call);
+                effects.extend(events.into_iter().map(Effect::Publish));
+                match verdict {
+                    Ok(()) => run.push(call),
+                    Err(message) => rejected.push((call, message)),
+                }
+            }
+            effects.push(Effect::CallTools { run, rejected });
+            effects
+        }
+        Step::Pause { calls, reviews } => {
+            let (state, events) = turn::pause(data, ctx.kinds, calls, reviews);
+            end_effects(state, events, true)
+        }
+        Step::Done(finish) => ended(turn::end(data, finish, Vec::new()), true),
+        Step::Fail(message) => ended(turn::fail(data, message), false),
+    }
+}
+
+fn ended((state, event): (TaskState, RunEvent), ok: bool) -> Vec<Effect> {
+    end_effects(state, vec![event], ok)
+}
+
+/// The end of a turn: the state, its events, its root span, the checkpoint that stores it (and
+/// then publishes its last event), and stop.
+fn end_effects(state: TaskState, events: Vec<RunEvent>, ok: bool) -> Vec<Effect> {
+    let mut effects = vec![Effect::Enter(state)];
+    effects.extend(events.into_iter().map(Effect::Publish));
+    effects.extend([Effect::EndTurn { ok }, Effect::Checkpoint, Effect::Stop]);
+    effects
+}

@@ -1,0 +1,138 @@
+//! Tool calls, reviews and the ends of a turn (pause, answer, limit, failure, cancel) as
+//! changes of the task's checkpoint.
+
+use super::event::RunEvent;
+use crate::state::{Finish, TaskData};
+use crate::step::ToolKinds;
+use baton_core::message::{Message, Part, Role};
+use baton_core::model::ToolCall;
+use baton_core::task::TaskState;
+use serde_json::{json, Value};
+
+/// Whether a server-side call runs: its review (if any) and its start, as events, and the
+/// rejection the model sees instead of a result when a reviewer refused it.
+pub fn start_call(
+    data: &TaskData,
+    kinds: &dyn ToolKinds,
+    call: &ToolCall,
+) -> (Vec<RunEvent>, Result<(), String>) {
+    let tool_id = kinds.tool_id(&call.name);
+    let mut events = Vec::new();
+    if let Some(review) = data.reviews.get(&call.id) {
+        events.push(RunEvent::ReviewDone {
+            tool_id: tool_id.clone(),
+            call_id: call.id.clone(),
+            approved: review.approved,
+        });
+        if !review.approved {
+            let mut message = "a reviewer rejected this call; it was not run".to_owned();
+            if let Some(reason) = review.reason.as_deref().filter(|r| !r.is_empty()) {
+                message.push_str(": ");
+                message.push_str(reason);
+            }
+            return (events, Err(message));
+        }
+    }
+    events.push(RunEvent::ToolStarted {
+        tool_id,
+        call: call.clone(),
+    });
+    (events, Ok(()))
+}
+
+/// Records a call's result (an error is shown to the model as `{"error": …}`).
+pub fn record_result(
+    data: &mut TaskData,
+    kinds: &dyn ToolKinds,
+    call: &ToolCall,
+    result: Result<Value, String>,
+) -> RunEvent {
+    let tool_id = kinds.tool_id(&call.name);
+    let (event, value) = match result {
+        Ok(value) => (
+            RunEvent::ToolDone {
+                tool_id,
+                call_id: call.id.clone(),
+                result: value.clone(),
+            },
+            value,
+        ),
+        Err(message) => {
+            let value = json!({"error": message});
+            (
+                RunEvent::ToolFailed {
+                    tool_id,
+                    call_id: call.id.clone(),
+                    error: message,
+                },
+                value,
+            )
+        }
+    };
+    data.history.push(Message {
+        message_id: baton_core::id::new_id(),
+        role: Role::Tool,
+        parts: vec![Part::ToolResult {
+            tool_call_id: call.id.clone(),
+            result: Some(value),
+        }],
+    });
+    event
+}
+
+/// Pauses the turn for client results and reviews; each call that newly waits for a review is
+/// announced once.
+pub fn pause(
+    data: &mut TaskData,
+    kinds: &dyn ToolKinds,
+    calls: Vec<ToolCall>,
+    reviews: Vec<ToolCall>,
+) -> (TaskState, Vec<RunEvent>) {
+    let mut events: Vec<RunEvent> = reviews
+        .iter()
+        .filter(|call| !data.awaiting_review.iter().any(|c| c.id == call.id))
+        .map(|call| RunEvent::ReviewRequested {
+            tool_id: kinds.tool_id(&call.name),
+            call: call.clone(),
+        })
+        .collect();
+    data.awaiting_review = reviews;
+    let (state, done) = end(data, Finish::ToolCalls, calls);
+    events.push(done);
+    (state, events)
+}
+
+/// Ends the turn: `input-required` while calls wait for the client or a reviewer, else
+/// `completed`.
+pub fn end(data: &mut TaskData, finish: Finish, pending: Vec<ToolCall>) -> (TaskState, RunEvent) {
+    data.finish = Some(finish);
+    if finish != Finish::ToolCalls {
+        data.awaiting_review.clear();
+    }
+    let state = if pending.is_empty() && data.awaiting_review.is_empty() {
+        TaskState::Completed
+    } else {
+        TaskState::InputRequired
+    };
+    let event = RunEvent::Done {
+        finish,
+        usage: data.turn_usage,
+        trace_id: data.trace_id.clone(),
+        span_id: data.span_id.clone(),
+        pending,
+        reviews: data.awaiting_review.clone(),
+    };
+    (state, event)
+}
+
+/// Fails the task with a readable message.
+pub fn fail(data: &mut TaskData, message: String) -> (TaskState, RunEvent) {
+    data.error = Some(message.clone());
+    (TaskState::Failed, RunEvent::Failed { error: message })
+}
+
+/// Ends the task as canceled.
+pub fn cancel(data: &mut TaskData) -> (TaskState, RunEvent) {
+    data.error = Some("canceled".into());
+    (TaskState::Canceled, RunEvent::Canceled)
+}

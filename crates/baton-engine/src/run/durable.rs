@@ -1,0 +1,109 @@
+//! What makes a run durable: its events queued for the checkpoint, the checkpoint itself
+//! (compare-and-swap on the task's revision), and the lease renewed while it runs.
+
+use super::Runner;
+use crate::events::Event;
+use crate::machine::RunEvent;
+use crate::{now_ms, EngineError, Inner};
+use baton_core::store::{StoreError, TaskEvent};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Renews the task's lease every third of its length; flags `lost` when another worker took it.
+pub(super) fn spawn_renewer(
+    inner: &Arc<Inner>,
+    task_id: &str,
+    lost: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<()> {
+    let inner = inner.clone();
+    let task_id = task_id.to_owned();
+    tokio::spawn(async move {
+        let lease = inner.config.lease;
+        let mut tick = tokio::time::interval(lease / 3);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let until = now_ms() + lease.as_millis() as i64;
+            match inner
+                .store
+                .renew_lease(&task_id, &inner.config.worker_id, until)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Err(e) => tracing::warn!(task = %task_id, error = %e, "lease renewal failed"),
+            }
+        }
+    })
+}
+
+impl Runner {
+    /// Assigns the event its place in the stream and queues it for the next checkpoint; the
+    /// turn's last event is published only once that checkpoint is stored.
+    pub(super) fn emit(&mut self, event: RunEvent) {
+        let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let event = Arc::new(Event::now(seq, event));
+        if event.is_persisted() {
+            self.pending_events.push(TaskEvent {
+                seq,
+                data: event.to_stored(),
+            });
+        }
+        if event.is_terminal() {
+            self.pending_terminal = Some(event);
+        } else {
+            self.inner.hub.publish(&self.task.id, event);
+        }
+    }
+
+    /// Writes the checkpoint (compare-and-swap on the revision) and the step's events.
+    pub(super) async fn checkpoint(&mut self) -> Result<(), EngineError> {
+        if self.lease_lost.load(Ordering::SeqCst) {
+            return Err(EngineError::LeaseLost(self.task.id.clone()));
+        }
+        self.data.event_seq = self.seq.load(Ordering::SeqCst);
+        self.task.data = serde_json::to_value(&self.data)
+            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+        self.task.updated = baton_core::id::now_rfc3339();
+        if self.task.state.is_inactive() {
+            self.task.lease_owner = None;
+            self.task.lease_expires_at = None;
+        } else {
+            self.task.lease_owner = Some(self.inner.config.worker_id.clone());
+            self.task.lease_expires_at =
+                Some(now_ms() + self.inner.config.lease.as_millis() as i64);
+        }
+        let expected = self.task.revision;
+        self.task.revision += 1;
+        let events = std::mem::take(&mut self.pending_events);
+        let spans = std::mem::take(&mut self.spans);
+        match self
+            .inner
+            .store
+            .save_checkpoint(&self.task, expected, &events, &spans)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(EngineError::LeaseLost(self.task.id.clone()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(event) = self.pending_terminal.take() {
+            self.inner.hub.publish(&self.task.id, event);
+        }
+        if !spans.is_empty() {
+            if let Some(exporter) = &self.inner.config.span_exporter {
+                exporter.export(&spans);
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn cancel_requested(&self) -> Result<bool, EngineError> {
+        Ok(self.inner.store.cancel_requested(&self.task.id).await?)
+    }
+}

@@ -1,0 +1,176 @@
+//! The orq wire shape of each event, pinned field by field.
+
+use super::*;
+use baton_engine::state::Finish;
+
+fn call(id: &str, name: &str) -> ToolCall {
+    ToolCall {
+        id: id.into(),
+        name: name.into(),
+        arguments: json!({"q": id}),
+        signature: None,
+    }
+}
+
+#[test]
+fn each_event_has_its_orq_type_and_data() {
+    let c = call("c1", "lookup");
+    let cases = [
+        (
+            RunEvent::Started {
+                response_id: "r".into(),
+                task_id: "t".into(),
+                model: "m".into(),
+                trace_id: "tr".into(),
+                span_id: "sp".into(),
+            },
+            "response.started",
+            json!({"responseId": "r", "taskId": "t", "model": "m", "workflowRunId": "t",
+                   "telemetry": {"trace_id": "tr", "span_id": "sp"}}),
+        ),
+        (
+            RunEvent::Delta {
+                part_id: "p".into(),
+                reasoning: false,
+                text: "he".into(),
+            },
+            "part.delta",
+            json!({"partId": "p", "delta": {"kind": "text", "text": "he"}}),
+        ),
+        (
+            RunEvent::Delta {
+                part_id: "p".into(),
+                reasoning: true,
+                text: "hm".into(),
+            },
+            "part.delta",
+            json!({"partId": "p", "delta": {"kind": "reasoning", "reasoning": "hm"}}),
+        ),
+        (
+            RunEvent::TextDone {
+                part_id: "p".into(),
+                text: "hello".into(),
+            },
+            "part.done",
+            json!({"partId": "p", "part": {"kind": "text", "text": "hello"}}),
+        ),
+        (
+            RunEvent::ToolStarted {
+                tool_id: "i".into(),
+                call: c.clone(),
+            },
+            "tool.started",
+            json!({"toolId": "i", "toolCallId": "c1", "toolName": "lookup",
+                   "arguments": {"q": "c1"}}),
+        ),
+        (
+            RunEvent::ToolDone {
+                tool_id: "i".into(),
+                call_id: "c1".into(),
+                result: json!(3),
+            },
+            "tool.done",
+            json!({"toolId": "i", "toolCallId": "c1", "result": 3}),
+        ),
+        (
+            RunEvent::ToolFailed {
+                tool_id: "i".into(),
+                call_id: "c1".into(),
+                error: "e".into(),
+            },
+            "tool.failed",
+            json!({"toolId": "i", "toolCallId": "c1", "error": "e"}),
+        ),
+        (
+            RunEvent::ReviewRequested {
+                tool_id: "i".into(),
+                call: c.clone(),
+            },
+            "tool.review.requested",
+            json!({"toolId": "i", "toolCallId": "c1", "toolName": "lookup",
+                   "arguments": {"q": "c1"}, "requiresApproval": true}),
+        ),
+        (
+            RunEvent::ReviewDone {
+                tool_id: "i".into(),
+                call_id: "c1".into(),
+                approved: false,
+            },
+            "tool.review.done",
+            json!({"toolId": "i", "toolCallId": "c1", "review": "rejected"}),
+        ),
+        (
+            RunEvent::Failed {
+                error: "bad".into(),
+            },
+            "response.failed",
+            json!({"error": "bad", "code": 500}),
+        ),
+        (
+            RunEvent::Canceled,
+            "response.failed",
+            json!({"error": "the task was canceled", "code": 499}),
+        ),
+    ];
+    for (event, kind, data) in cases {
+        assert_eq!(wire(&event), (kind, data), "{event:?}");
+    }
+}
+
+#[test]
+fn the_end_of_a_turn_lists_what_waits_only_when_something_does() {
+    let usage = Usage {
+        prompt_tokens: 1,
+        completion_tokens: 2,
+        total_tokens: 3,
+        cost: 0.5,
+    };
+    let done = |pending: Vec<ToolCall>, reviews: Vec<ToolCall>| RunEvent::Done {
+        finish: Finish::ToolCalls,
+        usage,
+        trace_id: "tr".into(),
+        span_id: "sp".into(),
+        pending,
+        reviews,
+    };
+    let base = json!({"finishReason": "tool_calls",
+        "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+        "telemetry": {"trace_id": "tr", "span_id": "sp"}});
+    assert_eq!(wire(&done(vec![], vec![])), ("response.done", base.clone()));
+    let mut both = base;
+    both["pendingToolCalls"] = json!([{"id": "c", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"q\":\"c\"}"}}]);
+    both["pendingToolReviews"] = json!([{"tool_call_id": "r", "tool_name": "transfer",
+        "arguments": {"q": "r"}}]);
+    assert_eq!(
+        wire(&done(
+            vec![call("c", "get_weather")],
+            vec![call("r", "transfer")]
+        )),
+        ("response.done", both)
+    );
+}
+
+#[test]
+fn a_stored_event_goes_out_as_it_was_published_and_legacy_rows_as_they_are() {
+    let event = Event {
+        seq: 7,
+        timestamp: "2026-01-01T00:00:00Z".into(),
+        event: RunEvent::Failed {
+            error: "bad".into(),
+        },
+    };
+    let stored = TaskEvent {
+        seq: 7,
+        data: event.to_stored(),
+    };
+    assert!(stored_is_terminal(&stored));
+    let back = Event::from_stored(stored.seq, &stored.data).expect("a typed event");
+    assert_eq!(back, event);
+    let legacy = TaskEvent {
+        seq: 3,
+        data: json!({"type": "response.done", "timestamp": "t", "data": {}}),
+    };
+    assert!(Event::from_stored(legacy.seq, &legacy.data).is_none());
+    assert!(stored_is_terminal(&legacy));
+}
