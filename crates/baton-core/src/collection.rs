@@ -9,6 +9,7 @@ use crate::store::{Page, PageRequest, StoreError};
 use crate::tenant::ProjectId;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// What a collection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +121,12 @@ pub struct EntryFilter {
     pub parent_id: Option<String>,
     /// Only this entity's.
     pub entity_id: Option<String>,
+    /// Only entries whose entity id contains this text, ignoring ASCII case.
+    pub entity_contains: Option<String>,
+    /// Only entries updated strictly after this time (RFC 3339).
+    pub updated_after: Option<String>,
+    /// Only entries updated strictly before this time (RFC 3339).
+    pub updated_before: Option<String>,
 }
 
 impl EntryFilter {
@@ -143,9 +150,37 @@ impl EntryFilter {
         self
     }
 
+    /// Narrows to entity ids containing `needle`, ignoring ASCII case.
+    pub fn entity_containing(mut self, needle: &str) -> Self {
+        self.entity_contains = Some(needle.to_owned());
+        self
+    }
+
+    /// Narrows to entries updated strictly between the bounds given.
+    pub fn updated_between(mut self, after: Option<&str>, before: Option<&str>) -> Self {
+        self.updated_after = after.map(str::to_owned);
+        self.updated_before = before.map(str::to_owned);
+        self
+    }
+
     /// Whether an entry passes.
     pub fn accepts(&self, e: &EntryRecord) -> bool {
+        let contains = |needle: &str| {
+            e.entity_id.as_deref().is_some_and(|id| {
+                id.to_ascii_lowercase()
+                    .contains(&needle.to_ascii_lowercase())
+            })
+        };
         self.kind.is_none_or(|k| k == e.kind)
+            && self.entity_contains.as_deref().is_none_or(contains)
+            && self
+                .updated_after
+                .as_deref()
+                .is_none_or(|a| e.updated.as_str() > a)
+            && self
+                .updated_before
+                .as_deref()
+                .is_none_or(|b| e.updated.as_str() < b)
             && self
                 .parent_id
                 .as_deref()
@@ -185,7 +220,8 @@ pub trait CollectionStore: Send + Sync {
     /// Deletes a collection and every entry in it; `NotFound` if absent.
     async fn delete_collection(&self, project: &ProjectId, id: &str) -> Result<(), StoreError>;
 
-    /// Stores new entries, all or none.
+    /// Stores new entries, all or none; `Conflict` if an id is taken or an entity would get a
+    /// second memory in a collection.
     async fn put_entries(&self, entries: &[EntryRecord]) -> Result<(), StoreError>;
 
     /// Replaces an entry; `NotFound` if absent.
@@ -207,6 +243,15 @@ pub trait CollectionStore: Send + Sync {
         filter: &EntryFilter,
         page: &PageRequest,
     ) -> Result<Page<EntryRecord>, StoreError>;
+
+    /// How many entries of `kind` sit under each of `parents`; parents without any are absent.
+    async fn count_children(
+        &self,
+        project: &ProjectId,
+        collection_id: &str,
+        kind: EntryKind,
+        parents: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError>;
 
     /// Deletes entries (and the entries under them) by id; returns how many were deleted.
     async fn delete_entries(

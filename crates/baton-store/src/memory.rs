@@ -4,7 +4,7 @@ use crate::page::page_sorted;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::collection::{
-    CollectionKind, CollectionRecord, CollectionStore, EntryFilter, EntryRecord,
+    CollectionKind, CollectionRecord, CollectionStore, EntryFilter, EntryKind, EntryRecord,
 };
 use baton_core::schedule::{FiringRecord, ScheduleRecord, ScheduleStore};
 use baton_core::store::{
@@ -15,7 +15,7 @@ use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
 use baton_core::trace::{SpanKind, SpanRecord, TraceStore};
 use baton_core::ProjectId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Default)]
@@ -563,6 +563,18 @@ impl CollectionStore for MemoryStore {
                 "an entry with this id already exists".into(),
             ));
         }
+        // One memory per entity and collection, as the SQL stores' unique index holds it.
+        let memory_key = |e: &EntryRecord| {
+            (e.kind == EntryKind::Memory).then(|| (e.collection_id.clone(), e.entity_id.clone()))
+        };
+        let mut seen: HashSet<_> = inner.entries.values().filter_map(memory_key).collect();
+        for key in entries.iter().filter_map(memory_key) {
+            if !seen.insert(key) {
+                return Err(StoreError::Conflict(
+                    "this entity already has a memory".into(),
+                ));
+            }
+        }
         for e in entries {
             inner.entries.insert(e.id.clone(), e.clone());
         }
@@ -615,6 +627,24 @@ impl CollectionStore for MemoryStore {
                 .into_iter(),
         );
         Ok(page_sorted(items, |e| e.id.as_str(), page))
+    }
+
+    async fn count_children(
+        &self,
+        project: &ProjectId,
+        collection_id: &str,
+        kind: EntryKind,
+        parents: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let mut counts = HashMap::new();
+        for e in self.read().entries.values() {
+            if &e.project_id == project && e.collection_id == collection_id && e.kind == kind {
+                if let Some(parent) = e.parent_id.as_ref().filter(|p| parents.contains(p)) {
+                    *counts.entry(parent.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(counts)
     }
 
     async fn delete_entries(

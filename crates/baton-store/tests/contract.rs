@@ -582,6 +582,30 @@ async fn collection_contract(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(mine.items, vec![doc]);
+    // A second memory for an entity is a conflict, in the same batch or a later one.
+    let twin = entry(&kb.id, EntryKind::Memory, None, Some("customer_1"), "");
+    assert!(matches!(
+        store.put_entries(std::slice::from_ref(&twin)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let fresh = entry(&kb.id, EntryKind::Memory, None, Some("customer_3"), "");
+    let fresh_twin = entry(&kb.id, EntryKind::Memory, None, Some("customer_3"), "");
+    assert!(matches!(
+        store.put_entries(&[fresh, fresh_twin]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Counting children groups by parent in the store.
+    let counts = store
+        .count_children(
+            &p1,
+            &kb.id,
+            EntryKind::Chunk,
+            &[source.id.clone(), memory.id.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.get(&source.id), Some(&3));
+    assert_eq!(counts.get(&memory.id), None);
     // Deleting a datasource deletes its chunks.
     assert_eq!(
         store
@@ -632,6 +656,125 @@ async fn postgres_store_keeps_the_collection_contract() {
     let store = SqlStore::connect(&url).await.unwrap();
     collection_contract(&store).await;
     store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
+
+/// Memories of entities `user_0`..`user_5` and `other_0`..`other_5`, interleaved by age.
+async fn filtered_paging_contract(store: &dyn Store) {
+    use baton_core::collection::{EntryFilter, EntryKind};
+    let p1 = ProjectId("p1".into());
+    let collection = baton_core::id::new_id();
+    for i in 0..6 {
+        for prefix in ["User_", "other_"] {
+            let mut m = entry(
+                &collection,
+                EntryKind::Memory,
+                None,
+                Some(&format!("{prefix}{i}")),
+                "",
+            );
+            m.updated = format!("2026-01-0{}T00:00:00Z", i + 1);
+            store.put_entries(&[m]).await.unwrap();
+        }
+    }
+    let page = |limit, after: Option<String>| PageRequest {
+        limit: Some(limit),
+        starting_after: after,
+        ..Default::default()
+    };
+    // The filter applies before the page is cut: full pages, and `has_more` only if more match.
+    let filter = EntryFilter::of(EntryKind::Memory).entity_containing("user");
+    let first = store
+        .list_entries(&p1, &collection, &filter, &page(4, None))
+        .await
+        .unwrap();
+    let names: Vec<_> = first
+        .items
+        .iter()
+        .map(|e| e.entity_id.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["User_5", "User_4", "User_3", "User_2"]);
+    assert!(first.has_more);
+    let last = first.items.last().map(|e| e.id.clone());
+    let second = store
+        .list_entries(&p1, &collection, &filter, &page(4, last))
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 2);
+    assert!(!second.has_more);
+    // Wildcards in the needle match literally.
+    let none = EntryFilter::of(EntryKind::Memory).entity_containing("%");
+    let found = store
+        .list_entries(&p1, &collection, &none, &page(4, None))
+        .await
+        .unwrap();
+    assert!(found.items.is_empty());
+    let dated = EntryFilter::of(EntryKind::Memory)
+        .updated_between(Some("2026-01-02T00:00:00Z"), Some("2026-01-05T00:00:00Z"));
+    let found = store
+        .list_entries(&p1, &collection, &dated, &page(100, None))
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 4, "days 3 and 4, both prefixes");
+}
+
+/// Concurrent creates of one entity's memory: exactly one wins, the rest are conflicts.
+async fn memory_create_race(store: std::sync::Arc<dyn Store>) {
+    use baton_core::collection::{EntryFilter, EntryKind};
+    let collection = baton_core::id::new_id();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let attempts: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, start) = (store.clone(), start.clone());
+            let memory = entry(&collection, EntryKind::Memory, None, Some("racer"), "");
+            tokio::spawn(async move {
+                start.wait().await;
+                store.put_entries(&[memory]).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let memories = store
+        .list_entries(
+            &ProjectId("p1".into()),
+            &collection,
+            &EntryFilter::of(EntryKind::Memory),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(memories.items.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_store_pages_filtered_entries_and_keeps_one_memory_per_entity() {
+    filtered_paging_contract(&MemoryStore::new()).await;
+    memory_create_race(std::sync::Arc::new(MemoryStore::new())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("f.db").display());
+    let sqlite = std::sync::Arc::new(SqlStore::connect(&url).await.unwrap());
+    filtered_paging_contract(sqlite.as_ref()).await;
+    memory_create_race(sqlite).await;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let pg = std::sync::Arc::new(SqlStore::connect(&url).await.unwrap());
+    filtered_paging_contract(pg.as_ref()).await;
+    memory_create_race(pg.clone()).await;
+    pg.connection().clone().close().await.unwrap();
     baton_store::testing::drop_postgres_database(&admin, &url)
         .await
         .unwrap();
