@@ -5,6 +5,7 @@
 //! `document`s; for a knowledge base, `datasource`s and their `chunk`s. Entries carry text,
 //! metadata and, when the collection names an embedding model, an embedding.
 
+use crate::error::ValidationError;
 use crate::store::{Page, PageRequest, StoreError};
 use crate::tenant::ProjectId;
 use async_trait::async_trait;
@@ -47,6 +48,88 @@ pub struct CollectionRecord {
     pub created: String,
     /// Last update (RFC 3339).
     pub updated: String,
+}
+
+/// The settings of a memory store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryStoreSpec {
+    /// What it holds.
+    pub description: String,
+    /// The embedding model, `provider/model`.
+    pub embedding_model: String,
+    /// The folder it sits in.
+    pub path: Option<String>,
+    /// How long memories live, in seconds.
+    pub ttl: Option<f64>,
+}
+
+impl MemoryStoreSpec {
+    /// Checks the model name and the ttl.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if crate::agent::ModelConfig::named(&self.embedding_model)
+            .provider_and_model()
+            .is_none()
+        {
+            return Err(ValidationError::new(
+                "embedding_config.model",
+                "must be named `provider/model`",
+            ));
+        }
+        positive_ttl(self.ttl)
+    }
+
+    /// The stored settings, in the shape the wire shows them.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut spec = Map::new();
+        spec.insert("description".into(), self.description.clone().into());
+        let model = Value::from(self.embedding_model.clone());
+        spec.insert(
+            "embedding_config".into(),
+            Value::Object(Map::from_iter([("model".to_owned(), model)])),
+        );
+        if let Some(path) = &self.path {
+            spec.insert("path".into(), path.clone().into());
+        }
+        if let Some(ttl) = self.ttl {
+            spec.insert("ttl".into(), ttl.into());
+        }
+        spec
+    }
+}
+
+/// A change to a memory store's settings: the fields given replace the stored ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryStorePatch {
+    /// A new description.
+    pub description: Option<String>,
+    /// A new ttl, in seconds.
+    pub ttl: Option<f64>,
+    /// A new folder.
+    pub path: Option<String>,
+}
+
+impl MemoryStorePatch {
+    /// Checks the patch and applies it to stored settings.
+    pub fn apply(self, spec: &mut Map<String, Value>) -> Result<(), ValidationError> {
+        positive_ttl(self.ttl)?;
+        if let Some(d) = self.description {
+            spec.insert("description".into(), d.into());
+        }
+        if let Some(t) = self.ttl {
+            spec.insert("ttl".into(), t.into());
+        }
+        if let Some(p) = self.path {
+            spec.insert("path".into(), p.into());
+        }
+        Ok(())
+    }
+}
+
+fn positive_ttl(ttl: Option<f64>) -> Result<(), ValidationError> {
+    match ttl {
+        Some(t) if t <= 0.0 || t.is_nan() => Err(ValidationError::new("ttl", "must be positive")),
+        _ => Ok(()),
+    }
 }
 
 /// What an entry is.

@@ -63,6 +63,12 @@ pub enum EngineError {
     /// Another worker took the task over (its lease expired).
     #[error("lease on task `{0}` lost")]
     LeaseLost(String),
+    /// No such collection, entry or other named thing; the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing exists already; the message says which.
+    #[error("{0}")]
+    Conflict(String),
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -72,6 +78,15 @@ pub enum EngineError {
     /// Something that should not happen.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<baton_core::ValidationError> for EngineError {
+    fn from(e: baton_core::ValidationError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> EngineError {

@@ -1,149 +1,15 @@
-//! Memory stores and knowledge bases as the engine uses them: embedding entries with the
-//! collection's model, searching, and the memory and knowledge tools agents call.
+//! The memory and knowledge tools agents call.
 
-use crate::knowledge::{self, Match, SearchMode};
-use crate::{Engine, EngineError, Inner};
+use super::SearchRequest;
+use crate::knowledge::Match;
+use crate::{Engine, Inner};
 use async_trait::async_trait;
-use baton_core::collection::{
-    CollectionKind, CollectionRecord, EntryFilter, EntryKind, EntryRecord,
-};
+use baton_core::collection::{CollectionKind, CollectionRecord, EntryFilter, EntryKind};
 use baton_core::handler::{ToolContext, ToolHandler};
 use baton_core::model::ToolDefinition;
-use baton_core::store::PageRequest;
 use baton_core::ProjectId;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::sync::Arc;
-
-/// The embedding model a collection names (`provider/model`), if any.
-pub fn embedding_model(c: &CollectionRecord) -> Option<String> {
-    let model = match c.kind {
-        CollectionKind::Knowledge => c.spec.get("embedding_model"),
-        CollectionKind::MemoryStore => c.spec.get("embedding_config").and_then(|e| e.get("model")),
-    };
-    model
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        // orq allows `workspaceKey@provider/model`; the workspace part names no provider here.
-        .map(|m| m.rsplit('@').next().unwrap_or(m).to_owned())
-}
-
-/// A search over a collection.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchRequest {
-    /// The query text.
-    pub query: String,
-    /// At most this many matches.
-    pub top_k: usize,
-    /// Matches scoring below this are dropped (0..1).
-    pub threshold: f64,
-    /// How to rank; the collection's default when absent.
-    pub mode: Option<SearchMode>,
-    /// A `filter_by` expression over metadata.
-    pub filter: Option<Value>,
-}
-
-impl Engine {
-    /// Embeds texts with the collection's model; `None` when it names none.
-    pub async fn embed_for(
-        &self,
-        collection: &CollectionRecord,
-        texts: &[String],
-    ) -> Result<Option<Vec<Vec<f32>>>, EngineError> {
-        let Some(model) = embedding_model(collection) else {
-            return Ok(None);
-        };
-        if texts.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let mut out = Vec::with_capacity(texts.len());
-        for batch in texts.chunks(64) {
-            let vectors = self.inner.gateway.embed(&model, batch).await.map_err(|e| {
-                EngineError::Upstream(format!("embedding with `{model}` failed: {e}"))
-            })?;
-            out.extend(vectors);
-        }
-        Ok(Some(out))
-    }
-
-    /// Searches the enabled entries `filter` selects in a collection.
-    pub async fn search(
-        &self,
-        collection: &CollectionRecord,
-        filter: EntryFilter,
-        request: &SearchRequest,
-    ) -> Result<Vec<Match>, EngineError> {
-        search(&self.inner, collection, filter, request).await
-    }
-}
-
-async fn search(
-    inner: &Inner,
-    collection: &CollectionRecord,
-    filter: EntryFilter,
-    request: &SearchRequest,
-) -> Result<Vec<Match>, EngineError> {
-    let entries: Vec<EntryRecord> = inner
-        .store
-        .list_entries(
-            &collection.project_id,
-            &collection.id,
-            &filter,
-            &PageRequest::default(),
-        )
-        .await?
-        .items
-        .into_iter()
-        .filter(|e| e.enabled)
-        .filter(|e| {
-            request
-                .filter
-                .as_ref()
-                .is_none_or(|f| knowledge::filter_accepts(f, &e.metadata))
-        })
-        .collect();
-    let configured = collection
-        .spec
-        .get("retrieval_settings")
-        .and_then(|r| r.get("retrieval_type"))
-        .and_then(Value::as_str)
-        .and_then(SearchMode::parse);
-    let model = embedding_model(collection);
-    let mode = match (request.mode.or(configured), &model) {
-        (Some(mode), Some(_)) => mode,
-        (None, Some(_)) => SearchMode::Hybrid,
-        (Some(SearchMode::Keyword) | None, None) => SearchMode::Keyword,
-        (Some(_), None) => {
-            return Err(EngineError::Invalid {
-                field: "search_type".into(),
-                message: format!(
-                    "`{}` has no embedding model; only keyword_search is available",
-                    collection.key
-                ),
-            })
-        }
-    };
-    let query_vector = match (&model, mode) {
-        (Some(model), SearchMode::Vector | SearchMode::Hybrid) => {
-            let vectors = inner
-                .gateway
-                .embed(model, std::slice::from_ref(&request.query))
-                .await
-                .map_err(|e| {
-                    EngineError::Upstream(format!("embedding with `{model}` failed: {e}"))
-                })?;
-            vectors.into_iter().next()
-        }
-        _ => None,
-    };
-    Ok(knowledge::rank(
-        entries,
-        &request.query,
-        query_vector.as_deref(),
-        mode,
-        request.top_k,
-        request.threshold,
-    ))
-}
 
 fn store_names(stores: &[CollectionRecord]) -> String {
     stores
@@ -307,95 +173,6 @@ impl MemoryTools {
     }
 }
 
-/// Finds the memory of `entity` in `store`, creating it when `create`.
-pub async fn memory_of(
-    engine: &Engine,
-    store: &CollectionRecord,
-    entity: &str,
-    create: bool,
-) -> Result<Option<EntryRecord>, EngineError> {
-    let found = engine
-        .inner
-        .store
-        .list_entries(
-            &store.project_id,
-            &store.id,
-            &EntryFilter::of(EntryKind::Memory).entity(entity),
-            &PageRequest {
-                limit: Some(1),
-                ..Default::default()
-            },
-        )
-        .await?
-        .items
-        .into_iter()
-        .next();
-    if found.is_some() || !create {
-        return Ok(found);
-    }
-    let now = baton_core::id::now_rfc3339();
-    let memory = EntryRecord {
-        id: baton_core::id::new_id(),
-        project_id: store.project_id.clone(),
-        collection_id: store.id.clone(),
-        kind: EntryKind::Memory,
-        parent_id: None,
-        entity_id: Some(entity.to_owned()),
-        text: String::new(),
-        metadata: Map::new(),
-        embedding: None,
-        enabled: true,
-        extra: Map::new(),
-        created: now.clone(),
-        updated: now,
-    };
-    engine
-        .inner
-        .store
-        .put_entries(std::slice::from_ref(&memory))
-        .await?;
-    Ok(Some(memory))
-}
-
-/// Stores a document in `entity`'s memory, embedding it when the store has a model.
-pub async fn write_document(
-    engine: &Engine,
-    store: &CollectionRecord,
-    entity: &str,
-    text: String,
-    metadata: Map<String, Value>,
-) -> Result<EntryRecord, EngineError> {
-    let memory = memory_of(engine, store, entity, true)
-        .await?
-        .ok_or_else(|| EngineError::Internal("memory vanished".into()))?;
-    let embedding = engine
-        .embed_for(store, std::slice::from_ref(&text))
-        .await?
-        .and_then(|mut v| v.pop());
-    let now = baton_core::id::now_rfc3339();
-    let doc = EntryRecord {
-        id: baton_core::id::new_id(),
-        project_id: store.project_id.clone(),
-        collection_id: store.id.clone(),
-        kind: EntryKind::Document,
-        parent_id: Some(memory.id.clone()),
-        entity_id: Some(entity.to_owned()),
-        text,
-        metadata,
-        embedding,
-        enabled: true,
-        extra: Map::new(),
-        created: now.clone(),
-        updated: now,
-    };
-    engine
-        .inner
-        .store
-        .put_entries(std::slice::from_ref(&doc))
-        .await?;
-    Ok(doc)
-}
-
 #[async_trait]
 impl ToolHandler for MemoryTools {
     async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
@@ -446,7 +223,9 @@ impl ToolHandler for MemoryTools {
                     .and_then(Value::as_object)
                     .cloned()
                     .unwrap_or_default();
-                let doc = write_document(&engine, store, entity, text, metadata)
+                let doc = engine
+                    .memory()
+                    .write_document(store, entity, text, metadata)
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(json!({"document_id": doc.id, "memory_store": store.key, "stored": true}))
