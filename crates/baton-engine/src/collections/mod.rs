@@ -2,11 +2,15 @@
 //! (shared in [`Collections`]), memories and documents ([`Memories`]), embedding entries with
 //! the collection's model, searching, and the memory and knowledge tools agents call.
 
+mod bases;
+mod datasources;
 mod documents;
 mod memory;
 mod scaffold;
 mod tools;
 
+pub use bases::{Knowledge, KnowledgeQuery, NewKnowledgeBase};
+pub use datasources::{ChunkPatch, CountedDatasource, NewChunk, NewDatasource};
 pub use documents::DocumentQuery;
 pub use memory::{CountedMemory, Memories};
 pub use scaffold::{string_metadata, Collections};
