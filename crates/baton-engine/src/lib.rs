@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod prompt;
 mod run;
 pub mod scheduler;
+pub mod schedules;
 pub mod state;
 pub mod step;
 pub mod toolset;
@@ -69,6 +70,12 @@ pub enum EngineError {
     /// The thing exists already; the message says which.
     #[error("{0}")]
     Conflict(String),
+    /// A schedule's type and expression give no valid cadence.
+    #[error("{0}")]
+    Expression(String),
+    /// The schedule is inactive, so it cannot be executed.
+    #[error("{0}")]
+    Inactive(String),
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
