@@ -21,6 +21,7 @@ pub mod schedules;
 pub mod state;
 pub mod step;
 pub mod toolset;
+pub mod traces;
 mod worker;
 
 use baton_core::agent::{AgentRecord, AgentSpec};

@@ -13,7 +13,7 @@ use baton_core::store::{
 };
 use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
-use baton_core::trace::{SpanKind, SpanRecord, TraceStore};
+use baton_core::trace::{SpanKind, SpanRecord, TraceStore, UsageGroup, UsageTotals};
 use baton_core::ProjectId;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -868,6 +868,48 @@ impl TraceStore for MemoryStore {
             .collect();
         out.sort_by_key(|s| s.started_ms);
         Ok(out)
+    }
+
+    async fn spans_of_traces(
+        &self,
+        project: &ProjectId,
+        trace_ids: &[String],
+    ) -> Result<Vec<SpanRecord>, StoreError> {
+        let mut out: Vec<SpanRecord> = self
+            .read()
+            .spans
+            .values()
+            .filter(|s| &s.project_id == project && trace_ids.contains(&s.trace_id))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (&a.trace_id, a.started_ms).cmp(&(&b.trace_id, b.started_ms)));
+        Ok(out)
+    }
+
+    async fn usage(
+        &self,
+        project: &ProjectId,
+        group: UsageGroup,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<UsageTotals>, StoreError> {
+        let mut groups: BTreeMap<String, UsageTotals> = BTreeMap::new();
+        for s in self.read().spans.values().filter(|s| {
+            &s.project_id == project
+                && s.started_ms >= from_ms
+                && s.started_ms < to_ms
+                && group.counts(s)
+        }) {
+            let key = group.key(s);
+            groups
+                .entry(key.clone())
+                .or_insert_with(|| UsageTotals {
+                    key,
+                    ..Default::default()
+                })
+                .add(s);
+        }
+        Ok(groups.into_values().collect())
     }
 
     async fn spans_between(

@@ -779,3 +779,119 @@ async fn every_store_pages_filtered_entries_and_keeps_one_memory_per_entity() {
         .await
         .unwrap();
 }
+
+fn span(
+    trace: &str,
+    id: &str,
+    parent: Option<&str>,
+    llm: bool,
+    started_ms: i64,
+) -> baton_core::trace::SpanRecord {
+    use baton_core::trace::SpanKind;
+    let attributes = if llm {
+        json!({"provider": "openai", "model": if started_ms < 86_400_000 { "gpt-4o" } else { "o3" }})
+    } else {
+        json!({"identity_id": "user-1", "total_prompt_tokens": 30, "total_completion_tokens": 5,
+               "total_cost": 0.25})
+    };
+    baton_core::trace::SpanRecord {
+        trace_id: trace.into(),
+        span_id: id.into(),
+        parent_span_id: parent.map(str::to_owned),
+        project_id: ProjectId("p1".into()),
+        task_id: "t".into(),
+        agent_key: if trace == "a" {
+            "alpha".into()
+        } else {
+            "beta".into()
+        },
+        kind: if llm { SpanKind::Llm } else { SpanKind::Agent },
+        name: "n".into(),
+        status: "ok".into(),
+        started_ms,
+        ended_ms: started_ms + 10,
+        prompt_tokens: if llm { 10 } else { 0 },
+        completion_tokens: if llm { 2 } else { 0 },
+        cost: if llm { 0.125 } else { 0.0 },
+        attributes: attributes.as_object().cloned().unwrap(),
+    }
+}
+
+/// Usage summed by the store, per group, and the spans of several traces in one call.
+async fn usage_contract(store: &dyn Store) {
+    use baton_core::trace::UsageGroup;
+    let p1 = ProjectId("p1".into());
+    let day = 86_400_000;
+    store
+        .put_spans(&[
+            span("a", "a0", None, false, 1_000),
+            span("a", "a1", Some("a0"), true, 2_000),
+            span("a", "a2", Some("a0"), true, day + 5),
+            span("b", "b0", None, false, 3_000),
+            span("b", "b1", Some("b0"), true, 4_000),
+            // A nested root (a sub-agent) is not a turn root: identity usage skips it.
+            span("b", "b2", Some("b0"), false, 5_000),
+        ])
+        .await
+        .unwrap();
+    let totals = |rows: Vec<baton_core::trace::UsageTotals>| {
+        rows.into_iter()
+            .map(|r| (r.key, r.prompt_tokens, r.completion_tokens, r.cost, r.count))
+            .collect::<Vec<_>>()
+    };
+    let usage = |g| store.usage(&p1, g, 0, 2 * day);
+    assert_eq!(
+        totals(usage(UsageGroup::Agent).await.unwrap()),
+        [
+            ("alpha".into(), 20, 4, 0.25, 2),
+            ("beta".into(), 10, 2, 0.125, 1)
+        ]
+    );
+    assert_eq!(
+        totals(usage(UsageGroup::Model).await.unwrap()),
+        [
+            ("openai/gpt-4o".into(), 20, 4, 0.25, 2),
+            ("openai/o3".into(), 10, 2, 0.125, 1)
+        ]
+    );
+    assert_eq!(
+        totals(usage(UsageGroup::Day).await.unwrap()),
+        [
+            ("1970-01-01".into(), 20, 4, 0.25, 2),
+            ("1970-01-02".into(), 10, 2, 0.125, 1)
+        ]
+    );
+    assert_eq!(
+        totals(usage(UsageGroup::Identity).await.unwrap()),
+        [("user-1".into(), 60, 10, 0.5, 2)]
+    );
+    let p2 = ProjectId("p2".into());
+    let other = store.usage(&p2, UsageGroup::Agent, 0, 2 * day).await;
+    assert!(other.unwrap().is_empty());
+    let spans = store
+        .spans_of_traces(&p1, &["a".to_owned(), "b".to_owned()])
+        .await
+        .unwrap();
+    let ids: Vec<_> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    assert_eq!(ids, ["a0", "a1", "a2", "b0", "b1", "b2"]);
+}
+
+#[tokio::test]
+async fn every_store_sums_usage_itself() {
+    usage_contract(&MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("u.db").display());
+    usage_contract(&SqlStore::connect(&url).await.unwrap()).await;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let pg = SqlStore::connect(&url).await.unwrap();
+    usage_contract(&pg).await;
+    pg.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
