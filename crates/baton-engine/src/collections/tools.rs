@@ -181,84 +181,96 @@ impl ToolHandler for MemoryTools {
         };
         let stores = self.stores().await?;
         let named = arguments.get("memory_store").and_then(Value::as_str);
+        let targets = || -> Result<Vec<&CollectionRecord>, String> {
+            match named {
+                Some(_) => Ok(vec![pick(&stores, named, "memory store")?]),
+                None => Ok(stores.iter().collect()),
+            }
+        };
+        if self.op != MemoryOp::Retrieve {
+            // The missing entity is the first thing to tell the model, before any store choice.
+            self.entity()?;
+        }
         match self.op {
             MemoryOp::Retrieve => Ok(json!({"memory_stores": summaries(&stores)})),
-            MemoryOp::Query => {
-                let entity = self.entity()?;
-                let query = arguments["query"].as_str().unwrap_or_default().to_owned();
-                let top_k = arguments["top_k"].as_u64().unwrap_or(5).clamp(1, 50) as usize;
-                let targets: Vec<&CollectionRecord> = match named {
-                    Some(_) => vec![pick(&stores, named, "memory store")?],
-                    None => stores.iter().collect(),
-                };
-                let searches = targets.into_iter().map(|store| {
-                    let request = SearchRequest {
-                        query: query.clone(),
-                        top_k,
-                        threshold: 0.0,
-                        mode: None,
-                        filter: None,
-                    };
-                    let filter = EntryFilter::of(EntryKind::Document).entity(entity);
-                    (store, filter, request)
-                });
-                let all = search_each(&engine, searches, top_k).await?;
-                Ok(json!({"documents": all.iter().map(|(store, m)| json!({
-                    "document_id": m.entry.id, "memory_store": store, "text": m.entry.text,
-                    "metadata": m.entry.metadata, "score": m.score})).collect::<Vec<_>>()}))
-            }
+            MemoryOp::Query => self.query(&engine, targets()?, &arguments).await,
             MemoryOp::Write => {
-                let entity = self.entity()?;
                 let store = pick(&stores, named, "memory store")?;
-                let text = arguments["text"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                if text.is_empty() {
-                    return Err("`text` must not be empty".into());
-                }
-                let metadata = arguments
-                    .get("metadata")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                let doc = engine
-                    .memory()
-                    .write_document(store, entity, text, metadata)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(json!({"document_id": doc.id, "memory_store": store.key, "stored": true}))
+                self.write(&engine, store, &arguments).await
             }
-            MemoryOp::Delete => {
-                let entity = self.entity()?;
-                let id = arguments["document_id"].as_str().unwrap_or_default();
-                let candidates: Vec<&CollectionRecord> = match named {
-                    Some(_) => vec![pick(&stores, named, "memory store")?],
-                    None => stores.iter().collect(),
-                };
-                for store in candidates {
-                    let doc = self
-                        .inner
-                        .store
-                        .entry(&self.project, &store.id, id)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    // Another entity's document is treated as absent: its existence is not ours to know.
-                    if let Some(doc) = doc.filter(|d| {
-                        d.kind == EntryKind::Document && d.entity_id.as_deref() == Some(entity)
-                    }) {
-                        self.inner
-                            .store
-                            .delete_entries(&self.project, &store.id, std::slice::from_ref(&doc.id))
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        return Ok(json!({"document_id": id, "deleted": true}));
-                    }
-                }
-                Err(format!("no document `{id}` in this user's memory"))
+            MemoryOp::Delete => self.delete(&engine, targets()?, &arguments).await,
+        }
+    }
+}
+
+impl MemoryTools {
+    async fn query(
+        &self,
+        engine: &Engine,
+        targets: Vec<&CollectionRecord>,
+        arguments: &Value,
+    ) -> Result<Value, String> {
+        let entity = self.entity()?;
+        let query = arguments["query"].as_str().unwrap_or_default().to_owned();
+        let top_k = arguments["top_k"].as_u64().unwrap_or(5).clamp(1, 50) as usize;
+        let searches = targets.into_iter().map(|store| {
+            let request = SearchRequest {
+                query: query.clone(),
+                top_k,
+                threshold: 0.0,
+                mode: None,
+                filter: None,
+            };
+            let filter = EntryFilter::of(EntryKind::Document).entity(entity);
+            (store, filter, request)
+        });
+        let all = search_each(engine, searches, top_k).await?;
+        Ok(json!({"documents": all.iter().map(|(store, m)| json!({
+            "document_id": m.entry.id, "memory_store": store, "text": m.entry.text,
+            "metadata": m.entry.metadata, "score": m.score})).collect::<Vec<_>>()}))
+    }
+
+    async fn write(
+        &self,
+        engine: &Engine,
+        store: &CollectionRecord,
+        arguments: &Value,
+    ) -> Result<Value, String> {
+        let entity = self.entity()?;
+        let text = arguments["text"].as_str().unwrap_or_default().trim();
+        if text.is_empty() {
+            return Err("`text` must not be empty".into());
+        }
+        let metadata = arguments
+            .get("metadata")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let doc = engine
+            .memory()
+            .write_document(store, entity, text.to_owned(), metadata)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(json!({"document_id": doc.id, "memory_store": store.key, "stored": true}))
+    }
+
+    async fn delete(
+        &self,
+        engine: &Engine,
+        candidates: Vec<&CollectionRecord>,
+        arguments: &Value,
+    ) -> Result<Value, String> {
+        let entity = self.entity()?;
+        let id = arguments["document_id"].as_str().unwrap_or_default();
+        for store in candidates {
+            // Another entity's document is treated as absent: its existence is not ours to know.
+            match engine.memory().delete_document(store, entity, id).await {
+                Ok(()) => return Ok(json!({"document_id": id, "deleted": true})),
+                Err(crate::EngineError::NotFound(_)) => {}
+                Err(e) => return Err(e.to_string()),
             }
         }
+        Err(format!("no document `{id}` in this user's memory"))
     }
 }
 
