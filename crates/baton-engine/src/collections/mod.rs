@@ -96,6 +96,32 @@ impl Engine {
     }
 }
 
+/// The requested mode, else the collection's, else hybrid; keyword only without a model.
+fn search_mode(
+    collection: &CollectionRecord,
+    requested: Option<SearchMode>,
+    has_model: bool,
+) -> Result<SearchMode, EngineError> {
+    let configured = collection
+        .spec
+        .get("retrieval_settings")
+        .and_then(|r| r.get("retrieval_type"))
+        .and_then(Value::as_str)
+        .and_then(SearchMode::parse);
+    match (requested.or(configured), has_model) {
+        (Some(mode), true) => Ok(mode),
+        (None, true) => Ok(SearchMode::Hybrid),
+        (Some(SearchMode::Keyword) | None, false) => Ok(SearchMode::Keyword),
+        (Some(_), false) => Err(EngineError::Invalid {
+            field: "search_type".into(),
+            message: format!(
+                "`{}` has no embedding model; only keyword_search is available",
+                collection.key
+            ),
+        }),
+    }
+}
+
 async fn search(
     inner: &Inner,
     collection: &CollectionRecord,
@@ -121,27 +147,8 @@ async fn search(
                 .is_none_or(|f| knowledge::filter_accepts(f, &e.metadata))
         })
         .collect();
-    let configured = collection
-        .spec
-        .get("retrieval_settings")
-        .and_then(|r| r.get("retrieval_type"))
-        .and_then(Value::as_str)
-        .and_then(SearchMode::parse);
     let model = embedding_model(collection);
-    let mode = match (request.mode.or(configured), &model) {
-        (Some(mode), Some(_)) => mode,
-        (None, Some(_)) => SearchMode::Hybrid,
-        (Some(SearchMode::Keyword) | None, None) => SearchMode::Keyword,
-        (Some(_), None) => {
-            return Err(EngineError::Invalid {
-                field: "search_type".into(),
-                message: format!(
-                    "`{}` has no embedding model; only keyword_search is available",
-                    collection.key
-                ),
-            })
-        }
-    };
+    let mode = search_mode(collection, request.mode, model.is_some())?;
     let query_vector = match (&model, mode) {
         (Some(model), SearchMode::Vector | SearchMode::Hybrid) => {
             let vectors = inner
