@@ -333,15 +333,15 @@ impl<'a> Schedules<'a> {
         let schedule = self.get(agent, id).await?;
         let store = &self.engine.inner.store;
         let firings = store.firings(&schedule.id, 100).await?;
-        let mut out = Vec::with_capacity(firings.len());
-        for firing in firings {
-            let task = store.task(&agent.project_id, &firing.task_id).await?;
-            out.push(Execution {
-                state: task.map(|t| t.state),
+        let ids: Vec<String> = firings.iter().map(|f| f.task_id.clone()).collect();
+        let states = store.task_states(&agent.project_id, &ids).await?;
+        Ok(firings
+            .into_iter()
+            .map(|firing| Execution {
+                state: states.get(&firing.task_id).copied(),
                 firing,
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 }
 

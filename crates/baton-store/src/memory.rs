@@ -350,6 +350,20 @@ impl TaskStore for MemoryStore {
             .cloned())
     }
 
+    async fn task_states(
+        &self,
+        project: &ProjectId,
+        ids: &[String],
+    ) -> Result<HashMap<String, TaskState>, StoreError> {
+        let inner = self.read();
+        Ok(ids
+            .iter()
+            .filter_map(|id| inner.tasks.get(id))
+            .filter(|t| &t.project_id == project)
+            .map(|t| (t.id.clone(), t.state))
+            .collect())
+    }
+
     async fn save_task(&self, task: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
         let mut inner = self.write();
         let stored = inner

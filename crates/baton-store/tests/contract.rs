@@ -278,6 +278,12 @@ async fn task_contract(store: &dyn Store) {
         store.task(&a, "t1").await.unwrap().unwrap().data,
         json!({"n": 1})
     );
+    // States of several tasks in one call, scoped by project.
+    let ids = ["t1", "t3", "nope"].map(str::to_owned);
+    let states = store.task_states(&a, &ids).await.unwrap();
+    assert_eq!(states.len(), 2);
+    assert_eq!((states["t1"], states["t3"]), (Submitted, InputRequired));
+    assert!(store.task_states(&b, &ids).await.unwrap().is_empty());
 
     // Only runnable, unleased tasks are claimed; a claim bumps the revision.
     let claimed = store.claim_task("w1", 1_000, 500).await.unwrap().unwrap();
