@@ -7,6 +7,7 @@ mod bad_input;
 mod code_sandbox;
 mod http_surface;
 mod memory_knowledge;
+mod memory_pages;
 mod observability;
 mod runs;
 mod schedules;

@@ -5,10 +5,12 @@
 //! `document`s; for a knowledge base, `datasource`s and their `chunk`s. Entries carry text,
 //! metadata and, when the collection names an embedding model, an embedding.
 
+use crate::error::ValidationError;
 use crate::store::{Page, PageRequest, StoreError};
 use crate::tenant::ProjectId;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 /// What a collection is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +48,88 @@ pub struct CollectionRecord {
     pub created: String,
     /// Last update (RFC 3339).
     pub updated: String,
+}
+
+/// The settings of a memory store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryStoreSpec {
+    /// What it holds.
+    pub description: String,
+    /// The embedding model, `provider/model`.
+    pub embedding_model: String,
+    /// The folder it sits in.
+    pub path: Option<String>,
+    /// How long memories live, in seconds.
+    pub ttl: Option<f64>,
+}
+
+impl MemoryStoreSpec {
+    /// Checks the model name and the ttl.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if crate::agent::ModelConfig::named(&self.embedding_model)
+            .provider_and_model()
+            .is_none()
+        {
+            return Err(ValidationError::new(
+                "embedding_config.model",
+                "must be named `provider/model`",
+            ));
+        }
+        positive_ttl(self.ttl)
+    }
+
+    /// The stored settings, in the shape the wire shows them.
+    pub fn to_map(&self) -> Map<String, Value> {
+        let mut spec = Map::new();
+        spec.insert("description".into(), self.description.clone().into());
+        let model = Value::from(self.embedding_model.clone());
+        spec.insert(
+            "embedding_config".into(),
+            Value::Object(Map::from_iter([("model".to_owned(), model)])),
+        );
+        if let Some(path) = &self.path {
+            spec.insert("path".into(), path.clone().into());
+        }
+        if let Some(ttl) = self.ttl {
+            spec.insert("ttl".into(), ttl.into());
+        }
+        spec
+    }
+}
+
+/// A change to a memory store's settings: the fields given replace the stored ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryStorePatch {
+    /// A new description.
+    pub description: Option<String>,
+    /// A new ttl, in seconds.
+    pub ttl: Option<f64>,
+    /// A new folder.
+    pub path: Option<String>,
+}
+
+impl MemoryStorePatch {
+    /// Checks the patch and applies it to stored settings.
+    pub fn apply(self, spec: &mut Map<String, Value>) -> Result<(), ValidationError> {
+        positive_ttl(self.ttl)?;
+        if let Some(d) = self.description {
+            spec.insert("description".into(), d.into());
+        }
+        if let Some(t) = self.ttl {
+            spec.insert("ttl".into(), t.into());
+        }
+        if let Some(p) = self.path {
+            spec.insert("path".into(), p.into());
+        }
+        Ok(())
+    }
+}
+
+fn positive_ttl(ttl: Option<f64>) -> Result<(), ValidationError> {
+    match ttl {
+        Some(t) if t <= 0.0 || t.is_nan() => Err(ValidationError::new("ttl", "must be positive")),
+        _ => Ok(()),
+    }
 }
 
 /// What an entry is.
@@ -120,6 +204,12 @@ pub struct EntryFilter {
     pub parent_id: Option<String>,
     /// Only this entity's.
     pub entity_id: Option<String>,
+    /// Only entries whose entity id contains this text, ignoring ASCII case.
+    pub entity_contains: Option<String>,
+    /// Only entries updated strictly after this time (RFC 3339).
+    pub updated_after: Option<String>,
+    /// Only entries updated strictly before this time (RFC 3339).
+    pub updated_before: Option<String>,
 }
 
 impl EntryFilter {
@@ -143,9 +233,37 @@ impl EntryFilter {
         self
     }
 
+    /// Narrows to entity ids containing `needle`, ignoring ASCII case.
+    pub fn entity_containing(mut self, needle: &str) -> Self {
+        self.entity_contains = Some(needle.to_owned());
+        self
+    }
+
+    /// Narrows to entries updated strictly between the bounds given.
+    pub fn updated_between(mut self, after: Option<&str>, before: Option<&str>) -> Self {
+        self.updated_after = after.map(str::to_owned);
+        self.updated_before = before.map(str::to_owned);
+        self
+    }
+
     /// Whether an entry passes.
     pub fn accepts(&self, e: &EntryRecord) -> bool {
+        let contains = |needle: &str| {
+            e.entity_id.as_deref().is_some_and(|id| {
+                id.to_ascii_lowercase()
+                    .contains(&needle.to_ascii_lowercase())
+            })
+        };
         self.kind.is_none_or(|k| k == e.kind)
+            && self.entity_contains.as_deref().is_none_or(contains)
+            && self
+                .updated_after
+                .as_deref()
+                .is_none_or(|a| e.updated.as_str() > a)
+            && self
+                .updated_before
+                .as_deref()
+                .is_none_or(|b| e.updated.as_str() < b)
             && self
                 .parent_id
                 .as_deref()
@@ -185,7 +303,8 @@ pub trait CollectionStore: Send + Sync {
     /// Deletes a collection and every entry in it; `NotFound` if absent.
     async fn delete_collection(&self, project: &ProjectId, id: &str) -> Result<(), StoreError>;
 
-    /// Stores new entries, all or none.
+    /// Stores new entries, all or none; `Conflict` if an id is taken or an entity would get a
+    /// second memory in a collection.
     async fn put_entries(&self, entries: &[EntryRecord]) -> Result<(), StoreError>;
 
     /// Replaces an entry; `NotFound` if absent.
@@ -207,6 +326,15 @@ pub trait CollectionStore: Send + Sync {
         filter: &EntryFilter,
         page: &PageRequest,
     ) -> Result<Page<EntryRecord>, StoreError>;
+
+    /// How many entries of `kind` sit under each of `parents`; parents without any are absent.
+    async fn count_children(
+        &self,
+        project: &ProjectId,
+        collection_id: &str,
+        kind: EntryKind,
+        parents: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError>;
 
     /// Deletes entries (and the entries under them) by id; returns how many were deleted.
     async fn delete_entries(

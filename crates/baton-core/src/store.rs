@@ -244,6 +244,13 @@ pub trait TaskStore: Send + Sync {
     /// The task with this id in the project.
     async fn task(&self, project: &ProjectId, id: &str) -> Result<Option<TaskRecord>, StoreError>;
 
+    /// The states of the tasks with these ids in the project (missing ones are absent).
+    async fn task_states(
+        &self,
+        project: &ProjectId,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, crate::task::TaskState>, StoreError>;
+
     /// Replaces the task if its stored revision is still `expected_revision` (the caller sets
     /// `task.revision` to the new value). `Conflict` if another writer saved first, `NotFound`
     /// if it is gone. `cancel_requested` is not written here (see `request_cancel`).

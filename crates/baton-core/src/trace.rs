@@ -106,6 +106,97 @@ pub struct TraceQuery {
     pub limit: u64,
 }
 
+/// How usage is grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsageGroup {
+    /// By agent key, over model calls.
+    Agent,
+    /// By `provider/model`, over model calls.
+    Model,
+    /// By UTC day (`YYYY-MM-DD`) of the model call.
+    Day,
+    /// By the run's `identity_id`, over turn roots' totals (sub-agents included).
+    Identity,
+}
+
+impl UsageGroup {
+    /// The group with this wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "agent" => Some(Self::Agent),
+            "model" => Some(Self::Model),
+            "day" => Some(Self::Day),
+            "identity" => Some(Self::Identity),
+            _ => None,
+        }
+    }
+
+    /// The key of a span in this grouping (the stores without SQL group with it).
+    pub fn key(self, s: &SpanRecord) -> String {
+        let text = |k: &str| s.attributes.get(k).and_then(Value::as_str);
+        match self {
+            Self::Agent => s.agent_key.clone(),
+            Self::Model => format!(
+                "{}/{}",
+                text("provider").unwrap_or_default(),
+                text("model").unwrap_or_default()
+            ),
+            Self::Day => chrono::DateTime::from_timestamp_millis(s.started_ms)
+                .map(|t| t.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+            Self::Identity => text("identity_id").unwrap_or("(none)").to_owned(),
+        }
+    }
+
+    /// The spans this grouping sums: model calls, or turn roots for identities.
+    pub fn counts(self, s: &SpanRecord) -> bool {
+        match self {
+            Self::Identity => s.kind == SpanKind::Agent && s.parent_span_id.is_none(),
+            _ => s.kind == SpanKind::Llm,
+        }
+    }
+}
+
+/// Tokens, cost and count of one usage group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UsageTotals {
+    /// The group's key.
+    pub key: String,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Cost in USD.
+    pub cost: f64,
+    /// Spans counted.
+    pub count: u64,
+}
+
+impl UsageTotals {
+    /// Adds a span: its own tokens for a model call, its run's totals for a turn root.
+    pub fn add(&mut self, s: &SpanRecord) {
+        if s.kind == SpanKind::Llm {
+            self.prompt_tokens += s.prompt_tokens;
+            self.completion_tokens += s.completion_tokens;
+            self.cost += s.cost;
+        } else {
+            let number = |k: &str| s.attributes.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+            self.prompt_tokens += number("total_prompt_tokens") as u64;
+            self.completion_tokens += number("total_completion_tokens") as u64;
+            self.cost += number("total_cost");
+        }
+        self.count += 1;
+    }
+
+    /// Adds another group's totals.
+    pub fn merge(&mut self, other: &UsageTotals) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.cost += other.cost;
+        self.count += other.count;
+    }
+}
+
 /// Stored spans.
 #[async_trait]
 pub trait TraceStore: Send + Sync {
@@ -118,6 +209,22 @@ pub trait TraceStore: Send + Sync {
         project: &ProjectId,
         trace_id: &str,
     ) -> Result<Vec<SpanRecord>, StoreError>;
+
+    /// Every span of several traces in the project, by trace, then start time.
+    async fn spans_of_traces(
+        &self,
+        project: &ProjectId,
+        trace_ids: &[String],
+    ) -> Result<Vec<SpanRecord>, StoreError>;
+
+    /// Usage of spans started in `[from_ms, to_ms)`, summed per group by the store, by key.
+    async fn usage(
+        &self,
+        project: &ProjectId,
+        group: UsageGroup,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<UsageTotals>, StoreError>;
 
     /// Spans of `kind` in the project started in `[from_ms, to_ms)`.
     async fn spans_between(

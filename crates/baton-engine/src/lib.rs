@@ -57,9 +57,11 @@ pub mod prices;
 pub mod prompt;
 mod run;
 pub mod scheduler;
+pub mod schedules;
 pub mod state;
 pub mod step;
 pub mod toolset;
+pub mod traces;
 mod worker;
 
 use baton_core::agent::{AgentRecord, AgentSpec};
@@ -103,6 +105,18 @@ pub enum EngineError {
     /// Another worker took the task over (its lease expired).
     #[error("lease on task `{0}` lost")]
     LeaseLost(String),
+    /// No such collection, entry or other named thing; the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing exists already; the message says which.
+    #[error("{0}")]
+    Conflict(String),
+    /// A schedule's type and expression give no valid cadence.
+    #[error("{0}")]
+    Expression(String),
+    /// The schedule is inactive, so it cannot be executed.
+    #[error("{0}")]
+    Inactive(String),
     /// Persistence failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -112,6 +126,15 @@ pub enum EngineError {
     /// Something that should not happen.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<baton_core::ValidationError> for EngineError {
+    fn from(e: baton_core::ValidationError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> EngineError {

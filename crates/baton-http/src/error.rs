@@ -168,6 +168,12 @@ impl From<EngineError> for ApiError {
             EngineError::TaskNotFound(_) | EngineError::AgentNotFound(_) => {
                 Self::not_found(e.to_string())
             }
+            EngineError::NotFound(message) => Self::not_found(message),
+            EngineError::Conflict(message) => Self::conflict(message),
+            EngineError::Expression(message) => {
+                Self::invalid_code("invalid_expression", "expression", message)
+            }
+            EngineError::Inactive(message) => Self::invalid_code("schedule_inactive", "", message),
             EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
             EngineError::Store(store) => store.into(),
             EngineError::Upstream(message) => {

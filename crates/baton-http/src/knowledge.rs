@@ -10,14 +10,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use baton_core::collection::{
-    CollectionKind, CollectionRecord, EntryFilter, EntryKind, EntryRecord,
+use baton_core::collection::{CollectionKind, CollectionRecord, EntryRecord};
+use baton_engine::collections::{
+    ChunkPatch, Collections, CountedDatasource, KnowledgeQuery, NewChunk, NewDatasource,
+    NewKnowledgeBase,
 };
-use baton_core::id::{new_id, now_rfc3339};
-use baton_core::store::PageRequest;
-use baton_core::validate;
-use baton_engine::collections::SearchRequest;
-use baton_engine::knowledge::{self, SearchMode};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -70,7 +67,8 @@ fn chunk_json(c: &EntryRecord) -> Value {
            "created": c.created, "updated": c.updated})
 }
 
-fn datasource_json(d: &EntryRecord, chunks: usize) -> Value {
+fn datasource_json(counted: &CountedDatasource) -> Value {
+    let (d, chunks) = (&counted.datasource, counted.chunks);
     let mut body = d.extra.clone();
     body.insert("_id".into(), json!(d.id));
     body.insert("display_name".into(), json!(d.text));
@@ -83,58 +81,16 @@ fn datasource_json(d: &EntryRecord, chunks: usize) -> Value {
     Value::Object(body)
 }
 
+fn bases(state: &AppState) -> Collections<'_> {
+    state.engine.collections(CollectionKind::Knowledge)
+}
+
 async fn find_kb(
     state: &AppState,
     caller: &Caller,
     id: &str,
 ) -> Result<CollectionRecord, ApiError> {
-    state
-        .store
-        .collection(&caller.project, CollectionKind::Knowledge, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("knowledge base `{id}` not found")))
-}
-
-fn check_retrieval(settings: &Value) -> Result<(), ApiError> {
-    let Some(obj) = settings.as_object() else {
-        return Err(ApiError::invalid("retrieval_settings", "must be an object"));
-    };
-    if let Some(t) = obj.get("retrieval_type") {
-        if t.as_str().and_then(SearchMode::parse).is_none() {
-            return Err(ApiError::invalid(
-                "retrieval_settings.retrieval_type",
-                "must be vector_search, keyword_search or hybrid_search",
-            ));
-        }
-    }
-    if let Some(k) = obj.get("top_k") {
-        if !k.as_u64().is_some_and(|k| (1..=100).contains(&k)) {
-            return Err(ApiError::invalid(
-                "retrieval_settings.top_k",
-                "must be a whole number from 1 to 100",
-            ));
-        }
-    }
-    if let Some(t) = obj.get("threshold") {
-        if !t.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t)) {
-            return Err(ApiError::invalid(
-                "retrieval_settings.threshold",
-                "must be between 0 and 1",
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn check_model(field: &str, model: &str) -> Result<(), ApiError> {
-    let bare = model.rsplit('@').next().unwrap_or(model);
-    if baton_core::agent::ModelConfig::named(bare)
-        .provider_and_model()
-        .is_none()
-    {
-        return Err(ApiError::invalid(field, "must be named `provider/model`"));
-    }
-    Ok(())
+    Ok(bases(state).get(&caller.project, id).await?)
 }
 
 #[derive(Deserialize)]
@@ -162,38 +118,19 @@ pub(crate) async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<CreateKb>,
 ) -> Result<Json<Value>, ApiError> {
-    if body.kind.as_deref().is_some_and(|k| k != "internal") {
-        return Err(ApiError::invalid(
-            "type",
-            "only `internal` knowledge bases are supported",
-        ));
-    }
-    validate::tool_key("key", &body.key)?;
-    validate::folder_path("path", &body.path)?;
-    let mut spec = Map::new();
-    if let Some(model) = body.embedding_model.filter(|m| !m.is_empty()) {
-        check_model("embedding_model", &model)?;
-        spec.insert("embedding_model".into(), json!(model));
-    }
-    if let Some(settings) = body.retrieval_settings {
-        check_retrieval(&settings)?;
-        spec.insert("retrieval_settings".into(), settings);
-    }
-    spec.insert("path".into(), json!(body.path));
-    if let Some(d) = body.description {
-        spec.insert("description".into(), json!(d));
-    }
-    let now = now_rfc3339();
-    let record = CollectionRecord {
-        id: new_id(),
-        project_id: caller.project,
-        kind: CollectionKind::Knowledge,
+    let base = NewKnowledgeBase {
         key: body.key,
-        spec,
-        created: now.clone(),
-        updated: now,
+        kind: body.kind,
+        embedding_model: body.embedding_model,
+        path: body.path,
+        description: body.description,
+        retrieval_settings: body.retrieval_settings,
     };
-    state.store.create_collection(&record).await?;
+    let record = state
+        .engine
+        .knowledge()
+        .create_base(&caller.project, base)
+        .await?;
     Ok(Json(kb_json(&record)))
 }
 
@@ -205,13 +142,8 @@ pub(crate) async fn list(
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let page = state
-        .store
-        .list_collections(
-            &caller.project,
-            CollectionKind::Knowledge,
-            &page_request_or(&query, 25)?,
-        )
+    let page = bases(&state)
+        .list(&caller.project, &page_request_or(&query, 25)?)
         .await?;
     Ok(list_json(
         page.items.iter().map(kb_json).collect(),
@@ -241,38 +173,11 @@ pub(crate) async fn update(
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut record = find_kb(&state, &caller, &id).await?;
-    for (field, value) in patch {
-        match field.as_str() {
-            "description" | "path" => {
-                let Some(text) = value.as_str() else {
-                    return Err(ApiError::invalid(field, "must be a string"));
-                };
-                if field == "path" {
-                    validate::folder_path("path", text)?;
-                }
-                record.spec.insert(field, value);
-            }
-            "retrieval_settings" => {
-                check_retrieval(&value)?;
-                record.spec.insert(field, value);
-            }
-            "embedding_model" => {
-                return Err(ApiError::invalid(
-                    field,
-                    "cannot change: the chunks are embedded with the current model",
-                ))
-            }
-            _ => {
-                return Err(ApiError::invalid(
-                    field,
-                    "unknown field (description, path, retrieval_settings)",
-                ))
-            }
-        }
-    }
-    record.updated = now_rfc3339();
-    state.store.update_collection(&record).await?;
+    let record = state
+        .engine
+        .knowledge()
+        .update_base(&caller.project, &id, patch)
+        .await?;
     Ok(Json(kb_json(&record)))
 }
 
@@ -285,11 +190,7 @@ pub(crate) async fn delete(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let record = find_kb(&state, &caller, &id).await?;
-    state
-        .store
-        .delete_collection(&caller.project, &record.id)
-        .await?;
+    bases(&state).delete(&caller.project, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -333,51 +234,15 @@ pub(crate) async fn search(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SearchBody>,
 ) -> Result<Json<Value>, ApiError> {
-    validate::non_empty("query", &body.query)?;
     let kb = find_kb(&state, &caller, &id).await?;
-    let settings = kb.spec.get("retrieval_settings");
-    let top_k = match body.top_k {
-        Some(k) if k.fract() != 0.0 || !(1.0..=100.0).contains(&k) => {
-            return Err(ApiError::invalid(
-                "top_k",
-                "must be a whole number from 1 to 100",
-            ))
-        }
-        Some(k) => k as usize,
-        None => settings.and_then(|s| s["top_k"].as_u64()).unwrap_or(5) as usize,
-    };
-    let threshold = match body.threshold {
-        Some(t) if !(0.0..=1.0).contains(&t) => {
-            return Err(ApiError::invalid("threshold", "must be between 0 and 1"))
-        }
-        Some(t) => t,
-        None => settings
-            .and_then(|s| s["threshold"].as_f64())
-            .unwrap_or(0.0),
-    };
-    let mode = match body.search_type.as_deref() {
-        None => None,
-        Some(name) => Some(SearchMode::parse(name).ok_or_else(|| {
-            ApiError::invalid(
-                "search_type",
-                "must be vector_search, keyword_search or hybrid_search",
-            )
-        })?),
-    };
-    if let Some(filter) = &body.filter_by {
-        knowledge::check_filter(filter).map_err(|m| ApiError::invalid("filter_by", m))?;
-    }
-    let request = SearchRequest {
+    let query = KnowledgeQuery {
         query: body.query,
-        top_k,
-        threshold,
-        mode,
-        filter: body.filter_by,
+        top_k: body.top_k,
+        threshold: body.threshold,
+        search_type: body.search_type,
+        filter_by: body.filter_by,
     };
-    let matches = state
-        .engine
-        .search(&kb, EntryFilter::of(EntryKind::Chunk), &request)
-        .await?;
+    let matches = state.engine.knowledge().search(&kb, query).await?;
     let options = body.search_options.unwrap_or(SearchOptions {
         include_vectors: false,
         include_metadata: true,
@@ -396,80 +261,6 @@ pub(crate) async fn search(
         })
         .collect();
     Ok(Json(json!({"matches": matches})))
-}
-
-async fn find_datasource(
-    state: &AppState,
-    kb: &CollectionRecord,
-    id: &str,
-) -> Result<EntryRecord, ApiError> {
-    state
-        .store
-        .entry(&kb.project_id, &kb.id, id)
-        .await?
-        .filter(|d| d.kind == EntryKind::Datasource)
-        .ok_or_else(|| ApiError::not_found(format!("datasource `{id}` not found")))
-}
-
-async fn chunk_count(state: &AppState, kb: &CollectionRecord, ds: &str) -> Result<usize, ApiError> {
-    Ok(state
-        .store
-        .list_entries(
-            &kb.project_id,
-            &kb.id,
-            &EntryFilter::of(EntryKind::Chunk).under(ds),
-            &PageRequest::default(),
-        )
-        .await?
-        .items
-        .len())
-}
-
-/// A chunk to store: text, metadata, and its embedding when the client gave one.
-type NewChunk = (String, Map<String, Value>, Option<Vec<f32>>);
-
-/// Builds chunk entries, embedding them when the knowledge base has a model.
-async fn make_chunks(
-    state: &AppState,
-    kb: &CollectionRecord,
-    datasource: &str,
-    items: Vec<NewChunk>,
-) -> Result<Vec<EntryRecord>, ApiError> {
-    let missing: Vec<String> = items
-        .iter()
-        .filter(|(_, _, e)| e.is_none())
-        .map(|(t, _, _)| t.clone())
-        .collect();
-    let mut embedded = state
-        .engine
-        .embed_for(kb, &missing)
-        .await?
-        .map(|v| v.into_iter());
-    let now = now_rfc3339();
-    Ok(items
-        .into_iter()
-        .map(|(text, metadata, given)| {
-            let embedding = match given {
-                Some(e) => Some(e),
-                None => embedded.as_mut().and_then(Iterator::next),
-            };
-            EntryRecord {
-                id: new_id(),
-                project_id: kb.project_id.clone(),
-                collection_id: kb.id.clone(),
-                kind: EntryKind::Chunk,
-                parent_id: Some(datasource.to_owned()),
-                entity_id: None,
-                text,
-                metadata,
-                embedding,
-                enabled: true,
-                extra: Map::new(),
-                created: now.clone(),
-                updated: now.clone(),
-            }
-        })
-        .collect())
 }
 
 #[derive(Deserialize)]
@@ -507,41 +298,14 @@ pub(crate) async fn create_datasource(
     }
     let _ = body.chunking_options;
     let kb = find_kb(&state, &caller, &id).await?;
-    let metadata = body.metadata.unwrap_or_default();
-    let now = now_rfc3339();
-    let mut extra = Map::new();
-    if let Some(d) = &body.description {
-        extra.insert("description".into(), json!(d));
-    }
-    let ds = EntryRecord {
-        id: new_id(),
-        project_id: kb.project_id.clone(),
-        collection_id: kb.id.clone(),
-        kind: EntryKind::Datasource,
-        parent_id: None,
-        entity_id: None,
-        text: body.display_name.unwrap_or_else(|| "Untitled".into()),
-        metadata: metadata.clone(),
-        embedding: None,
-        enabled: true,
-        extra,
-        created: now.clone(),
-        updated: now,
+    let new = NewDatasource {
+        display_name: body.display_name,
+        description: body.description,
+        text: body.text,
+        metadata: body.metadata.unwrap_or_default(),
     };
-    let chunks = match body.text {
-        Some(text) => {
-            let items = knowledge::chunk_text(&text)
-                .into_iter()
-                .map(|t| (t, metadata.clone(), None))
-                .collect();
-            make_chunks(&state, &kb, &ds.id, items).await?
-        }
-        None => Vec::new(),
-    };
-    let mut all = vec![ds.clone()];
-    all.extend(chunks.iter().cloned());
-    state.store.put_entries(&all).await?;
-    Ok(Json(datasource_json(&ds, chunks.len())))
+    let ds = state.engine.knowledge().add_datasource(&kb, new).await?;
+    Ok(Json(datasource_json(&ds)))
 }
 
 /// List datasources.
@@ -556,18 +320,11 @@ pub(crate) async fn list_datasources(
 ) -> Result<Json<Value>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
     let page = state
-        .store
-        .list_entries(
-            &kb.project_id,
-            &kb.id,
-            &EntryFilter::of(EntryKind::Datasource),
-            &page_request_or(&query, 25)?,
-        )
+        .engine
+        .knowledge()
+        .datasources(&kb, &page_request_or(&query, 25)?)
         .await?;
-    let mut data = Vec::new();
-    for d in &page.items {
-        data.push(datasource_json(d, chunk_count(&state, &kb, &d.id).await?));
-    }
+    let data = page.items.iter().map(datasource_json).collect();
     Ok(list_json(data, page.has_more))
 }
 
@@ -581,9 +338,8 @@ pub(crate) async fn retrieve_datasource(
     Path((id, ds)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
-    let d = find_datasource(&state, &kb, &ds).await?;
-    let count = chunk_count(&state, &kb, &d.id).await?;
-    Ok(Json(datasource_json(&d, count)))
+    let d = state.engine.knowledge().datasource(&kb, &ds).await?;
+    Ok(Json(datasource_json(&d)))
 }
 
 #[derive(Deserialize)]
@@ -606,18 +362,12 @@ pub(crate) async fn update_datasource(
     ApiJson(body): ApiJson<UpdateDatasource>,
 ) -> Result<Json<Value>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
-    let mut d = find_datasource(&state, &kb, &ds).await?;
-    if let Some(name) = body.display_name {
-        validate::non_empty("display_name", &name)?;
-        d.text = name;
-    }
-    if let Some(desc) = body.description {
-        d.extra.insert("description".into(), json!(desc));
-    }
-    d.updated = now_rfc3339();
-    state.store.update_entry(&d).await?;
-    let count = chunk_count(&state, &kb, &d.id).await?;
-    Ok(Json(datasource_json(&d, count)))
+    let d = state
+        .engine
+        .knowledge()
+        .update_datasource(&kb, &ds, body.display_name, body.description)
+        .await?;
+    Ok(Json(datasource_json(&d)))
 }
 
 /// Delete a datasource and its chunks.
@@ -630,11 +380,7 @@ pub(crate) async fn delete_datasource(
     Path((id, ds)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
-    let d = find_datasource(&state, &kb, &ds).await?;
-    state
-        .store
-        .delete_entries(&kb.project_id, &kb.id, std::slice::from_ref(&d.id))
-        .await?;
+    state.engine.knowledge().delete_datasource(&kb, &ds).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -647,6 +393,7 @@ pub(crate) struct ChunkInput {
     #[serde(default)]
     metadata: Option<Map<String, Value>>,
     #[serde(default, rename = "_id")]
+    #[allow(dead_code)] // accepted for orq compatibility, not used
     id: Option<String>,
 }
 
@@ -668,28 +415,17 @@ pub(crate) async fn create_chunks(
         ));
     }
     let inputs: Vec<ChunkInput> = from_any_value(value)?;
-    if inputs.is_empty() || inputs.len() > 1000 {
-        return Err(ApiError::invalid("", "send 1 to 1000 chunks"));
-    }
     let kb = find_kb(&state, &caller, &id).await?;
-    let d = find_datasource(&state, &kb, &ds).await?;
-    let mut items = Vec::new();
-    for (i, c) in inputs.into_iter().enumerate() {
-        validate::non_empty(&format!("[{i}].text"), &c.text)?;
-        let metadata = c.metadata.unwrap_or_default();
-        for (k, v) in &metadata {
-            if !(v.is_string() || v.is_number() || v.is_boolean()) {
-                return Err(ApiError::invalid(
-                    format!("[{i}].metadata.{k}"),
-                    "must be a string, number or boolean",
-                ));
-            }
-        }
-        let _ = c.id;
-        items.push((c.text, metadata, c.embedding));
-    }
-    let chunks = make_chunks(&state, &kb, &d.id, items).await?;
-    state.store.put_entries(&chunks).await?;
+    let items = inputs
+        .into_iter()
+        // A client's `_id` is accepted and ignored: ids are minted by the service.
+        .map(|c| NewChunk {
+            text: c.text,
+            metadata: c.metadata.unwrap_or_default(),
+            embedding: c.embedding,
+        })
+        .collect();
+    let chunks = state.engine.knowledge().add_chunks(&kb, &ds, items).await?;
     Ok(Json(Value::Array(chunks.iter().map(chunk_json).collect())))
 }
 
@@ -704,15 +440,10 @@ pub(crate) async fn list_chunks(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
-    let d = find_datasource(&state, &kb, &ds).await?;
     let page = state
-        .store
-        .list_entries(
-            &kb.project_id,
-            &kb.id,
-            &EntryFilter::of(EntryKind::Chunk).under(&d.id),
-            &page_request_or(&query, 50)?,
-        )
+        .engine
+        .knowledge()
+        .chunks(&kb, &ds, &page_request_or(&query, 50)?)
         .await?;
     Ok(list_json(
         page.items.iter().map(chunk_json).collect(),
@@ -737,38 +468,12 @@ pub(crate) async fn delete_chunks(
     ApiJson(body): ApiJson<DeleteChunks>,
 ) -> Result<Json<Value>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
-    let d = find_datasource(&state, &kb, &ds).await?;
-    // Only this datasource's chunks.
-    let mut ids = Vec::new();
-    for chunk in &body.chunk_ids {
-        if let Some(c) = state.store.entry(&kb.project_id, &kb.id, chunk).await? {
-            if c.kind == EntryKind::Chunk && c.parent_id.as_deref() == Some(d.id.as_str()) {
-                ids.push(c.id);
-            }
-        }
-    }
     let deleted = state
-        .store
-        .delete_entries(&kb.project_id, &kb.id, &ids)
+        .engine
+        .knowledge()
+        .delete_chunks(&kb, &ds, &body.chunk_ids)
         .await?;
     Ok(Json(json!({"deleted": deleted})))
-}
-
-async fn find_chunk(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    ds: &str,
-    chunk: &str,
-) -> Result<(CollectionRecord, EntryRecord), ApiError> {
-    let kb = find_kb(state, caller, id).await?;
-    let c = state
-        .store
-        .entry(&kb.project_id, &kb.id, chunk)
-        .await?
-        .filter(|c| c.kind == EntryKind::Chunk && c.parent_id.as_deref() == Some(ds))
-        .ok_or_else(|| ApiError::not_found(format!("chunk `{chunk}` not found")))?;
-    Ok((kb, c))
 }
 
 /// Retrieve a chunk.
@@ -781,7 +486,8 @@ pub(crate) async fn retrieve_chunk(
     Extension(caller): Extension<Caller>,
     Path((id, ds, chunk)): Path<(String, String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, c) = find_chunk(&state, &caller, &id, &ds, &chunk).await?;
+    let kb = find_kb(&state, &caller, &id).await?;
+    let c = state.engine.knowledge().chunk(&kb, &ds, &chunk).await?;
     Ok(Json(chunk_json(&c)))
 }
 
@@ -810,29 +516,18 @@ pub(crate) async fn update_chunk(
     Path((id, ds, chunk)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<UpdateChunk>,
 ) -> Result<Json<Value>, ApiError> {
-    let (kb, mut c) = find_chunk(&state, &caller, &id, &ds, &chunk).await?;
-    if let Some(text) = body.text {
-        validate::non_empty("text", &text)?;
-        c.embedding = match body.embedding.clone() {
-            Some(e) => Some(e),
-            None => state
-                .engine
-                .embed_for(&kb, std::slice::from_ref(&text))
-                .await?
-                .and_then(|mut v| v.pop()),
-        };
-        c.text = text;
-    } else if let Some(e) = body.embedding {
-        c.embedding = Some(e);
-    }
-    if let Some(m) = body.metadata {
-        c.metadata = m;
-    }
-    if let Some(enabled) = body.enabled {
-        c.enabled = enabled;
-    }
-    c.updated = now_rfc3339();
-    state.store.update_entry(&c).await?;
+    let kb = find_kb(&state, &caller, &id).await?;
+    let patch = ChunkPatch {
+        text: body.text,
+        embedding: body.embedding,
+        metadata: body.metadata,
+        enabled: body.enabled,
+    };
+    let c = state
+        .engine
+        .knowledge()
+        .update_chunk(&kb, &ds, &chunk, patch)
+        .await?;
     Ok(Json(chunk_json(&c)))
 }
 
@@ -846,10 +541,11 @@ pub(crate) async fn delete_chunk(
     Extension(caller): Extension<Caller>,
     Path((id, ds, chunk)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (kb, c) = find_chunk(&state, &caller, &id, &ds, &chunk).await?;
+    let kb = find_kb(&state, &caller, &id).await?;
     state
-        .store
-        .delete_entries(&kb.project_id, &kb.id, std::slice::from_ref(&c.id))
+        .engine
+        .knowledge()
+        .delete_chunk(&kb, &ds, &chunk)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,12 +11,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use baton_core::collection::{
-    CollectionKind, CollectionRecord, EntryFilter, EntryKind, EntryRecord,
+    CollectionKind, CollectionRecord, EntryRecord, MemoryStorePatch, MemoryStoreSpec,
 };
-use baton_core::id::{new_id, now_rfc3339};
-use baton_core::store::PageRequest;
-use baton_core::validate;
-use baton_engine::collections::{memory_of, write_document};
+use baton_engine::collections::{Collections, CountedMemory, DocumentQuery};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -60,7 +57,8 @@ fn store_json(c: &CollectionRecord) -> Value {
     Value::Object(body)
 }
 
-fn memory_json(m: &EntryRecord, documents: usize) -> Value {
+fn memory_json(counted: &CountedMemory) -> Value {
+    let (m, documents) = (&counted.memory, counted.documents);
     json!({"_id": m.id, "entity_id": m.entity_id, "store_id": m.collection_id,
            "workspace_id": m.project_id, "documents_count": documents, "metadata": m.metadata,
            "created": m.created, "updated": m.updated})
@@ -72,32 +70,8 @@ fn document_json(d: &EntryRecord) -> Value {
            "updated": d.updated})
 }
 
-fn string_map(
-    field: &str,
-    value: Option<Map<String, Value>>,
-) -> Result<Map<String, Value>, ApiError> {
-    let map = value.unwrap_or_default();
-    for (k, v) in &map {
-        if !v.is_string() {
-            return Err(ApiError::invalid(
-                format!("{field}.{k}"),
-                "metadata values must be strings",
-            ));
-        }
-    }
-    Ok(map)
-}
-
-async fn find_store(
-    state: &AppState,
-    caller: &Caller,
-    key: &str,
-) -> Result<CollectionRecord, ApiError> {
-    state
-        .store
-        .collection(&caller.project, CollectionKind::MemoryStore, key)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("memory store `{key}` not found")))
+fn stores(state: &AppState) -> Collections<'_> {
+    state.engine.collections(CollectionKind::MemoryStore)
 }
 
 #[derive(Deserialize)]
@@ -129,43 +103,18 @@ pub(crate) async fn create(
     Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<CreateStore>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    validate::tool_key("key", &body.key)?;
-    if baton_core::agent::ModelConfig::named(&body.embedding_config.model)
-        .provider_and_model()
-        .is_none()
-    {
-        return Err(ApiError::invalid(
-            "embedding_config.model",
-            "must be named `provider/model`",
-        ));
-    }
-    if body.ttl.is_some_and(|t| t <= 0.0) {
-        return Err(ApiError::invalid("ttl", "must be positive"));
-    }
     let _ = body.project_id;
-    let mut spec = Map::new();
-    spec.insert("description".into(), json!(body.description));
-    spec.insert(
-        "embedding_config".into(),
-        json!({"model": body.embedding_config.model}),
-    );
-    if let Some(path) = body.path {
-        spec.insert("path".into(), json!(path));
-    }
-    if let Some(ttl) = body.ttl {
-        spec.insert("ttl".into(), json!(ttl));
-    }
-    let now = now_rfc3339();
-    let record = CollectionRecord {
-        id: new_id(),
-        project_id: caller.project,
-        kind: CollectionKind::MemoryStore,
-        key: body.key,
-        spec,
-        created: now.clone(),
-        updated: now,
+    let spec = MemoryStoreSpec {
+        description: body.description,
+        embedding_model: body.embedding_config.model,
+        path: body.path,
+        ttl: body.ttl,
     };
-    state.store.create_collection(&record).await?;
+    let record = state
+        .engine
+        .memory()
+        .create_store(&caller.project, body.key, spec)
+        .await?;
     Ok((StatusCode::CREATED, Json(store_json(&record))))
 }
 
@@ -177,13 +126,8 @@ pub(crate) async fn list(
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let page = state
-        .store
-        .list_collections(
-            &caller.project,
-            CollectionKind::MemoryStore,
-            &page_request_or(&query, 10)?,
-        )
+    let page = stores(&state)
+        .list(&caller.project, &page_request_or(&query, 10)?)
         .await?;
     Ok(list_json(
         page.items.iter().map(store_json).collect(),
@@ -200,7 +144,8 @@ pub(crate) async fn retrieve(
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(store_json(&find_store(&state, &caller, &key).await?)))
+    let record = stores(&state).get(&caller.project, &key).await?;
+    Ok(Json(store_json(&record)))
 }
 
 #[derive(Deserialize)]
@@ -226,22 +171,17 @@ pub(crate) async fn update(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<UpdateStore>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut record = find_store(&state, &caller, &key).await?;
     let _ = body.project_id;
-    if let Some(d) = body.description {
-        record.spec.insert("description".into(), json!(d));
-    }
-    if let Some(t) = body.ttl {
-        if t <= 0.0 {
-            return Err(ApiError::invalid("ttl", "must be positive"));
-        }
-        record.spec.insert("ttl".into(), json!(t));
-    }
-    if let Some(p) = body.path {
-        record.spec.insert("path".into(), json!(p));
-    }
-    record.updated = now_rfc3339();
-    state.store.update_collection(&record).await?;
+    let patch = MemoryStorePatch {
+        description: body.description,
+        ttl: body.ttl,
+        path: body.path,
+    };
+    let record = state
+        .engine
+        .memory()
+        .update_store(&caller.project, &key, patch)
+        .await?;
     Ok(Json(store_json(&record)))
 }
 
@@ -254,45 +194,16 @@ pub(crate) async fn delete(
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let record = find_store(&state, &caller, &key).await?;
-    state
-        .store
-        .delete_collection(&caller.project, &record.id)
-        .await?;
+    stores(&state).delete(&caller.project, &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn count_documents(
+async fn find_store(
     state: &AppState,
-    store: &CollectionRecord,
-    memory: &EntryRecord,
-) -> Result<usize, ApiError> {
-    Ok(state
-        .store
-        .list_entries(
-            &store.project_id,
-            &store.id,
-            &EntryFilter::of(EntryKind::Document).under(&memory.id),
-            &PageRequest::default(),
-        )
-        .await?
-        .items
-        .len())
-}
-
-async fn find_memory(
-    state: &AppState,
-    store: &CollectionRecord,
-    entity: &str,
-) -> Result<EntryRecord, ApiError> {
-    memory_of(&state.engine, store, entity, false)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "memory store `{}` has no memory for entity `{entity}`",
-                store.key
-            ))
-        })
+    caller: &Caller,
+    key: &str,
+) -> Result<CollectionRecord, ApiError> {
+    Ok(stores(state).get(&caller.project, key).await?)
 }
 
 #[derive(Deserialize)]
@@ -313,26 +224,17 @@ pub(crate) async fn create_memory(
     Path(key): Path<String>,
     ApiJson(body): ApiJson<CreateMemory>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    validate::non_empty("entity_id", &body.entity_id)?;
-    let metadata = string_map("metadata", body.metadata)?;
     let store = find_store(&state, &caller, &key).await?;
-    if memory_of(&state.engine, &store, &body.entity_id, false)
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::conflict(format!(
-            "entity `{}` already has a memory in `{}`",
-            body.entity_id, store.key
-        )));
-    }
-    let mut memory = memory_of(&state.engine, &store, &body.entity_id, true)
-        .await?
-        .ok_or_else(|| ApiError::not_found("memory"))?;
-    if !metadata.is_empty() {
-        memory.metadata = metadata;
-        state.store.update_entry(&memory).await?;
-    }
-    Ok((StatusCode::CREATED, Json(memory_json(&memory, 0))))
+    let memory = state
+        .engine
+        .memory()
+        .create(&store, &body.entity_id, body.metadata)
+        .await?;
+    let memory = CountedMemory {
+        memory,
+        documents: 0,
+    };
+    Ok((StatusCode::CREATED, Json(memory_json(&memory))))
 }
 
 /// List the memories of a store.
@@ -347,28 +249,15 @@ pub(crate) async fn list_memories(
 ) -> Result<Json<Value>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
     let page = state
-        .store
-        .list_entries(
-            &store.project_id,
-            &store.id,
-            &EntryFilter::of(EntryKind::Memory),
+        .engine
+        .memory()
+        .list(
+            &store,
+            query.get("q").map(String::as_str),
             &page_request_or(&query, 10)?,
         )
         .await?;
-    let needle = query.get("q").map(|q| q.to_lowercase());
-    let mut data = Vec::new();
-    for memory in page.items.iter().filter(|m| {
-        needle.as_deref().is_none_or(|q| {
-            m.entity_id
-                .as_deref()
-                .is_some_and(|e| e.to_lowercase().contains(q))
-        })
-    }) {
-        data.push(memory_json(
-            memory,
-            count_documents(&state, &store, memory).await?,
-        ));
-    }
+    let data = page.items.iter().map(memory_json).collect();
     Ok(list_json(data, page.has_more))
 }
 
@@ -382,9 +271,8 @@ pub(crate) async fn retrieve_memory(
     Path((key, entity)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
-    let memory = find_memory(&state, &store, &entity).await?;
-    let count = count_documents(&state, &store, &memory).await?;
-    Ok(Json(memory_json(&memory, count)))
+    let memory = state.engine.memory().get_counted(&store, &entity).await?;
+    Ok(Json(memory_json(&memory)))
 }
 
 #[derive(Deserialize)]
@@ -405,14 +293,12 @@ pub(crate) async fn update_memory(
     ApiJson(body): ApiJson<UpdateMemory>,
 ) -> Result<Json<Value>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
-    let mut memory = find_memory(&state, &store, &entity).await?;
-    if body.metadata.is_some() {
-        memory.metadata = string_map("metadata", body.metadata)?;
-    }
-    memory.updated = now_rfc3339();
-    state.store.update_entry(&memory).await?;
-    let count = count_documents(&state, &store, &memory).await?;
-    Ok(Json(memory_json(&memory, count)))
+    let memory = state
+        .engine
+        .memory()
+        .update(&store, &entity, body.metadata)
+        .await?;
+    Ok(Json(memory_json(&memory)))
 }
 
 /// Delete an entity's memory and its documents.
@@ -425,15 +311,7 @@ pub(crate) async fn delete_memory(
     Path((key, entity)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
-    let memory = find_memory(&state, &store, &entity).await?;
-    state
-        .store
-        .delete_entries(
-            &store.project_id,
-            &store.id,
-            std::slice::from_ref(&memory.id),
-        )
-        .await?;
+    state.engine.memory().delete(&store, &entity).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -456,11 +334,12 @@ pub(crate) async fn create_document(
     Path((key, entity)): Path<(String, String)>,
     ApiJson(body): ApiJson<CreateDocument>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    validate::non_empty("text", &body.text)?;
-    let metadata = string_map("metadata", body.metadata)?;
     let store = find_store(&state, &caller, &key).await?;
-    let text = body.text.trim().to_owned();
-    let doc = write_document(&state.engine, &store, &entity, text, metadata).await?;
+    let doc = state
+        .engine
+        .memory()
+        .add_document(&store, &entity, &body.text, body.metadata)
+        .await?;
     Ok((StatusCode::CREATED, Json(document_json(&doc))))
 }
 
@@ -475,25 +354,16 @@ pub(crate) async fn list_documents(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
-    let memory = find_memory(&state, &store, &entity).await?;
+    let bounds = DocumentQuery {
+        updated_after: query.get("updated_after").cloned(),
+        updated_before: query.get("updated_before").cloned(),
+    };
     let page = state
-        .store
-        .list_entries(
-            &store.project_id,
-            &store.id,
-            &EntryFilter::of(EntryKind::Document).under(&memory.id),
-            &page_request_or(&query, 10)?,
-        )
+        .engine
+        .memory()
+        .list_documents(&store, &entity, &bounds, &page_request_or(&query, 10)?)
         .await?;
-    let after = query.get("updated_after");
-    let before = query.get("updated_before");
-    let data = page
-        .items
-        .iter()
-        .filter(|d| after.is_none_or(|a| d.updated.as_str() > a.as_str()))
-        .filter(|d| before.is_none_or(|b| d.updated.as_str() < b.as_str()))
-        .map(document_json)
-        .collect();
+    let data = page.items.iter().map(document_json).collect();
     Ok(list_json(data, page.has_more))
 }
 
@@ -505,14 +375,7 @@ async fn find_document(
     id: &str,
 ) -> Result<(CollectionRecord, EntryRecord), ApiError> {
     let store = find_store(state, caller, key).await?;
-    let doc = state
-        .store
-        .entry(&caller.project, &store.id, id)
-        .await?
-        .filter(|d| d.kind == EntryKind::Document && d.entity_id.as_deref() == Some(entity))
-        .ok_or_else(|| {
-            ApiError::not_found(format!("document `{id}` not found for entity `{entity}`"))
-        })?;
+    let doc = state.engine.memory().document(&store, entity, id).await?;
     Ok((store, doc))
 }
 
@@ -550,21 +413,12 @@ pub(crate) async fn update_document(
     Path((key, entity, id)): Path<(String, String, String)>,
     ApiJson(body): ApiJson<UpdateDocument>,
 ) -> Result<Json<Value>, ApiError> {
-    let (store, mut doc) = find_document(&state, &caller, &key, &entity, &id).await?;
-    if let Some(text) = body.text.map(|t| t.trim().to_owned()) {
-        validate::non_empty("text", &text)?;
-        doc.embedding = state
-            .engine
-            .embed_for(&store, std::slice::from_ref(&text))
-            .await?
-            .and_then(|mut v| v.pop());
-        doc.text = text;
-    }
-    if body.metadata.is_some() {
-        doc.metadata = string_map("metadata", body.metadata)?;
-    }
-    doc.updated = now_rfc3339();
-    state.store.update_entry(&doc).await?;
+    let store = find_store(&state, &caller, &key).await?;
+    let doc = state
+        .engine
+        .memory()
+        .update_document(&store, &entity, &id, body.text.as_deref(), body.metadata)
+        .await?;
     Ok(Json(document_json(&doc)))
 }
 
@@ -578,10 +432,11 @@ pub(crate) async fn delete_document(
     Extension(caller): Extension<Caller>,
     Path((key, entity, id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (store, doc) = find_document(&state, &caller, &key, &entity, &id).await?;
+    let store = find_store(&state, &caller, &key).await?;
     state
-        .store
-        .delete_entries(&store.project_id, &store.id, std::slice::from_ref(&doc.id))
+        .engine
+        .memory()
+        .delete_document(&store, &entity, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

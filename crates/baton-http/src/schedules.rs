@@ -13,11 +13,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use baton_core::agent::AgentRecord;
-use baton_core::id::{new_id, now_rfc3339};
-use baton_core::schedule::{
-    check_expression, CatchUp, SchedulePayload, ScheduleRecord, ScheduleSpec, ScheduleType,
-};
+use baton_core::schedule::{CatchUp, ScheduleRecord, ScheduleType};
 use baton_engine::prompt;
+use baton_engine::schedules::{NewSchedule, PayloadInput, SchedulePatch};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -75,47 +73,15 @@ pub(crate) struct PayloadBody {
     metadata: Map<String, Value>,
 }
 
-fn payload(state: &AppState, body: PayloadBody) -> Result<SchedulePayload, ApiError> {
-    match &body.input {
-        None | Some(Value::String(_)) | Some(Value::Array(_)) | Some(Value::Object(_)) => {}
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "payload.input",
-                "must be a string or a list of input items",
-            ))
+impl From<PayloadBody> for PayloadInput {
+    fn from(p: PayloadBody) -> Self {
+        Self {
+            input: p.input,
+            variables: p.variables,
+            memory_entity_id: p.memory_entity_id,
+            metadata: p.metadata,
         }
     }
-    Ok(SchedulePayload {
-        input: body.input,
-        variables: prompt::merge_variables(&Map::new(), &body.variables, state.cipher.as_ref()),
-        memory_entity_id: body.memory_entity_id.filter(|e| !e.is_empty()),
-        metadata: body.metadata,
-    })
-}
-
-/// Checks that `agent_tag` names an existing version of the agent.
-async fn check_tag(state: &AppState, agent: &AgentRecord, tag: &str) -> Result<(), ApiError> {
-    let version: u32 = tag.trim_start_matches('v').parse().map_err(|_| {
-        ApiError::invalid(
-            "agent_tag",
-            format!("`{tag}` is not a version (use `3` or `v3`)"),
-        )
-    })?;
-    state
-        .store
-        .agent_version(&agent.project_id, &agent.id, version)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "agent `{}` has no version {version}",
-                agent.spec.key
-            ))
-        })?;
-    Ok(())
-}
-
-fn expression_error(e: baton_core::schedule::ExpressionError) -> ApiError {
-    ApiError::invalid_code("invalid_expression", "expression", e.0)
 }
 
 #[derive(Deserialize)]
@@ -133,52 +99,17 @@ pub(crate) struct CreateBody {
     catch_up: CatchUp,
 }
 
-async fn create_schedule(
-    state: &AppState,
-    caller: &Caller,
-    agent: AgentRecord,
-    body: CreateBody,
-) -> Result<ScheduleRecord, ApiError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let cadence = check_expression(
-        body.kind,
-        &body.expression,
-        now,
-        state.engine.schedule_min_interval(),
-    )
-    .map_err(expression_error)?;
-    if let Some(tag) = &body.agent_tag {
-        check_tag(state, &agent, tag).await?;
+impl From<CreateBody> for NewSchedule {
+    fn from(b: CreateBody) -> Self {
+        Self {
+            kind: b.kind,
+            expression: b.expression,
+            payload: b.payload.into(),
+            display_name: b.display_name,
+            agent_tag: b.agent_tag,
+            catch_up: b.catch_up,
+        }
     }
-    let payload = payload(state, body.payload)?;
-    let now_text = now_rfc3339();
-    let record = ScheduleRecord {
-        id: new_id(),
-        project_id: caller.project.clone(),
-        agent_id: agent.id.clone(),
-        agent_key: agent.spec.key.clone(),
-        spec: ScheduleSpec {
-            kind: body.kind,
-            expression: body.expression.trim().to_owned(),
-            display_name: body.display_name,
-            agent_tag: body.agent_tag,
-            payload,
-            catch_up: body.catch_up,
-        },
-        is_active: true,
-        generation: 1,
-        trigger_count: 0,
-        last_triggered_at: None,
-        next_fire_at: cadence.next_after(now, now),
-        anchor_ms: now,
-        created_by_id: caller.key_id.clone(),
-        updated_by_id: None,
-        created: now_text.clone(),
-        updated: now_text,
-    };
-    state.store.create_schedule(&record).await?;
-    state.engine.schedules_changed();
-    Ok(record)
 }
 
 /// Create a schedule for an agent.
@@ -194,7 +125,11 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let agent = live_agent(&state, &caller.project, &agent_key).await?;
-    let record = create_schedule(&state, &caller, agent, body).await?;
+    let record = state
+        .engine
+        .schedules()
+        .create(&agent, &caller.key_id, body.into())
+        .await?;
     Ok((StatusCode::CREATED, Json(schedule_json(&record))))
 }
 
@@ -208,10 +143,7 @@ pub(crate) async fn list(
     Path(agent_key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let agent = live_agent(&state, &caller.project, &agent_key).await?;
-    let schedules = state
-        .store
-        .list_schedules(&caller.project, &agent.id)
-        .await?;
+    let schedules = state.engine.schedules().list(&agent).await?;
     Ok(Json(
         json!({"schedules": schedules.iter().map(schedule_json).collect::<Vec<_>>()}),
     ))
@@ -224,13 +156,7 @@ async fn find(
     id: &str,
 ) -> Result<(AgentRecord, ScheduleRecord), ApiError> {
     let agent = live_agent(state, &caller.project, agent_key).await?;
-    let schedule = state
-        .store
-        .schedule(&caller.project, &agent.id, id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::not_found(format!("agent `{agent_key}` has no schedule `{id}`"))
-        })?;
+    let schedule = state.engine.schedules().get(&agent, id).await?;
     Ok((agent, schedule))
 }
 
@@ -266,81 +192,27 @@ pub(crate) struct UpdateBody {
     catch_up: Option<CatchUp>,
 }
 
-/// Applies a PATCH to the current schedule: a new type or expression (or reactivation) starts
-/// a new generation from now; payload, name and tag changes keep the cadence.
-async fn apply_update(
-    state: &AppState,
-    caller: &Caller,
-    agent: &AgentRecord,
-    current: &ScheduleRecord,
-    body: &UpdateBody,
-) -> Result<ScheduleRecord, ApiError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut next = current.clone();
-    let kind = body.kind.unwrap_or(current.spec.kind);
-    let expression = body
-        .expression
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or(&current.spec.expression)
-        .to_owned();
-    let cadence_changed = kind != current.spec.kind || expression != current.spec.expression;
-    let activating = body.is_active == Some(true) && !current.is_active;
-    let deactivating = body.is_active == Some(false) && current.is_active;
-    if cadence_changed || activating {
-        let cadence =
-            check_expression(kind, &expression, now, state.engine.schedule_min_interval())
-                .map_err(expression_error)?;
-        next.spec.kind = kind;
-        next.spec.expression = expression;
-        next.generation = current.generation + 1;
-        next.anchor_ms = now;
-        if cadence_changed {
-            next.trigger_count = 0;
+/// The PATCH body as the service takes it; a bad payload names its field under `payload`.
+fn patch(body: UpdateBody) -> Result<SchedulePatch, ApiError> {
+    let payload = match body.payload {
+        None => None,
+        Some(value) => {
+            let parsed: PayloadBody = crate::extract::from_value(value).map_err(|e| {
+                let param = e.param.as_deref().map(|p| format!(".{p}"));
+                ApiError::invalid(format!("payload{}", param.unwrap_or_default()), e.message)
+            })?;
+            Some(parsed.into())
         }
-        let active = body.is_active.unwrap_or(current.is_active);
-        next.is_active = active;
-        next.next_fire_at = if active {
-            cadence.next_after(now, now)
-        } else {
-            None
-        };
-    } else if deactivating {
-        next.is_active = false;
-        next.next_fire_at = None;
-    }
-    if let Some(value) = &body.payload {
-        let parsed: PayloadBody = crate::extract::from_value(value.clone()).map_err(|e| {
-            ApiError::invalid(
-                format!(
-                    "payload{}",
-                    e.param
-                        .as_deref()
-                        .map(|p| format!(".{p}"))
-                        .unwrap_or_default()
-                ),
-                e.message,
-            )
-        })?;
-        next.spec.payload = payload(state, parsed)?;
-    }
-    if let Some(tag) = &body.agent_tag {
-        if tag.is_empty() {
-            next.spec.agent_tag = None;
-        } else {
-            check_tag(state, agent, tag).await?;
-            next.spec.agent_tag = Some(tag.clone());
-        }
-    }
-    if let Some(name) = &body.display_name {
-        next.spec.display_name = Some(name.clone());
-    }
-    if let Some(c) = body.catch_up {
-        next.spec.catch_up = c;
-    }
-    next.updated = now_rfc3339();
-    next.updated_by_id = Some(caller.key_id.clone());
-    Ok(next)
+    };
+    Ok(SchedulePatch {
+        kind: body.kind,
+        expression: body.expression,
+        payload,
+        is_active: body.is_active,
+        agent_tag: body.agent_tag,
+        display_name: body.display_name,
+        catch_up: body.catch_up,
+    })
 }
 
 /// Update a schedule.
@@ -354,19 +226,14 @@ pub(crate) async fn update(
     Path((agent_key, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<Value>, ApiError> {
-    // A firing may move the schedule between the read and the write: read again and retry.
-    for _ in 0..5 {
-        let (agent, current) = find(&state, &caller, &agent_key, &id).await?;
-        let next = apply_update(&state, &caller, &agent, &current, &body).await?;
-        if state.store.update_schedule(&next, &current).await? {
-            state.engine.schedules_changed();
-            let (_, saved) = find(&state, &caller, &agent_key, &id).await?;
-            return Ok(Json(schedule_json(&saved)));
-        }
-    }
-    Err(ApiError::conflict(
-        "the schedule kept changing while it was updated; try again",
-    ))
+    let agent = live_agent(&state, &caller.project, &agent_key).await?;
+    let patch = patch(body)?;
+    let saved = state
+        .engine
+        .schedules()
+        .update(&agent, &id, &caller.key_id, &patch)
+        .await?;
+    Ok(Json(schedule_json(&saved)))
 }
 
 /// Delete a schedule.
@@ -378,12 +245,8 @@ pub(crate) async fn delete(
     Extension(caller): Extension<Caller>,
     Path((agent_key, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (_, schedule) = find(&state, &caller, &agent_key, &id).await?;
-    state
-        .store
-        .delete_schedule(&caller.project, &schedule.id)
-        .await?;
-    state.engine.schedules_changed();
+    let agent = live_agent(&state, &caller.project, &agent_key).await?;
+    state.engine.schedules().delete(&agent, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -397,15 +260,8 @@ pub(crate) async fn execute(
     Extension(caller): Extension<Caller>,
     Path((agent_key, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (_, schedule) = find(&state, &caller, &agent_key, &id).await?;
-    if !schedule.is_active {
-        return Err(ApiError::invalid_code(
-            "schedule_inactive",
-            "",
-            "the schedule is inactive; activate it first",
-        ));
-    }
-    let task = state.engine.execute_schedule(&schedule).await?;
+    let agent = live_agent(&state, &caller.project, &agent_key).await?;
+    let (schedule, task) = state.engine.schedules().execute(&agent, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"status": "triggered", "schedule_id": schedule.id, "task_id": task.id})),
@@ -422,17 +278,19 @@ pub(crate) async fn executions(
     Extension(caller): Extension<Caller>,
     Path((agent_key, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let (_, schedule) = find(&state, &caller, &agent_key, &id).await?;
-    let firings = state.store.firings(&schedule.id, 100).await?;
-    let mut out = Vec::with_capacity(firings.len());
-    for f in firings {
-        let task = state.store.task(&caller.project, &f.task_id).await?;
-        out.push(json!({
-            "task_id": f.task_id, "state": task.as_ref().map(|t| t.state),
-            "due_at": rfc3339_ms(f.due_ms), "fired_at": rfc3339_ms(f.fired_ms),
-            "lateness_ms": f.fired_ms - f.due_ms, "manual": f.manual, "generation": f.generation,
-        }));
-    }
+    let agent = live_agent(&state, &caller.project, &agent_key).await?;
+    let executions = state.engine.schedules().executions(&agent, &id).await?;
+    let out: Vec<Value> = executions
+        .iter()
+        .map(|e| {
+            let f = &e.firing;
+            json!({
+                "task_id": f.task_id, "state": e.state,
+                "due_at": rfc3339_ms(f.due_ms), "fired_at": rfc3339_ms(f.fired_ms),
+                "lateness_ms": f.fired_ms - f.due_ms, "manual": f.manual, "generation": f.generation,
+            })
+        })
+        .collect();
     Ok(Json(json!({"executions": out})))
 }
 
@@ -510,6 +368,10 @@ pub(crate) async fn orchestra_create(
         agent_tag: None,
         catch_up: CatchUp::None,
     };
-    let record = create_schedule(&state, &caller, agent, create).await?;
+    let record = state
+        .engine
+        .schedules()
+        .create(&agent, &caller.key_id, create.into())
+        .await?;
     Ok((StatusCode::CREATED, Json(schedule_json(&record))))
 }

@@ -11,10 +11,11 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use baton_core::trace::{attribute, SpanKind, SpanRecord};
+use baton_core::trace::{SpanKind, SpanRecord, UsageGroup, UsageTotals};
+use baton_engine::traces::{first_attributes, summarize, TraceFilter, TraceSearch, TraceSummary};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -65,74 +66,34 @@ fn span_summary(s: &SpanRecord, has_children: bool) -> Value {
     v
 }
 
-/// The summary of a trace from all its spans: roots, totals over the model spans.
-fn trace_summary(spans: &[SpanRecord]) -> Value {
-    let roots: Vec<&SpanRecord> = spans
-        .iter()
-        .filter(|s| s.kind == SpanKind::Agent && s.parent_span_id.is_none())
-        .collect();
-    let first = roots.first().copied().or(spans.first());
-    let (mut prompt, mut completion, mut cost) = (0u64, 0u64, 0f64);
-    let mut models: Vec<String> = Vec::new();
-    for s in spans.iter().filter(|s| s.kind == SpanKind::Llm) {
-        prompt += s.prompt_tokens;
-        completion += s.completion_tokens;
-        cost += s.cost;
-        let model = format!(
-            "{}/{}",
-            s.attributes
-                .get("provider")
-                .and_then(Value::as_str)
-                .unwrap_or_default(),
-            s.attributes
-                .get("model")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-        );
-        if !models.contains(&model) {
-            models.push(model);
-        }
-    }
-    let started = spans.iter().map(|s| s.started_ms).min().unwrap_or_default();
-    let ended = spans.iter().map(|s| s.ended_ms).max().unwrap_or_default();
-    let status = if roots.iter().any(|r| r.status != "ok") {
-        "error"
-    } else {
-        "ok"
-    };
-    let attributes = first.map(|f| f.attributes.clone()).unwrap_or_default();
+fn usage_json(u: &UsageTotals) -> Value {
+    json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+           "total_tokens": u.prompt_tokens + u.completion_tokens})
+}
+
+fn trace_summary(t: &TraceSummary) -> Value {
+    let first = t.first.as_ref();
+    let attributes = first_attributes(t);
     json!({
         "object": "trace",
         "trace_id": first.map(|f| f.trace_id.clone()),
         "root_span_id": first.map(|f| f.span_id.clone()),
         "name": first.map(|f| f.name.clone()),
-        "status": status,
-        "started_at": rfc3339_ms(started), "ended_at": rfc3339_ms(ended), "duration_ms": ended - started,
+        "status": if t.ok { "ok" } else { "error" },
+        "started_at": rfc3339_ms(t.started_ms), "ended_at": rfc3339_ms(t.ended_ms),
+        "duration_ms": t.ended_ms - t.started_ms,
         "project_id": first.map(|f| f.project_id.0.clone()),
         "identity_id": attributes.get("identity_id"),
         "thread_id": attributes.get("thread_id"),
-        "models": models,
+        "models": t.models,
         "agent": {"name": first.map(|f| f.agent_key.clone())},
-        "task_ids": roots.iter().map(|r| r.task_id.clone()).collect::<std::collections::BTreeSet<_>>(),
-        "turns": roots.len(),
-        "spans_count": spans.len(),
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                  "total_tokens": prompt + completion},
-        "cost": {"total": cost, "currency": "USD"},
+        "task_ids": t.task_ids,
+        "turns": t.turns,
+        "spans_count": t.spans,
+        "usage": usage_json(&t.usage),
+        "cost": {"total": t.usage.cost, "currency": "USD"},
         "attributes": attributes,
     })
-}
-
-async fn load(
-    state: &AppState,
-    caller: &Caller,
-    trace_id: &str,
-) -> Result<Vec<SpanRecord>, ApiError> {
-    let spans = state.store.trace_spans(&caller.project, trace_id).await?;
-    if spans.is_empty() {
-        return Err(ApiError::not_found(format!("trace `{trace_id}` not found")));
-    }
-    Ok(spans)
 }
 
 /// A run's trace: its roots and totals (tokens and cost summed over its model spans).
@@ -144,8 +105,12 @@ pub(crate) async fn trace(
     Extension(caller): Extension<Caller>,
     Path(trace_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let spans = load(&state, &caller, &trace_id).await?;
-    Ok(Json(json!({"trace": trace_summary(&spans)})))
+    let spans = state
+        .engine
+        .traces()
+        .spans(&caller.project, &trace_id)
+        .await?;
+    Ok(Json(json!({"trace": trace_summary(&summarize(&spans))})))
 }
 
 /// A trace's spans, in start order, paged with `limit` and `page_token`.
@@ -158,7 +123,6 @@ pub(crate) async fn spans(
     Path(trace_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let spans = load(&state, &caller, &trace_id).await?;
     let limit = match query.get("limit") {
         Some(l) => l
             .parse::<usize>()
@@ -173,17 +137,15 @@ pub(crate) async fn spans(
             .map_err(|_| ApiError::invalid("page_token", "is not a page token from this API"))?,
         None => 0,
     };
-    let parents: std::collections::HashSet<&str> = spans
+    let (nodes, has_more) = state
+        .engine
+        .traces()
+        .span_page(&caller.project, &trace_id, offset, limit)
+        .await?;
+    let page: Vec<Value> = nodes
         .iter()
-        .filter_map(|s| s.parent_span_id.as_deref())
+        .map(|n| span_summary(&n.span, n.has_children))
         .collect();
-    let page: Vec<Value> = spans
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|s| span_summary(s, parents.contains(s.span_id.as_str())))
-        .collect();
-    let has_more = offset + limit < spans.len();
     Ok(Json(
         json!({"object": "list", "data": page, "has_more": has_more,
         "next_page_token": has_more.then(|| (offset + limit).to_string())}),
@@ -199,15 +161,13 @@ pub(crate) async fn span(
     Extension(caller): Extension<Caller>,
     Path((trace_id, span_id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let spans = load(&state, &caller, &trace_id).await?;
-    let s = spans
-        .iter()
-        .find(|s| s.span_id == span_id)
-        .ok_or_else(|| ApiError::not_found(format!("span `{span_id}` not found")))?;
-    let has_children = spans
-        .iter()
-        .any(|c| c.parent_span_id.as_deref() == Some(s.span_id.as_str()));
-    let mut v = span_summary(s, has_children);
+    let node = state
+        .engine
+        .traces()
+        .span(&caller.project, &trace_id, &span_id)
+        .await?;
+    let s = &node.span;
+    let mut v = span_summary(s, node.has_children);
     v["attributes"] = Value::Object(s.attributes.clone());
     v["usage"] = json!({"prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens,
                         "total_tokens": s.prompt_tokens + s.completion_tokens});
@@ -239,15 +199,6 @@ pub(crate) struct SearchBody {
     limit: Option<u64>,
 }
 
-fn root_field(root: &SpanRecord, field: &str) -> Option<Value> {
-    match field {
-        "agent" | "agent_key" | "agent.name" => Some(json!(root.agent_key)),
-        "status" => Some(json!(root.status)),
-        "task_id" => Some(json!(root.task_id)),
-        other => attribute(&root.attributes, other).cloned(),
-    }
-}
-
 /// Traces whose runs started in `[from, to)`, newest first, filtered on the agent, status,
 /// identity, schedule, thread or metadata (`metadata.<key>`).
 #[utoipa::path(post, path = "/v3/traces/search", request_body = Object,
@@ -259,9 +210,6 @@ pub(crate) async fn search(
 ) -> Result<Json<Value>, ApiError> {
     let from = parse_time("from", &body.from)?;
     let to = parse_time("to", &body.to)?;
-    if to <= from {
-        return Err(ApiError::invalid("to", "must be after `from`"));
-    }
     let any = match body.filter_operator.as_deref() {
         None | Some("and") => false,
         Some("or") => true,
@@ -272,71 +220,35 @@ pub(crate) async fn search(
             ))
         }
     };
-    for (i, f) in body.filters.iter().enumerate() {
-        if !matches!(f.op.as_str(), "eq" | "in" | "ne" | "not_in") {
-            return Err(ApiError::invalid(
-                format!("filters[{i}].op"),
-                "must be eq, in, ne or not_in",
-            ));
-        }
-    }
-    let limit = body.limit.unwrap_or(50).clamp(1, 500) as usize;
-    let roots = state
-        .store
-        .spans_between(&caller.project, Some(SpanKind::Agent), from, to)
-        .await?;
-    let matches = |root: &SpanRecord| {
-        let results = body.filters.iter().map(|f| {
-            let value = root_field(root, &f.field);
-            let hit = value.as_ref().is_some_and(|v| f.values.contains(v));
-            match f.op.as_str() {
-                "ne" | "not_in" => !hit,
-                _ => hit,
-            }
-        });
-        if body.filters.is_empty() {
-            true
-        } else if any {
-            results.into_iter().any(|h| h)
-        } else {
-            results.into_iter().all(|h| h)
-        }
+    let filters = body.filters.into_iter().map(|f| TraceFilter {
+        field: f.field,
+        op: f.op,
+        values: f.values,
+    });
+    let search = TraceSearch {
+        from_ms: from,
+        to_ms: to,
+        filters: filters.collect(),
+        any,
+        limit: body.limit.unwrap_or(50).clamp(1, 500) as usize,
     };
-    let mut seen = Vec::new();
-    for root in roots
-        .iter()
-        .filter(|r| r.parent_span_id.is_none() && matches(r))
-    {
-        if !seen.contains(&root.trace_id) {
-            seen.push(root.trace_id.clone());
-        }
-    }
-    let has_more = seen.len() > limit;
-    let mut data = Vec::new();
-    for trace_id in seen.into_iter().take(limit) {
-        let spans = state.store.trace_spans(&caller.project, &trace_id).await?;
-        data.push(trace_summary(&spans));
-    }
+    let (traces, has_more) = state
+        .engine
+        .traces()
+        .search(&caller.project, &search)
+        .await?;
+    let data = traces.iter().map(trace_summary).collect();
     Ok(list_json(data, has_more))
 }
 
-#[derive(Default)]
-struct Totals {
-    prompt: u64,
-    completion: u64,
-    cost: f64,
-    calls: u64,
-}
-
-impl Totals {
-    fn json(&self, key: Option<&str>) -> Value {
-        let mut v = json!({"prompt_tokens": self.prompt, "completion_tokens": self.completion,
-            "total_tokens": self.prompt + self.completion, "cost": self.cost, "count": self.calls});
-        if let Some(k) = key {
-            v["key"] = json!(k);
-        }
-        v
+fn totals_json(t: &UsageTotals, key: Option<&str>) -> Value {
+    let mut v = usage_json(t);
+    v["cost"] = json!(t.cost);
+    v["count"] = json!(t.count);
+    if let Some(k) = key {
+        v["key"] = json!(k);
     }
+    v
 }
 
 /// Tokens and cost in `[from, to)`, grouped by `agent`, `model`, `identity` or `day`.
@@ -359,76 +271,23 @@ pub(crate) async fn usage(
         query.get("to").map(String::as_str).unwrap_or_default(),
     )?;
     let group_by = query.get("group_by").map(String::as_str).unwrap_or("agent");
-    let mut groups: BTreeMap<String, Totals> = BTreeMap::new();
-    let mut total = Totals::default();
-    match group_by {
-        "agent" | "model" | "day" => {
-            for s in state
-                .store
-                .spans_between(&caller.project, Some(SpanKind::Llm), from, to)
-                .await?
-            {
-                let key = match group_by {
-                    "agent" => s.agent_key.clone(),
-                    "model" => format!(
-                        "{}/{}",
-                        s.attributes
-                            .get("provider")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default(),
-                        s.attributes
-                            .get("model")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                    ),
-                    _ => rfc3339_ms(s.started_ms)
-                        .as_str()
-                        .map(|d| d[..10].to_owned())
-                        .unwrap_or_default(),
-                };
-                for t in [groups.entry(key).or_default(), &mut total] {
-                    t.prompt += s.prompt_tokens;
-                    t.completion += s.completion_tokens;
-                    t.cost += s.cost;
-                    t.calls += 1;
-                }
-            }
-        }
-        "identity" => {
-            // Turn roots carry their run's totals (children included); nested roots are skipped
-            // so nothing is counted twice.
-            for s in state
-                .store
-                .spans_between(&caller.project, Some(SpanKind::Agent), from, to)
-                .await?
-                .into_iter()
-                .filter(|s| s.parent_span_id.is_none())
-            {
-                let key = s
-                    .attributes
-                    .get("identity_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(none)")
-                    .to_owned();
-                let number = |k: &str| s.attributes.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-                for t in [groups.entry(key).or_default(), &mut total] {
-                    t.prompt += number("total_prompt_tokens") as u64;
-                    t.completion += number("total_completion_tokens") as u64;
-                    t.cost += number("total_cost");
-                    t.calls += 1;
-                }
-            }
-        }
-        other => {
-            return Err(ApiError::invalid(
-                "group_by",
-                format!("`{other}` is not agent, model, identity or day"),
-            ))
-        }
-    }
-    let data: Vec<Value> = groups.iter().map(|(k, t)| t.json(Some(k))).collect();
+    let group = UsageGroup::parse(group_by).ok_or_else(|| {
+        ApiError::invalid(
+            "group_by",
+            format!("`{group_by}` is not agent, model, identity or day"),
+        )
+    })?;
+    let (groups, total) = state
+        .engine
+        .traces()
+        .usage(&caller.project, group, from, to)
+        .await?;
+    let data: Vec<Value> = groups
+        .iter()
+        .map(|g| totals_json(g, Some(&g.key)))
+        .collect();
     Ok(Json(
         json!({"object": "usage", "from": rfc3339_ms(from), "to": rfc3339_ms(to), "group_by": group_by,
-        "data": data, "total": total.json(None)}),
+        "data": data, "total": totals_json(&total, None)}),
     ))
 }

@@ -4,7 +4,7 @@ use crate::page::page_sorted;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::collection::{
-    CollectionKind, CollectionRecord, CollectionStore, EntryFilter, EntryRecord,
+    CollectionKind, CollectionRecord, CollectionStore, EntryFilter, EntryKind, EntryRecord,
 };
 use baton_core::schedule::{FiringRecord, ScheduleRecord, ScheduleStore};
 use baton_core::store::{
@@ -13,9 +13,9 @@ use baton_core::store::{
 };
 use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
-use baton_core::trace::{SpanKind, SpanRecord, TraceStore};
+use baton_core::trace::{SpanKind, SpanRecord, TraceStore, UsageGroup, UsageTotals};
 use baton_core::ProjectId;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 #[derive(Default)]
@@ -350,6 +350,20 @@ impl TaskStore for MemoryStore {
             .cloned())
     }
 
+    async fn task_states(
+        &self,
+        project: &ProjectId,
+        ids: &[String],
+    ) -> Result<HashMap<String, TaskState>, StoreError> {
+        let inner = self.read();
+        Ok(ids
+            .iter()
+            .filter_map(|id| inner.tasks.get(id))
+            .filter(|t| &t.project_id == project)
+            .map(|t| (t.id.clone(), t.state))
+            .collect())
+    }
+
     async fn save_task(&self, task: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
         let mut inner = self.write();
         let stored = inner
@@ -563,6 +577,18 @@ impl CollectionStore for MemoryStore {
                 "an entry with this id already exists".into(),
             ));
         }
+        // One memory per entity and collection, as the SQL stores' unique index holds it.
+        let memory_key = |e: &EntryRecord| {
+            (e.kind == EntryKind::Memory).then(|| (e.collection_id.clone(), e.entity_id.clone()))
+        };
+        let mut seen: HashSet<_> = inner.entries.values().filter_map(memory_key).collect();
+        for key in entries.iter().filter_map(memory_key) {
+            if !seen.insert(key) {
+                return Err(StoreError::Conflict(
+                    "this entity already has a memory".into(),
+                ));
+            }
+        }
         for e in entries {
             inner.entries.insert(e.id.clone(), e.clone());
         }
@@ -615,6 +641,24 @@ impl CollectionStore for MemoryStore {
                 .into_iter(),
         );
         Ok(page_sorted(items, |e| e.id.as_str(), page))
+    }
+
+    async fn count_children(
+        &self,
+        project: &ProjectId,
+        collection_id: &str,
+        kind: EntryKind,
+        parents: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let mut counts = HashMap::new();
+        for e in self.read().entries.values() {
+            if &e.project_id == project && e.collection_id == collection_id && e.kind == kind {
+                if let Some(parent) = e.parent_id.as_ref().filter(|p| parents.contains(p)) {
+                    *counts.entry(parent.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(counts)
     }
 
     async fn delete_entries(
@@ -838,6 +882,48 @@ impl TraceStore for MemoryStore {
             .collect();
         out.sort_by_key(|s| s.started_ms);
         Ok(out)
+    }
+
+    async fn spans_of_traces(
+        &self,
+        project: &ProjectId,
+        trace_ids: &[String],
+    ) -> Result<Vec<SpanRecord>, StoreError> {
+        let mut out: Vec<SpanRecord> = self
+            .read()
+            .spans
+            .values()
+            .filter(|s| &s.project_id == project && trace_ids.contains(&s.trace_id))
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (&a.trace_id, a.started_ms).cmp(&(&b.trace_id, b.started_ms)));
+        Ok(out)
+    }
+
+    async fn usage(
+        &self,
+        project: &ProjectId,
+        group: UsageGroup,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<UsageTotals>, StoreError> {
+        let mut groups: BTreeMap<String, UsageTotals> = BTreeMap::new();
+        for s in self.read().spans.values().filter(|s| {
+            &s.project_id == project
+                && s.started_ms >= from_ms
+                && s.started_ms < to_ms
+                && group.counts(s)
+        }) {
+            let key = group.key(s);
+            groups
+                .entry(key.clone())
+                .or_insert_with(|| UsageTotals {
+                    key,
+                    ..Default::default()
+                })
+                .add(s);
+        }
+        Ok(groups.into_values().collect())
     }
 
     async fn spans_between(

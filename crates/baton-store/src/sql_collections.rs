@@ -8,10 +8,12 @@ use baton_core::collection::{
 };
 use baton_core::store::{Page, PageRequest, StoreError};
 use baton_core::ProjectId;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    ColumnTrait, Condition, EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
+use std::collections::HashMap;
 
 fn collection_record(m: collection::Model) -> Result<CollectionRecord, StoreError> {
     let kind = match m.kind.as_str() {
@@ -97,7 +99,29 @@ fn entry_condition(project: &ProjectId, collection_id: &str, f: &EntryFilter) ->
     if let Some(entity) = &f.entity_id {
         c = c.add(entry::Column::EntityId.eq(entity.as_str()));
     }
+    if let Some(needle) = &f.entity_contains {
+        // `\` escapes the pattern's own wildcards, so the needle matches literally.
+        let literal = needle
+            .to_ascii_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = LikeExpr::new(format!("%{literal}%")).escape('\\');
+        c = c.add(Expr::expr(Func::lower(Expr::col(entry::Column::EntityId))).like(pattern));
+    }
+    if let Some(after) = &f.updated_after {
+        c = c.add(entry::Column::Updated.gt(after.as_str()));
+    }
+    if let Some(before) = &f.updated_before {
+        c = c.add(entry::Column::Updated.lt(before.as_str()));
+    }
     c
+}
+
+#[derive(FromQueryResult)]
+struct ChildCount {
+    parent_id: Option<String>,
+    n: i64,
 }
 
 #[async_trait]
@@ -264,6 +288,37 @@ impl CollectionStore for SqlStore {
                 .collect::<Result<_, _>>()?,
             has_more: rows.has_more,
         })
+    }
+
+    async fn count_children(
+        &self,
+        project: &ProjectId,
+        collection_id: &str,
+        kind: EntryKind,
+        parents: &[String],
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        if parents.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = entry::Entity::find()
+            .select_only()
+            .column(entry::Column::ParentId)
+            .column_as(entry::Column::Id.count(), "n")
+            .filter(entry_condition(
+                project,
+                collection_id,
+                &EntryFilter::of(kind),
+            ))
+            .filter(entry::Column::ParentId.is_in(parents.iter().map(String::as_str)))
+            .group_by(entry::Column::ParentId)
+            .into_model::<ChildCount>()
+            .all(self.connection())
+            .await
+            .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((r.parent_id?, u64::try_from(r.n).unwrap_or(0))))
+            .collect())
     }
 
     async fn delete_entries(

@@ -10,7 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::TransactionTrait;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 fn state_text(state: TaskState) -> Result<String, StoreError> {
@@ -150,6 +150,33 @@ impl TaskStore for SqlStore {
             .map_err(unavailable)?
             .map(record)
             .transpose()
+    }
+
+    async fn task_states(
+        &self,
+        project: &ProjectId,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, TaskState>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(String, String)> = task::Entity::find()
+            .select_only()
+            .column(task::Column::Id)
+            .column(task::Column::State)
+            .filter(task::Column::Id.is_in(ids.iter().map(String::as_str)))
+            .filter(task::Column::ProjectId.eq(project.as_str()))
+            .into_tuple()
+            .all(self.connection())
+            .await
+            .map_err(unavailable)?;
+        rows.into_iter()
+            .map(|(id, state)| {
+                let state = serde_json::from_value(serde_json::Value::String(state))
+                    .map_err(|e| StoreError::Corrupt(format!("task state: {e}")))?;
+                Ok((id, state))
+            })
+            .collect()
     }
 
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {

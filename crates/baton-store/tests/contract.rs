@@ -278,6 +278,12 @@ async fn task_contract(store: &dyn Store) {
         store.task(&a, "t1").await.unwrap().unwrap().data,
         json!({"n": 1})
     );
+    // States of several tasks in one call, scoped by project.
+    let ids = ["t1", "t3", "nope"].map(str::to_owned);
+    let states = store.task_states(&a, &ids).await.unwrap();
+    assert_eq!(states.len(), 2);
+    assert_eq!((states["t1"], states["t3"]), (Submitted, InputRequired));
+    assert!(store.task_states(&b, &ids).await.unwrap().is_empty());
 
     // Only runnable, unleased tasks are claimed; a claim bumps the revision.
     let claimed = store.claim_task("w1", 1_000, 500).await.unwrap().unwrap();
@@ -582,6 +588,30 @@ async fn collection_contract(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(mine.items, vec![doc]);
+    // A second memory for an entity is a conflict, in the same batch or a later one.
+    let twin = entry(&kb.id, EntryKind::Memory, None, Some("customer_1"), "");
+    assert!(matches!(
+        store.put_entries(std::slice::from_ref(&twin)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let fresh = entry(&kb.id, EntryKind::Memory, None, Some("customer_3"), "");
+    let fresh_twin = entry(&kb.id, EntryKind::Memory, None, Some("customer_3"), "");
+    assert!(matches!(
+        store.put_entries(&[fresh, fresh_twin]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Counting children groups by parent in the store.
+    let counts = store
+        .count_children(
+            &p1,
+            &kb.id,
+            EntryKind::Chunk,
+            &[source.id.clone(), memory.id.clone()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.get(&source.id), Some(&3));
+    assert_eq!(counts.get(&memory.id), None);
     // Deleting a datasource deletes its chunks.
     assert_eq!(
         store
@@ -632,6 +662,241 @@ async fn postgres_store_keeps_the_collection_contract() {
     let store = SqlStore::connect(&url).await.unwrap();
     collection_contract(&store).await;
     store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
+
+/// Memories of entities `user_0`..`user_5` and `other_0`..`other_5`, interleaved by age.
+async fn filtered_paging_contract(store: &dyn Store) {
+    use baton_core::collection::{EntryFilter, EntryKind};
+    let p1 = ProjectId("p1".into());
+    let collection = baton_core::id::new_id();
+    for i in 0..6 {
+        for prefix in ["User_", "other_"] {
+            let mut m = entry(
+                &collection,
+                EntryKind::Memory,
+                None,
+                Some(&format!("{prefix}{i}")),
+                "",
+            );
+            m.updated = format!("2026-01-0{}T00:00:00Z", i + 1);
+            store.put_entries(&[m]).await.unwrap();
+        }
+    }
+    let page = |limit, after: Option<String>| PageRequest {
+        limit: Some(limit),
+        starting_after: after,
+        ..Default::default()
+    };
+    // The filter applies before the page is cut: full pages, and `has_more` only if more match.
+    let filter = EntryFilter::of(EntryKind::Memory).entity_containing("user");
+    let first = store
+        .list_entries(&p1, &collection, &filter, &page(4, None))
+        .await
+        .unwrap();
+    let names: Vec<_> = first
+        .items
+        .iter()
+        .map(|e| e.entity_id.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["User_5", "User_4", "User_3", "User_2"]);
+    assert!(first.has_more);
+    let last = first.items.last().map(|e| e.id.clone());
+    let second = store
+        .list_entries(&p1, &collection, &filter, &page(4, last))
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 2);
+    assert!(!second.has_more);
+    // Wildcards in the needle match literally.
+    let none = EntryFilter::of(EntryKind::Memory).entity_containing("%");
+    let found = store
+        .list_entries(&p1, &collection, &none, &page(4, None))
+        .await
+        .unwrap();
+    assert!(found.items.is_empty());
+    let dated = EntryFilter::of(EntryKind::Memory)
+        .updated_between(Some("2026-01-02T00:00:00Z"), Some("2026-01-05T00:00:00Z"));
+    let found = store
+        .list_entries(&p1, &collection, &dated, &page(100, None))
+        .await
+        .unwrap();
+    assert_eq!(found.items.len(), 4, "days 3 and 4, both prefixes");
+}
+
+/// Concurrent creates of one entity's memory: exactly one wins, the rest are conflicts.
+async fn memory_create_race(store: std::sync::Arc<dyn Store>) {
+    use baton_core::collection::{EntryFilter, EntryKind};
+    let collection = baton_core::id::new_id();
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    let attempts: Vec<_> = (0..16)
+        .map(|_| {
+            let (store, start) = (store.clone(), start.clone());
+            let memory = entry(&collection, EntryKind::Memory, None, Some("racer"), "");
+            tokio::spawn(async move {
+                start.wait().await;
+                store.put_entries(&[memory]).await
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Conflict(_)) => {}
+            Err(other) => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let memories = store
+        .list_entries(
+            &ProjectId("p1".into()),
+            &collection,
+            &EntryFilter::of(EntryKind::Memory),
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(memories.items.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_store_pages_filtered_entries_and_keeps_one_memory_per_entity() {
+    filtered_paging_contract(&MemoryStore::new()).await;
+    memory_create_race(std::sync::Arc::new(MemoryStore::new())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("f.db").display());
+    let sqlite = std::sync::Arc::new(SqlStore::connect(&url).await.unwrap());
+    filtered_paging_contract(sqlite.as_ref()).await;
+    memory_create_race(sqlite).await;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let pg = std::sync::Arc::new(SqlStore::connect(&url).await.unwrap());
+    filtered_paging_contract(pg.as_ref()).await;
+    memory_create_race(pg.clone()).await;
+    pg.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
+
+fn span(
+    trace: &str,
+    id: &str,
+    parent: Option<&str>,
+    llm: bool,
+    started_ms: i64,
+) -> baton_core::trace::SpanRecord {
+    use baton_core::trace::SpanKind;
+    let attributes = if llm {
+        json!({"provider": "openai", "model": if started_ms < 86_400_000 { "gpt-4o" } else { "o3" }})
+    } else {
+        json!({"identity_id": "user-1", "total_prompt_tokens": 30, "total_completion_tokens": 5,
+               "total_cost": 0.25})
+    };
+    baton_core::trace::SpanRecord {
+        trace_id: trace.into(),
+        span_id: id.into(),
+        parent_span_id: parent.map(str::to_owned),
+        project_id: ProjectId("p1".into()),
+        task_id: "t".into(),
+        agent_key: if trace == "a" {
+            "alpha".into()
+        } else {
+            "beta".into()
+        },
+        kind: if llm { SpanKind::Llm } else { SpanKind::Agent },
+        name: "n".into(),
+        status: "ok".into(),
+        started_ms,
+        ended_ms: started_ms + 10,
+        prompt_tokens: if llm { 10 } else { 0 },
+        completion_tokens: if llm { 2 } else { 0 },
+        cost: if llm { 0.125 } else { 0.0 },
+        attributes: attributes.as_object().cloned().unwrap(),
+    }
+}
+
+/// Usage summed by the store, per group, and the spans of several traces in one call.
+async fn usage_contract(store: &dyn Store) {
+    use baton_core::trace::UsageGroup;
+    let p1 = ProjectId("p1".into());
+    let day = 86_400_000;
+    store
+        .put_spans(&[
+            span("a", "a0", None, false, 1_000),
+            span("a", "a1", Some("a0"), true, 2_000),
+            span("a", "a2", Some("a0"), true, day + 5),
+            span("b", "b0", None, false, 3_000),
+            span("b", "b1", Some("b0"), true, 4_000),
+            // A nested root (a sub-agent) is not a turn root: identity usage skips it.
+            span("b", "b2", Some("b0"), false, 5_000),
+        ])
+        .await
+        .unwrap();
+    let totals = |rows: Vec<baton_core::trace::UsageTotals>| {
+        rows.into_iter()
+            .map(|r| (r.key, r.prompt_tokens, r.completion_tokens, r.cost, r.count))
+            .collect::<Vec<_>>()
+    };
+    let usage = |g| store.usage(&p1, g, 0, 2 * day);
+    assert_eq!(
+        totals(usage(UsageGroup::Agent).await.unwrap()),
+        [
+            ("alpha".into(), 20, 4, 0.25, 2),
+            ("beta".into(), 10, 2, 0.125, 1)
+        ]
+    );
+    assert_eq!(
+        totals(usage(UsageGroup::Model).await.unwrap()),
+        [
+            ("openai/gpt-4o".into(), 20, 4, 0.25, 2),
+            ("openai/o3".into(), 10, 2, 0.125, 1)
+        ]
+    );
+    assert_eq!(
+        totals(usage(UsageGroup::Day).await.unwrap()),
+        [
+            ("1970-01-01".into(), 20, 4, 0.25, 2),
+            ("1970-01-02".into(), 10, 2, 0.125, 1)
+        ]
+    );
+    assert_eq!(
+        totals(usage(UsageGroup::Identity).await.unwrap()),
+        [("user-1".into(), 60, 10, 0.5, 2)]
+    );
+    let p2 = ProjectId("p2".into());
+    let other = store.usage(&p2, UsageGroup::Agent, 0, 2 * day).await;
+    assert!(other.unwrap().is_empty());
+    let spans = store
+        .spans_of_traces(&p1, &["a".to_owned(), "b".to_owned()])
+        .await
+        .unwrap();
+    let ids: Vec<_> = spans.iter().map(|s| s.span_id.as_str()).collect();
+    assert_eq!(ids, ["a0", "a1", "a2", "b0", "b1", "b2"]);
+}
+
+#[tokio::test]
+async fn every_store_sums_usage_itself() {
+    usage_contract(&MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("u.db").display());
+    usage_contract(&SqlStore::connect(&url).await.unwrap()).await;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let pg = SqlStore::connect(&url).await.unwrap();
+    usage_contract(&pg).await;
+    pg.connection().clone().close().await.unwrap();
     baton_store::testing::drop_postgres_database(&admin, &url)
         .await
         .unwrap();

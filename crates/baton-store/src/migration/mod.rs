@@ -8,6 +8,7 @@ mod m0003_collections;
 mod m0004_schedules;
 mod m0005_traces_keys;
 mod m0006_key_scopes;
+mod m0007_one_memory_per_entity;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_schedules::Migration),
             Box::new(m0005_traces_keys::Migration),
             Box::new(m0006_key_scopes::Migration),
+            Box::new(m0007_one_memory_per_entity::Migration),
         ]
     }
 }

@@ -1,0 +1,466 @@
+//! Schedules as a service: creating them, the PATCH state machine (a new cadence or a
+//! reactivation starts a new generation from now), manual execution and the firing history.
+//! Ids and timestamps of schedules are minted here.
+
+use crate::{prompt, Engine, EngineError};
+use baton_core::agent::AgentRecord;
+use baton_core::id::{new_id, now_rfc3339};
+use baton_core::schedule::{
+    check_expression, CatchUp, FiringRecord, SchedulePayload, ScheduleRecord, ScheduleSpec,
+    ScheduleType,
+};
+use baton_core::store::TaskRecord;
+use baton_core::task::TaskState;
+use serde_json::{Map, Value};
+
+/// The schedules of agents.
+#[derive(Clone, Copy)]
+pub struct Schedules<'a> {
+    engine: &'a Engine,
+}
+
+/// What a schedule sends its agent, as a client gives it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PayloadInput {
+    /// A string or a list of input items.
+    pub input: Option<Value>,
+    /// Prompt variables (secret ones are encrypted at rest).
+    pub variables: Map<String, Value>,
+    /// The memory entity the runs use.
+    pub memory_entity_id: Option<String>,
+    /// Metadata of the runs.
+    pub metadata: Map<String, Value>,
+}
+
+/// A new schedule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSchedule {
+    /// Cron, interval or once.
+    pub kind: ScheduleType,
+    /// The cadence.
+    pub expression: String,
+    /// What each firing sends.
+    pub payload: PayloadInput,
+    /// Shown name.
+    pub display_name: Option<String>,
+    /// The agent version to run (`3` or `v3`); the live one when absent.
+    pub agent_tag: Option<String>,
+    /// What to do with firings missed while no server ran.
+    pub catch_up: CatchUp,
+}
+
+/// A PATCH: the fields given change, the rest stay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchedulePatch {
+    /// A new type.
+    pub kind: Option<ScheduleType>,
+    /// A new cadence.
+    pub expression: Option<String>,
+    /// A new payload.
+    pub payload: Option<PayloadInput>,
+    /// Activate or deactivate.
+    pub is_active: Option<bool>,
+    /// A new version tag; empty clears it.
+    pub agent_tag: Option<String>,
+    /// A new name.
+    pub display_name: Option<String>,
+    /// A new catch-up policy.
+    pub catch_up: Option<CatchUp>,
+}
+
+/// One firing of a schedule with its task's current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    /// The firing.
+    pub firing: FiringRecord,
+    /// The task's state, if the task still exists.
+    pub state: Option<TaskState>,
+}
+
+impl Engine {
+    /// The schedule service.
+    pub fn schedules(&self) -> Schedules<'_> {
+        Schedules { engine: self }
+    }
+}
+
+fn checked_input(input: &Option<Value>) -> Result<(), EngineError> {
+    match input {
+        None | Some(Value::String(_) | Value::Array(_) | Value::Object(_)) => Ok(()),
+        Some(_) => Err(EngineError::Invalid {
+            field: "payload.input".into(),
+            message: "must be a string or a list of input items".into(),
+        }),
+    }
+}
+
+/// The cadence part of a PATCH, pure: a new type or expression, or a reactivation, starts a
+/// new generation anchored at `now_ms` (a new cadence also resets `trigger_count`); a
+/// deactivation clears the next firing; anything else leaves the cadence as it is.
+pub fn move_cadence(
+    current: &ScheduleRecord,
+    patch: &SchedulePatch,
+    now_ms: i64,
+    min_interval: std::time::Duration,
+) -> Result<ScheduleRecord, EngineError> {
+    let mut next = current.clone();
+    let kind = patch.kind.unwrap_or(current.spec.kind);
+    let expression = patch
+        .expression
+        .as_deref()
+        .map_or(current.spec.expression.as_str(), str::trim);
+    let cadence_changed = kind != current.spec.kind || expression != current.spec.expression;
+    let activating = patch.is_active == Some(true) && !current.is_active;
+    if cadence_changed || activating {
+        let cadence = check_expression(kind, expression, now_ms, min_interval)
+            .map_err(|e| EngineError::Expression(e.0))?;
+        next.spec.kind = kind;
+        next.spec.expression = expression.to_owned();
+        next.generation = current.generation + 1;
+        next.anchor_ms = now_ms;
+        if cadence_changed {
+            next.trigger_count = 0;
+        }
+        next.is_active = patch.is_active.unwrap_or(current.is_active);
+        next.next_fire_at = next
+            .is_active
+            .then(|| cadence.next_after(now_ms, now_ms))
+            .flatten();
+    } else if patch.is_active == Some(false) && current.is_active {
+        next.is_active = false;
+        next.next_fire_at = None;
+    }
+    Ok(next)
+}
+
+impl<'a> Schedules<'a> {
+    fn payload(&self, p: PayloadInput) -> Result<SchedulePayload, EngineError> {
+        checked_input(&p.input)?;
+        let cipher = self.engine.inner.cipher.as_ref();
+        Ok(SchedulePayload {
+            input: p.input,
+            variables: prompt::merge_variables(&Map::new(), &p.variables, cipher),
+            memory_entity_id: p.memory_entity_id.filter(|e| !e.is_empty()),
+            metadata: p.metadata,
+        })
+    }
+
+    /// Checks that `tag` names an existing version of the agent.
+    async fn check_tag(&self, agent: &AgentRecord, tag: &str) -> Result<(), EngineError> {
+        let version: u32 =
+            tag.trim_start_matches('v')
+                .parse()
+                .map_err(|_| EngineError::Invalid {
+                    field: "agent_tag".into(),
+                    message: format!("`{tag}` is not a version (use `3` or `v3`)"),
+                })?;
+        let store = &self.engine.inner.store;
+        match store
+            .agent_version(&agent.project_id, &agent.id, version)
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(EngineError::NotFound(format!(
+                "agent `{}` has no version {version}",
+                agent.spec.key
+            ))),
+        }
+    }
+
+    fn cadence(
+        &self,
+        kind: ScheduleType,
+        expression: &str,
+        now: i64,
+    ) -> Result<baton_core::schedule::Cadence, EngineError> {
+        check_expression(kind, expression, now, self.engine.schedule_min_interval())
+            .map_err(|e| EngineError::Expression(e.0))
+    }
+
+    /// Creates an active schedule for `agent`, first due after now.
+    pub async fn create(
+        &self,
+        agent: &AgentRecord,
+        created_by: &str,
+        new: NewSchedule,
+    ) -> Result<ScheduleRecord, EngineError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let cadence = self.cadence(new.kind, &new.expression, now)?;
+        if let Some(tag) = &new.agent_tag {
+            self.check_tag(agent, tag).await?;
+        }
+        let payload = self.payload(new.payload)?;
+        let now_text = now_rfc3339();
+        let record = ScheduleRecord {
+            id: new_id(),
+            project_id: agent.project_id.clone(),
+            agent_id: agent.id.clone(),
+            agent_key: agent.spec.key.clone(),
+            spec: ScheduleSpec {
+                kind: new.kind,
+                expression: new.expression.trim().to_owned(),
+                display_name: new.display_name,
+                agent_tag: new.agent_tag,
+                payload,
+                catch_up: new.catch_up,
+            },
+            is_active: true,
+            generation: 1,
+            trigger_count: 0,
+            last_triggered_at: None,
+            next_fire_at: cadence.next_after(now, now),
+            anchor_ms: now,
+            created_by_id: created_by.to_owned(),
+            updated_by_id: None,
+            created: now_text.clone(),
+            updated: now_text,
+        };
+        self.engine.inner.store.create_schedule(&record).await?;
+        self.engine.schedules_changed();
+        Ok(record)
+    }
+
+    /// An agent's schedules, newest first.
+    pub async fn list(&self, agent: &AgentRecord) -> Result<Vec<ScheduleRecord>, EngineError> {
+        let store = &self.engine.inner.store;
+        Ok(store.list_schedules(&agent.project_id, &agent.id).await?)
+    }
+
+    /// One of an agent's schedules.
+    pub async fn get(&self, agent: &AgentRecord, id: &str) -> Result<ScheduleRecord, EngineError> {
+        let store = &self.engine.inner.store;
+        store
+            .schedule(&agent.project_id, &agent.id, id)
+            .await?
+            .ok_or_else(|| {
+                EngineError::NotFound(format!("agent `{}` has no schedule `{id}`", agent.spec.key))
+            })
+    }
+
+    /// Applies a PATCH to the current schedule: a new type or expression (or reactivation)
+    /// starts a new generation from now; payload, name and tag changes keep the cadence.
+    async fn apply(
+        &self,
+        agent: &AgentRecord,
+        current: &ScheduleRecord,
+        patch: &SchedulePatch,
+        updated_by: &str,
+    ) -> Result<ScheduleRecord, EngineError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let mut next = move_cadence(current, patch, now, self.engine.schedule_min_interval())?;
+        if let Some(p) = &patch.payload {
+            next.spec.payload = self.payload(p.clone())?;
+        }
+        match patch.agent_tag.as_deref() {
+            Some("") => next.spec.agent_tag = None,
+            Some(tag) => {
+                self.check_tag(agent, tag).await?;
+                next.spec.agent_tag = Some(tag.to_owned());
+            }
+            None => {}
+        }
+        if let Some(name) = &patch.display_name {
+            next.spec.display_name = Some(name.clone());
+        }
+        if let Some(c) = patch.catch_up {
+            next.spec.catch_up = c;
+        }
+        next.updated = now_rfc3339();
+        next.updated_by_id = Some(updated_by.to_owned());
+        Ok(next)
+    }
+
+    /// Updates a schedule; a firing that moves it meanwhile makes the update start over.
+    pub async fn update(
+        &self,
+        agent: &AgentRecord,
+        id: &str,
+        updated_by: &str,
+        patch: &SchedulePatch,
+    ) -> Result<ScheduleRecord, EngineError> {
+        for _ in 0..5 {
+            let current = self.get(agent, id).await?;
+            let next = self.apply(agent, &current, patch, updated_by).await?;
+            if self
+                .engine
+                .inner
+                .store
+                .update_schedule(&next, &current)
+                .await?
+            {
+                self.engine.schedules_changed();
+                return self.get(agent, id).await;
+            }
+        }
+        Err(EngineError::Conflict(
+            "the schedule kept changing while it was updated; try again".into(),
+        ))
+    }
+
+    /// Deletes a schedule; its firings stay as history.
+    pub async fn delete(&self, agent: &AgentRecord, id: &str) -> Result<(), EngineError> {
+        let schedule = self.get(agent, id).await?;
+        let store = &self.engine.inner.store;
+        store
+            .delete_schedule(&agent.project_id, &schedule.id)
+            .await?;
+        self.engine.schedules_changed();
+        Ok(())
+    }
+
+    /// Runs an active schedule's payload now, without touching its cadence.
+    pub async fn execute(
+        &self,
+        agent: &AgentRecord,
+        id: &str,
+    ) -> Result<(ScheduleRecord, TaskRecord), EngineError> {
+        let schedule = self.get(agent, id).await?;
+        if !schedule.is_active {
+            return Err(EngineError::Inactive(
+                "the schedule is inactive; activate it first".into(),
+            ));
+        }
+        let task = self.engine.execute_schedule(&schedule).await?;
+        Ok((schedule, task))
+    }
+
+    /// The last 100 firings, newest first, with their tasks' states.
+    pub async fn executions(
+        &self,
+        agent: &AgentRecord,
+        id: &str,
+    ) -> Result<Vec<Execution>, EngineError> {
+        let schedule = self.get(agent, id).await?;
+        let store = &self.engine.inner.store;
+        let firings = store.firings(&schedule.id, 100).await?;
+        let ids: Vec<String> = firings.iter().map(|f| f.task_id.clone()).collect();
+        let states = store.task_states(&agent.project_id, &ids).await?;
+        Ok(firings
+            .into_iter()
+            .map(|firing| Execution {
+                state: states.get(&firing.task_id).copied(),
+                firing,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::ProjectId;
+    use std::time::Duration;
+
+    const HOUR: i64 = 3_600_000;
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn hourly() -> ScheduleRecord {
+        ScheduleRecord {
+            id: "s".into(),
+            project_id: ProjectId("p".into()),
+            agent_id: "a".into(),
+            agent_key: "k".into(),
+            spec: ScheduleSpec {
+                kind: ScheduleType::Interval,
+                expression: "@every 1h".into(),
+                display_name: None,
+                agent_tag: None,
+                payload: SchedulePayload::default(),
+                catch_up: CatchUp::None,
+            },
+            is_active: true,
+            generation: 3,
+            trigger_count: 7,
+            last_triggered_at: None,
+            next_fire_at: Some(NOW - HOUR / 2 + HOUR),
+            anchor_ms: NOW - 10 * HOUR,
+            created_by_id: "key".into(),
+            updated_by_id: None,
+            created: "c".into(),
+            updated: "u".into(),
+        }
+    }
+
+    fn moved(current: &ScheduleRecord, patch: SchedulePatch) -> ScheduleRecord {
+        move_cadence(current, &patch, NOW, Duration::from_secs(3600)).unwrap()
+    }
+
+    #[test]
+    fn changes_beside_the_cadence_keep_it() {
+        let current = hourly();
+        let same = SchedulePatch {
+            expression: Some("  @every 1h ".into()),
+            is_active: Some(true),
+            display_name: Some("renamed".into()),
+            ..Default::default()
+        };
+        assert_eq!(moved(&current, same), current);
+    }
+
+    #[test]
+    fn a_new_cadence_starts_a_generation_from_now() {
+        let next = moved(
+            &hourly(),
+            SchedulePatch {
+                expression: Some("@every 2h".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!((next.generation, next.trigger_count), (4, 0));
+        assert_eq!(next.anchor_ms, NOW);
+        assert_eq!(next.next_fire_at, Some(NOW + 2 * HOUR));
+        assert_eq!(next.spec.expression, "@every 2h");
+    }
+
+    #[test]
+    fn deactivating_clears_the_next_firing_and_reactivating_starts_a_generation() {
+        let off = moved(
+            &hourly(),
+            SchedulePatch {
+                is_active: Some(false),
+                ..Default::default()
+            },
+        );
+        assert!(!off.is_active);
+        assert_eq!((off.next_fire_at, off.generation), (None, 3));
+        let on = moved(
+            &off,
+            SchedulePatch {
+                is_active: Some(true),
+                ..Default::default()
+            },
+        );
+        assert!(on.is_active);
+        assert_eq!((on.generation, on.trigger_count), (4, 7), "the count stays");
+        assert_eq!(on.next_fire_at, Some(NOW + HOUR));
+    }
+
+    #[test]
+    fn a_new_cadence_while_deactivating_stays_off() {
+        let next = moved(
+            &hourly(),
+            SchedulePatch {
+                expression: Some("@every 3h".into()),
+                is_active: Some(false),
+                ..Default::default()
+            },
+        );
+        assert!(!next.is_active);
+        assert_eq!((next.generation, next.next_fire_at), (4, None));
+    }
+
+    #[test]
+    fn a_bad_or_too_frequent_expression_is_an_expression_error() {
+        for expression in ["@every soon", "@every 1m"] {
+            let patch = SchedulePatch {
+                expression: Some(expression.into()),
+                ..Default::default()
+            };
+            let err = move_cadence(&hourly(), &patch, NOW, Duration::from_secs(3600));
+            assert!(
+                matches!(err, Err(EngineError::Expression(_))),
+                "{expression}"
+            );
+        }
+    }
+}
