@@ -340,6 +340,10 @@ pub trait SecretCipher: Send + Sync {
     /// Decrypts a text made by `seal_bound` with the same `context`; a text made by `seal`
     /// (before values were bound) opens whatever the context.
     fn open_bound(&self, sealed: &str, context: &str) -> Result<String, SecretError>;
+    /// Whether it keeps secrets at all (an embedded engine's placeholder cipher does not).
+    fn keeps_secrets(&self) -> bool {
+        true
+    }
 }
 
 /// A sealed secret could not be opened.

@@ -80,9 +80,10 @@ fn object_schema(parameters: Option<&Value>) -> Value {
     }
 }
 
-/// A tool whose server could not be reached: calls answer with the reason, so the model (and
-/// the trace) sees why instead of the tool silently missing.
-struct Unavailable(String);
+/// A tool that cannot run here (its server is unreachable, or the engine has no backend for its
+/// kind): calls answer with the reason, so the model (and the trace) sees why instead of the
+/// tool silently missing.
+pub(crate) struct Unavailable(pub(crate) String);
 
 #[async_trait::async_trait]
 impl ToolHandler for Unavailable {

@@ -1,11 +1,11 @@
 //! What the builder puts where an embedder gives nothing: no cipher, no tool backend.
 
+use crate::toolset::Unavailable;
 use async_trait::async_trait;
-use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
+use baton_core::handler::{Runnable, ToolBackend, ToolContext};
 use baton_core::model::ToolDefinition;
 use baton_core::store::{SecretCipher, SecretError};
 use baton_core::tool::{CodeDef, HttpDef, McpDef};
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -29,15 +29,8 @@ impl SecretCipher for NoCipher {
     fn open_bound(&self, _sealed: &str, _context: &str) -> Result<String, SecretError> {
         Err(SecretError(NO_CIPHER.into()))
     }
-}
-
-/// A tool that only answers why it cannot run.
-struct NotAvailable(String);
-
-#[async_trait]
-impl ToolHandler for NotAvailable {
-    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
-        Err(self.0.clone())
+    fn keeps_secrets(&self) -> bool {
+        false
     }
 }
 
@@ -48,7 +41,7 @@ fn not_available(kind: &str, name: &str, description: &str) -> Runnable {
             description: description.to_owned(),
             parameters: serde_json::json!({"type": "object", "properties": {}}),
         },
-        handler: Arc::new(NotAvailable(format!(
+        handler: Arc::new(Unavailable(format!(
             "{kind} tools are not available in this engine (give it a tool backend, e.g. baton-tools' ToolRuntime)"
         ))),
     }

@@ -192,10 +192,10 @@ impl Engine {
             .iter()
             .chain(agent.spec.variables.iter())
             .find(|(_, v)| v.get("secret") == Some(&Value::Bool(true)));
-        // A cipher that seals to nothing keeps no secret (the builder's default): refuse one
-        // now rather than fail the run when it is used.
+        // Without a cipher (the builder's default) a secret cannot be kept: refuse it now
+        // rather than fail the run when it is used.
         if let Some((name, _)) = secret {
-            if self.inner.cipher.seal("").is_empty() {
+            if !self.inner.cipher.keeps_secrets() {
                 return Err(invalid(&format!("variables.{name}"), NO_CIPHER));
             }
         }
