@@ -1,46 +1,14 @@
 //! Secret headers of stored tools over their life: PATCHes keep them working (sealed once, never
 //! twice), and they only ever go to the origin they were entered for.
 
-use axum::http::HeaderMap;
 use baton::ToolsFileConfig;
 use baton_core::store::SecretCipher as _;
 use baton_e2e::{backends, Options, TestServer, API_KEY};
 use baton_store::ChaChaCipher;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 
-/// A loopback API recording the Authorization header of every request.
-struct Upstream {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
-impl Upstream {
-    async fn start() -> Self {
-        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-        let recorder = seen.clone();
-        let app = axum::Router::new().fallback(move |headers: HeaderMap| {
-            let recorder = recorder.clone();
-            async move {
-                let auth = headers
-                    .get("authorization")
-                    .map(|v| v.to_str().unwrap().to_owned())
-                    .unwrap_or_default();
-                recorder.lock().unwrap().push(auth);
-                axum::Json(json!({"ok": true}))
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, seen }
-    }
-
-    fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
-}
+use baton_e2e::AuthRecorder as Upstream;
 
 async fn server(backend: baton_e2e::Backend) -> TestServer {
     let tools = ToolsFileConfig {

@@ -297,6 +297,43 @@ impl TestServer {
     }
 }
 
+/// A loopback API that answers `{"ok": true}` to anything and records the `Authorization` header
+/// of every request (empty when absent), to see where a secret went.
+pub struct AuthRecorder {
+    /// Its base URL, `http://127.0.0.1:<port>`.
+    pub url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl AuthRecorder {
+    /// Starts one on a free loopback port.
+    pub async fn start() -> Self {
+        let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let recorder = seen.clone();
+        let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+            let recorder = recorder.clone();
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                recorder.lock().unwrap().push(auth);
+                axum::Json(serde_json::json!({"ok": true}))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, seen }
+    }
+
+    /// The `Authorization` values received so far, in order.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
 /// Status and JSON body of a response (`Null` for an empty body).
 pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();

@@ -3,11 +3,10 @@
 //! raw database files, not in the server's debug logs, not in any API answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use axum::http::HeaderMap;
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const KEY: &str = "secrets-admin-key";
@@ -37,23 +36,8 @@ async fn call(
 #[allow(clippy::disallowed_methods)] // the test runs the real server binary
 async fn a_planted_secret_is_used_but_never_stored_logged_or_returned() {
     // A loopback API that records the Authorization header it receives.
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let recorder = seen.clone();
-    let app = axum::Router::new().fallback(move |headers: HeaderMap| {
-        let recorder = recorder.clone();
-        async move {
-            let auth = headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            recorder.lock().unwrap().push(auth);
-            axum::Json(json!({"ok": true}))
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let recorder = baton_e2e::AuthRecorder::start().await;
+    let api = recorder.url.clone();
     let fake = FakeProvider::start(Flavor::OpenAi).await;
     fake.set_responder(Arc::new(|req: &SeenRequest| {
         if req.tool_results == 0 {
@@ -160,10 +144,7 @@ async fn a_planted_secret_is_used_but_never_stored_logged_or_returned() {
         answers.push(call(&client, &url, reqwest::Method::GET, &path, None).await);
     }
     // The secret did its job: the API got it, and the model saw the variable in its prompt.
-    assert_eq!(
-        seen.lock().unwrap().as_slice(),
-        [format!("Bearer {SECRET}")]
-    );
+    assert_eq!(recorder.seen().as_slice(), [format!("Bearer {SECRET}")]);
     assert!(fake.requests()[0].to_string().contains(SECRET));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let _ = child.kill();
