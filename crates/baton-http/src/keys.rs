@@ -33,13 +33,7 @@ fn admin_only(caller: &Caller) -> Result<(), ApiError> {
 }
 
 fn key_json(k: &ApiKeyRecord) -> Value {
-    // Earlier versions stored the first 12 characters: a shorter stored prefix is a whole key.
-    let prefix = if k.prefix.chars().count() < 12 {
-        key_prefix(&k.prefix)
-    } else {
-        k.prefix.clone()
-    };
-    json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": prefix,
+    json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": k.prefix,
            "admin": k.scope == KeyScope::Admin, "scope": k.scope.as_str(), "created": k.created})
 }
 
