@@ -1,0 +1,65 @@
+//! The engine's error type.
+
+use baton_core::store::StoreError;
+
+/// Why the engine refused or failed a request.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// Bad input, naming the field.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: String,
+        /// Why.
+        message: String,
+    },
+    /// No such task (in this project, for this agent).
+    #[error("task `{0}` not found")]
+    TaskNotFound(String),
+    /// The agent version the task runs no longer exists.
+    #[error("agent version not found: {0}")]
+    AgentNotFound(String),
+    /// The task is queued or running; it can take no message now.
+    #[error("task `{0}` is still running; wait until it is inactive")]
+    Busy(String),
+    /// Another worker took the task over (its lease expired).
+    #[error("lease on task `{0}` lost")]
+    LeaseLost(String),
+    /// No such collection, entry or other named thing; the message names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing exists already; the message says which.
+    #[error("{0}")]
+    Conflict(String),
+    /// A schedule's type and expression give no valid cadence.
+    #[error("{0}")]
+    Expression(String),
+    /// The schedule is inactive, so it cannot be executed.
+    #[error("{0}")]
+    Inactive(String),
+    /// Persistence failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A model provider (embeddings) failed.
+    #[error("{0}")]
+    Upstream(String),
+    /// Something that should not happen.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<baton_core::ValidationError> for EngineError {
+    fn from(e: baton_core::ValidationError) -> Self {
+        Self::Invalid {
+            field: e.field,
+            message: e.message,
+        }
+    }
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> EngineError {
+    EngineError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}

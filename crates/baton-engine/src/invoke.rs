@@ -1,0 +1,80 @@
+//! Running one stored tool directly, outside any task.
+
+use crate::{invalid, prompt, toolset, Engine, EngineError};
+use serde_json::{Map, Value};
+
+impl Engine {
+    /// Runs one stored server-side tool directly (to test it before an agent uses it). `name`
+    /// picks the tool of an MCP server. The outer error is bad input; the inner one is the
+    /// tool's own error, as a model would see it.
+    pub async fn invoke_tool(
+        &self,
+        tool: &baton_core::tool::ToolRecord,
+        name: Option<&str>,
+        arguments: Value,
+        variables: &Map<String, Value>,
+    ) -> Result<Result<Value, String>, EngineError> {
+        use baton_core::handler::ToolContext;
+        use baton_core::tool::ToolKind;
+        let variables = prompt::merge_variables(&Map::new(), variables, self.inner.cipher.as_ref());
+        let ctx = ToolContext {
+            variables: &variables,
+            cipher: self.inner.cipher.as_ref(),
+            trace: None,
+        };
+        let runtime = self.inner.tools.as_ref();
+        let spec = &tool.spec;
+        let runnable = match &spec.kind {
+            ToolKind::Function { .. } | ToolKind::JsonSchema { .. } => {
+                return Err(invalid(
+                    "type",
+                    format!(
+                    "`{}` tools run on the client; only http, code and mcp tools can be invoked",
+                    spec.kind.type_name()
+                ),
+                ))
+            }
+            ToolKind::Http { http } => runtime.http(&spec.key, &spec.description, http, None),
+            ToolKind::Code { code_tool } => {
+                runtime.code(&spec.key, &spec.description, code_tool, None)
+            }
+            ToolKind::Mcp { mcp } => {
+                let Some(name) = name else {
+                    return Err(invalid(
+                        "tool",
+                        "name the MCP server's tool to call (`tool`)",
+                    ));
+                };
+                let key = format!("{}@{}", tool.id, tool.updated);
+                match runtime.mcp(&key, mcp, Some(name), None, &ctx).await {
+                    Ok(mut found) if !found.is_empty() => found.remove(0),
+                    Ok(_) => {
+                        return Err(invalid(
+                            "tool",
+                            format!("the MCP server has no tool `{name}`"),
+                        ))
+                    }
+                    Err(message) => return Ok(Err(message)),
+                }
+            }
+        };
+        let mut check = toolset::Toolset::default();
+        let tool_name = runnable.definition.name.clone();
+        check.add(
+            runnable.definition.clone(),
+            toolset::Side::Client,
+            tool.id.clone(),
+            false,
+        );
+        let call = baton_core::model::ToolCall {
+            id: String::new(),
+            name: tool_name,
+            arguments: arguments.clone(),
+            signature: None,
+        };
+        check
+            .check(&call)
+            .map_err(|message| invalid("arguments", message))?;
+        Ok(runnable.handler.call(arguments, &ctx).await)
+    }
+}

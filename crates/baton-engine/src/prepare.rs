@@ -1,0 +1,163 @@
+//! Turning a run request into a stored task ready to run.
+
+use crate::state::TaskData;
+use crate::{machine, now_ms, prompt, Engine, EngineError, Prepared, RunRequest};
+use baton_core::agent::AgentSpec;
+use baton_core::message::Message;
+use baton_core::store::{StoreError, TaskRecord};
+use baton_core::ProjectId;
+
+impl Engine {
+    /// Validates the request and stores the task (new, or continued) ready to run.
+    pub async fn prepare(&self, req: RunRequest) -> Result<Prepared, EngineError> {
+        let (mut task, spec) = self.assemble(&req).await?;
+        let store = &self.inner.store;
+        if req.task_id.is_some() {
+            let expected = task.revision;
+            task.revision += 1;
+            store
+                .save_task(&task, expected)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => EngineError::Busy(task.id.clone()),
+                    other => other.into(),
+                })?;
+        } else {
+            store.create_task(&task).await?;
+        }
+        if req.background {
+            self.inner.wake.notify_one();
+        }
+        Ok(Prepared { task, spec })
+    }
+
+    /// Builds a new background task for `req` without storing it, for callers that store it
+    /// together with something else (a schedule's firing).
+    pub async fn build_task(&self, req: &RunRequest) -> Result<TaskRecord, EngineError> {
+        if req.task_id.is_some() || !req.background {
+            return Err(EngineError::Internal(
+                "build_task makes new background tasks only".into(),
+            ));
+        }
+        Ok(self.assemble(req).await?.0)
+    }
+
+    /// The task and agent configuration a request makes, not yet stored.
+    async fn assemble(&self, req: &RunRequest) -> Result<(TaskRecord, AgentSpec), EngineError> {
+        let message = Message {
+            message_id: req
+                .message_id
+                .clone()
+                .unwrap_or_else(baton_core::id::new_id),
+            role: req.role,
+            parts: req.parts.clone(),
+        };
+        machine::admit::check_request(&message, &req.reviews, req.task_id.is_some())?;
+        let now = now_ms();
+        let now_text = baton_core::id::now_rfc3339();
+        let (mut task, mut data, spec) = match &req.task_id {
+            Some(task_id) => self.continued(req, task_id, &message).await?,
+            None => self.started(req, &message, &now_text).await?,
+        };
+        // Held by this process unless it runs in the background; if the process dies, the
+        // lease expires and a worker resumes the run.
+        let holder = (!req.background).then(|| {
+            (
+                self.inner.config.worker_id.clone(),
+                now + self.inner.config.lease.as_millis() as i64,
+            )
+        });
+        machine::admit::begin_turn(
+            &mut task,
+            &mut data,
+            machine::admit::TurnStart {
+                now_ms: now,
+                now_text,
+                streaming: req.stream,
+                holder,
+            },
+        );
+        task.data = serde_json::to_value(&data)
+            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+        Ok((task, spec))
+    }
+
+    /// A stored task continued by a request: its reviews, its message, new variables.
+    async fn continued(
+        &self,
+        req: &RunRequest,
+        task_id: &str,
+        message: &Message,
+    ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
+        let task = self
+            .inner
+            .store
+            .task(&req.project, task_id)
+            .await?
+            .filter(|t| t.agent_id == req.agent.id)
+            .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
+        if !task.state.is_inactive() {
+            return Err(EngineError::Busy(task_id.to_owned()));
+        }
+        let mut data = Self::data(&task)?;
+        machine::admit::continue_task(&mut data, message, &req.reviews)?;
+        let spec = self
+            .spec_of(&req.project, &task.agent_id, task.agent_version)
+            .await?;
+        if !req.variables.is_empty() {
+            data.variables = prompt::merge_variables(
+                &data.variables,
+                &req.variables,
+                self.inner.cipher.as_ref(),
+            );
+        }
+        Ok((task, data, spec))
+    }
+
+    /// A new task for a request, with the messages of earlier tasks of its thread.
+    async fn started(
+        &self,
+        req: &RunRequest,
+        message: &Message,
+        now_text: &str,
+    ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
+        machine::admit::check_first_message(message)?;
+        let version = req.version.unwrap_or(req.agent.version);
+        let spec = self.spec_of(&req.project, &req.agent.id, version).await?;
+        let mut thread_context = Vec::new();
+        if let Some(thread_id) = &req.thread_id {
+            for earlier in self
+                .inner
+                .store
+                .thread_tasks(&req.project, thread_id)
+                .await?
+            {
+                thread_context.extend(Self::data(&earlier)?.history);
+            }
+        }
+        let variables =
+            prompt::merge_variables(&spec.variables, &req.variables, self.inner.cipher.as_ref());
+        let new = machine::admit::NewTask {
+            version,
+            thread_context,
+            variables,
+            now_text: now_text.to_owned(),
+        };
+        let (task, data) = machine::admit::new_task(req, &spec, message, new);
+        Ok((task, data, spec))
+    }
+
+    async fn spec_of(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+        version: u32,
+    ) -> Result<AgentSpec, EngineError> {
+        self.inner
+            .store
+            .agent_version(project, agent_id, version)
+            .await?
+            .map(|v| v.spec)
+            .ok_or_else(|| EngineError::AgentNotFound(format!("{agent_id}@{version}")))
+    }
+}
