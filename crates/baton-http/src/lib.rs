@@ -6,6 +6,7 @@
 
 mod agents;
 mod auth;
+mod collections;
 mod cors;
 mod error;
 mod extract;

@@ -30,6 +30,8 @@ pub struct NewDatasource {
     pub text: Option<String>,
     /// Metadata of the datasource and its chunks.
     pub metadata: Map<String, Value>,
+    /// An uploaded file to read the document from; refused, as files are not stored.
+    pub file_id: Option<String>,
 }
 
 /// A chunk to add.
@@ -99,6 +101,12 @@ impl Knowledge<'_> {
         kb: &CollectionRecord,
         new: NewDatasource,
     ) -> Result<CountedDatasource, EngineError> {
+        if new.file_id.is_some() {
+            return Err(crate::invalid(
+                "file_id",
+                "file uploads are not supported; send the document as `text`, or add chunks",
+            ));
+        }
         let name = new.display_name.unwrap_or_else(|| "Untitled".into());
         let mut ds = new_entry(kb, EntryKind::Datasource, None, None, name);
         ds.metadata = new.metadata.clone();

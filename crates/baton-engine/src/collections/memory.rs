@@ -66,13 +66,14 @@ impl<'a> Memories<'a> {
         self.stores().update(record).await
     }
 
-    /// Creates `entity`'s memory; `Conflict` if it has one (the store's unique index decides).
+    /// Creates `entity`'s memory, with no documents yet; `Conflict` if it has one (the store's
+    /// unique index decides).
     pub async fn create(
         &self,
         store: &CollectionRecord,
         entity: &str,
         metadata: Option<Map<String, Value>>,
-    ) -> Result<EntryRecord, EngineError> {
+    ) -> Result<CountedMemory, EngineError> {
         validate::non_empty("entity_id", entity)?;
         let mut memory = new_entry(
             store,
@@ -89,7 +90,10 @@ impl<'a> Memories<'a> {
             .put_entries(std::slice::from_ref(&memory))
             .await
         {
-            Ok(()) => Ok(memory),
+            Ok(()) => Ok(CountedMemory {
+                memory,
+                documents: 0,
+            }),
             Err(StoreError::Conflict(_)) => Err(EngineError::Conflict(format!(
                 "entity `{entity}` already has a memory in `{}`",
                 store.key
@@ -142,7 +146,7 @@ impl<'a> Memories<'a> {
         }
         match self.create(store, entity, None).await {
             Err(EngineError::Conflict(_)) => self.get(store, entity).await,
-            other => other,
+            other => other.map(|counted| counted.memory),
         }
     }
 

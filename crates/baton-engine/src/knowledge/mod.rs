@@ -47,15 +47,38 @@ pub struct Match {
     pub score: f64,
 }
 
+/// Which parts of a match its JSON shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchFields {
+    /// The entry's metadata.
+    pub metadata: bool,
+    /// The entry's embedding (`vector`).
+    pub vectors: bool,
+    /// The score (`scores.search_score`).
+    pub scores: bool,
+}
+
+impl Default for MatchFields {
+    fn default() -> Self {
+        Self {
+            metadata: true,
+            vectors: false,
+            scores: true,
+        }
+    }
+}
+
 impl Match {
-    /// orq's search match shape.
-    pub fn to_json(&self, include_metadata: bool, include_vectors: bool) -> Value {
-        let mut v = json!({"id": self.entry.id, "text": self.entry.text,
-                           "scores": {"search_score": self.score}});
-        if include_metadata {
+    /// orq's search match shape, with the parts `fields` asks for.
+    pub fn to_json(&self, fields: MatchFields) -> Value {
+        let mut v = json!({"id": self.entry.id, "text": self.entry.text});
+        if fields.scores {
+            v["scores"] = json!({"search_score": self.score});
+        }
+        if fields.metadata {
             v["metadata"] = Value::Object(self.entry.metadata.clone());
         }
-        if include_vectors {
+        if fields.vectors {
             if let Some(e) = &self.entry.embedding {
                 v["vector"] = json!(e);
             }

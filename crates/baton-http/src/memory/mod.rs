@@ -1,22 +1,26 @@
 //! `/v2/memory-stores`: stores, one memory per entity, and each memory's documents.
 
 use crate::auth::Caller;
+use crate::collections::{self, page_json, CollectionWire};
 use crate::error::ApiError;
 use crate::extract::{page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::list_json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use baton_core::collection::{
-    CollectionKind, CollectionRecord, EntryRecord, MemoryStorePatch, MemoryStoreSpec,
-};
-use baton_engine::collections::{Collections, CountedMemory, DocumentQuery};
+use baton_core::collection::{CollectionKind, CollectionRecord, MemoryStorePatch, MemoryStoreSpec};
+use baton_engine::collections::CountedMemory;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+
+pub(crate) mod documents;
+
+use documents::{
+    create_document, delete_document, list_documents, retrieve_document, update_document,
+};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -47,6 +51,17 @@ pub(crate) fn routes() -> Router<AppState> {
         )
 }
 
+/// Memory stores on the wire.
+struct MemoryStores;
+
+impl CollectionWire for MemoryStores {
+    const KIND: CollectionKind = CollectionKind::MemoryStore;
+    const PAGE_SIZE: u64 = 10;
+    fn to_json(c: &CollectionRecord) -> Value {
+        store_json(c)
+    }
+}
+
 fn store_json(c: &CollectionRecord) -> Value {
     let mut body = c.spec.clone();
     body.insert("_id".into(), json!(c.id));
@@ -62,16 +77,6 @@ fn memory_json(counted: &CountedMemory) -> Value {
     json!({"_id": m.id, "entity_id": m.entity_id, "store_id": m.collection_id,
            "workspace_id": m.project_id, "documents_count": documents, "metadata": m.metadata,
            "created": m.created, "updated": m.updated})
-}
-
-fn document_json(d: &EntryRecord) -> Value {
-    json!({"_id": d.id, "memory_id": d.parent_id, "store_id": d.collection_id, "text": d.text,
-           "workspace_id": d.project_id, "metadata": d.metadata, "created": d.created,
-           "updated": d.updated})
-}
-
-fn stores(state: &AppState) -> Collections<'_> {
-    state.engine.collections(CollectionKind::MemoryStore)
 }
 
 #[derive(Deserialize)]
@@ -126,13 +131,7 @@ pub(crate) async fn list(
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let page = stores(&state)
-        .list(&caller.project, &page_request_or(&query, 10)?)
-        .await?;
-    Ok(list_json(
-        page.items.iter().map(store_json).collect(),
-        page.has_more,
-    ))
+    collections::list::<MemoryStores>(&state, &caller, &query).await
 }
 
 /// Retrieve a memory store by key or id.
@@ -144,8 +143,7 @@ pub(crate) async fn retrieve(
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let record = stores(&state).get(&caller.project, &key).await?;
-    Ok(Json(store_json(&record)))
+    collections::retrieve::<MemoryStores>(&state, &caller, &key).await
 }
 
 #[derive(Deserialize)]
@@ -194,8 +192,7 @@ pub(crate) async fn delete(
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    stores(&state).delete(&caller.project, &key).await?;
-    Ok(StatusCode::NO_CONTENT)
+    collections::delete::<MemoryStores>(&state, &caller, &key).await
 }
 
 async fn find_store(
@@ -203,7 +200,7 @@ async fn find_store(
     caller: &Caller,
     key: &str,
 ) -> Result<CollectionRecord, ApiError> {
-    Ok(stores(state).get(&caller.project, key).await?)
+    collections::find::<MemoryStores>(state, caller, key).await
 }
 
 #[derive(Deserialize)]
@@ -230,10 +227,6 @@ pub(crate) async fn create_memory(
         .memory()
         .create(&store, &body.entity_id, body.metadata)
         .await?;
-    let memory = CountedMemory {
-        memory,
-        documents: 0,
-    };
     Ok((StatusCode::CREATED, Json(memory_json(&memory))))
 }
 
@@ -257,8 +250,7 @@ pub(crate) async fn list_memories(
             &page_request_or(&query, 10)?,
         )
         .await?;
-    let data = page.items.iter().map(memory_json).collect();
-    Ok(list_json(data, page.has_more))
+    Ok(page_json(&page, memory_json))
 }
 
 /// Retrieve an entity's memory.
@@ -312,131 +304,5 @@ pub(crate) async fn delete_memory(
 ) -> Result<StatusCode, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
     state.engine.memory().delete(&store, &entity).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateDocument {
-    text: String,
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
-}
-
-/// Add a document to an entity's memory (the memory is created if needed).
-#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories/{entity}/documents", request_body = Object,
-    params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
-    responses((status = 201, description = "The document"), (status = 400, description = "Invalid field"),
-              (status = 502, description = "The embedding model failed")))]
-pub(crate) async fn create_document(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((key, entity)): Path<(String, String)>,
-    ApiJson(body): ApiJson<CreateDocument>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let store = find_store(&state, &caller, &key).await?;
-    let doc = state
-        .engine
-        .memory()
-        .add_document(&store, &entity, &body.text, body.metadata)
-        .await?;
-    Ok((StatusCode::CREATED, Json(document_json(&doc))))
-}
-
-/// List the documents of an entity's memory.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents",
-    params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
-    responses((status = 200, description = "`{object, data, has_more}`")))]
-pub(crate) async fn list_documents(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((key, entity)): Path<(String, String)>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
-    let store = find_store(&state, &caller, &key).await?;
-    let bounds = DocumentQuery {
-        updated_after: query.get("updated_after").cloned(),
-        updated_before: query.get("updated_before").cloned(),
-    };
-    let page = state
-        .engine
-        .memory()
-        .list_documents(&store, &entity, &bounds, &page_request_or(&query, 10)?)
-        .await?;
-    let data = page.items.iter().map(document_json).collect();
-    Ok(list_json(data, page.has_more))
-}
-
-async fn find_document(
-    state: &AppState,
-    caller: &Caller,
-    key: &str,
-    entity: &str,
-    id: &str,
-) -> Result<(CollectionRecord, EntryRecord), ApiError> {
-    let store = find_store(state, caller, key).await?;
-    let doc = state.engine.memory().document(&store, entity, id).await?;
-    Ok((store, doc))
-}
-
-/// Retrieve a document.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}",
-    params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
-           ("document" = String, Path, description = "Document id")),
-    responses((status = 200, description = "The document"), (status = 404, description = "Unknown")))]
-pub(crate) async fn retrieve_document(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((key, entity, id)): Path<(String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
-    let (_, doc) = find_document(&state, &caller, &key, &entity, &id).await?;
-    Ok(Json(document_json(&doc)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateDocument {
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
-}
-
-/// Update a document's text or metadata (a new text is embedded again).
-#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}", request_body = Object,
-    params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
-           ("document" = String, Path, description = "Document id")),
-    responses((status = 200, description = "The document"), (status = 404, description = "Unknown")))]
-pub(crate) async fn update_document(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((key, entity, id)): Path<(String, String, String)>,
-    ApiJson(body): ApiJson<UpdateDocument>,
-) -> Result<Json<Value>, ApiError> {
-    let store = find_store(&state, &caller, &key).await?;
-    let doc = state
-        .engine
-        .memory()
-        .update_document(&store, &entity, &id, body.text.as_deref(), body.metadata)
-        .await?;
-    Ok(Json(document_json(&doc)))
-}
-
-/// Delete a document.
-#[utoipa::path(delete, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}",
-    params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
-           ("document" = String, Path, description = "Document id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
-pub(crate) async fn delete_document(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path((key, entity, id)): Path<(String, String, String)>,
-) -> Result<StatusCode, ApiError> {
-    let store = find_store(&state, &caller, &key).await?;
-    state
-        .engine
-        .memory()
-        .delete_document(&store, &entity, &id)
-        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
