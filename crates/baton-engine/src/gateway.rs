@@ -7,8 +7,8 @@ use crate::prices::PriceTable;
 use async_trait::async_trait;
 use baton_core::agent::{ModelConfig, RetryPolicy};
 use baton_core::model::{
-    Attempt, ChatRequest, DeltaSink, GatewayError, ModelGateway, ModelProvider, ModelReply,
-    ProviderError, ProviderErrorKind, StreamDelta,
+    Attempt, ChatRequest, ChatResponse, DeltaSink, GatewayError, ModelGateway, ModelProvider,
+    ModelReply, ProviderError, ProviderErrorKind, StreamDelta,
 };
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -115,6 +115,56 @@ fn not_configured(model: &str, why: &str) -> ProviderError {
     }
 }
 
+impl Gateway {
+    /// The provider a model names and the request shaped for it (its name and default
+    /// parameters); why not when the model names no configured provider.
+    fn route(
+        &self,
+        model: &ModelConfig,
+        request: &ChatRequest,
+    ) -> Result<(Arc<dyn ModelProvider>, ChatRequest), ProviderError> {
+        let Some((provider_name, model_name)) = model.provider_and_model() else {
+            return Err(not_configured(&model.id, "name it `provider/model`"));
+        };
+        let Some(provider) = self.registry.get(provider_name) else {
+            return Err(not_configured(
+                &model.id,
+                &self.registry.why_missing(provider_name),
+            ));
+        };
+        let mut req = request.clone();
+        req.model = model_name.to_owned();
+        if let Some(params) = &model.parameters {
+            for (k, v) in params {
+                req.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Ok((provider, req))
+    }
+}
+
+/// One call to a provider: its result, whether it streamed any delta, and how long it took.
+async fn call_once(
+    provider: &dyn ModelProvider,
+    req: &ChatRequest,
+    on_delta: Option<DeltaSink<'_>>,
+) -> (Result<ChatResponse, ProviderError>, bool, u64) {
+    let started = Instant::now();
+    let emitted = AtomicBool::new(false);
+    let result = match on_delta {
+        Some(sink) => {
+            let tracked = |d: StreamDelta| {
+                emitted.store(true, Ordering::Relaxed);
+                sink(d)
+            };
+            provider.stream(req, &tracked).await
+        }
+        None => provider.complete(req).await,
+    };
+    let duration_ms = started.elapsed().as_millis() as u64;
+    (result, emitted.load(Ordering::Relaxed), duration_ms)
+}
+
 #[async_trait]
 impl ModelGateway for Gateway {
     async fn chat(
@@ -126,46 +176,22 @@ impl ModelGateway for Gateway {
         let mut attempts = Vec::new();
         let mut last = not_configured("(none)", "no model configured");
         for model in models {
-            let Some((provider_name, model_name)) = model.provider_and_model() else {
-                last = not_configured(&model.id, "name it `provider/model`");
-                attempts.push(Attempt {
-                    model: model.id.clone(),
-                    error: Some(last.clone()),
-                    duration_ms: 0,
-                });
-                continue;
-            };
-            let Some(provider) = self.registry.get(provider_name) else {
-                last = not_configured(&model.id, &self.registry.why_missing(provider_name));
-                attempts.push(Attempt {
-                    model: model.id.clone(),
-                    error: Some(last.clone()),
-                    duration_ms: 0,
-                });
-                continue;
-            };
-            let mut req = request.clone();
-            req.model = model_name.to_owned();
-            if let Some(params) = &model.parameters {
-                for (k, v) in params {
-                    req.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+            let (provider, req) = match self.route(model, &request) {
+                Ok(routed) => routed,
+                Err(e) => {
+                    attempts.push(Attempt {
+                        model: model.id.clone(),
+                        error: Some(e.clone()),
+                        duration_ms: 0,
+                    });
+                    last = e;
+                    continue;
                 }
-            }
+            };
             let policy = model.retry.clone().unwrap_or_else(RetryPolicy::default);
             for attempt in 0..=policy.count {
-                let started = Instant::now();
-                let emitted = AtomicBool::new(false);
-                let result = match on_delta {
-                    Some(sink) => {
-                        let tracked = |d: StreamDelta| {
-                            emitted.store(true, Ordering::Relaxed);
-                            sink(d)
-                        };
-                        provider.stream(&req, &tracked).await
-                    }
-                    None => provider.complete(&req).await,
-                };
-                let duration_ms = started.elapsed().as_millis() as u64;
+                let (result, emitted, duration_ms) =
+                    call_once(provider.as_ref(), &req, on_delta).await;
                 match result {
                     Ok(response) => {
                         attempts.push(Attempt {
@@ -189,9 +215,8 @@ impl ModelGateway for Gateway {
                             duration_ms,
                         });
                         // A stream that already showed text cannot be retried without repeating it.
-                        let retry = attempt < policy.count
-                            && e.is_retryable(&policy.on_codes)
-                            && !emitted.load(Ordering::Relaxed);
+                        let retry =
+                            attempt < policy.count && e.is_retryable(&policy.on_codes) && !emitted;
                         let wait = self.backoff(attempt, e.retry_after);
                         last = e;
                         if !retry {

@@ -84,13 +84,44 @@ impl Metrics {
 
     /// The Prometheus text exposition of every counter.
     pub fn render(&self) -> String {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut out = String::with_capacity(2048);
+        self.render_runs(&mut out);
+        self.render_model(&mut out);
+        let (prompt, completion) = (get(&self.prompt_tokens), get(&self.completion_tokens));
+        header(
+            &mut out,
+            "baton_tokens_total",
+            "counter",
+            "Tokens used by model calls.",
+        );
+        let _ = writeln!(out, "baton_tokens_total{{kind=\"prompt\"}} {prompt}");
         let _ = writeln!(
             out,
-            "# HELP baton_runs_total Agent turns by how they ended."
+            "baton_tokens_total{{kind=\"completion\"}} {completion}"
         );
-        let _ = writeln!(out, "# TYPE baton_runs_total counter");
+        let tool_calls = get(&self.tool_calls);
+        counter(
+            &mut out,
+            "baton_tool_calls_total",
+            "Server-side tool calls.",
+            tool_calls,
+        );
+        let tool_errors = get(&self.tool_errors);
+        let help = "Tool calls that returned an error.";
+        counter(&mut out, "baton_tool_errors_total", help, tool_errors);
+        let firings = get(&self.schedule_firings);
+        let help = "Schedule firings by this server.";
+        counter(&mut out, "baton_schedule_firings_total", help, firings);
+        out
+    }
+
+    fn render_runs(&self, out: &mut String) {
+        header(
+            out,
+            "baton_runs_total",
+            "counter",
+            "Agent turns by how they ended.",
+        );
         for (state, c) in [
             ("completed", &self.runs_completed),
             ("input_required", &self.runs_input_required),
@@ -99,72 +130,43 @@ impl Metrics {
         ] {
             let _ = writeln!(out, "baton_runs_total{{state=\"{state}\"}} {}", get(c));
         }
-        let _ = writeln!(
-            out,
-            "# HELP baton_model_calls_total Model calls (each retry counts)."
-        );
-        let _ = writeln!(out, "# TYPE baton_model_calls_total counter");
-        let _ = writeln!(out, "baton_model_calls_total {}", get(&self.model_calls));
-        let _ = writeln!(
-            out,
-            "# HELP baton_model_errors_total Model calls that failed."
-        );
-        let _ = writeln!(out, "# TYPE baton_model_errors_total counter");
-        let _ = writeln!(out, "baton_model_errors_total {}", get(&self.model_errors));
-        let _ = writeln!(
-            out,
-            "# HELP baton_model_latency_seconds Model call latency."
-        );
-        let _ = writeln!(out, "# TYPE baton_model_latency_seconds histogram");
-        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.model_latency_buckets) {
-            let _ = writeln!(
-                out,
-                "baton_model_latency_seconds_bucket{{le=\"{bound}\"}} {}",
-                get(bucket)
-            );
-        }
-        let calls = get(&self.model_calls);
-        let _ = writeln!(
-            out,
-            "baton_model_latency_seconds_bucket{{le=\"+Inf\"}} {calls}"
-        );
-        let _ = writeln!(
-            out,
-            "baton_model_latency_seconds_sum {}",
-            get(&self.model_latency_ms_sum) as f64 / 1000.0
-        );
-        let _ = writeln!(out, "baton_model_latency_seconds_count {calls}");
-        let _ = writeln!(out, "# HELP baton_tokens_total Tokens used by model calls.");
-        let _ = writeln!(out, "# TYPE baton_tokens_total counter");
-        let _ = writeln!(
-            out,
-            "baton_tokens_total{{kind=\"prompt\"}} {}",
-            get(&self.prompt_tokens)
-        );
-        let _ = writeln!(
-            out,
-            "baton_tokens_total{{kind=\"completion\"}} {}",
-            get(&self.completion_tokens)
-        );
-        let _ = writeln!(out, "# HELP baton_tool_calls_total Server-side tool calls.");
-        let _ = writeln!(out, "# TYPE baton_tool_calls_total counter");
-        let _ = writeln!(out, "baton_tool_calls_total {}", get(&self.tool_calls));
-        let _ = writeln!(
-            out,
-            "# HELP baton_tool_errors_total Tool calls that returned an error."
-        );
-        let _ = writeln!(out, "# TYPE baton_tool_errors_total counter");
-        let _ = writeln!(out, "baton_tool_errors_total {}", get(&self.tool_errors));
-        let _ = writeln!(
-            out,
-            "# HELP baton_schedule_firings_total Schedule firings by this server."
-        );
-        let _ = writeln!(out, "# TYPE baton_schedule_firings_total counter");
-        let _ = writeln!(
-            out,
-            "baton_schedule_firings_total {}",
-            get(&self.schedule_firings)
-        );
-        out
     }
+
+    fn render_model(&self, out: &mut String) {
+        let calls = get(&self.model_calls);
+        let help = "Model calls (each retry counts).";
+        counter(out, "baton_model_calls_total", help, calls);
+        let errors = get(&self.model_errors);
+        counter(
+            out,
+            "baton_model_errors_total",
+            "Model calls that failed.",
+            errors,
+        );
+        let name = "baton_model_latency_seconds";
+        header(out, name, "histogram", "Model call latency.");
+        for (bound, bucket) in LATENCY_BUCKETS.iter().zip(&self.model_latency_buckets) {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {}", get(bucket));
+        }
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {calls}");
+        let sum = get(&self.model_latency_ms_sum) as f64 / 1000.0;
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {calls}");
+    }
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+/// The `# HELP` and `# TYPE` lines of a metric.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A counter without labels, with its header.
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    header(out, name, "counter", help);
+    let _ = writeln!(out, "{name} {value}");
 }

@@ -218,40 +218,64 @@ impl Engine {
             Ok(c) => c,
             Err(e) => return self.deactivate(&s, due, e.0).await,
         };
-        let mut advanced = s.clone();
-        advanced.next_fire_at = if s.spec.kind == ScheduleType::Once {
-            None
-        } else {
-            cadence.next_after(s.anchor_ms, now.max(due))
-        };
-        advanced.is_active = advanced.next_fire_at.is_some();
+        let mut advanced = advanced(&s, &cadence, due, now);
         let missed = now - due > config.grace.as_millis() as i64;
         if missed && s.spec.catch_up == CatchUp::None {
-            let moved = self
-                .inner
-                .store
-                .fire_schedule(&advanced, s.generation, due, None)
-                .await?;
-            if moved {
-                tracing::info!(schedule = %s.id, due, "missed firing dropped (no catch-up)");
-            }
-            return Ok(if moved { Fired::Skipped } else { Fired::Lost });
+            return self.drop_missed(&s, &advanced, due).await;
         }
-        let request = match self.schedule_request(&s).await {
-            Ok(r) => r,
-            Err(why) => return self.deactivate(&s, due, why).await,
-        };
-        let task = match self.build_task(&request).await {
+        let task = match self.firing_task(&s).await? {
             Ok(t) => t,
-            Err(EngineError::AgentNotFound(v)) => {
-                return self
-                    .deactivate(&s, due, format!("agent version {v} does not exist"))
-                    .await
-            }
-            Err(e) => return Err(e),
+            Err(why) => return self.deactivate(&s, due, why).await,
         };
         advanced.trigger_count = s.trigger_count + 1;
         advanced.last_triggered_at = Some(baton_core::id::now_rfc3339());
+        self.record_firing(&s, &advanced, due, task).await
+    }
+
+    /// Moves a schedule past a firing it missed without starting a task.
+    async fn drop_missed(
+        &self,
+        s: &ScheduleRecord,
+        advanced: &ScheduleRecord,
+        due: i64,
+    ) -> Result<Fired, EngineError> {
+        let moved = self
+            .inner
+            .store
+            .fire_schedule(advanced, s.generation, due, None)
+            .await?;
+        if moved {
+            tracing::info!(schedule = %s.id, due, "missed firing dropped (no catch-up)");
+        }
+        Ok(if moved { Fired::Skipped } else { Fired::Lost })
+    }
+
+    /// The task a firing starts, or why the schedule can no longer fire.
+    async fn firing_task(
+        &self,
+        s: &ScheduleRecord,
+    ) -> Result<Result<TaskRecord, String>, EngineError> {
+        let request = match self.schedule_request(s).await {
+            Ok(r) => r,
+            Err(why) => return Ok(Err(why)),
+        };
+        match self.build_task(&request).await {
+            Ok(t) => Ok(Ok(t)),
+            Err(EngineError::AgentNotFound(v)) => {
+                Ok(Err(format!("agent version {v} does not exist")))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores the firing with its task and the advanced schedule, unless another server did.
+    async fn record_firing(
+        &self,
+        s: &ScheduleRecord,
+        advanced: &ScheduleRecord,
+        due: i64,
+        task: TaskRecord,
+    ) -> Result<Fired, EngineError> {
         let firing = FiringRecord {
             schedule_id: s.id.clone(),
             generation: s.generation,
@@ -263,7 +287,7 @@ impl Engine {
         let fired = self
             .inner
             .store
-            .fire_schedule(&advanced, s.generation, due, Some((&firing, &task)))
+            .fire_schedule(advanced, s.generation, due, Some((&firing, &task)))
             .await?;
         if !fired {
             return Ok(Fired::Lost);
@@ -297,6 +321,19 @@ impl Engine {
         self.wake_workers();
         Ok(task)
     }
+}
+
+/// The schedule after a firing due at `due`: its next firing from now (none for a one-off),
+/// inactive when there is none.
+fn advanced(s: &ScheduleRecord, cadence: &Cadence, due: i64, now: i64) -> ScheduleRecord {
+    let mut advanced = s.clone();
+    advanced.next_fire_at = if s.spec.kind == ScheduleType::Once {
+        None
+    } else {
+        cadence.next_after(s.anchor_ms, now.max(due))
+    };
+    advanced.is_active = advanced.next_fire_at.is_some();
+    advanced
 }
 
 #[cfg(test)]
