@@ -69,66 +69,9 @@ pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
     } else {
         format!("/{}", api.endpoint)
     };
-    let properties = match &api.args_schema {
-        None => Map::new(),
-        Some(schema) => schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-    };
-    let mut arguments = BTreeMap::new();
-    for (name, property) in &properties {
-        let field = format!("config.api_tool.args_schema.properties.{name}.type");
-        let kind = match property.get("type").and_then(Value::as_str) {
-            Some("string") | None => ArgumentType::String,
-            Some("number") | Some("integer") => ArgumentType::Number,
-            Some("boolean") => ArgumentType::Boolean,
-            Some(other) => {
-                return Err(ValidationError::new(
-                    field,
-                    format!(
-                        "`{other}` arguments are not supported (string, number, integer, boolean)"
-                    ),
-                ))
-            }
-        };
-        arguments.insert(
-            name.clone(),
-            HttpArgument {
-                kind,
-                description: property
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or(name)
-                    .to_owned(),
-                send_to_model: true,
-                default_value: property.get("default").cloned(),
-            },
-        );
-    }
-    let mut url = format!("{base}{endpoint}");
-    let mut body_template = None;
-    match api.method {
-        HttpMethod::Get | HttpMethod::Delete => {
-            let query: Vec<String> = arguments
-                .keys()
-                .map(|name| format!("{name}={{{{{name}}}}}"))
-                .collect();
-            if !query.is_empty() {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str(&query.join("&"));
-            }
-        }
-        HttpMethod::Post | HttpMethod::Put => {
-            body_template = Some(
-                arguments
-                    .keys()
-                    .map(|name| (name.clone(), Value::String(format!("{{{{{name}}}}}"))))
-                    .collect(),
-            );
-        }
-    }
+    let arguments = api_arguments(api.args_schema.as_ref())?;
+    let (url, body_template) =
+        with_placeholders(format!("{base}{endpoint}"), api.method, &arguments);
     let spec = ToolSpec {
         key: body.name,
         path: "Default".into(),
@@ -158,6 +101,80 @@ pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
         ValidationError::new(field, e.message)
     })?;
     Ok(spec)
+}
+
+/// The arguments an `args_schema` declares, each sent to the model; only scalar types.
+fn api_arguments(
+    args_schema: Option<&Value>,
+) -> Result<BTreeMap<String, HttpArgument>, ValidationError> {
+    let properties = match args_schema {
+        None => Map::new(),
+        Some(schema) => schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default(),
+    };
+    let mut arguments = BTreeMap::new();
+    for (name, property) in &properties {
+        arguments.insert(name.clone(), api_argument(name, property)?);
+    }
+    Ok(arguments)
+}
+
+/// One `args_schema` property as an argument.
+fn api_argument(name: &str, property: &Value) -> Result<HttpArgument, ValidationError> {
+    let field = format!("config.api_tool.args_schema.properties.{name}.type");
+    let kind = match property.get("type").and_then(Value::as_str) {
+        Some("string") | None => ArgumentType::String,
+        Some("number") | Some("integer") => ArgumentType::Number,
+        Some("boolean") => ArgumentType::Boolean,
+        Some(other) => {
+            return Err(ValidationError::new(
+                field,
+                format!("`{other}` arguments are not supported (string, number, integer, boolean)"),
+            ))
+        }
+    };
+    Ok(HttpArgument {
+        kind,
+        description: property
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(name)
+            .to_owned(),
+        send_to_model: true,
+        default_value: property.get("default").cloned(),
+    })
+}
+
+/// The URL and body with a placeholder per argument: in the query string for GET and DELETE,
+/// in the JSON body for POST and PUT.
+fn with_placeholders(
+    mut url: String,
+    method: HttpMethod,
+    arguments: &BTreeMap<String, HttpArgument>,
+) -> (String, Option<Map<String, Value>>) {
+    match method {
+        HttpMethod::Get | HttpMethod::Delete => {
+            let query: Vec<String> = arguments
+                .keys()
+                .map(|name| format!("{name}={{{{{name}}}}}"))
+                .collect();
+            if !query.is_empty() {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&query.join("&"));
+            }
+            (url, None)
+        }
+        HttpMethod::Post | HttpMethod::Put => {
+            let body = arguments
+                .keys()
+                .map(|name| (name.clone(), Value::String(format!("{{{{{name}}}}}"))))
+                .collect();
+            (url, Some(body))
+        }
+    }
 }
 
 /// Create an Orchestra `api` tool (stored as an `http` tool).
