@@ -26,7 +26,11 @@ pub mod secrets;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
+mod sql_agents;
+#[cfg(feature = "sql")]
 mod sql_collections;
+#[cfg(feature = "sql")]
+mod sql_keys;
 #[cfg(feature = "sql")]
 mod sql_schedules;
 #[cfg(feature = "sql")]
