@@ -192,13 +192,13 @@ impl ModelGateway for Gateway {
             for attempt in 0..=policy.count {
                 let (result, emitted, duration_ms) =
                     call_once(provider.as_ref(), &req, on_delta).await;
+                attempts.push(Attempt {
+                    model: model.id.clone(),
+                    error: result.as_ref().err().cloned(),
+                    duration_ms,
+                });
                 match result {
                     Ok(response) => {
-                        attempts.push(Attempt {
-                            model: model.id.clone(),
-                            error: None,
-                            duration_ms,
-                        });
                         let cost = self.prices.cost(&model.id, &response.usage);
                         return Ok(ModelReply {
                             response,
@@ -209,11 +209,6 @@ impl ModelGateway for Gateway {
                     }
                     Err(e) => {
                         tracing::warn!(model = %model.id, attempt, error = %e, "model call failed");
-                        attempts.push(Attempt {
-                            model: model.id.clone(),
-                            error: Some(e.clone()),
-                            duration_ms,
-                        });
                         // A stream that already showed text cannot be retried without repeating it.
                         let retry =
                             attempt < policy.count && e.is_retryable(&policy.on_codes) && !emitted;
