@@ -121,11 +121,36 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A model provider (embeddings) failed.
-    #[error("{0}")]
-    Upstream(String),
+    #[error("{context}: {source}")]
+    Upstream {
+        /// What the engine was doing.
+        context: String,
+        /// The provider's error.
+        #[source]
+        source: baton_core::model::ProviderError,
+    },
     /// Something that should not happen.
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("internal: {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl EngineError {
+    /// An internal failure while doing `context`, caused by `source`.
+    pub(crate) fn internal(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            message: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 impl From<baton_core::ValidationError> for EngineError {
@@ -286,7 +311,7 @@ impl Engine {
     /// Decodes a task's checkpoint.
     pub fn data(task: &TaskRecord) -> Result<TaskData, EngineError> {
         serde_json::from_value(task.data.clone())
-            .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))
+            .map_err(|e| EngineError::internal("task checkpoint", e))
     }
 
     /// Loads a task of the project.
@@ -369,9 +394,10 @@ impl Engine {
     /// together with something else (a schedule's firing).
     pub async fn build_task(&self, req: &RunRequest) -> Result<TaskRecord, EngineError> {
         if req.task_id.is_some() || !req.background {
-            return Err(EngineError::Internal(
-                "build_task makes new background tasks only".into(),
-            ));
+            return Err(EngineError::Internal {
+                message: "build_task makes new background tasks only".into(),
+                source: None,
+            });
         }
         Ok(self.assemble(req).await?.0)
     }
@@ -427,7 +453,7 @@ impl Engine {
             },
         );
         task.data = serde_json::to_value(&data)
-            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
         Ok((task, spec))
     }
 
@@ -570,7 +596,7 @@ impl Engine {
                             format!("the MCP server has no tool `{name}`"),
                         ))
                     }
-                    Err(message) => return Ok(Err(message)),
+                    Err(error) => return Ok(Err(error.to_string())),
                 }
             }
         };
@@ -591,7 +617,11 @@ impl Engine {
         check
             .check(&call)
             .map_err(|message| invalid("arguments", message))?;
-        Ok(runnable.handler.call(arguments, &ctx).await)
+        Ok(runnable
+            .handler
+            .call(arguments, &ctx)
+            .await
+            .map_err(|e| e.to_string()))
     }
 
     /// Starts this process's background workers.
