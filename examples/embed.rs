@@ -8,7 +8,7 @@ use baton_store::MemoryStore;
 async fn ask() -> Result<RunOutput, Box<dyn std::error::Error>> {
     let engine = Engine::builder()
         .provider(ScriptedModel)
-        .tool(StockPrice::definition(), StockPrice)
+        .tool(StockPrice)
         .store(MemoryStore::new())
         .build()?;
     let analyst = Agent::new("analyst")

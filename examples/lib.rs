@@ -1,5 +1,5 @@
 //! The model provider and the tool the examples share, each written against the engine's
-//! traits: `ModelProvider` for a model, `ToolHandler` for a tool the engine runs in-process.
+//! traits: `ModelProvider` for a model, `Tool` for a typed tool the engine runs in-process.
 //!
 //! | example | shows |
 //! |---|---|
@@ -11,11 +11,13 @@
 //! them all.
 
 use async_trait::async_trait;
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{Tool, ToolContext, ToolError};
 use baton_core::model::{
     ChatRequest, ChatResponse, ChatRole, DeltaSink, FinishReason, ModelProvider, ProviderError,
-    TokenUsage, ToolCall, ToolDefinition,
+    TokenUsage, ToolCall,
 };
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// A model provider of our own: it asks for the stock price, then answers with it. A real one
@@ -71,25 +73,40 @@ impl ModelProvider for ScriptedModel {
 /// A tool of our own, run in-process by the engine.
 pub struct StockPrice;
 
-impl StockPrice {
-    /// What the model is told about the tool.
-    pub fn definition() -> ToolDefinition {
-        ToolDefinition::new(
-            "stock_price",
-            "The last price of a stock",
-            json!({"type": "object", "properties": {"symbol": {"type": "string"}},
-                   "required": ["symbol"]}),
-        )
-    }
+/// What the model asks [`StockPrice`] for; the tool's parameters are this type's JSON schema.
+#[derive(Deserialize, JsonSchema)]
+pub struct Symbol {
+    /// The stock's ticker symbol, e.g. `ACME`.
+    pub symbol: String,
 }
 
-#[async_trait]
-impl ToolHandler for StockPrice {
-    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
-        match arguments["symbol"].as_str() {
-            Some("ACME") => Ok(json!({"symbol": "ACME", "price": 42.5})),
-            Some(other) => Err(format!("unknown symbol {other}")),
-            None => Err("symbol is required".into()),
+/// What [`StockPrice`] answers.
+#[derive(Serialize)]
+pub struct Quote {
+    /// The ticker symbol.
+    pub symbol: String,
+    /// The last price, in USD.
+    pub price: f64,
+}
+
+impl Tool for StockPrice {
+    type Args = Symbol;
+    type Output = Quote;
+    const NAME: &'static str = "stock_price";
+
+    fn description(&self) -> String {
+        "The last price of a stock".into()
+    }
+
+    async fn call(&self, args: Symbol, _ctx: &ToolContext<'_>) -> Result<Quote, ToolError> {
+        match args.symbol.as_str() {
+            "ACME" => Ok(Quote {
+                symbol: args.symbol,
+                price: 42.5,
+            }),
+            other => Err(ToolError::InvalidArguments(format!(
+                "unknown symbol {other}"
+            ))),
         }
     }
 }

@@ -9,7 +9,7 @@ use baton_store::SqlStore;
 async fn engine(url: &str) -> Result<Engine, Box<dyn std::error::Error>> {
     Ok(Engine::builder()
         .provider(ScriptedModel)
-        .tool(StockPrice::definition(), StockPrice)
+        .tool(StockPrice)
         .store(SqlStore::connect(url).await?)
         .build()?)
 }

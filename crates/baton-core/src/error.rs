@@ -28,11 +28,3 @@ impl fmt::Display for ValidationError {
 }
 
 impl std::error::Error for ValidationError {}
-
-/// The error enum of `baton-core`.
-#[derive(Debug, thiserror::Error)]
-pub enum CoreError {
-    /// Input failed validation.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
-}

@@ -32,5 +32,5 @@ pub mod trace;
 pub mod usage;
 pub mod validate;
 
-pub use error::{CoreError, ValidationError};
+pub use error::ValidationError;
 pub use tenant::ProjectId;

@@ -5,7 +5,7 @@
 //! is never sealed again because nothing seals one. The origin travels with the ciphertext, so
 //! a tool whose URL moves to another host cannot take a stored secret along.
 
-use crate::store::SecretCipher;
+use crate::store::{SecretCipher, SecretError};
 use serde::{Deserialize, Serialize};
 
 /// What a secret value reads as in every answer; sent back unchanged, it keeps the stored one.
@@ -46,18 +46,32 @@ impl SecretValue {
     }
 
     /// The clear value for a request to `origin`: a sealed value opens only for its own origin.
-    pub fn reveal(&self, cipher: &dyn SecretCipher, origin: &str) -> Result<String, String> {
+    pub fn reveal(&self, cipher: &dyn SecretCipher, origin: &str) -> Result<String, RevealError> {
         match self {
             Self::Plain(plain) => Ok(plain.clone()),
-            Self::Sealed(sealed) if sealed.origin != origin => Err(format!(
-                "its secret was entered for {}, not for {origin}",
-                sealed.origin
-            )),
-            Self::Sealed(sealed) => cipher
-                .open_bound(&sealed.sealed, origin)
-                .map_err(|e| e.to_string()),
+            Self::Sealed(sealed) if sealed.origin != origin => Err(RevealError::OtherOrigin {
+                entered_for: sealed.origin.clone(),
+                origin: origin.to_owned(),
+            }),
+            Self::Sealed(sealed) => Ok(cipher.open_bound(&sealed.sealed, origin)?),
         }
     }
+}
+
+/// Why a secret value is not revealed.
+#[derive(Debug, thiserror::Error)]
+pub enum RevealError {
+    /// The request goes to another origin than the secret was entered for.
+    #[error("its secret was entered for {entered_for}, not for {origin}")]
+    OtherOrigin {
+        /// The origin the secret belongs to.
+        entered_for: String,
+        /// The origin of the request.
+        origin: String,
+    },
+    /// The sealed value could not be opened.
+    #[error(transparent)]
+    Open(#[from] SecretError),
 }
 
 /// The origin of a URL as secrets are bound to it: `scheme://host:port`.

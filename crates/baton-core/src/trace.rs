@@ -89,23 +89,6 @@ pub struct SpanRecord {
     pub attributes: Map<String, Value>,
 }
 
-/// Which traces a search wants.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TraceQuery {
-    /// Root spans starting at or after this (Unix ms).
-    pub from_ms: i64,
-    /// Root spans starting before this (Unix ms).
-    pub to_ms: i64,
-    /// Only this agent's.
-    pub agent_key: Option<String>,
-    /// Only roots with this status.
-    pub status: Option<String>,
-    /// Only roots whose attributes hold these values (`metadata.x`, `identity_id`, …).
-    pub attributes: Vec<(String, Value)>,
-    /// At most this many.
-    pub limit: u64,
-}
-
 /// How usage is grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum UsageGroup {

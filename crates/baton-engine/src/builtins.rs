@@ -6,10 +6,11 @@
 //! an error instead of a runaway bill.
 
 use crate::state::TaskData;
+use crate::toolset::service_failure;
 use crate::{Engine, Inner, RunRequest};
 use async_trait::async_trait;
 use baton_core::agent::AgentSpec;
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{ToolContext, ToolError, ToolHandler};
 use baton_core::message::{Part, Role};
 use baton_core::model::ToolDefinition;
 use baton_core::task::TaskState;
@@ -63,7 +64,7 @@ pub(crate) fn retrieve_agents_definition() -> ToolDefinition {
 
 #[async_trait]
 impl ToolHandler for RetrieveAgents {
-    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         let mut agents = Vec::new();
         for member in &self.team {
             let found = self
@@ -71,7 +72,7 @@ impl ToolHandler for RetrieveAgents {
                 .store
                 .agent_by_key(&self.project, &member.key)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(service_failure)?;
             match found {
                 Some(agent) => agents.push(json!({
                     "key": agent.spec.key,
@@ -132,32 +133,34 @@ fn answer_of(data: &TaskData) -> String {
 
 #[async_trait]
 impl ToolHandler for CallSubAgent {
-    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         let key = arguments["agent_key"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
         let message = arguments["message"].as_str().unwrap_or_default().to_owned();
         if !self.team.iter().any(|m| m.key == key) {
-            return Err(format!("`{key}` is not in this agent's team"));
+            return Err(ToolError::InvalidArguments(format!(
+                "`{key}` is not in this agent's team"
+            )));
         }
         if self.chain.contains(&key) {
-            return Err(format!(
+            return Err(ToolError::Denied(format!(
                 "calling `{key}` would make a cycle ({} → {key}); answer without it",
                 self.chain.join(" → ")
-            ));
+            )));
         }
         if self.chain.len() as u32 > MAX_DEPTH {
-            return Err(format!(
+            return Err(ToolError::Denied(format!(
                 "sub-agents may nest at most {MAX_DEPTH} levels deep; answer without delegating"
-            ));
+            )));
         }
         {
             let mut made = self.calls_made.lock().unwrap_or_else(|e| e.into_inner());
             if *made >= MAX_SUB_AGENT_CALLS {
-                return Err(format!(
+                return Err(ToolError::Denied(format!(
                     "this task has made its {MAX_SUB_AGENT_CALLS} sub-agent calls; answer with what you have"
-                ));
+                )));
             }
             *made += 1;
         }
@@ -166,8 +169,10 @@ impl ToolHandler for CallSubAgent {
             .store
             .agent_by_key(&self.project, &key)
             .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("sub-agent `{key}` does not exist"))?;
+            .map_err(service_failure)?
+            .ok_or_else(|| {
+                ToolError::InvalidArguments(format!("sub-agent `{key}` does not exist"))
+            })?;
         let engine = Engine {
             inner: self.inner.clone(),
         };
@@ -195,7 +200,7 @@ impl ToolHandler for CallSubAgent {
                 trace: ctx.trace.clone(),
             }),
         };
-        let prepared = engine.prepare(request).await.map_err(|e| e.to_string())?;
+        let prepared = engine.prepare(request).await.map_err(service_failure)?;
         let child_id = prepared.task.id.clone();
         self.ledger
             .lock()
@@ -204,20 +209,23 @@ impl ToolHandler for CallSubAgent {
             .push(child_id.clone());
         let finished = crate::run::run(self.inner.clone(), prepared.task, prepared.spec)
             .await
-            .map_err(|e| format!("sub-agent `{key}` failed: {e}"))?;
-        let data = Engine::data(&finished).map_err(|e| e.to_string())?;
+            .map_err(|e| ToolError::Upstream {
+                message: format!("sub-agent `{key}` failed: {e}"),
+                source: Some(Box::new(e)),
+            })?;
+        let data = Engine::data(&finished).map_err(service_failure)?;
         self.ledger.lock().unwrap_or_else(|e| e.into_inner()).usage += data.usage;
         match finished.state {
             TaskState::Completed => Ok(json!({"agent_key": key, "task_id": child_id,
                                               "answer": answer_of(&data)})),
-            TaskState::InputRequired => Err(format!(
+            TaskState::InputRequired => Err(ToolError::Execution(format!(
                 "sub-agent `{key}` stopped for input it cannot get here (task {child_id})"
-            )),
-            other => Err(format!(
+            ))),
+            other => Err(ToolError::Execution(format!(
                 "sub-agent `{key}` ended {} (task {child_id}): {}",
                 serde_json::to_value(other).unwrap_or(Value::Null),
                 data.error.unwrap_or_default()
-            )),
+            ))),
         }
     }
 }

@@ -41,11 +41,36 @@ pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A model provider (embeddings) failed.
-    #[error("{0}")]
-    Upstream(String),
+    #[error("{context}: {source}")]
+    Upstream {
+        /// What the engine was doing.
+        context: String,
+        /// The provider's error.
+        #[source]
+        source: baton_core::model::ProviderError,
+    },
     /// Something that should not happen.
-    #[error("internal: {0}")]
-    Internal(String),
+    #[error("internal: {message}")]
+    Internal {
+        /// What failed.
+        message: String,
+        /// The underlying error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl EngineError {
+    /// An internal failure while doing `context`, caused by `source`.
+    pub(crate) fn internal(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Internal {
+            message: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 impl From<baton_core::ValidationError> for EngineError {

@@ -54,7 +54,7 @@ impl Engine {
                             format!("the MCP server has no tool `{name}`"),
                         ))
                     }
-                    Err(message) => return Ok(Err(message)),
+                    Err(error) => return Ok(Err(error.to_string())),
                 }
             }
         };
@@ -75,6 +75,10 @@ impl Engine {
         check
             .check(&call)
             .map_err(|message| invalid("arguments", message))?;
-        Ok(runnable.handler.call(arguments, &ctx).await)
+        Ok(runnable
+            .handler
+            .call(arguments, &ctx)
+            .await
+            .map_err(|e| e.to_string()))
     }
 }

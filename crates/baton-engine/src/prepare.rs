@@ -35,9 +35,10 @@ impl Engine {
     /// together with something else (a schedule's firing).
     pub async fn build_task(&self, req: &RunRequest) -> Result<TaskRecord, EngineError> {
         if req.task_id.is_some() || !req.background {
-            return Err(EngineError::Internal(
-                "build_task makes new background tasks only".into(),
-            ));
+            return Err(EngineError::Internal {
+                message: "build_task makes new background tasks only".into(),
+                source: None,
+            });
         }
         Ok(self.assemble(req).await?.0)
     }
@@ -78,7 +79,7 @@ impl Engine {
             },
         );
         task.data = serde_json::to_value(&data)
-            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
         Ok((task, spec))
     }
 

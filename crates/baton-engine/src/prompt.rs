@@ -56,7 +56,7 @@ fn open_all(
                 Value::String(
                     cipher
                         .open(sealed)
-                        .map_err(|e| EngineError::Internal(format!("variable `{name}`: {e}")))?,
+                        .map_err(|e| EngineError::internal(format!("variable `{name}`"), e))?,
                 )
             }
             other => other.clone(),

@@ -78,7 +78,7 @@ pub(crate) async fn run(
     spec: AgentSpec,
 ) -> Result<TaskRecord, EngineError> {
     let data: TaskData = serde_json::from_value(task.data.clone())
-        .map_err(|e| EngineError::Internal(format!("task checkpoint: {e}")))?;
+        .map_err(|e| EngineError::internal("task checkpoint", e))?;
     let ledger = builtins::SharedLedger::default();
     let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
     let tools = toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
@@ -295,7 +295,11 @@ impl Runner {
                             cipher: cipher.as_ref(),
                             trace,
                         };
-                        handler.call(call.arguments.clone(), &ctx).await
+                        // The model sees the error's text; its kind is for the embedder's code.
+                        handler
+                            .call(call.arguments.clone(), &ctx)
+                            .await
+                            .map_err(|e| e.to_string())
                     }
                     _ => Err(format!("tool `{}` cannot run on the server", call.name)),
                 }

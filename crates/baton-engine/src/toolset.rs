@@ -3,7 +3,7 @@
 
 use crate::step::ToolKinds;
 use baton_core::agent::{AgentSpec, AgentTool, ToolApproval};
-use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
+use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolError, ToolHandler};
 use baton_core::model::{ToolCall, ToolDefinition};
 use baton_core::store::{StoreError, ToolStore};
 use baton_core::tool::{BuiltinTool, ToolKind, ToolRecord};
@@ -87,8 +87,17 @@ pub(crate) struct Unavailable(pub(crate) String);
 
 #[async_trait::async_trait]
 impl ToolHandler for Unavailable {
-    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
-        Err(self.0.clone())
+    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
+        Err(ToolError::Unavailable(self.0.clone()))
+    }
+}
+
+/// A failure of the engine's own services (the store, a run) during a tool call, as the
+/// model sees it.
+pub(crate) fn service_failure(error: impl std::error::Error + Send + Sync + 'static) -> ToolError {
+    ToolError::Upstream {
+        message: error.to_string(),
+        source: Some(Box::new(error)),
     }
 }
 

@@ -92,13 +92,13 @@ async fn run_claimed(
         // The agent was deleted: the task cannot run; end it rather than leave it working.
         let mut task = task;
         let mut data: crate::state::TaskData = serde_json::from_value(task.data.clone())
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
+            .map_err(|e| EngineError::internal("task checkpoint", e))?;
         data.error = Some("the agent version this task runs was deleted".into());
         task.state = baton_core::task::TaskState::Failed;
         task.lease_owner = None;
         task.lease_expires_at = None;
-        task.data =
-            serde_json::to_value(&data).map_err(|e| EngineError::Internal(e.to_string()))?;
+        task.data = serde_json::to_value(&data)
+            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
         let expected = task.revision;
         task.revision += 1;
         inner.store.save_task(&task, expected).await?;

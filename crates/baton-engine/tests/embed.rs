@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use async_trait::async_trait;
-use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
+use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolError, ToolHandler};
 use baton_core::model::ChatRole;
 use baton_core::model::{
     ChatRequest, ChatResponse, DeltaSink, FinishReason, ModelProvider, ProviderError, TokenUsage,
@@ -91,7 +91,7 @@ struct ReadToken;
 
 #[async_trait]
 impl ToolHandler for ReadToken {
-    async fn call(&self, _: Value, ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, _: Value, ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         Ok(Value::Bool(ctx.variable("token")? == Some(json!("s3cr3t"))))
     }
 }
@@ -130,7 +130,7 @@ async fn secret_variables_are_refused_without_a_cipher_and_opened_with_one() {
     let store = Arc::new(MemoryStore::new());
     let engine = Engine::builder()
         .provider(script.clone())
-        .tool(read_token(), ReadToken)
+        .tool_handler(read_token(), ReadToken)
         .shared_store(store.clone())
         .build()
         .unwrap();
@@ -150,7 +150,7 @@ async fn secret_variables_are_refused_without_a_cipher_and_opened_with_one() {
     let key = ChaChaCipher::generate_key();
     let engine = Engine::builder()
         .provider(script.clone())
-        .tool(read_token(), ReadToken)
+        .tool_handler(read_token(), ReadToken)
         .cipher(ChaChaCipher::from_base64(&key).unwrap())
         .shared_store(store.clone())
         .build()
@@ -336,7 +336,7 @@ struct Price(Arc<AtomicUsize>);
 
 #[async_trait]
 impl ToolHandler for Price {
-    async fn call(&self, _: Value, _: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, _: Value, _: &ToolContext<'_>) -> Result<Value, ToolError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(json!(42.5))
     }
@@ -345,7 +345,7 @@ impl ToolHandler for Price {
 async fn analyst_engine(url: &str, model: Analyst, calls: &Arc<AtomicUsize>) -> Engine {
     Engine::builder()
         .provider(model)
-        .tool(
+        .tool_handler(
             ToolDefinition::new("price", "ACME's price", json!({"type": "object"})),
             Price(calls.clone()),
         )
@@ -416,7 +416,7 @@ struct Says(&'static str);
 
 #[async_trait]
 impl ToolHandler for Says {
-    async fn call(&self, _: Value, _: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, _: Value, _: &ToolContext<'_>) -> Result<Value, ToolError> {
         Ok(json!(self.0))
     }
 }
@@ -449,8 +449,8 @@ impl ToolBackend for OwnBackend {
         _: Option<&str>,
         _: Option<f64>,
         _: &ToolContext<'_>,
-    ) -> Result<Vec<Runnable>, String> {
-        Err("no MCP here".into())
+    ) -> Result<Vec<Runnable>, ToolError> {
+        Err(ToolError::Unavailable("no MCP here".into()))
     }
 }
 
@@ -472,7 +472,7 @@ async fn registered_tools_come_before_the_backend_which_runs_the_rest() {
     ]);
     let engine = Engine::builder()
         .provider(script.clone())
-        .tool(
+        .tool_handler(
             ToolDefinition::new("lookup", "", json!({"type": "object"})),
             Says("builder's"),
         )

@@ -176,10 +176,10 @@ impl From<EngineError> for ApiError {
             EngineError::Inactive(message) => Self::invalid_code("schedule_inactive", "", message),
             EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
             EngineError::Store(store) => store.into(),
-            EngineError::Upstream(message) => {
-                Self::new(StatusCode::BAD_GATEWAY, "upstream_error", message)
+            EngineError::Upstream { .. } => {
+                Self::new(StatusCode::BAD_GATEWAY, "upstream_error", e.to_string())
             }
-            EngineError::Internal(_) => Self::internal(&e),
+            EngineError::Internal { .. } => Self::internal(&e),
         }
     }
 }

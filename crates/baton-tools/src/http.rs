@@ -3,7 +3,7 @@
 
 use crate::policy::{OutboundPolicy, PolicyResolver};
 use async_trait::async_trait;
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{ToolContext, ToolError, ToolHandler};
 use baton_core::secret::url_origin;
 use baton_core::template;
 use baton_core::tool::{ArgumentType, HeaderValue, HttpDef, HttpMethod};
@@ -101,7 +101,7 @@ impl HttpTool {
         &self,
         arguments: &Value,
         ctx: &ToolContext<'_>,
-    ) -> Result<Map<String, Value>, String> {
+    ) -> Result<Map<String, Value>, ToolError> {
         let mut out = Map::new();
         for (name, arg) in &self.def.arguments {
             let from_model = if arg.send_to_model {
@@ -118,11 +118,11 @@ impl HttpTool {
             };
             let Some(value) = value else {
                 return Err(if arg.send_to_model {
-                    format!("missing argument `{name}`")
+                    ToolError::InvalidArguments(format!("missing argument `{name}`"))
                 } else {
-                    format!(
+                    ToolError::Unavailable(format!(
                         "argument `{name}` is hidden from the model and has no value: pass it in the request's variables or give it a default_value"
-                    )
+                    ))
                 });
             };
             out.insert(name.clone(), value);
@@ -135,11 +135,12 @@ impl HttpTool {
         &self,
         arguments: &Value,
         ctx: &ToolContext<'_>,
-    ) -> Result<reqwest::Request, String> {
+    ) -> Result<reqwest::Request, ToolError> {
         let values = self.values(arguments, ctx)?;
         let blueprint = &self.def.blueprint;
         let url = fill(&blueprint.url, &values, true);
-        let url = reqwest::Url::parse(&url).map_err(|e| format!("invalid URL `{url}`: {e}"))?;
+        let url = reqwest::Url::parse(&url)
+            .map_err(|e| ToolError::InvalidArguments(format!("invalid URL `{url}`: {e}")))?;
         let method = match blueprint.method {
             HttpMethod::Get => reqwest::Method::GET,
             HttpMethod::Post => reqwest::Method::POST,
@@ -153,27 +154,33 @@ impl HttpTool {
         for (name, header) in &blueprint.headers {
             let value = match header {
                 HeaderValue::Plain(v) | HeaderValue::Unencrypted(v) => fill(v, &values, false),
-                HeaderValue::Secret(secret) => secret
-                    .reveal(ctx.cipher, &origin)
-                    .map_err(|e| format!("header `{name}` is not sent: {e}"))?,
+                HeaderValue::Secret(secret) => {
+                    secret
+                        .reveal(ctx.cipher, &origin)
+                        .map_err(|e| ToolError::Secret {
+                            what: format!("header `{name}` is not sent"),
+                            source: Box::new(e),
+                        })?
+                }
             };
             request = request.header(name.as_str(), value);
         }
         if let Some(body) = &blueprint.body {
             request = request.json(&fill_json(&Value::Object(body.clone()), &values));
         }
-        request
-            .build()
-            .map_err(|e| format!("cannot build the request: {e}"))
+        request.build().map_err(|e| ToolError::Upstream {
+            message: format!("cannot build the request: {e}"),
+            source: Some(Box::new(e)),
+        })
     }
 
-    async fn send(&self, request: reqwest::Request) -> Result<Value, String> {
+    async fn send(&self, request: reqwest::Request) -> Result<Value, ToolError> {
         // Literal addresses skip the DNS resolver, so they are checked here.
         if let Some(host) = request.url().host_str() {
             let bare = host.trim_start_matches('[').trim_end_matches(']');
             if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
                 if !self.policy.host_is_allowed(bare) {
-                    self.policy.check_ip(ip)?;
+                    self.policy.check_ip(ip).map_err(ToolError::Denied)?;
                 }
             }
         }
@@ -182,7 +189,7 @@ impl HttpTool {
             .client
             .execute(request)
             .await
-            .map_err(|e| describe(&e, &url))?;
+            .map_err(|e| describe(e, &url))?;
         let status = response.status();
         let content_type = response
             .headers()
@@ -193,37 +200,42 @@ impl HttpTool {
         let mut body = Vec::new();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| describe(&e, &url))?;
+            let chunk = chunk.map_err(|e| describe(e, &url))?;
             if body.len() + chunk.len() > self.max_response_bytes {
-                return Err(format!(
+                return Err(ToolError::upstream(format!(
                     "the response of {url} is larger than {} bytes",
                     self.max_response_bytes
-                ));
+                )));
             }
             body.extend_from_slice(&chunk);
         }
         let text = String::from_utf8(body).map_err(|_| {
-            format!(
+            ToolError::upstream(format!(
                 "the response of {url} is binary ({content_type}); only JSON or text is supported"
-            )
+            ))
         })?;
         if !status.is_success() {
             let snippet: String = text.chars().take(500).collect();
-            return Err(format!(
-                "{url} answered HTTP {}: {snippet}",
-                status.as_u16()
-            ));
+            return Err(ToolError::HttpStatus {
+                url: url.to_string(),
+                status: status.as_u16(),
+                body: snippet,
+            });
         }
         if content_type.contains("json") {
-            return serde_json::from_str(&text).map_err(|e| {
-                format!("the response of {url} says {content_type} but is not valid JSON: {e}")
+            return serde_json::from_str(&text).map_err(|e| ToolError::Upstream {
+                message: format!(
+                    "the response of {url} says {content_type} but is not valid JSON: {e}"
+                ),
+                source: Some(Box::new(e)),
             });
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 }
 
-fn describe(error: &reqwest::Error, url: &reqwest::Url) -> String {
+/// A failed exchange, its causes spelled out (the model cannot follow a source chain).
+fn describe(error: reqwest::Error, url: &reqwest::Url) -> ToolError {
     use std::error::Error as _;
     let mut message = if error.is_timeout() {
         format!("{url} did not answer in time")
@@ -238,12 +250,26 @@ fn describe(error: &reqwest::Error, url: &reqwest::Url) -> String {
         message.push_str(&cause.to_string());
         source = cause.source();
     }
-    message
+    if error.is_timeout() {
+        return ToolError::Timeout(message);
+    }
+    // The resolver's refusal, when the outbound policy stopped the connection.
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(ToolError::Denied(_)) = cause.downcast_ref::<ToolError>() {
+            return ToolError::Denied(message);
+        }
+        source = cause.source();
+    }
+    ToolError::Upstream {
+        message,
+        source: Some(Box::new(error)),
+    }
 }
 
 #[async_trait]
 impl ToolHandler for HttpTool {
-    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         let request = self.build(&arguments, ctx)?;
         self.send(request).await
     }

@@ -2,15 +2,21 @@
 //! [`ToolHandler`] trait the engine calls, with an outbound policy guarding network access.
 //!
 //! Tool specifications (what is stored under `/v2/tools`) live in `baton_core::tool`.
+//!
+//! Features (both on by default): `code`, the sandboxed Python code tools, and `mcp`, MCP
+//! servers as tools. A build without one answers every call of that kind with a
+//! [`ToolError::Unavailable`] that names the missing feature.
 
 pub mod code;
 pub mod http;
+#[cfg(feature = "mcp")]
 pub mod mcp;
 pub mod policy;
 
-pub use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolHandler};
+pub use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolError, ToolHandler};
 pub use code::{CodeLimits, Isolation, Sandbox, SandboxConfig, SandboxMode};
-pub use mcp::{McpPool, McpSettings};
+#[cfg(feature = "mcp")]
+pub use mcp::McpPool;
 pub use policy::OutboundPolicy;
 
 use baton_core::model::ToolDefinition;
@@ -46,6 +52,33 @@ impl Default for ToolsConfig {
     }
 }
 
+/// Who may start which stdio MCP servers, and how long connecting may take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct McpSettings {
+    /// Programs stdio MCP servers may run (`*` allows any). Empty: stdio servers are refused,
+    /// because a stdio server is a command run on this machine.
+    pub stdio_commands: Vec<String>,
+    /// The environment stdio servers get (nothing else of the server's is passed on).
+    pub stdio_env: Vec<(String, String)>,
+    /// Time to connect and list tools.
+    pub connect_timeout: Duration,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        Self {
+            stdio_commands: Vec::new(),
+            stdio_env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What an MCP tool answers in a build without the `mcp` feature.
+#[cfg(not(feature = "mcp"))]
+const MCP_NOT_BUILT: &str =
+    "MCP tools are not set up on this server: it was built without the `mcp` feature";
+
 /// Builds runnable tools from stored definitions. Cheap to share behind an `Arc`.
 pub struct ToolRuntime {
     custom: std::collections::HashMap<String, Runnable>,
@@ -53,6 +86,7 @@ pub struct ToolRuntime {
     policy: Arc<OutboundPolicy>,
     client: reqwest::Client,
     sandbox: Sandbox,
+    #[cfg(feature = "mcp")]
     mcp: Arc<McpPool>,
 }
 
@@ -69,14 +103,14 @@ impl ToolRuntime {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let policy = Arc::new(config.policy.clone());
         let client = http::client(policy.clone());
-        let mcp = Arc::new(McpPool::new(policy.clone(), config.mcp.clone()));
         Self {
             custom: Default::default(),
+            #[cfg(feature = "mcp")]
+            mcp: Arc::new(McpPool::new(policy.clone(), config.mcp.clone())),
             config,
             policy,
             client,
             sandbox,
-            mcp,
         }
     }
 
@@ -145,6 +179,19 @@ impl ToolBackend for ToolRuntime {
         }
     }
 
+    #[cfg(not(feature = "mcp"))]
+    async fn mcp(
+        &self,
+        _key: &str,
+        _def: &McpDef,
+        _only: Option<&str>,
+        _timeout: Option<f64>,
+        _ctx: &ToolContext<'_>,
+    ) -> Result<Vec<Runnable>, ToolError> {
+        Err(ToolError::Unavailable(MCP_NOT_BUILT.into()))
+    }
+
+    #[cfg(feature = "mcp")]
     async fn mcp(
         &self,
         key: &str,
@@ -152,12 +199,12 @@ impl ToolBackend for ToolRuntime {
         only: Option<&str>,
         timeout: Option<f64>,
         ctx: &ToolContext<'_>,
-    ) -> Result<Vec<Runnable>, String> {
+    ) -> Result<Vec<Runnable>, ToolError> {
         let connection = self.mcp.connect(key, def, ctx).await?;
         let timeout = seconds(timeout).unwrap_or(self.config.mcp_timeout);
         if let Some(name) = only {
             if !connection.tools.iter().any(|t| t.name == name) {
-                return Err(format!(
+                return Err(ToolError::Unavailable(format!(
                     "the MCP server has no tool `{name}` (it has: {})",
                     connection
                         .tools
@@ -165,7 +212,7 @@ impl ToolBackend for ToolRuntime {
                         .map(|t| t.name.as_str())
                         .collect::<Vec<_>>()
                         .join(", ")
-                ));
+                )));
             }
         }
         Ok(connection
@@ -183,5 +230,80 @@ impl ToolBackend for ToolRuntime {
                 )),
             })
             .collect())
+    }
+}
+
+/// Builds without a tool kind's feature: its tools answer that they are not set up.
+#[cfg(all(test, not(all(feature = "code", feature = "mcp"))))]
+mod feature_tests {
+    use super::*;
+    use baton_core::store::{SecretCipher, SecretError};
+    use serde_json::Map;
+
+    struct NoSecrets;
+
+    impl SecretCipher for NoSecrets {
+        fn seal(&self, _: &str) -> String {
+            String::new()
+        }
+        fn open(&self, _: &str) -> Result<String, SecretError> {
+            Err(SecretError("none".into()))
+        }
+        fn seal_bound(&self, _: &str, _: &str) -> String {
+            String::new()
+        }
+        fn open_bound(&self, _: &str, _: &str) -> Result<String, SecretError> {
+            Err(SecretError("none".into()))
+        }
+    }
+
+    fn not_built(error: ToolError, feature: &str) {
+        assert!(matches!(error, ToolError::Unavailable(_)), "{error:?}");
+        let text = error.to_string();
+        assert!(
+            text.contains(&format!("built without the `{feature}` feature")),
+            "{text}"
+        );
+    }
+
+    #[cfg(not(feature = "mcp"))]
+    #[tokio::test]
+    async fn mcp_tools_say_the_build_has_no_mcp() {
+        let runtime = ToolRuntime::new(ToolsConfig::default(), Sandbox::disabled());
+        let def: McpDef = serde_json::from_value(json!({
+            "server_url": "https://mcp.example.com/mcp", "connection_type": "http"
+        }))
+        .unwrap();
+        let variables = Map::new();
+        let ctx = ToolContext {
+            variables: &variables,
+            cipher: &NoSecrets,
+            trace: None,
+        };
+        let error = runtime
+            .mcp("k", &def, None, None, &ctx)
+            .await
+            .err()
+            .unwrap();
+        not_built(error, "mcp");
+    }
+
+    #[cfg(not(feature = "code"))]
+    #[tokio::test]
+    async fn code_tools_say_the_build_has_no_code() {
+        let sandbox = Sandbox::detect(SandboxConfig::default()).await;
+        assert_eq!(sandbox.isolation(), Isolation::Unavailable);
+        let runtime = ToolRuntime::new(ToolsConfig::default(), sandbox);
+        let def: CodeDef =
+            serde_json::from_value(json!({"language": "python", "code": "result = 1"})).unwrap();
+        let tool = runtime.code("add", "adds", &def, None);
+        let variables = Map::new();
+        let ctx = ToolContext {
+            variables: &variables,
+            cipher: &NoSecrets,
+            trace: None,
+        };
+        let error = tool.handler.call(json!({}), &ctx).await.unwrap_err();
+        not_built(error, "code");
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::policy::{OutboundPolicy, PolicyResolver};
 use async_trait::async_trait;
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{ToolContext, ToolError, ToolHandler};
 use baton_core::model::ToolDefinition;
 use baton_core::secret::{stdio_origin, url_origin};
 use baton_core::tool::{HeaderValue, McpConnection, McpDef};
@@ -38,27 +38,20 @@ pub struct McpConnectionHandle {
     pub tools: Vec<McpToolInfo>,
 }
 
-type Slot = Arc<OnceCell<Result<Arc<McpConnectionHandle>, String>>>;
+pub use crate::McpSettings;
 
-/// Who may start which stdio servers, and how long connecting may take.
-#[derive(Debug, Clone, PartialEq)]
-pub struct McpSettings {
-    /// Programs stdio MCP servers may run (`*` allows any). Empty: stdio servers are refused,
-    /// because a stdio server is a command run on this machine.
-    pub stdio_commands: Vec<String>,
-    /// The environment stdio servers get (nothing else of the server's is passed on).
-    pub stdio_env: Vec<(String, String)>,
-    /// Time to connect and list tools.
-    pub connect_timeout: Duration,
-}
+type Slot = Arc<OnceCell<Result<Arc<McpConnectionHandle>, Arc<ToolError>>>>;
 
-impl Default for McpSettings {
-    fn default() -> Self {
-        Self {
-            stdio_commands: Vec::new(),
-            stdio_env: vec![("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into())],
-            connect_timeout: Duration::from_secs(30),
-        }
+/// A connection error shared by every caller that waited on the same attempt, as their own.
+fn shared_error(error: Arc<ToolError>) -> ToolError {
+    match &*error {
+        ToolError::Denied(m) => ToolError::Denied(m.clone()),
+        ToolError::Timeout(m) => ToolError::Timeout(m.clone()),
+        ToolError::Unavailable(m) => ToolError::Unavailable(m.clone()),
+        _ => ToolError::Upstream {
+            message: error.to_string(),
+            source: Some(Box::new(error)),
+        },
     }
 }
 
@@ -133,17 +126,17 @@ impl McpPool {
         key: &str,
         def: &McpDef,
         ctx: &ToolContext<'_>,
-    ) -> Result<Arc<McpConnectionHandle>, String> {
+    ) -> Result<Arc<McpConnectionHandle>, ToolError> {
         let slot = self.slot(key);
         let result = slot
             .get_or_init(|| async {
                 match tokio::time::timeout(self.settings.connect_timeout, self.open(def, ctx)).await
                 {
-                    Ok(r) => r.map(Arc::new),
-                    Err(_) => Err(format!(
+                    Ok(r) => r.map(Arc::new).map_err(Arc::new),
+                    Err(_) => Err(Arc::new(ToolError::Timeout(format!(
                         "the MCP server did not answer within {} s",
                         self.settings.connect_timeout.as_secs()
-                    )),
+                    )))),
                 }
             })
             .await
@@ -152,7 +145,7 @@ impl McpPool {
             // Failures are not cached: the next run tries again.
             self.evict(key, None);
         }
-        result
+        result.map_err(shared_error)
     }
 
     #[allow(clippy::disallowed_methods)] // the stdio transport is where child processes belong
@@ -160,11 +153,13 @@ impl McpPool {
         &self,
         def: &McpDef,
         ctx: &ToolContext<'_>,
-    ) -> Result<McpConnectionHandle, String> {
+    ) -> Result<McpConnectionHandle, ToolError> {
         let service = match def.connection_type {
             McpConnection::Stdio => {
                 let Some((program, args)) = def.command.split_first() else {
-                    return Err("the MCP server has no command".into());
+                    return Err(ToolError::Unavailable(
+                        "the MCP server has no command".into(),
+                    ));
                 };
                 let name = std::path::Path::new(program)
                     .file_name()
@@ -176,9 +171,9 @@ impl McpPool {
                     .iter()
                     .any(|c| c == "*" || c == program || *c == name);
                 if !allowed {
-                    return Err(format!(
+                    return Err(ToolError::Denied(format!(
                         "stdio MCP server `{program}` is not allowed on this server; an operator can allow it in baton.toml under [tools] mcp_stdio_commands"
-                    ));
+                    )));
                 }
                 let mut command = tokio::process::Command::new(program);
                 command
@@ -194,15 +189,20 @@ impl McpPool {
                 let (transport, _stderr) = TokioChildProcess::builder(command)
                     .stderr(Stdio::null())
                     .spawn()
-                    .map_err(|e| format!("cannot start MCP server `{program}`: {e}"))?;
-                ().serve(transport)
-                    .await
-                    .map_err(|e| format!("MCP server `{program}` failed to initialize: {e}"))?
+                    .map_err(|e| ToolError::Upstream {
+                        message: format!("cannot start MCP server `{program}`: {e}"),
+                        source: Some(Box::new(e)),
+                    })?;
+                ().serve(transport).await.map_err(|e| ToolError::Upstream {
+                    message: format!("MCP server `{program}` failed to initialize: {e}"),
+                    source: Some(Box::new(e)),
+                })?
             }
             McpConnection::Http | McpConnection::Sse => {
                 let url = def.server_url.clone().unwrap_or_default();
-                let parsed = reqwest::Url::parse(&url)
-                    .map_err(|e| format!("invalid MCP server_url `{url}`: {e}"))?;
+                let parsed = reqwest::Url::parse(&url).map_err(|e| {
+                    ToolError::Unavailable(format!("invalid MCP server_url `{url}`: {e}"))
+                })?;
                 let host = parsed.host_str().unwrap_or_default();
                 let port = parsed.port_or_known_default().unwrap_or(80);
                 self.policy.resolve(host, port).await?;
@@ -223,24 +223,32 @@ impl McpPool {
                         continue;
                     }
                     let header_name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
-                        .map_err(|_| format!("invalid header name `{name}`"))?;
-                    let header_value = reqwest::header::HeaderValue::from_str(&value)
-                        .map_err(|_| format!("invalid value for header `{name}`"))?;
+                        .map_err(|_| {
+                            ToolError::Unavailable(format!("invalid header name `{name}`"))
+                        })?;
+                    let header_value =
+                        reqwest::header::HeaderValue::from_str(&value).map_err(|_| {
+                            ToolError::Unavailable(format!("invalid value for header `{name}`"))
+                        })?;
                     custom.insert(header_name, header_value);
                 }
                 let config = config.custom_headers(custom);
-                let transport =
-                    StreamableHttpClientTransport::with_client(self.client.clone()?, config);
-                ().serve(transport)
-                    .await
-                    .map_err(|e| format!("cannot connect to MCP server {url}: {e}"))?
+                let client = self.client.clone().map_err(ToolError::Unavailable)?;
+                let transport = StreamableHttpClientTransport::with_client(client, config);
+                ().serve(transport).await.map_err(|e| ToolError::Upstream {
+                    message: format!("cannot connect to MCP server {url}: {e}"),
+                    source: Some(Box::new(e)),
+                })?
             }
         };
         let listed = service
             .peer()
             .list_all_tools()
             .await
-            .map_err(|e| format!("the MCP server could not list its tools: {e}"))?;
+            .map_err(|e| ToolError::Upstream {
+                message: format!("the MCP server could not list its tools: {e}"),
+                source: Some(Box::new(e)),
+            })?;
         let tools = listed
             .into_iter()
             .map(|t| McpToolInfo {
@@ -257,12 +265,17 @@ fn header_value(
     value: &HeaderValue,
     origin: &str,
     ctx: &ToolContext<'_>,
-) -> Result<String, String> {
+) -> Result<String, ToolError> {
     match value {
         HeaderValue::Plain(v) | HeaderValue::Unencrypted(v) => Ok(v.clone()),
-        HeaderValue::Secret(secret) => secret
-            .reveal(ctx.cipher, origin)
-            .map_err(|e| format!("a header is not sent: {e}")),
+        HeaderValue::Secret(secret) => {
+            secret
+                .reveal(ctx.cipher, origin)
+                .map_err(|e| ToolError::Secret {
+                    what: "a header is not sent".into(),
+                    source: Box::new(e),
+                })
+        }
     }
 }
 
@@ -313,11 +326,16 @@ pub async fn call_tool(
     name: &str,
     arguments: Value,
     timeout: Duration,
-) -> Result<Value, (String, bool)> {
+) -> Result<Value, (ToolError, bool)> {
     let arguments = match arguments {
         Value::Object(map) => map,
         Value::Null => Default::default(),
-        other => return Err((format!("arguments must be an object, got {other}"), false)),
+        other => {
+            return Err((
+                ToolError::InvalidArguments(format!("arguments must be an object, got {other}")),
+                false,
+            ))
+        }
     };
     let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
     let call = connection.service.peer().call_tool(params);
@@ -328,14 +346,18 @@ pub async fn call_tool(
                 e,
                 ServiceError::TransportClosed | ServiceError::TransportSend(_)
             );
-            return Err((format!("MCP call `{name}` failed: {e}"), broken));
+            let error = ToolError::Upstream {
+                message: format!("MCP call `{name}` failed: {e}"),
+                source: Some(Box::new(e)),
+            };
+            return Err((error, broken));
         }
         Err(_) => {
             return Err((
-                format!(
+                ToolError::Timeout(format!(
                     "MCP tool `{name}` did not answer within {} s",
                     timeout.as_secs()
-                ),
+                )),
                 false,
             ))
         }
@@ -353,7 +375,10 @@ pub async fn call_tool(
         .unwrap_or_default();
     if value.get("isError").and_then(Value::as_bool) == Some(true) {
         return Err((
-            format!("MCP tool `{name}` reported an error: {}", texts.join("\n")),
+            ToolError::Execution(format!(
+                "MCP tool `{name}` reported an error: {}",
+                texts.join("\n")
+            )),
             false,
         ));
     }
@@ -368,7 +393,7 @@ pub async fn call_tool(
 
 #[async_trait]
 impl ToolHandler for McpTool {
-    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         match call_tool(&self.connection, &self.name, arguments, self.timeout).await {
             Ok(v) => Ok(v),
             Err((message, broken)) => {

@@ -5,6 +5,7 @@
 //! private, loopback, link-local and other special-purpose addresses are refused unless the
 //! operator allows them.
 
+use baton_core::handler::ToolError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -61,27 +62,31 @@ impl OutboundPolicy {
     }
 
     /// Checks a host (name or literal) and port, resolving names; returns the allowed addresses.
-    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    /// A refused address is [`ToolError::Denied`].
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, ToolError> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             if !self.host_is_allowed(bare) {
-                self.check_ip(ip)?;
+                self.check_ip(ip).map_err(ToolError::Denied)?;
             }
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
             .await
-            .map_err(|e| format!("cannot resolve `{bare}`: {e}"))?
+            .map_err(|e| ToolError::Upstream {
+                message: format!("cannot resolve `{bare}`: {e}"),
+                source: Some(Box::new(e)),
+            })?
             .collect();
         if addrs.is_empty() {
-            return Err(format!("`{bare}` has no address"));
+            return Err(ToolError::upstream(format!("`{bare}` has no address")));
         }
         if self.host_is_allowed(bare) {
             return Ok(addrs);
         }
         // Every address must pass: a name that mixes public and private answers is a rebinding trick.
         for addr in &addrs {
-            self.check_ip(addr.ip())?;
+            self.check_ip(addr.ip()).map_err(ToolError::Denied)?;
         }
         Ok(addrs)
     }
@@ -204,6 +209,7 @@ impl reqwest::dns::Resolve for PolicyResolver {
 }
 
 /// The same resolver for the reqwest version inside rmcp's HTTP transport.
+#[cfg(feature = "mcp")]
 impl reqwest_mcp::dns::Resolve for PolicyResolver {
     fn resolve(&self, name: reqwest_mcp::dns::Name) -> reqwest_mcp::dns::Resolving {
         Box::pin(self.checked(name.as_str()))

@@ -66,7 +66,10 @@ impl Engine {
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(64) {
             let vectors = self.inner.gateway.embed(&model, batch).await.map_err(|e| {
-                EngineError::Upstream(format!("embedding with `{model}` failed: {e}"))
+                EngineError::Upstream {
+                    context: format!("embedding with `{model}` failed"),
+                    source: e,
+                }
             })?;
             out.extend(vectors);
         }
@@ -155,8 +158,9 @@ async fn search(
                 .gateway
                 .embed(model, std::slice::from_ref(&request.query))
                 .await
-                .map_err(|e| {
-                    EngineError::Upstream(format!("embedding with `{model}` failed: {e}"))
+                .map_err(|e| EngineError::Upstream {
+                    context: format!("embedding with `{model}` failed"),
+                    source: e,
                 })?;
             vectors.into_iter().next()
         }

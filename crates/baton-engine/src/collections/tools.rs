@@ -2,10 +2,11 @@
 
 use super::SearchRequest;
 use crate::knowledge::Match;
+use crate::toolset::service_failure;
 use crate::{Engine, Inner};
 use async_trait::async_trait;
 use baton_core::collection::{CollectionKind, CollectionRecord, EntryFilter, EntryKind};
-use baton_core::handler::{ToolContext, ToolHandler};
+use baton_core::handler::{ToolContext, ToolError, ToolHandler};
 use baton_core::model::ToolDefinition;
 use baton_core::ProjectId;
 use serde_json::{json, Value};
@@ -24,23 +25,25 @@ fn pick<'a>(
     collections: &'a [CollectionRecord],
     named: Option<&str>,
     what: &str,
-) -> Result<&'a CollectionRecord, String> {
+) -> Result<&'a CollectionRecord, ToolError> {
     match named {
         Some(name) => collections
             .iter()
             .find(|c| c.key == name || c.id == name)
             .ok_or_else(|| {
-                format!(
+                ToolError::InvalidArguments(format!(
                     "no {what} `{name}` is attached (attached: {})",
                     store_names(collections)
-                )
+                ))
             }),
         None if collections.len() == 1 => Ok(&collections[0]),
-        None if collections.is_empty() => Err(format!("this agent has no {what}")),
-        None => Err(format!(
+        None if collections.is_empty() => {
+            Err(ToolError::Unavailable(format!("this agent has no {what}")))
+        }
+        None => Err(ToolError::InvalidArguments(format!(
             "name the {what} to use (attached: {})",
             store_names(collections)
-        )),
+        ))),
     }
 }
 
@@ -50,14 +53,14 @@ async fn named_collections(
     project: &ProjectId,
     kind: CollectionKind,
     names: &[String],
-) -> Result<Vec<CollectionRecord>, String> {
+) -> Result<Vec<CollectionRecord>, ToolError> {
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         match inner
             .store
             .collection(project, kind, name)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(service_failure)?
         {
             Some(c) => out.push(c),
             None => tracing::warn!(collection = %name, kind = kind.as_str(),
@@ -84,13 +87,13 @@ async fn search_each<'a>(
     engine: &Engine,
     searches: impl Iterator<Item = (&'a CollectionRecord, EntryFilter, SearchRequest)>,
     keep: usize,
-) -> Result<Vec<(String, Match)>, String> {
+) -> Result<Vec<(String, Match)>, ToolError> {
     let mut all = Vec::new();
     for (collection, filter, request) in searches {
         let found = engine
             .search(collection, filter, &request)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(service_failure)?;
         all.extend(found.into_iter().map(|m| (collection.key.clone(), m)));
     }
     all.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
@@ -156,7 +159,7 @@ impl MemoryOp {
 }
 
 impl MemoryTools {
-    async fn stores(&self) -> Result<Vec<CollectionRecord>, String> {
+    async fn stores(&self) -> Result<Vec<CollectionRecord>, ToolError> {
         named_collections(
             &self.inner,
             &self.project,
@@ -166,22 +169,22 @@ impl MemoryTools {
         .await
     }
 
-    fn entity(&self) -> Result<&str, String> {
+    fn entity(&self) -> Result<&str, ToolError> {
         self.entity_id.as_deref().ok_or_else(|| {
-            "this run has no memory entity: the request must send memory.entity_id for memory tools to work".to_owned()
+            ToolError::Unavailable("this run has no memory entity: the request must send memory.entity_id for memory tools to work".to_owned())
         })
     }
 }
 
 #[async_trait]
 impl ToolHandler for MemoryTools {
-    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         let engine = Engine {
             inner: self.inner.clone(),
         };
         let stores = self.stores().await?;
         let named = arguments.get("memory_store").and_then(Value::as_str);
-        let targets = || -> Result<Vec<&CollectionRecord>, String> {
+        let targets = || -> Result<Vec<&CollectionRecord>, ToolError> {
             match named {
                 Some(_) => Ok(vec![pick(&stores, named, "memory store")?]),
                 None => Ok(stores.iter().collect()),
@@ -209,7 +212,7 @@ impl MemoryTools {
         engine: &Engine,
         targets: Vec<&CollectionRecord>,
         arguments: &Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let entity = self.entity()?;
         let query = arguments["query"].as_str().unwrap_or_default().to_owned();
         let top_k = arguments["top_k"].as_u64().unwrap_or(5).clamp(1, 50) as usize;
@@ -235,11 +238,13 @@ impl MemoryTools {
         engine: &Engine,
         store: &CollectionRecord,
         arguments: &Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let entity = self.entity()?;
         let text = arguments["text"].as_str().unwrap_or_default().trim();
         if text.is_empty() {
-            return Err("`text` must not be empty".into());
+            return Err(ToolError::InvalidArguments(
+                "`text` must not be empty".into(),
+            ));
         }
         let metadata = arguments
             .get("metadata")
@@ -250,7 +255,7 @@ impl MemoryTools {
             .memory()
             .write_document(store, entity, text.to_owned(), metadata)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(service_failure)?;
         Ok(json!({"document_id": doc.id, "memory_store": store.key, "stored": true}))
     }
 
@@ -259,7 +264,7 @@ impl MemoryTools {
         engine: &Engine,
         candidates: Vec<&CollectionRecord>,
         arguments: &Value,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let entity = self.entity()?;
         let id = arguments["document_id"].as_str().unwrap_or_default();
         for store in candidates {
@@ -267,10 +272,12 @@ impl MemoryTools {
             match engine.memory().delete_document(store, entity, id).await {
                 Ok(()) => return Ok(json!({"document_id": id, "deleted": true})),
                 Err(crate::EngineError::NotFound(_)) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(service_failure(e)),
             }
         }
-        Err(format!("no document `{id}` in this user's memory"))
+        Err(ToolError::InvalidArguments(format!(
+            "no document `{id}` in this user's memory"
+        )))
     }
 }
 
@@ -304,7 +311,7 @@ pub(crate) fn knowledge_definition(query: bool) -> ToolDefinition {
 
 #[async_trait]
 impl ToolHandler for KnowledgeTools {
-    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, String> {
+    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         let bases = named_collections(
             &self.inner,
             &self.project,

@@ -4,13 +4,13 @@ use super::defaults::{NoBackend, NoCipher, WithTools};
 use crate::gateway::{Gateway, Registry};
 use crate::prices::PriceTable;
 use crate::{invalid, Engine, EngineConfig, EngineError};
-use baton_core::handler::{Runnable, ToolBackend, ToolHandler};
+use baton_core::handler::{Runnable, Tool, ToolBackend, ToolHandler};
 use baton_core::model::{ModelGateway, ModelProvider, ToolDefinition};
 use baton_core::store::{SecretCipher, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Builds an [`Engine`]: `Engine::builder().provider(p).tool(def, handler).store(s).build()`.
+/// Builds an [`Engine`]: `Engine::builder().provider(p).tool(my_tool).store(s).build()`.
 #[must_use]
 pub struct EngineBuilder {
     store: Option<Arc<dyn Store>>,
@@ -68,16 +68,29 @@ impl EngineBuilder {
         self
     }
 
-    /// Registers an in-process tool; an agent offers it by listing its name (`Agent::tool`).
-    pub fn tool(mut self, definition: ToolDefinition, handler: impl ToolHandler + 'static) -> Self {
+    /// Registers a typed in-process tool; an agent offers it by listing its name
+    /// (`Agent::tool(T::NAME)`).
+    pub fn tool<T: Tool>(self, tool: T) -> Self {
+        self.runnable(Runnable::from_tool(tool))
+    }
+
+    /// Registers an in-process tool on JSON values, described by `definition`.
+    pub fn tool_handler(
+        self,
+        definition: ToolDefinition,
+        handler: impl ToolHandler + 'static,
+    ) -> Self {
         let handler: Arc<dyn ToolHandler> = Arc::new(handler);
-        self.tools.insert(
-            definition.name.clone(),
-            Runnable {
-                definition,
-                handler,
-            },
-        );
+        self.runnable(Runnable {
+            definition,
+            handler,
+        })
+    }
+
+    /// Registers a runnable tool (a definition and its handler).
+    pub fn runnable(mut self, runnable: Runnable) -> Self {
+        self.tools
+            .insert(runnable.definition.name.clone(), runnable);
         self
     }
 

@@ -2,7 +2,7 @@
 
 use crate::toolset::Unavailable;
 use async_trait::async_trait;
-use baton_core::handler::{Runnable, ToolBackend, ToolContext};
+use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolError};
 use baton_core::model::ToolDefinition;
 use baton_core::store::{SecretCipher, SecretError};
 use baton_core::tool::{CodeDef, HttpDef, McpDef};
@@ -68,8 +68,8 @@ impl ToolBackend for NoBackend {
         _only: Option<&str>,
         _timeout: Option<f64>,
         _ctx: &ToolContext<'_>,
-    ) -> Result<Vec<Runnable>, String> {
-        Err("MCP tools are not available in this engine (give it a tool backend, e.g. baton-tools' ToolRuntime)".into())
+    ) -> Result<Vec<Runnable>, ToolError> {
+        Err(ToolError::Unavailable("MCP tools are not available in this engine (give it a tool backend, e.g. baton-tools' ToolRuntime)".into()))
     }
 }
 
@@ -100,7 +100,7 @@ impl ToolBackend for WithTools {
         only: Option<&str>,
         timeout: Option<f64>,
         ctx: &ToolContext<'_>,
-    ) -> Result<Vec<Runnable>, String> {
+    ) -> Result<Vec<Runnable>, ToolError> {
         self.backend.mcp(key, def, only, timeout, ctx).await
     }
 }

@@ -82,7 +82,7 @@ impl RunHandle {
         let task = self
             .join
             .await
-            .map_err(|e| EngineError::Internal(format!("run task: {e}")))??;
+            .map_err(|e| EngineError::internal("run task", e))??;
         RunOutput::of(&task, self.structured)
     }
 }

@@ -66,7 +66,7 @@ impl Runner {
         }
         self.data.event_seq = self.seq.load(Ordering::SeqCst);
         self.task.data = serde_json::to_value(&self.data)
-            .map_err(|e| EngineError::Internal(format!("encode checkpoint: {e}")))?;
+            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
         self.task.updated = baton_core::id::now_rfc3339();
         if self.task.state.is_inactive() {
             self.task.lease_owner = None;

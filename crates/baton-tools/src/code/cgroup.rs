@@ -304,7 +304,7 @@ async fn remove_dirs(mut dirs: Vec<PathBuf>) {
                         .await
                         .unwrap_or_default();
                     let pids: Vec<&str> = procs.split_whitespace().collect();
-                    super::kill(&pids).await;
+                    super::run::kill(&pids).await;
                 }
             }
         }

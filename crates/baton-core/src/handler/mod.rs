@@ -1,7 +1,14 @@
 //! Server-side tool execution: the trait every tool the engine runs itself implements.
 //!
 //! Baton's HTTP, code and MCP tools implement it; an embedding service implements it for its own
-//! tools. A handler's error is a message for the model, not a failure of the run.
+//! tools, either typed ([`Tool`]) or on JSON values ([`ToolHandler`]). A handler's error is a
+//! message for the model, not a failure of the run.
+
+mod error;
+mod typed;
+
+pub use error::{BoxError, ToolError};
+pub use typed::{definition_of, parameters_of, Tool, TypedHandler};
 
 use crate::model::ToolDefinition;
 use crate::store::SecretCipher;
@@ -22,14 +29,17 @@ pub struct ToolContext<'a> {
 
 impl ToolContext<'_> {
     /// A variable's plain value, a secret one opened.
-    pub fn variable(&self, name: &str) -> Result<Option<Value>, String> {
+    pub fn variable(&self, name: &str) -> Result<Option<Value>, ToolError> {
         match self.variables.get(name) {
             Some(Value::Object(o)) if o.get("secret") == Some(&Value::Bool(true)) => {
                 let sealed = o.get("sealed").and_then(Value::as_str).unwrap_or_default();
                 self.cipher
                     .open(sealed)
                     .map(|plain| Some(Value::String(plain)))
-                    .map_err(|e| format!("variable `{name}`: {e}"))
+                    .map_err(|e| ToolError::Secret {
+                        what: format!("variable `{name}`"),
+                        source: Box::new(e),
+                    })
             }
             Some(other) => Ok(Some(other.clone())),
             None => Ok(None),
@@ -37,11 +47,11 @@ impl ToolContext<'_> {
     }
 }
 
-/// A tool the server runs: takes the model's arguments, returns a JSON result or an error text.
+/// A tool the server runs: takes the model's arguments, returns a JSON result or an error.
 #[async_trait]
 pub trait ToolHandler: Send + Sync {
     /// Runs one call. `Err` is shown to the model as the tool's error.
-    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, String>;
+    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, ToolError>;
 }
 
 /// A runnable tool and what the model is told about it.
@@ -75,5 +85,5 @@ pub trait ToolBackend: Send + Sync {
         only: Option<&str>,
         timeout: Option<f64>,
         ctx: &ToolContext<'_>,
-    ) -> Result<Vec<Runnable>, String>;
+    ) -> Result<Vec<Runnable>, ToolError>;
 }
