@@ -45,11 +45,13 @@
 //! # }
 //! ```
 
+pub mod agents;
 pub mod builtins;
 pub mod collections;
 mod embed;
 pub mod events;
 pub mod gateway;
+pub mod json;
 pub mod knowledge;
 pub mod machine;
 pub mod metrics;
@@ -60,6 +62,7 @@ pub mod scheduler;
 pub mod schedules;
 pub mod state;
 pub mod step;
+pub mod tools;
 pub mod toolset;
 pub mod traces;
 mod worker;
