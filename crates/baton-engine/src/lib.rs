@@ -52,6 +52,7 @@ mod embed;
 pub mod events;
 pub mod gateway;
 pub mod json;
+pub mod keys;
 pub mod knowledge;
 pub mod machine;
 pub mod metrics;

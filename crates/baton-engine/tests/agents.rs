@@ -289,3 +289,34 @@ async fn stored_tools_keep_secrets_sealed_across_updates() {
         Err(EngineError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn api_keys_are_minted_once_listed_by_project_and_revoked() {
+    use baton_core::store::KeyScope;
+    use baton_engine::keys::{hash_api_key, NewApiKey};
+    let engine = engine();
+    let keys = engine.api_keys();
+    let new = |name: &str, project: &str| NewApiKey {
+        name: name.into(),
+        project_id: project.into(),
+        scope: KeyScope::Run,
+    };
+    let (record, key) = keys.create(new("ci", "alpha")).await.unwrap();
+    assert_eq!(record.hash, hash_api_key(&key), "only the hash is kept");
+    assert!(key.starts_with(&record.prefix) && record.prefix.len() < key.len());
+    keys.create(new("other", "beta")).await.unwrap();
+    let alpha = ProjectId("alpha".into());
+    let listed = keys.list(Some(&alpha)).await.unwrap();
+    assert_eq!(listed, vec![record.clone()]);
+    assert_eq!(keys.list(None).await.unwrap().len(), 2);
+
+    assert_eq!(invalid_field(keys.create(new("", "alpha")).await), "name");
+    assert_eq!(
+        invalid_field(keys.create(new("x", "a/b")).await),
+        "project_id"
+    );
+    let itself = keys.revoke(&record.id, &record.id).await;
+    assert_eq!(invalid_field(itself), "key_id");
+    keys.revoke(&record.id, "admin").await.unwrap();
+    assert!(keys.list(Some(&alpha)).await.unwrap().is_empty());
+}
