@@ -91,6 +91,32 @@ async fn bad_agent_input_is_a_clear_4xx_and_changes_nothing() {
             "unknown tool ref",
         );
 
+        // Entries that fit no kind name the field, on create and on PATCH alike.
+        let (st, _) = s
+            .call(Method::POST, "/v2/agents", Some(agent_body("x7")))
+            .await;
+        assert_eq!(st, StatusCode::CREATED);
+        for (tools, param) in [
+            (json!([{"type": "teleport"}]), "settings.tools[0].type"),
+            (
+                json!([{"type": "current_date"}, {"type": "code", "code": "result = 1"}]),
+                "settings.tools[1].key",
+            ),
+            (
+                json!([{"type": "http", "function": {"name": "f"}}]),
+                "settings.tools[0].function",
+            ),
+            (json!([{"type": "mcp"}]), "settings.tools[0]"),
+        ] {
+            let patch = json!({"settings": {"tools": tools}});
+            let (st, body) = s.call(Method::PATCH, "/v2/agents/x7", Some(patch)).await;
+            assert_error(st, &body, StatusCode::BAD_REQUEST, Some(param), param);
+        }
+        let (_, unchanged) = s.call(Method::GET, "/v2/agents/x7", None).await;
+        assert_eq!(unchanged["version"], "1", "{unchanged}");
+        let (st, _) = s.call(Method::DELETE, "/v2/agents/x7", None).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+
         for key in ["9lives", "has space", "a@b", "a/b", "trailing-"] {
             let (st, body) = s
                 .call(Method::POST, "/v2/agents", Some(agent_body(key)))

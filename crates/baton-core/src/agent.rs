@@ -2,10 +2,12 @@
 
 use crate::error::ValidationError;
 use crate::tenant::ProjectId;
-use crate::tool::{BuiltinTool, CodeDef, FunctionDef};
 use crate::validate;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
+
+mod tools;
+pub use tools::{AgentTool, CustomToolType, InlineCode, InlineFunction, StoredTool, ToolEntry};
 
 /// A model and how to call it. On the wire it is either `"provider/model"` or an object.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -224,146 +226,6 @@ impl Default for Settings {
             evaluators: Vec::new(),
             guardrails: Vec::new(),
         }
-    }
-}
-
-/// One entry of `settings.tools`: a built-in tool, a reference to a stored tool, or (as orq's
-/// docs show) an inline function definition.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AgentTool {
-    /// Stable id of this entry (the stored tool's id for references). Assigned by the server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Tool type: a built-in name or `function`, `http`, `code`, `json_schema`, `mcp`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Key of the referenced (or inline) tool.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// Whether calls to this tool need approval (with `respect_tool`).
-    #[serde(default)]
-    pub requires_approval: bool,
-    /// Built-in tool configuration.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub configuration: Option<Map<String, Value>>,
-    /// Timeout in seconds for http/code tools.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timeout: Option<f64>,
-    /// One tool of an MCP server; absent means every tool of the server.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tool_id: Option<String>,
-    /// Display name (inline form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
-    /// Description (inline form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Inline function definition (orq's docs form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function: Option<FunctionDef>,
-    /// Language of an inline code tool (only `python`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<String>,
-    /// Source of an inline code tool (orq's docs form): reads `params`, sets `result`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// JSON schema of an inline code tool's `params`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
-}
-
-/// Custom tool types that reference a tool stored under `/v2/tools`.
-pub const CUSTOM_TOOL_TYPES: [&str; 5] = ["function", "http", "code", "json_schema", "mcp"];
-
-impl AgentTool {
-    /// Whether this entry is a built-in tool.
-    pub fn builtin(&self) -> Option<BuiltinTool> {
-        BuiltinTool::from_name(&self.kind)
-    }
-
-    /// Whether this entry references a tool stored under `/v2/tools` (by key or id).
-    pub fn is_reference(&self) -> bool {
-        self.builtin().is_none() && self.function.is_none() && self.code.is_none()
-    }
-
-    /// The inline code tool this entry defines, if any.
-    pub fn inline_code(&self) -> Option<CodeDef> {
-        let code = self.code.as_ref()?;
-        Some(CodeDef {
-            language: self.language.clone().unwrap_or_else(|| "python".into()),
-            code: code.clone(),
-            parameters: self.parameters.clone(),
-        })
-    }
-
-    fn validate(&self, field: &str) -> Result<(), ValidationError> {
-        let custom = CUSTOM_TOOL_TYPES.contains(&self.kind.as_str());
-        if self.builtin().is_none() && !custom {
-            return Err(ValidationError::new(
-                format!("{field}.type"),
-                format!("unknown tool type `{}`", self.kind),
-            ));
-        }
-        if let Some(function) = &self.function {
-            if self.kind != "function" {
-                return Err(ValidationError::new(
-                    format!("{field}.function"),
-                    "an inline `function` definition needs `type: function`",
-                ));
-            }
-            validate::non_empty(&format!("{field}.function.name"), &function.name)?;
-        } else if let Some(code) = &self.code {
-            if self.kind != "code" {
-                return Err(ValidationError::new(
-                    format!("{field}.code"),
-                    "inline `code` needs `type: code`",
-                ));
-            }
-            let Some(key) = &self.key else {
-                return Err(ValidationError::new(
-                    format!("{field}.key"),
-                    "an inline code tool needs a `key`: it is the name the model calls",
-                ));
-            };
-            validate::tool_key(&format!("{field}.key"), key)?;
-            let language = self.language.as_deref().unwrap_or("python");
-            if language != "python" {
-                return Err(ValidationError::new(
-                    format!("{field}.language"),
-                    format!("unsupported language `{language}` (only `python`)"),
-                ));
-            }
-            validate::non_empty(&format!("{field}.code"), code)?;
-            if let Some(params) = &self.parameters {
-                if !params.is_object() {
-                    return Err(ValidationError::new(
-                        format!("{field}.parameters"),
-                        "must be a JSON schema object",
-                    ));
-                }
-            }
-        } else if custom
-            && self.key.is_none()
-            && self.id.is_none()
-            && !(self.kind == "mcp" && self.tool_id.is_some())
-        {
-            return Err(ValidationError::new(
-                field,
-                format!(
-                    "a `{}` tool must reference a tool by `key` or `id`, or define it inline",
-                    self.kind
-                ),
-            ));
-        }
-        if let Some(timeout) = self.timeout {
-            if !(timeout > 0.0 && timeout <= 600.0) {
-                return Err(ValidationError::new(
-                    format!("{field}.timeout"),
-                    "must be between 0 and 600 seconds",
-                ));
-            }
-        }
-        Ok(())
     }
 }
 
@@ -645,8 +507,23 @@ mod tests {
 
         let mut v = minimal();
         v["settings"] = json!({"tools": [{"type": "current_date"}, {"type": "teleport"}]});
+        let err = serde_json::from_value::<AgentSpec>(v)
+            .unwrap_err()
+            .to_string();
+        let nested = ValidationError::from_serde_message(&err).unwrap();
+        assert_eq!(
+            nested.field, "type",
+            "an unknown type fails parsing, naming `type`"
+        );
+
+        let mut v = minimal();
+        v["settings"] = json!({"tools": [{"type": "current_date"},
+                                         {"type": "code", "key": "k", "code": "x", "language": "r"}]});
         let spec: AgentSpec = serde_json::from_value(v).unwrap();
-        assert_eq!(spec.validate().unwrap_err().field, "settings.tools[1].type");
+        assert_eq!(
+            spec.validate().unwrap_err().field,
+            "settings.tools[1].language"
+        );
 
         let mut v = minimal();
         v["model"] = json!("gpt-4o");

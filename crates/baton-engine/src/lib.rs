@@ -45,6 +45,7 @@
 //! # }
 //! ```
 
+pub mod agents;
 pub mod builtins;
 pub mod collections;
 mod config;
@@ -54,6 +55,8 @@ mod error;
 pub mod events;
 pub mod gateway;
 mod invoke;
+pub mod json;
+pub mod keys;
 pub mod knowledge;
 pub mod machine;
 pub mod metrics;
@@ -66,6 +69,7 @@ pub mod scheduler;
 pub mod schedules;
 pub mod state;
 pub mod step;
+pub mod tools;
 pub mod toolset;
 pub mod traces;
 mod worker;

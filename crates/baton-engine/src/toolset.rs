@@ -2,11 +2,13 @@
 //! human's approval, and argument validation against each tool's JSON schema.
 
 use crate::step::ToolKinds;
-use baton_core::agent::{AgentSpec, AgentTool, ToolApproval};
+use baton_core::agent::{
+    AgentSpec, AgentTool, CustomToolType, StoredTool, ToolApproval, ToolEntry,
+};
 use baton_core::handler::{Runnable, ToolBackend, ToolContext, ToolError, ToolHandler};
 use baton_core::model::{ToolCall, ToolDefinition};
 use baton_core::store::{StoreError, ToolStore};
-use baton_core::tool::{BuiltinTool, ToolKind, ToolRecord};
+use baton_core::tool::{BuiltinTool, McpDef, ToolKind, ToolRecord};
 use baton_core::ProjectId;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -135,6 +137,15 @@ pub(crate) fn approval(
     }
 }
 
+/// Where a run's tools come from.
+struct Sources<'a, 'c> {
+    project: &'a ProjectId,
+    store: &'a dyn ToolStore,
+    runtime: &'a dyn ToolBackend,
+    ctx: &'a ToolContext<'c>,
+    setting: ToolApproval,
+}
+
 impl Toolset {
     /// Resolves an agent's `settings.tools`: built-ins, inline definitions, and references
     /// through the tool store, made runnable by `runtime`.
@@ -145,146 +156,189 @@ impl Toolset {
         runtime: &dyn ToolBackend,
         ctx: &ToolContext<'_>,
     ) -> Result<Self, StoreError> {
-        let setting = spec.settings.tool_approval_required;
+        let sources = Sources {
+            project,
+            store,
+            runtime,
+            ctx,
+            setting: spec.settings.tool_approval_required,
+        };
         let mut set = Self::default();
         for entry in &spec.settings.tools {
-            if let Some(builtin) = entry.builtin() {
-                // The engine attaches the built-ins that need it (teams, memory, knowledge).
-                if builtin == BuiltinTool::CurrentDate {
-                    set.add(
-                        ToolDefinition {
-                            name: "current_date".into(),
-                            description: "Returns the current date and time (UTC, RFC 3339)".into(),
-                            parameters: json!({"type": "object", "properties": {}}),
-                        },
-                        Side::Builtin(builtin),
-                        builtin.name().into(),
-                        approval(setting, entry, None),
-                    );
+            let function_name = match &entry.tool {
+                ToolEntry::Function(inline) => Some(inline.function.name.as_str()),
+                ToolEntry::Stored(stored) if stored.kind == CustomToolType::Function => {
+                    stored.key.as_deref()
                 }
-                continue;
-            }
-            let named = entry
-                .function
-                .as_ref()
-                .map(|f| f.name.as_str())
-                .or(entry.key.as_deref())
-                .filter(|_| entry.kind == "function");
-            if let Some(custom) = named.and_then(|n| runtime.custom(n)) {
-                // A tool the embedding program registered runs in-process.
-                let runnable = custom;
-                let name = runnable.definition.name.clone();
-                set.add_runnable(runnable, name, approval(setting, entry, None));
-                continue;
-            }
-            if let Some(function) = &entry.function {
-                set.add(
-                    ToolDefinition {
-                        name: function.name.clone(),
-                        description: function
-                            .description
-                            .clone()
-                            .or_else(|| entry.description.clone())
-                            .unwrap_or_default(),
-                        parameters: object_schema(function.parameters.as_ref()),
-                    },
-                    Side::Client,
-                    entry.key.clone().unwrap_or_else(|| function.name.clone()),
-                    false,
-                );
-                continue;
-            }
-            if let Some(code) = entry.inline_code() {
-                let name = entry.key.clone().unwrap_or_default();
-                let description = entry.description.clone().unwrap_or_default();
-                let runnable = runtime.code(&name, &description, &code, entry.timeout);
-                set.add_runnable(runnable, name.clone(), approval(setting, entry, None));
-                continue;
-            }
-            let wanted = entry
-                .id
-                .as_deref()
-                .or(entry.key.as_deref())
-                .or(entry.tool_id.as_deref())
-                .unwrap_or_default();
-            let Some(tool) = store.tool(project, wanted).await? else {
-                tracing::warn!(
-                    tool = wanted,
-                    "agent references a tool that no longer exists"
-                );
-                continue;
+                _ => None,
             };
-            let needs_approval = approval(setting, entry, Some(&tool));
-            let spec_name = tool.spec.key.clone();
-            match &tool.spec.kind {
-                ToolKind::Function { function } => set.add(
-                    ToolDefinition {
-                        name: function.name.clone(),
-                        description: function
-                            .description
-                            .clone()
-                            .unwrap_or_else(|| tool.spec.description.clone()),
-                        parameters: object_schema(function.parameters.as_ref()),
-                    },
-                    Side::Client,
-                    tool.id.clone(),
-                    false,
-                ),
-                ToolKind::JsonSchema { json_schema } => set.add(
-                    ToolDefinition {
-                        name: json_schema.name.clone(),
-                        description: json_schema.description.clone(),
-                        parameters: object_schema(Some(&json_schema.schema)),
-                    },
-                    Side::Client,
-                    tool.id.clone(),
-                    false,
-                ),
-                ToolKind::Http { http } => {
-                    let runnable =
-                        runtime.http(&spec_name, &tool.spec.description, http, entry.timeout);
-                    set.add_runnable(runnable, tool.id.clone(), needs_approval);
-                }
-                ToolKind::Code { code_tool } => {
-                    let runnable =
-                        runtime.code(&spec_name, &tool.spec.description, code_tool, entry.timeout);
-                    set.add_runnable(runnable, tool.id.clone(), needs_approval);
-                }
-                ToolKind::Mcp { mcp } => {
-                    // `tool_id` names one tool of the server; without it, every tool is offered.
-                    let only = entry.tool_id.as_deref();
-                    let pool_key = format!("{}@{}", tool.id, tool.updated);
-                    match runtime.mcp(&pool_key, mcp, only, entry.timeout, ctx).await {
-                        Ok(runnables) => {
-                            for runnable in runnables {
-                                set.add_runnable(runnable, tool.id.clone(), needs_approval);
-                            }
-                        }
-                        Err(message) => {
-                            tracing::warn!(tool = %tool.spec.key, error = %message, "MCP server unavailable");
-                            let name = model_safe_name(only.unwrap_or(&tool.spec.key));
-                            set.add(
-                                ToolDefinition {
-                                    name,
-                                    description: format!(
-                                        "{} (currently unavailable: {message})",
-                                        tool.spec.description
-                                    ),
-                                    parameters: json!({"type": "object", "properties": {}}),
-                                },
-                                Side::Server(Arc::new(Unavailable(format!(
-                                    "MCP server `{}` is unavailable: {message}",
-                                    tool.spec.key
-                                )))),
-                                tool.id.clone(),
-                                needs_approval,
-                            );
-                        }
+            if let Some(runnable) = function_name.and_then(|n| runtime.custom(n)) {
+                // A tool the embedding program registered runs in-process.
+                let name = runnable.definition.name.clone();
+                set.add_runnable(runnable, name, approval(sources.setting, entry, None));
+                continue;
+            }
+            match &entry.tool {
+                // The engine attaches the built-ins that need it (teams, memory, knowledge).
+                ToolEntry::Builtin { tool, .. } => {
+                    if *tool == BuiltinTool::CurrentDate {
+                        set.add(
+                            ToolDefinition {
+                                name: "current_date".into(),
+                                description: "Returns the current date and time (UTC, RFC 3339)"
+                                    .into(),
+                                parameters: json!({"type": "object", "properties": {}}),
+                            },
+                            Side::Builtin(*tool),
+                            tool.name().into(),
+                            approval(sources.setting, entry, None),
+                        );
                     }
                 }
+                ToolEntry::Function(inline) => {
+                    let function = &inline.function;
+                    set.add(
+                        ToolDefinition {
+                            name: function.name.clone(),
+                            description: function
+                                .description
+                                .clone()
+                                .or_else(|| entry.description.clone())
+                                .unwrap_or_default(),
+                            parameters: object_schema(function.parameters.as_ref()),
+                        },
+                        Side::Client,
+                        inline.key.clone().unwrap_or_else(|| function.name.clone()),
+                        false,
+                    );
+                }
+                ToolEntry::Code(inline) => {
+                    let description = entry.description.clone().unwrap_or_default();
+                    let runnable = runtime.code(
+                        &inline.key,
+                        &description,
+                        &inline.definition(),
+                        inline.timeout,
+                    );
+                    set.add_runnable(
+                        runnable,
+                        inline.key.clone(),
+                        approval(sources.setting, entry, None),
+                    );
+                }
+                ToolEntry::Stored(stored) => set.add_stored(&sources, entry, stored).await?,
             }
         }
         Ok(set)
+    }
+
+    /// Adds the stored tool an entry references; a reference to a deleted tool adds nothing.
+    async fn add_stored(
+        &mut self,
+        sources: &Sources<'_, '_>,
+        entry: &AgentTool,
+        stored: &StoredTool,
+    ) -> Result<(), StoreError> {
+        let wanted = entry.stored_reference().unwrap_or_default();
+        let Some(tool) = sources.store.tool(sources.project, wanted).await? else {
+            tracing::warn!(
+                tool = wanted,
+                "agent references a tool that no longer exists"
+            );
+            return Ok(());
+        };
+        let needs_approval = approval(sources.setting, entry, Some(&tool));
+        let runtime = sources.runtime;
+        let spec_name = tool.spec.key.clone();
+        match &tool.spec.kind {
+            ToolKind::Function { function } => self.add(
+                ToolDefinition {
+                    name: function.name.clone(),
+                    description: function
+                        .description
+                        .clone()
+                        .unwrap_or_else(|| tool.spec.description.clone()),
+                    parameters: object_schema(function.parameters.as_ref()),
+                },
+                Side::Client,
+                tool.id.clone(),
+                false,
+            ),
+            ToolKind::JsonSchema { json_schema } => self.add(
+                ToolDefinition {
+                    name: json_schema.name.clone(),
+                    description: json_schema.description.clone(),
+                    parameters: object_schema(Some(&json_schema.schema)),
+                },
+                Side::Client,
+                tool.id.clone(),
+                false,
+            ),
+            ToolKind::Http { http } => {
+                let runnable =
+                    runtime.http(&spec_name, &tool.spec.description, http, stored.timeout);
+                self.add_runnable(runnable, tool.id.clone(), needs_approval);
+            }
+            ToolKind::Code { code_tool } => {
+                let runnable = runtime.code(
+                    &spec_name,
+                    &tool.spec.description,
+                    code_tool,
+                    stored.timeout,
+                );
+                self.add_runnable(runnable, tool.id.clone(), needs_approval);
+            }
+            ToolKind::Mcp { mcp } => {
+                self.add_mcp(sources, &tool, mcp, stored, needs_approval)
+                    .await
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds an MCP server's tools (`tool_id` names one; without it, every tool is offered), or
+    /// one that says why the server is unavailable.
+    async fn add_mcp(
+        &mut self,
+        sources: &Sources<'_, '_>,
+        tool: &ToolRecord,
+        mcp: &McpDef,
+        stored: &StoredTool,
+        needs_approval: bool,
+    ) {
+        let only = stored.tool_id.as_deref();
+        let pool_key = format!("{}@{}", tool.id, tool.updated);
+        match sources
+            .runtime
+            .mcp(&pool_key, mcp, only, stored.timeout, sources.ctx)
+            .await
+        {
+            Ok(runnables) => {
+                for runnable in runnables {
+                    self.add_runnable(runnable, tool.id.clone(), needs_approval);
+                }
+            }
+            Err(message) => {
+                tracing::warn!(tool = %tool.spec.key, error = %message, "MCP server unavailable");
+                let name = model_safe_name(only.unwrap_or(&tool.spec.key));
+                self.add(
+                    ToolDefinition {
+                        name,
+                        description: format!(
+                            "{} (currently unavailable: {message})",
+                            tool.spec.description
+                        ),
+                        parameters: json!({"type": "object", "properties": {}}),
+                    },
+                    Side::Server(Arc::new(Unavailable(format!(
+                        "MCP server `{}` is unavailable: {message}",
+                        tool.spec.key
+                    )))),
+                    tool.id.clone(),
+                    needs_approval,
+                );
+            }
+        }
     }
 
     fn add_runnable(&mut self, runnable: Runnable, tool_id: String, needs_approval: bool) {

@@ -3,7 +3,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{from_value, page_request, ApiJson};
+use crate::extract::{page_request, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
@@ -12,9 +12,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use baton_core::agent::{AgentRecord, AgentRef, AgentSpec, AgentStatus, AgentVersion};
-use baton_core::id::{new_id, now_rfc3339};
+use baton_core::agent::{AgentRecord, AgentRef, AgentSpec, AgentStatus};
 use baton_core::ProjectId;
+use baton_engine::agents::AgentPatch;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -61,95 +61,12 @@ fn agent_json(agent: &AgentRecord, spec: &AgentSpec, version: u32) -> Value {
     Value::Object(body)
 }
 
-/// Gives every tool entry a stable id: a referenced tool's own id, else the id the same entry
-/// had in the previous version, else a new one. References must name an existing tool.
-async fn resolve_tools(
-    state: &AppState,
-    project: &ProjectId,
-    spec: &mut AgentSpec,
-    previous: Option<&AgentSpec>,
-) -> Result<(), ApiError> {
-    // Memory stores and knowledge bases must exist: a typo would otherwise surface only as a
-    // tool error in some later run.
-    for (i, name) in spec.memory_stores.iter().enumerate() {
-        let kind = baton_core::collection::CollectionKind::MemoryStore;
-        if state.store.collection(project, kind, name).await?.is_none() {
-            return Err(ApiError::invalid(
-                format!("memory_stores[{i}]"),
-                format!("no memory store `{name}` exists; create it under /v2/memory-stores first"),
-            ));
-        }
-    }
-    for (i, kb) in spec.knowledge_bases.iter().enumerate() {
-        let kind = baton_core::collection::CollectionKind::Knowledge;
-        if state
-            .store
-            .collection(project, kind, &kb.knowledge_id)
-            .await?
-            .is_none()
-        {
-            return Err(ApiError::invalid(
-                format!("knowledge_bases[{i}].knowledge_id"),
-                format!(
-                    "no knowledge base `{}` exists; create it under /v2/knowledge first",
-                    kb.knowledge_id
-                ),
-            ));
-        }
-    }
-    let old = previous.map(|p| p.settings.tools.as_slice()).unwrap_or(&[]);
-    for (i, entry) in spec.settings.tools.iter_mut().enumerate() {
-        if entry.is_reference() {
-            // orq's docs attach an MCP server as `{"type": "mcp", "tool_id": <server id>}`.
-            let server_by_tool_id = entry.id.is_none() && entry.key.is_none();
-            let wanted = entry
-                .id
-                .clone()
-                .or_else(|| entry.key.clone())
-                .or_else(|| entry.tool_id.clone())
-                .unwrap_or_default();
-            if server_by_tool_id {
-                entry.tool_id = None;
-            }
-            let tool = state.store.tool(project, &wanted).await?.ok_or_else(|| {
-                ApiError::invalid(
-                    format!("settings.tools[{i}]"),
-                    format!("no tool `{wanted}` exists; create it under /v2/tools first"),
-                )
-            })?;
-            let stored = tool.spec.kind.type_name();
-            if stored != entry.kind {
-                return Err(ApiError::invalid(
-                    format!("settings.tools[{i}].type"),
-                    format!("tool `{wanted}` is a `{stored}` tool, not `{}`", entry.kind),
-                ));
-            }
-            entry.id = Some(tool.id);
-            entry.key = Some(tool.spec.key);
-        } else if entry.id.is_none() {
-            if entry.key.is_none() {
-                entry.key = entry.function.as_ref().map(|f| f.name.clone());
-            }
-            entry.id = old
-                .iter()
-                .find(|o| o.kind == entry.kind && o.key == entry.key)
-                .and_then(|o| o.id.clone())
-                .or_else(|| Some(new_id()));
-        }
-    }
-    Ok(())
-}
-
 pub(crate) async fn live_agent(
     state: &AppState,
     project: &ProjectId,
     key: &str,
 ) -> Result<AgentRecord, ApiError> {
-    state
-        .store
-        .agent_by_key(project, key)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("agent `{key}` not found")))
+    Ok(state.engine.agents().get(project, key).await?)
 }
 
 /// Create an agent.
@@ -159,28 +76,9 @@ pub(crate) async fn live_agent(
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(mut spec): ApiJson<AgentSpec>,
+    ApiJson(spec): ApiJson<AgentSpec>,
 ) -> Result<impl IntoResponse, ApiError> {
-    spec.validate()?;
-    resolve_tools(&state, &caller.project, &mut spec, None).await?;
-    let now = now_rfc3339();
-    let agent = AgentRecord {
-        id: new_id(),
-        project_id: caller.project,
-        status: AgentStatus::Live,
-        version: 1,
-        created: now.clone(),
-        updated: now.clone(),
-        spec: spec.clone(),
-    };
-    let first = AgentVersion {
-        agent_id: agent.id.clone(),
-        version: 1,
-        created: now,
-        description: None,
-        spec,
-    };
-    state.store.create_agent(&agent, &first).await?;
+    let agent = state.engine.agents().create(&caller.project, spec).await?;
     Ok((
         StatusCode::CREATED,
         Json(agent_json(&agent, &agent.spec, 1)),
@@ -199,8 +97,9 @@ pub(crate) async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let page = state
-        .store
-        .list_agents(&caller.project, &page_request(&query)?)
+        .engine
+        .agents()
+        .list(&caller.project, &page_request(&query)?)
         .await?;
     let data: Vec<Value> = page
         .items
@@ -220,20 +119,13 @@ pub(crate) async fn retrieve(
     Path(agent_key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let reference = AgentRef::parse(&agent_key)?;
-    let agent = live_agent(&state, &caller.project, reference.key).await?;
-    match reference.version {
-        None => Ok(Json(agent_json(&agent, &agent.spec, agent.version))),
-        Some(n) => {
-            let version = state
-                .store
-                .agent_version(&caller.project, &agent.id, n)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::not_found(format!("agent `{}` has no version {n}", reference.key))
-                })?;
-            Ok(Json(agent_json(&agent, &version.spec, n)))
-        }
-    }
+    let agents = state.engine.agents();
+    let agent = agents.get(&caller.project, reference.key).await?;
+    let Some(number) = reference.version else {
+        return Ok(Json(agent_json(&agent, &agent.spec, agent.version)));
+    };
+    let version = agents.version(&agent, number).await?;
+    Ok(Json(agent_json(&agent, &version.spec, number)))
 }
 
 /// Fields of a PATCH body that are not part of the agent's configuration.
@@ -253,70 +145,31 @@ pub(crate) async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(agent_key): Path<String>,
-    ApiJson(patch): ApiJson<Map<String, Value>>,
+    ApiJson(mut fields): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    if AgentRef::parse(&agent_key)?.version.is_some() {
-        return Err(ApiError::invalid(
-            "agent_key",
-            "versions are immutable; PATCH the agent's key without `@version`",
-        ));
-    }
-    let mut agent = live_agent(&state, &caller.project, &agent_key).await?;
-    let mut merged = match serde_json::to_value(&agent.spec) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
+    let status = match fields.get("status") {
+        Some(s) => Some(
+            serde_json::from_value::<AgentStatus>(s.clone()).map_err(|_| {
+                ApiError::invalid("status", "must be one of live, draft, pending, published")
+            })?,
+        ),
+        None => None,
     };
-    for (field, value) in &patch {
-        if PATCH_META.contains(&field.as_str()) {
-            continue;
-        }
-        match (field.as_str(), value, merged.get_mut(field)) {
-            (_, Value::Null, _) => {
-                merged.remove(field);
-            }
-            ("settings", Value::Object(new), Some(Value::Object(old))) => {
-                for (k, v) in new {
-                    old.insert(k.clone(), v.clone());
-                }
-            }
-            _ => {
-                merged.insert(field.clone(), value.clone());
-            }
-        }
-    }
-    let mut spec: AgentSpec = from_value(Value::Object(merged))?;
-    spec.validate()?;
-    resolve_tools(&state, &caller.project, &mut spec, Some(&agent.spec)).await?;
-    let status = match patch.get("status") {
-        Some(s) => serde_json::from_value::<AgentStatus>(s.clone()).map_err(|_| {
-            ApiError::invalid("status", "must be one of live, draft, pending, published")
-        })?,
-        None => agent.status,
-    };
-    let description = match patch.get("versionDescription") {
+    let version_description = match fields.get("versionDescription") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(ApiError::invalid("versionDescription", "must be a string")),
     };
-    let expected = agent.version;
-    let now = now_rfc3339();
-    let new_version = (spec != agent.spec).then(|| AgentVersion {
-        agent_id: agent.id.clone(),
-        version: expected + 1,
-        created: now.clone(),
-        description,
-        spec: spec.clone(),
-    });
-    if new_version.is_none() && status == agent.status {
-        return Ok(Json(agent_json(&agent, &agent.spec, agent.version)));
-    }
-    agent.version = new_version.as_ref().map_or(expected, |v| v.version);
-    agent.spec = spec;
-    agent.status = status;
-    agent.updated = now;
-    state
-        .store
-        .update_agent(&agent, expected, new_version.as_ref())
+    fields.retain(|field, _| !PATCH_META.contains(&field.as_str()));
+    let patch = AgentPatch {
+        fields,
+        status,
+        version_description,
+    };
+    let agent = state
+        .engine
+        .agents()
+        .update(&caller.project, &agent_key, patch)
         .await?;
     Ok(Json(agent_json(&agent, &agent.spec, agent.version)))
 }
@@ -330,8 +183,11 @@ pub(crate) async fn delete(
     Extension(caller): Extension<Caller>,
     Path(agent_key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let agent = live_agent(&state, &caller.project, &agent_key).await?;
-    state.store.delete_agent(&caller.project, &agent.id).await?;
+    state
+        .engine
+        .agents()
+        .delete(&caller.project, &agent_key)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -345,10 +201,10 @@ pub(crate) async fn versions(
     Extension(caller): Extension<Caller>,
     Path(agent_key): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let agent = live_agent(&state, &caller.project, &agent_key).await?;
-    let versions = state
-        .store
-        .agent_versions(&caller.project, &agent.id)
+    let (agent, versions) = state
+        .engine
+        .agents()
+        .versions(&caller.project, &agent_key)
         .await?;
     let data: Vec<Value> = versions
         .iter()

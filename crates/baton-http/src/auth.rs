@@ -10,7 +10,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use baton_core::ProjectId;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 /// Who is calling and for which project, set by the auth layer.
 #[derive(Debug, Clone)]
@@ -38,10 +37,7 @@ impl Caller {
     }
 }
 
-/// Hex SHA-256 of an API key: what the store keeps instead of the key.
-pub fn hash_api_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
-}
+pub use baton_engine::keys::hash_api_key;
 
 /// How JWTs are checked.
 pub struct JwtSettings {

@@ -279,6 +279,14 @@ pub fn from_any_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
+        // A value that checks its fields together names the one at fault in the message.
+        if let Some(nested) = baton_core::ValidationError::from_serde_message(&inner) {
+            let param = match path.as_str() {
+                "." => nested.field,
+                path => format!("{path}.{}", nested.field),
+            };
+            return ApiError::invalid(param, nested.message);
+        }
         // serde reports a missing field at its parent; name the field itself.
         let param = match inner.strip_prefix("missing field `") {
             Some(rest) => {

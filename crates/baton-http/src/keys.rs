@@ -1,7 +1,7 @@
 //! `/v2/api-keys`: the admin API for API keys. Keys are shown once, stored hashed, and scoped
 //! to a project; only admin keys may manage them.
 
-use crate::auth::{hash_api_key, Caller};
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::{Path, Query};
@@ -11,9 +11,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
-use baton_core::id::{new_id, now_rfc3339};
 use baton_core::store::{ApiKeyRecord, KeyScope};
-use baton_core::{validate, ProjectId};
+use baton_core::ProjectId;
+use baton_engine::keys::NewApiKey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -60,16 +60,9 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     admin_only(&caller)?;
-    validate::non_empty("name", &body.name)?;
-    validate::agent_key("project_id", &body.project_id)?;
     let scope = match (body.scope.as_deref(), body.admin) {
-        (None, admin) => {
-            if admin {
-                KeyScope::Admin
-            } else {
-                KeyScope::Project
-            }
-        }
+        (None, true) => KeyScope::Admin,
+        (None, false) => KeyScope::Project,
         (Some(name), admin) => match KeyScope::parse(name) {
             Some(scope) if !admin || scope == KeyScope::Admin => scope,
             Some(_) => {
@@ -86,17 +79,12 @@ pub(crate) async fn create(
             }
         },
     };
-    let key = format!("baton_sk_{}", hex::encode(rand::random::<[u8; 24]>()));
-    let record = ApiKeyRecord {
-        id: new_id(),
-        project_id: ProjectId(body.project_id),
+    let new = NewApiKey {
         name: body.name,
-        hash: hash_api_key(&key),
-        prefix: key_prefix(&key),
-        created: now_rfc3339(),
+        project_id: body.project_id,
         scope,
     };
-    state.store.create_api_key(&record).await?;
+    let (record, key) = state.engine.api_keys().create(new).await?;
     let mut answer = key_json(&record);
     answer["key"] = json!(key);
     Ok((StatusCode::CREATED, Json(answer)))
@@ -113,7 +101,7 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     admin_only(&caller)?;
     let project = query.get("project_id").map(|p| ProjectId(p.clone()));
-    let keys = state.store.list_api_keys(project.as_ref()).await?;
+    let keys = state.engine.api_keys().list(project.as_ref()).await?;
     Ok(Json(
         json!({"object": "list", "data": keys.iter().map(key_json).collect::<Vec<_>>()}),
     ))
@@ -130,19 +118,12 @@ pub(crate) async fn revoke(
     Path(key_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     admin_only(&caller)?;
-    if key_id == caller.key_id {
-        return Err(ApiError::invalid(
-            "key_id",
-            "a key cannot revoke itself; use another admin key",
-        ));
-    }
-    state.store.delete_api_key(&key_id).await?;
+    state
+        .engine
+        .api_keys()
+        .revoke(&key_id, &caller.key_id)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The part of a key listings may show to tell keys apart: at most 12 characters and at most a
-/// quarter of the key, so a short key (a hand-picked bootstrap key) is never shown whole.
-pub fn key_prefix(key: &str) -> String {
-    let shown = (key.chars().count() / 4).min(12);
-    key.chars().take(shown).collect()
-}
+pub use baton_engine::keys::key_prefix;

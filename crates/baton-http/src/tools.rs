@@ -3,16 +3,15 @@
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorShape};
-use crate::extract::{from_value, page_request, ApiJson};
+use crate::extract::{page_request, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use baton_core::id::{new_id, now_rfc3339};
 use baton_core::tool::{ToolRecord, ToolSpec};
-use baton_core::ProjectId;
+use baton_engine::EngineError;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
@@ -40,14 +39,6 @@ fn tool_json(tool: &ToolRecord) -> Value {
     Value::Object(body)
 }
 
-async fn find(state: &AppState, project: &ProjectId, id: &str) -> Result<ToolRecord, ApiError> {
-    state
-        .store
-        .tool(project, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("tool `{id}` not found")))
-}
-
 /// Create a tool.
 #[utoipa::path(post, path = "/v2/tools", request_body = Object,
     responses((status = 200, description = "The tool"), (status = 400, description = "Invalid field"),
@@ -64,19 +55,9 @@ pub(crate) async fn create(
 pub(crate) async fn store_new(
     state: &AppState,
     caller: &Caller,
-    mut spec: ToolSpec,
+    spec: ToolSpec,
 ) -> Result<Value, ApiError> {
-    spec.validate()?;
-    spec.seal_secrets(state.cipher.as_ref(), None)?;
-    let now = now_rfc3339();
-    let tool = ToolRecord {
-        id: new_id(),
-        project_id: caller.project.clone(),
-        created: now.clone(),
-        updated: now,
-        spec,
-    };
-    state.store.create_tool(&tool).await?;
+    let tool = state.engine.tools().create(&caller.project, spec).await?;
     Ok(tool_json(&tool))
 }
 
@@ -102,12 +83,18 @@ pub(crate) async fn invoke(
     Path(tool_id): Path<String>,
     ApiJson(body): ApiJson<InvokeBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let tool = find(&state, &caller.project, &tool_id).await?;
     let arguments = body.arguments.unwrap_or_else(|| json!({}));
     let started = std::time::Instant::now();
-    let outcome = state
+    let (tool, outcome) = state
         .engine
-        .invoke_tool(&tool, body.tool.as_deref(), arguments, &body.variables)
+        .tools()
+        .invoke(
+            &caller.project,
+            &tool_id,
+            body.tool.as_deref(),
+            arguments,
+            &body.variables,
+        )
         .await?;
     let mut answer = json!({"_id": tool.id, "key": tool.spec.key,
                             "duration_ms": started.elapsed().as_millis() as u64});
@@ -130,8 +117,9 @@ pub(crate) async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let page = state
-        .store
-        .list_tools(&caller.project, &page_request(&query)?)
+        .engine
+        .tools()
+        .list(&caller.project, &page_request(&query)?)
         .await?;
     let data: Vec<Value> = page.items.iter().map(tool_json).collect();
     Ok(list_json(data, page.has_more))
@@ -146,9 +134,8 @@ pub(crate) async fn retrieve(
     Extension(caller): Extension<Caller>,
     Path(tool_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(tool_json(
-        &find(&state, &caller.project, &tool_id).await?,
-    )))
+    let tool = state.engine.tools().get(&caller.project, &tool_id).await?;
+    Ok(Json(tool_json(&tool)))
 }
 
 /// Update a tool: the fields given replace the stored ones.
@@ -160,38 +147,24 @@ pub(crate) async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(tool_id): Path<String>,
-    ApiJson(patch): ApiJson<Map<String, Value>>,
+    ApiJson(mut fields): ApiJson<Map<String, Value>>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tool = find(&state, &caller.project, &tool_id)
-        .await
-        .map_err(|e| e.with_shape(ErrorShape::FlatError))?;
-    let mut merged = match serde_json::to_value(&tool.spec) {
-        Ok(Value::Object(map)) => map,
-        _ => Map::new(),
-    };
-    for (field, value) in patch {
-        if matches!(
+    fields.retain(|field, _| {
+        !matches!(
             field.as_str(),
             "_id" | "project_id" | "workspace_id" | "created" | "updated"
-        ) {
-            continue;
-        }
-        if value.is_null() {
-            merged.remove(&field);
-        } else {
-            merged.insert(field, value);
-        }
-    }
-    let mut spec: ToolSpec = from_value(Value::Object(merged))?;
-    spec.validate()?;
-    spec.seal_secrets(state.cipher.as_ref(), Some(&tool.spec))?;
-    tool.spec = spec;
-    tool.updated = now_rfc3339();
-    state
-        .store
-        .update_tool(&tool)
+        )
+    });
+    let tool = state
+        .engine
+        .tools()
+        .update(&caller.project, &tool_id, fields)
         .await
-        .map_err(|e| ApiError::from(e).with_shape(ErrorShape::FlatError))?;
+        .map_err(|e| match e {
+            // orq's SDK reads this endpoint's other errors as `{error: string}`.
+            EngineError::Invalid { .. } => ApiError::from(e),
+            other => ApiError::from(other).with_shape(ErrorShape::FlatError),
+        })?;
     Ok(Json(tool_json(&tool)))
 }
 
@@ -204,7 +177,10 @@ pub(crate) async fn delete(
     Extension(caller): Extension<Caller>,
     Path(tool_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let tool = find(&state, &caller.project, &tool_id).await?;
-    state.store.delete_tool(&caller.project, &tool.id).await?;
+    let tool = state
+        .engine
+        .tools()
+        .delete(&caller.project, &tool_id)
+        .await?;
     Ok(Json(json!({"_id": tool.id, "deleted": true})))
 }

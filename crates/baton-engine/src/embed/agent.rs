@@ -1,7 +1,9 @@
 //! Agents built in code or read from orq's JSON, and the input of a run.
 
 use crate::{invalid, EngineError, ToolReview};
-use baton_core::agent::{AgentSpec, AgentTool, ModelConfig, ToolApproval};
+use baton_core::agent::{
+    AgentSpec, AgentTool, CustomToolType, ModelConfig, StoredTool, ToolApproval, ToolEntry,
+};
 use baton_core::message::Part;
 use baton_core::ProjectId;
 use serde_json::{Map, Value};
@@ -52,8 +54,7 @@ impl Agent {
 
     /// An agent from orq's agent JSON (the body of `POST /v2/agents`), checked.
     pub fn from_json(json: Value) -> Result<Self, EngineError> {
-        let spec: AgentSpec =
-            serde_json::from_value(json).map_err(|e| invalid("agent", e.to_string()))?;
+        let spec: AgentSpec = crate::json::parse(json)?;
         spec.validate()
             .map_err(|e| invalid(&e.field, e.message.clone()))?;
         Ok(Self::from_spec(spec))
@@ -79,21 +80,16 @@ impl Agent {
 
     /// Offers a tool registered with [`EngineBuilder::tool`](crate::EngineBuilder::tool) (or a stored tool of this key).
     pub fn tool(mut self, name: impl Into<String>) -> Self {
-        self.spec.settings.tools.push(AgentTool {
-            id: None,
-            kind: "function".into(),
+        let reference = StoredTool {
+            kind: CustomToolType::Function,
             key: Some(name.into()),
-            requires_approval: false,
-            configuration: None,
             timeout: None,
             tool_id: None,
-            display_name: None,
-            description: None,
-            function: None,
-            language: None,
-            code: None,
-            parameters: None,
-        });
+        };
+        self.spec
+            .settings
+            .tools
+            .push(AgentTool::new(ToolEntry::Stored(reference)));
         self
     }
 
