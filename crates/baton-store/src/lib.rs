@@ -23,10 +23,13 @@ mod memory;
 mod migration;
 mod page;
 pub mod secrets;
+mod signals;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
 mod sql_collections;
+#[cfg(feature = "sql")]
+mod sql_events;
 #[cfg(feature = "sql")]
 mod sql_schedules;
 #[cfg(feature = "sql")]

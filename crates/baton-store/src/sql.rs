@@ -2,6 +2,8 @@
 
 use crate::entity::{agent, agent_version, api_key, tool};
 use crate::migration::Migrator;
+use crate::signals::EventSignals;
+use crate::sql_events::{fallback_look, Listener};
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentStatus, AgentVersion};
 use baton_core::store::{
@@ -16,12 +18,15 @@ use sea_orm::{
     QuerySelect, Select, SqlErr, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A store on a SQL database (SQLite or PostgreSQL), migrated on connect.
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    pub(crate) signals: EventSignals,
+    pub(crate) listener: Arc<Listener>,
 }
 
 pub(crate) fn unavailable(e: DbErr) -> StoreError {
@@ -115,7 +120,12 @@ impl SqlStore {
             }
         }
         Migrator::up(&db, None).await.map_err(unavailable)?;
-        Ok(Self { db })
+        let signals = EventSignals::new(fallback_look(db.get_database_backend()));
+        Ok(Self {
+            db,
+            signals,
+            listener: Arc::default(),
+        })
     }
 
     /// The underlying connection, for operations and tests.
