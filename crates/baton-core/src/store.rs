@@ -310,7 +310,7 @@ pub trait TaskStore: Send + Sync {
 
 /// A reader's watch on one task's stream (see [`TaskStore::watch_events`]).
 #[async_trait]
-pub trait EventWatch: Send {
+pub trait EventWatch: Send + Sync {
     /// Resolves once events may have been stored since the last call: when the store saw them
     /// stored, or after its fallback interval so a missed wake-up only delays. Cancel-safe.
     async fn changed(&mut self);

@@ -49,6 +49,7 @@ pub mod builtins;
 pub mod collections;
 mod embed;
 pub mod events;
+pub mod follow;
 pub mod gateway;
 pub mod knowledge;
 pub mod machine;

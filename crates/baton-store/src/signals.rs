@@ -60,6 +60,7 @@ impl EventSignals {
     }
 
     /// Wakes every watcher: wake-ups may have been lost (a dropped notification connection).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn wake_all(&self) {
         for sender in lock(&self.watched).values() {
             sender.send_modify(|_| {});

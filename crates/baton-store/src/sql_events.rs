@@ -55,6 +55,7 @@ pub(crate) async fn announce_on<C: ConnectionTrait>(
 pub(crate) struct Listener {
     started: AtomicBool,
     /// Dropped with the last clone of the store, which ends the listening task.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     stop: watch::Sender<()>,
 }
 
@@ -86,6 +87,7 @@ impl Listener {
 }
 
 /// `<seq> <task id>` as sent by [`announce_on`].
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn parse(payload: &str) -> Option<(u64, &str)> {
     let (seq, task) = payload.split_once(' ')?;
     Some((seq.parse().ok()?, task))
