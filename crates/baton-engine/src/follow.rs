@@ -9,6 +9,7 @@ use baton_core::ProjectId;
 use futures_util::stream::{self, Stream};
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One event of a followed stream.
 #[derive(Debug, Clone)]
@@ -43,8 +44,9 @@ impl StreamItem {
 
 impl Engine {
     /// The task's events after the stored event `after`, then new ones as they are stored —
-    /// by this process or another on the same database — until the turn's last event (at
-    /// once if the task is no longer running). Listens from the moment it is called.
+    /// by this process or another on the same database — until a turn's last event with none
+    /// stored after it (at once if the task no longer runs). Listens from the moment it is
+    /// called.
     pub fn follow(
         &self,
         project: &ProjectId,
@@ -62,6 +64,7 @@ impl Engine {
             look: true,
             live_open: true,
             ended: false,
+            state_checked: None,
         };
         stream::unfold(follower, |mut follower| async move {
             let item = follower.next().await?;
@@ -84,7 +87,11 @@ struct Follower {
     look: bool,
     live_open: bool,
     ended: bool,
+    /// When the task's state was last read.
+    state_checked: Option<Instant>,
 }
+
+const STATE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 impl Follower {
     async fn next(&mut self) -> Option<StreamItem> {
@@ -97,7 +104,7 @@ impl Follower {
             }
             if self.look {
                 self.look = false;
-                if !self.read(u64::MAX).await && self.finished().await {
+                if !self.read(u64::MAX).await && self.due_state_check() && self.finished().await {
                     // An inactive task's events were stored with its state: all are readable.
                     self.read(u64::MAX).await;
                     self.ended = true;
@@ -108,7 +115,8 @@ impl Follower {
             tokio::select! {
                 biased;
                 live = self.live.recv(), if self.live_open => match live {
-                    Some(event) if event.is_persisted() => self.look |= event.seq > self.last,
+                    // Stored events come from the store, which wakes the watch for them too.
+                    Some(event) if event.is_persisted() => {}
                     Some(delta) => self.delta(delta).await,
                     None => self.live_open = false,
                 },
@@ -128,8 +136,7 @@ impl Follower {
         }
     }
 
-    /// Queues the stored events after the last one, up to seq `upto` and the turn's last
-    /// event; whether any came.
+    /// Queues the stored events after the last one, up to seq `upto`; whether any came.
     async fn read(&mut self, upto: u64) -> bool {
         let stored = match self.store.events_after(&self.task_id, self.last).await {
             Ok(stored) => stored,
@@ -147,15 +154,26 @@ impl Follower {
             }
             self.last = event.seq;
             let item = StreamItem::stored(event);
-            let terminal = item.is_terminal();
+            // A turn's last event ends the stream unless later turns' events are stored after it.
+            self.ended = item.is_terminal();
             self.queue.push_back(item);
             any = true;
-            if terminal {
-                self.ended = true;
-                break;
-            }
         }
         any
+    }
+
+    /// Whether to ask the task's state after a look found nothing: at once the first time (a
+    /// finished task's stream ends at once), then at most once a second (a look that found
+    /// nothing is mostly a wake-up whose events an earlier read took).
+    fn due_state_check(&mut self) -> bool {
+        let now = Instant::now();
+        let due = self
+            .state_checked
+            .is_none_or(|at| now.duration_since(at) >= STATE_CHECK_EVERY);
+        if due {
+            self.state_checked = Some(now);
+        }
+        due
     }
 
     /// Whether the task no longer runs (or is gone), so no event will come.

@@ -237,7 +237,9 @@ impl Runner {
             };
             // The id of the stored event the delta follows: readers put it in its place.
             let after = seq.load(Ordering::SeqCst);
-            inner.hub.publish(&hub_task, Arc::new(Event::now(after, delta)));
+            inner
+                .hub
+                .publish(&hub_task, Arc::new(Event::now(after, delta)));
         };
         let gateway = self.inner.gateway.clone();
         let call = async {

@@ -86,7 +86,10 @@ fn a_resumed_run_announces_neither_its_turn_nor_its_started_calls_again() {
     transition(&mut data, &c, Input::Start);
     transition(&mut data, &c, replied("", vec![call("a", "lookup")]));
     let first = transition(&mut data, &c, next());
-    assert!(matches!(&first[0], Effect::Publish(RunEvent::ToolStarted { .. })));
+    assert!(matches!(
+        &first[0],
+        Effect::Publish(RunEvent::ToolStarted { .. })
+    ));
     // The worker dies while the tool runs; another resumes from the stored checkpoint.
     let mut resumed = data.clone();
     assert_eq!(
@@ -110,11 +113,17 @@ fn a_resumed_run_announces_neither_its_turn_nor_its_started_calls_again() {
         sub_agent_calls: 0,
     };
     transition(&mut resumed, &c, landed);
-    assert!(resumed.announced_calls.is_empty(), "the result closes the call");
+    assert!(
+        resumed.announced_calls.is_empty(),
+        "the result closes the call"
+    );
     // The next turn is announced again.
     resumed.response_id = "resp-2".into();
     let effects = transition(&mut resumed, &c, Input::Start);
-    assert!(matches!(&effects[0], Effect::Publish(RunEvent::Started { .. })));
+    assert!(matches!(
+        &effects[0],
+        Effect::Publish(RunEvent::Started { .. })
+    ));
 }
 
 #[test]
