@@ -91,7 +91,7 @@ struct Follower {
     state_checked: Option<Instant>,
 }
 
-const STATE_CHECK_EVERY: Duration = Duration::from_secs(1);
+const STATE_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 impl Follower {
     async fn next(&mut self) -> Option<StreamItem> {
@@ -163,8 +163,8 @@ impl Follower {
     }
 
     /// Whether to ask the task's state after a look found nothing: at once the first time (a
-    /// finished task's stream ends at once), then at most once a second (a look that found
-    /// nothing is mostly a wake-up whose events an earlier read took).
+    /// finished task's stream ends at once), then now and then — a run's last event ends its
+    /// stream; this only ends one whose task stopped without one.
     fn due_state_check(&mut self) -> bool {
         let now = Instant::now();
         let due = self
