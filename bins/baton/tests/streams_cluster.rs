@@ -141,7 +141,10 @@ async fn resume(url: &str, task: &str, last_id: Option<&str>) -> Vec<SseMessage>
     }
     let resp = req.send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let events = read_sse(resp, 1000).await;
+    // Keep-alives would keep a stream that never ends from stalling: bound the whole read.
+    let events = tokio::time::timeout(Duration::from_secs(30), read_sse(resp, 1000))
+        .await
+        .expect("the stream ends with the turn instead of hanging");
     assert_eq!(
         events.last().map(SseMessage::kind).as_deref(),
         Some("[DONE]")
