@@ -152,18 +152,20 @@ async fn resume(url: &str, task: &str, last_id: Option<&str>) -> Vec<SseMessage>
     events
 }
 
-/// The stored events (deltas are live-only and carry no id), with their ids.
+/// The stored events (deltas are live-only), with their ids.
 fn stored(events: &[SseMessage]) -> Vec<(u64, SseMessage)> {
     events
         .iter()
-        .filter(|e| e.kind() != "[DONE]")
-        .filter(|e| {
-            let delta = e.kind() == "part.delta";
-            assert_eq!(e.id.is_none(), delta, "only deltas go without an id: {e:?}");
-            !delta
-        })
+        .filter(|e| !matches!(e.kind().as_str(), "[DONE]" | "part.delta"))
         .map(|e| (e.id.as_ref().unwrap().parse().unwrap(), e.clone()))
         .collect()
+}
+
+/// Deltas take no id: the last id a client saw always names a stored event.
+fn assert_deltas_without_ids(events: &[SseMessage]) {
+    for e in events.iter().filter(|e| e.kind() != "[DONE]") {
+        assert_eq!(e.id.is_none(), e.kind() == "part.delta", "{e:?}");
+    }
 }
 
 fn kinds(events: &[(u64, SseMessage)]) -> Vec<String> {
@@ -206,7 +208,9 @@ async fn a_stream_dropped_on_one_server_resumes_on_another_without_gap_or_duplic
     let last = seen[1].0;
 
     // B does not run the task, yet serves the rest of its stream as A stores it.
-    let rest = stored(&resume(b, &task, Some(&last.to_string())).await);
+    let rest = resume(b, &task, Some(&last.to_string())).await;
+    assert_deltas_without_ids(&rest);
+    let rest = stored(&rest);
     assert_eq!(
         kinds(&rest),
         ["tool.done", "part.done", "response.done"],
@@ -257,7 +261,9 @@ async fn a_run_resumed_after_a_kill_keeps_the_ids_its_client_saw() {
     // on B from the last id it saw.
     let b = servers[1].1.clone();
     let last = seen[1].0;
-    let rest = stored(&resume(&b, &task, Some(&last.to_string())).await);
+    let rest = resume(&b, &task, Some(&last.to_string())).await;
+    let with_deltas = rest.clone();
+    let rest = stored(&rest);
     let rest_kinds = kinds(&rest);
     assert!(
         matches!(rest_kinds[0].as_str(), "tool.done" | "tool.failed"),
@@ -290,5 +296,6 @@ async fn a_run_resumed_after_a_kill_keeps_the_ids_its_client_saw() {
     );
     let ids: Vec<u64> = all.iter().map(|(id, _)| *id).collect();
     assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    assert_deltas_without_ids(&with_deltas);
     drop_database(&database_url, servers).await;
 }
