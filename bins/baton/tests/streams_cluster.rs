@@ -15,8 +15,26 @@ use std::time::Duration;
 const KEY: &str = "streams-key";
 const SECRET: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// A server process, killed when dropped (also when a test fails half-way).
+struct Server(Child);
+
+impl Server {
+    /// SIGKILL, and wait until it is gone.
+    fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[allow(clippy::disallowed_methods)] // the test runs the real server binary
-fn start_server(dir: &Path, database_url: &str, fake: &FakeProvider) -> (Child, String) {
+fn start_server(dir: &Path, database_url: &str, fake: &FakeProvider) -> (Server, String) {
     std::fs::create_dir_all(dir).unwrap();
     let config = dir.join("baton.toml");
     std::fs::write(&config, "[tools]\nallow_loopback = true\n").unwrap();
@@ -39,7 +57,7 @@ fn start_server(dir: &Path, database_url: &str, fake: &FakeProvider) -> (Child, 
         .spawn()
         .unwrap();
     let url = baton_e2e::listening_url(&mut child);
-    (child, url)
+    (Server(child), url)
 }
 
 /// An HTTP endpoint for a tool: the first call answers after `first`, later ones at once.
@@ -74,7 +92,7 @@ async fn cluster(
     tool: &SlowTool,
     fake: &FakeProvider,
     dir: &Path,
-) -> (String, [(Child, String); 2]) {
+) -> (String, [(Server, String); 2]) {
     let admin = baton_store::testing::postgres_admin_url().unwrap();
     let database_url = baton_store::testing::fresh_postgres_database(&admin)
         .await
@@ -179,11 +197,8 @@ fn task_of(first: &[SseMessage]) -> String {
         .to_owned()
 }
 
-async fn drop_database(database_url: &str, servers: [(Child, String); 2]) {
-    for (mut child, _) in servers {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+async fn drop_database(database_url: &str, servers: [(Server, String); 2]) {
+    drop(servers);
     let admin = baton_store::testing::postgres_admin_url().unwrap();
     baton_store::testing::drop_postgres_database(&admin, database_url)
         .await
@@ -254,8 +269,7 @@ async fn a_run_resumed_after_a_kill_keeps_the_ids_its_client_saw() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(tool.calls.load(Ordering::SeqCst), 1, "A is inside the tool");
-    servers[0].0.kill().unwrap(); // SIGKILL, mid-tool
-    servers[0].0.wait().unwrap();
+    servers[0].0.kill(); // SIGKILL, mid-tool
 
     // B's worker takes the task once A's lease expires and finishes it; the client follows it
     // on B from the last id it saw.
