@@ -303,6 +303,17 @@ pub trait TaskStore: Send + Sync {
 
     /// A task's events with `seq > after`, in order.
     async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError>;
+
+    /// Watches a task's stream for events stored from now on, by any process on this store.
+    fn watch_events(&self, task_id: &str) -> Box<dyn EventWatch>;
+}
+
+/// A reader's watch on one task's stream (see [`TaskStore::watch_events`]).
+#[async_trait]
+pub trait EventWatch: Send + Sync {
+    /// Resolves once events may have been stored since the last call: when the store saw them
+    /// stored, or after its fallback interval so a missed wake-up only delays. Cancel-safe.
+    async fn changed(&mut self);
 }
 
 /// Everything a server needs from persistence, as one object.

@@ -1,5 +1,6 @@
-//! Task event streams: typed run events, published live to subscribers in this process and
-//! persisted (all but text deltas) so a client that reconnects gets what it missed.
+//! Task event streams: typed run events, stored (all but text deltas) before they are published
+//! live to subscribers in this process, so an id names the same event on every server and a
+//! client that reconnects anywhere gets what it missed (see [`crate::follow`]).
 
 use crate::machine::RunEvent;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,8 @@ use tokio::sync::broadcast;
 /// One event of a task's stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// Position in the task's stream (the SSE `id`).
+    /// Position in the task's stream (the SSE `id`); a text delta, never stored, carries the
+    /// seq of the stored event it follows.
     pub seq: u64,
     /// When it was emitted (RFC 3339).
     pub timestamp: String,

@@ -53,6 +53,7 @@ mod embed;
 mod engine;
 mod error;
 pub mod events;
+pub mod follow;
 pub mod gateway;
 mod invoke;
 pub mod json;

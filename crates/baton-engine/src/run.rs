@@ -32,10 +32,12 @@ struct Runner {
     data: TaskData,
     spec: AgentSpec,
     tools: Toolset,
+    /// Events waiting for the next checkpoint, which stores them.
     pending_events: Vec<TaskEvent>,
-    /// The turn's last event, published once the checkpoint that ends the turn is stored: a
-    /// client that reads the task on seeing it must find it ended.
-    pending_terminal: Option<Arc<Event>>,
+    /// The same events, published once stored: an id a client saw names a stored event, and a
+    /// client that reads the task on seeing the turn's last event finds it ended.
+    unpublished: Vec<Arc<Event>>,
+    /// Seq of the last event emitted; text deltas carry it and take none of their own.
     seq: Arc<AtomicU64>,
     cancel: Arc<Notify>,
     lease_lost: Arc<AtomicBool>,
@@ -99,7 +101,7 @@ pub(crate) async fn run(
         spec,
         tools,
         pending_events: Vec::new(),
-        pending_terminal: None,
+        unpublished: Vec::new(),
         cancel,
         lease_lost,
         ledger,
@@ -171,7 +173,12 @@ impl Runner {
                 Effect::Checkpoint => self.checkpoint().await?,
                 Effect::EndTurn { ok } => self.root_span(if ok { "ok" } else { "error" }),
                 io @ (Effect::CallModel | Effect::CallTools { .. } | Effect::Stop) => {
-                    return Ok(Some(io))
+                    // Nothing is announced that is not stored: a tool's start is stored before
+                    // the tool runs.
+                    if !self.pending_events.is_empty() {
+                        self.checkpoint().await?;
+                    }
+                    return Ok(Some(io));
                 }
             }
         }
@@ -228,8 +235,11 @@ impl Runner {
                 reasoning,
                 text,
             };
-            let n = seq.fetch_add(1, Ordering::SeqCst) + 1;
-            inner.hub.publish(&hub_task, Arc::new(Event::now(n, delta)));
+            // The id of the stored event the delta follows: readers put it in its place.
+            let after = seq.load(Ordering::SeqCst);
+            inner
+                .hub
+                .publish(&hub_task, Arc::new(Event::now(after, delta)));
         };
         let gateway = self.inner.gateway.clone();
         let call = async {

@@ -81,9 +81,17 @@ pub struct TaskData {
     /// Memory entity the agent's memory stores bind to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_entity_id: Option<String>,
-    /// Last event sequence number emitted.
+    /// Seq of the last event stored (the id of the stream's last durable event).
     #[serde(default)]
     pub event_seq: u64,
+    /// The response id of the turn whose `Started` is stored: a resumed turn is not announced
+    /// again.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub announced_turn: String,
+    /// Calls of the running step whose start is stored, until their results are: a resumed
+    /// step does not announce them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub announced_calls: Vec<String>,
     /// W3C trace id (32 hex).
     pub trace_id: String,
     /// Root span id (16 hex).

@@ -3,42 +3,34 @@
 
 use axum::response::sse::Event as SseEvent;
 use baton_core::model::ToolCall;
-use baton_core::store::TaskEvent;
 use baton_core::usage::Usage;
 use baton_engine::events::Event;
+use baton_engine::follow::StreamItem;
 use baton_engine::machine::RunEvent;
 use serde_json::{json, Value};
 
-/// A live or stored event as an SSE message.
+/// A live or stored event as an SSE message. A text delta is never stored and takes no id of
+/// its own: the last id a client saw always names a stored event.
 pub(crate) fn to_sse(event: &Event) -> SseEvent {
     let (kind, data) = wire(&event.event);
     let payload = json!({"type": kind, "timestamp": event.timestamp, "data": data});
-    SseEvent::default()
-        .id(event.seq.to_string())
-        .event(kind)
-        .data(payload.to_string())
-}
-
-/// A stored event as an SSE message. Events stored before they were typed are already in
-/// orq's shape and go out as they are.
-pub(crate) fn stored_to_sse(stored: &TaskEvent) -> SseEvent {
-    match Event::from_stored(stored.seq, &stored.data) {
-        Some(event) => to_sse(&event),
-        None => SseEvent::default()
-            .id(stored.seq.to_string())
-            .event(stored.data["type"].as_str().unwrap_or_default())
-            .data(stored.data.to_string()),
+    let message = SseEvent::default().event(kind).data(payload.to_string());
+    if event.is_persisted() {
+        message.id(event.seq.to_string())
+    } else {
+        message
     }
 }
 
-/// Whether a stored event ends a turn's stream.
-pub(crate) fn stored_is_terminal(stored: &TaskEvent) -> bool {
-    match Event::from_stored(stored.seq, &stored.data) {
-        Some(event) => event.is_terminal(),
-        None => matches!(
-            stored.data["type"].as_str(),
-            Some("response.done" | "response.failed")
-        ),
+/// An event of a followed stream as an SSE message. Events stored before they were typed are
+/// already in orq's shape and go out as they are.
+pub(crate) fn item_to_sse(item: &StreamItem) -> SseEvent {
+    match item {
+        StreamItem::Event(event) => to_sse(event),
+        StreamItem::Raw(stored) => SseEvent::default()
+            .id(stored.seq.to_string())
+            .event(stored.data["type"].as_str().unwrap_or_default())
+            .data(stored.data.to_string()),
     }
 }
 

@@ -6,7 +6,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::extract::Path;
-use crate::orq_events::{stored_is_terminal, stored_to_sse, to_sse};
+use crate::orq_events::item_to_sse;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -18,7 +18,7 @@ use baton_core::agent::AgentRef;
 use baton_core::message::{Message, Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
-use baton_engine::events::Subscription;
+use baton_engine::follow::StreamItem;
 use baton_engine::state::TaskData;
 use baton_engine::{Engine, EngineError, RunRequest, ToolReview};
 use futures_util::stream::{self, Stream, StreamExt};
@@ -312,12 +312,14 @@ pub(crate) async fn create(
         return Ok(Json(post_json(&prepared.task, &data)).into_response());
     }
     if streaming {
-        let receiver = engine.subscribe(&prepared.task.id);
-        let task_id = prepared.task.id.clone();
+        // Followed from the task's last stored event, before the run starts: nothing is missed,
+        // and a continued task's earlier turns are not replayed.
+        let after = Engine::data(&prepared.task)?.event_seq;
+        let task = &prepared.task;
+        let events = engine.follow(&task.project_id, &task.id, after);
+        tracing::debug!(task = %task.id, "streaming run");
         let _run = engine.spawn(prepared);
-        let live = live_events(receiver, 0);
-        tracing::debug!(task = %task_id, "streaming run");
-        return Ok(sse(live).into_response());
+        return Ok(sse(events).into_response());
     }
     let task_id = prepared.task.id.clone();
     let project = prepared.task.project_id.clone();
@@ -333,28 +335,13 @@ pub(crate) async fn create(
     Ok(Json(post_json(&finished, &data)).into_response())
 }
 
-/// Live events with `seq > after`, ending right after the first terminal event. The
-/// subscription is dropped with the stream, when the client leaves or the turn ends.
-fn live_events(live: Subscription, after: u64) -> impl Stream<Item = SseEvent> + Send + 'static {
-    stream::unfold((live, false), move |(mut live, ended)| async move {
-        if ended {
-            return None;
-        }
-        loop {
-            let event = live.recv().await?;
-            if event.seq > after {
-                let terminal = event.is_terminal();
-                return Some((to_sse(&event), (live, terminal)));
-            }
-        }
-    })
-}
-
+/// A followed stream as SSE, ended by `[DONE]`.
 fn sse(
-    events: impl Stream<Item = SseEvent> + Send + 'static,
+    events: impl Stream<Item = StreamItem> + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static> {
     let done = stream::once(async { SseEvent::default().data("[DONE]") });
-    Sse::new(events.chain(done).map(Ok)).keep_alive(KeepAlive::default())
+    let messages = events.map(|item| item_to_sse(&item)).chain(done);
+    Sse::new(messages.map(Ok)).keep_alive(KeepAlive::default())
 }
 
 /// Whether a task acts for this identity (its `identity.id`).
@@ -409,7 +396,8 @@ pub(crate) async fn get_response(
     Ok(Json(Value::Object(body)))
 }
 
-/// Resume a task's event stream: events after `Last-Event-ID`, then live ones.
+/// Resume a task's event stream on any server: the stored events after `Last-Event-ID`, then
+/// new ones until the turn ends.
 #[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("Last-Event-ID" = Option<String>, Header, description = "Last event id received")),
@@ -430,20 +418,8 @@ pub(crate) async fn stream(
     };
     // The task must exist and be the caller's before anything is kept for it.
     let task = agent_task(&state, &caller, &agent_key, &task_id).await?;
-    // Subscribe before reading the log, so nothing falls between the replay and live events.
-    let receiver = state.engine.subscribe(&task.id);
-    let missed = state.engine.events_after(&task.id, after).await?;
-    let last_seen = missed.last().map_or(after, |e| e.seq);
-    let replay: Vec<SseEvent> = missed.iter().map(stored_to_sse).collect();
-    let replay_ended = missed.last().is_some_and(stored_is_terminal);
-    // Re-read after the replay: if the task is inactive now, its stream is complete.
-    let current = state.engine.task(&caller.project, &task.id).await?;
-    let inactive = current.is_none_or(|t| t.state.is_inactive());
-    if replay_ended || inactive {
-        return Ok(sse(stream::iter(replay)).into_response());
-    }
-    let live = live_events(receiver, last_seen);
-    Ok(sse(stream::iter(replay).chain(live)).into_response())
+    let events = state.engine.follow(&caller.project, &task.id, after);
+    Ok(sse(events).into_response())
 }
 
 /// Cancel a task: it ends `canceled` at its next await point.

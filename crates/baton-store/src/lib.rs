@@ -23,12 +23,15 @@ mod memory;
 mod migration;
 mod page;
 pub mod secrets;
+mod signals;
 #[cfg(feature = "sql")]
 mod sql;
 #[cfg(feature = "sql")]
 mod sql_agents;
 #[cfg(feature = "sql")]
 mod sql_collections;
+#[cfg(feature = "sql")]
+mod sql_events;
 #[cfg(feature = "sql")]
 mod sql_keys;
 #[cfg(feature = "sql")]

@@ -1,10 +1,11 @@
 //! An in-memory store: the same traits, no database. For embedding and unit tests.
 
+use crate::signals::EventSignals;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::collection::{CollectionRecord, EntryRecord};
 use baton_core::schedule::{FiringRecord, ScheduleRecord};
-use baton_core::store::{ApiKeyRecord, StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{ApiKeyRecord, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
 use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
 use baton_core::trace::{SpanRecord, TraceStore};
@@ -33,10 +34,23 @@ struct Inner {
 }
 
 /// A store that keeps everything in process memory; nothing survives a restart.
-#[derive(Default)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
+    signals: EventSignals,
 }
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: RwLock::default(),
+            // Every write wakes its watchers; the fallback only bounds a reader's wait.
+            signals: EventSignals::new(FALLBACK_LOOK),
+        }
+    }
+}
+
+/// How often a reader of a task's stream looks even when nothing woke it.
+const FALLBACK_LOOK: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl MemoryStore {
     /// An empty store.
@@ -51,6 +65,61 @@ impl MemoryStore {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    fn check_revision(&self, task: &TaskRecord, expected: u64) -> Result<(), StoreError> {
+        let stored = self
+            .tasks
+            .get(&task.id)
+            .filter(|t| t.project_id == task.project_id)
+            .ok_or(StoreError::NotFound)?;
+        if stored.revision != expected {
+            return Err(StoreError::Conflict(
+                "the task was saved by another writer".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Replaces a stored task, keeping its cancel flag and creation time.
+    fn replace_task(&mut self, task: &TaskRecord) {
+        if let Some(stored) = self.tasks.get_mut(&task.id) {
+            let cancel_requested = stored.cancel_requested;
+            let created = std::mem::take(&mut stored.created);
+            *stored = task.clone();
+            stored.cancel_requested = cancel_requested;
+            stored.created = created;
+        }
+    }
+
+    fn check_free(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
+        if events
+            .iter()
+            .any(|e| self.events.contains_key(&(task_id.to_owned(), e.seq)))
+        {
+            return Err(StoreError::Conflict(
+                "an event with that sequence number exists".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn insert_events(&mut self, task_id: &str, events: &[TaskEvent]) {
+        for e in events {
+            self.events
+                .insert((task_id.to_owned(), e.seq), e.data.clone());
+        }
+    }
+}
+
+impl MemoryStore {
+    /// Wakes the readers of the task's stream once its events are stored.
+    fn woken(&self, task_id: &str, events: &[TaskEvent]) {
+        if let Some(last) = events.iter().map(|e| e.seq).max() {
+            self.signals.wake(task_id, last);
+        }
     }
 }
 
@@ -96,21 +165,8 @@ impl TaskStore for MemoryStore {
 
     async fn save_task(&self, task: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
         let mut inner = self.write();
-        let stored = inner
-            .tasks
-            .get_mut(&task.id)
-            .filter(|t| t.project_id == task.project_id)
-            .ok_or(StoreError::NotFound)?;
-        if stored.revision != expected_revision {
-            return Err(StoreError::Conflict(
-                "the task was saved by another writer".into(),
-            ));
-        }
-        let cancel_requested = stored.cancel_requested;
-        let created = stored.created.clone();
-        *stored = task.clone();
-        stored.cancel_requested = cancel_requested;
-        stored.created = created;
+        inner.check_revision(task, expected_revision)?;
+        inner.replace_task(task);
         Ok(())
     }
 
@@ -190,27 +246,29 @@ impl TaskStore for MemoryStore {
         events: &[TaskEvent],
         spans: &[SpanRecord],
     ) -> Result<(), StoreError> {
-        self.save_task(task, expected_revision).await?;
-        self.append_events(&task.id, events).await?;
+        // Checked before anything changes: the task and its events are stored together or not.
+        {
+            let mut inner = self.write();
+            inner.check_revision(task, expected_revision)?;
+            inner.check_free(&task.id, events)?;
+            inner.replace_task(task);
+            inner.insert_events(&task.id, events);
+        }
+        self.woken(&task.id, events);
         self.put_spans(spans).await
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
         let mut inner = self.write();
-        if events
-            .iter()
-            .any(|e| inner.events.contains_key(&(task_id.to_owned(), e.seq)))
-        {
-            return Err(StoreError::Conflict(
-                "an event with that sequence number exists".into(),
-            ));
-        }
-        for e in events {
-            inner
-                .events
-                .insert((task_id.to_owned(), e.seq), e.data.clone());
-        }
+        inner.check_free(task_id, events)?;
+        inner.insert_events(task_id, events);
+        drop(inner);
+        self.woken(task_id, events);
         Ok(())
+    }
+
+    fn watch_events(&self, task_id: &str) -> Box<dyn EventWatch> {
+        self.signals.watch(task_id)
     }
 
     async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError> {

@@ -1,18 +1,23 @@
 //! `baton-core`'s store traits on SQLite and PostgreSQL through sea-orm.
 
 use crate::migration::Migrator;
+use crate::signals::EventSignals;
+use crate::sql_events::{fallback_look, Listener};
 use baton_core::store::{Page, PageRequest, StoreError};
 use sea_orm::{
     ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqlErr,
 };
 use sea_orm_migration::MigratorTrait;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A store on a SQL database (SQLite or PostgreSQL), migrated on connect.
 #[derive(Clone)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    pub(crate) signals: EventSignals,
+    pub(crate) listener: Arc<Listener>,
 }
 
 pub(crate) fn unavailable(e: DbErr) -> StoreError {
@@ -106,7 +111,12 @@ impl SqlStore {
             }
         }
         Migrator::up(&db, None).await.map_err(unavailable)?;
-        Ok(Self { db })
+        let signals = EventSignals::new(fallback_look(db.get_database_backend()));
+        Ok(Self {
+            db,
+            signals,
+            listener: Arc::default(),
+        })
     }
 
     /// The underlying connection, for operations and tests.

@@ -1,9 +1,11 @@
-//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints and leased claims.
+//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints, leased claims and task
+//! streams whose readers are woken when events are stored.
 
 use crate::entity::{task, task_event};
 use crate::sql::{unavailable, write_error, SqlStore};
+use crate::sql_events::{announce_on, last_seq};
 use async_trait::async_trait;
-use baton_core::store::{StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
@@ -131,6 +133,15 @@ async fn append_events_on<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+impl SqlStore {
+    /// Wakes this process's readers of the task's stream once its events are committed.
+    fn woken(&self, task_id: &str, events: &[TaskEvent]) {
+        if let Some(last) = last_seq(events) {
+            self.signals.wake(task_id, last);
+        }
+    }
+}
+
 #[async_trait]
 impl TaskStore for SqlStore {
     async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
@@ -194,8 +205,11 @@ impl TaskStore for SqlStore {
         let txn = self.connection().begin().await.map_err(unavailable)?;
         save_task_on(&txn, t, expected_revision).await?;
         append_events_on(&txn, &t.id, events).await?;
+        announce_on(&txn, &t.id, events).await?;
         crate::sql_traces::put_spans_on(&txn, spans).await?;
-        txn.commit().await.map_err(unavailable)
+        txn.commit().await.map_err(unavailable)?;
+        self.woken(&t.id, events);
+        Ok(())
     }
 
     async fn claim_task(
@@ -308,7 +322,17 @@ impl TaskStore for SqlStore {
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
-        append_events_on(self.connection(), task_id, events).await
+        let txn = self.connection().begin().await.map_err(unavailable)?;
+        append_events_on(&txn, task_id, events).await?;
+        announce_on(&txn, task_id, events).await?;
+        txn.commit().await.map_err(unavailable)?;
+        self.woken(task_id, events);
+        Ok(())
+    }
+
+    fn watch_events(&self, task_id: &str) -> Box<dyn EventWatch> {
+        self.listener.ensure(self.connection(), &self.signals);
+        self.signals.watch(task_id)
     }
 
     async fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<TaskEvent>, StoreError> {

@@ -232,6 +232,7 @@ pub(crate) fn new_turn(data: &mut TaskData) {
     data.finish = None;
     data.error = None;
     data.turn_usage = Default::default();
+    data.announced_calls.clear();
 }
 
 /// Adds the next message to a paused or finished task, starting a new turn.

@@ -52,7 +52,8 @@ pub enum Input {
     },
 }
 
-/// What the driver must do, in order.
+/// What the driver must do, in order. Published events are stored before anyone sees them:
+/// with the next checkpoint, or with one the driver makes before it calls tools.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     /// Publish this event (the turn's last one only once the next checkpoint is stored).
@@ -94,17 +95,7 @@ pub struct Context<'a> {
 /// One transition: changes `data` and says what to do next.
 pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<Effect> {
     match input {
-        Input::Start => vec![
-            Effect::Publish(RunEvent::Started {
-                response_id: data.response_id.clone(),
-                task_id: ctx.task_id.to_owned(),
-                model: data.model.clone(),
-                trace_id: data.trace_id.clone(),
-                span_id: data.span_id.clone(),
-            }),
-            Effect::Enter(TaskState::Working),
-            Effect::Checkpoint,
-        ],
+        Input::Start => start(data, ctx),
         Input::Next {
             cancel_requested: true,
             ..
@@ -144,6 +135,23 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             vec![Effect::Publish(event), Effect::Checkpoint]
         }
     }
+}
+
+/// The run starts or resumes: the turn is announced once, whichever worker runs it.
+fn start(data: &mut TaskData, ctx: &Context<'_>) -> Vec<Effect> {
+    let mut effects = Vec::with_capacity(3);
+    if data.announced_turn != data.response_id {
+        data.announced_turn = data.response_id.clone();
+        effects.push(Effect::Publish(RunEvent::Started {
+            response_id: data.response_id.clone(),
+            task_id: ctx.task_id.to_owned(),
+            model: data.model.clone(),
+            trace_id: data.trace_id.clone(),
+            span_id: data.span_id.clone(),
+        }));
+    }
+    effects.extend([Effect::Enter(TaskState::Working), Effect::Checkpoint]);
+    effects
 }
 
 /// The next step from the checkpoint, as effects.

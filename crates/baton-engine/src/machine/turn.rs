@@ -9,9 +9,24 @@ use baton_core::model::ToolCall;
 use baton_core::task::TaskState;
 use serde_json::{json, Value};
 
-/// Whether a server-side call runs: its review (if any) and its start, as events, and the
-/// rejection the model sees instead of a result when a reviewer refused it.
+/// Whether a server-side call runs: its review (if any) and its start, as events (none when a
+/// resumed step announced them already), and the rejection the model sees instead of a result
+/// when a reviewer refused it.
 pub fn start_call(
+    data: &mut TaskData,
+    kinds: &dyn ToolKinds,
+    call: &ToolCall,
+) -> (Vec<RunEvent>, Result<(), String>) {
+    let (mut events, verdict) = call_events(data, kinds, call);
+    if data.announced_calls.contains(&call.id) {
+        events.clear();
+    } else {
+        data.announced_calls.push(call.id.clone());
+    }
+    (events, verdict)
+}
+
+fn call_events(
     data: &TaskData,
     kinds: &dyn ToolKinds,
     call: &ToolCall,
@@ -47,6 +62,7 @@ pub fn record_result(
     call: &ToolCall,
     result: Result<Value, String>,
 ) -> RunEvent {
+    data.announced_calls.retain(|id| id != &call.id);
     let tool_id = kinds.tool_id(&call.name);
     let (event, value) = match result {
         Ok(value) => (

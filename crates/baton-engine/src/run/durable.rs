@@ -1,5 +1,6 @@
-//! What makes a run durable: its events queued for the checkpoint, the checkpoint itself
-//! (compare-and-swap on the task's revision), and the lease renewed while it runs.
+//! What makes a run durable: its events queued for the checkpoint and published once stored,
+//! the checkpoint itself (compare-and-swap on the task's revision), and the lease renewed
+//! while it runs.
 
 use super::Runner;
 use crate::events::Event;
@@ -41,22 +42,22 @@ pub(super) fn spawn_renewer(
 }
 
 impl Runner {
-    /// Assigns the event its place in the stream and queues it for the next checkpoint; the
-    /// turn's last event is published only once that checkpoint is stored.
+    /// Gives the event the next id of the task's stream and queues it for the next
+    /// checkpoint, which stores then publishes it. A text delta (never stored) goes out at once.
     pub(super) fn emit(&mut self, event: RunEvent) {
+        if matches!(event, RunEvent::Delta { .. }) {
+            let after = self.seq.load(Ordering::SeqCst);
+            let delta = Arc::new(Event::now(after, event));
+            self.inner.hub.publish(&self.task.id, delta);
+            return;
+        }
         let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
         let event = Arc::new(Event::now(seq, event));
-        if event.is_persisted() {
-            self.pending_events.push(TaskEvent {
-                seq,
-                data: event.to_stored(),
-            });
-        }
-        if event.is_terminal() {
-            self.pending_terminal = Some(event);
-        } else {
-            self.inner.hub.publish(&self.task.id, event);
-        }
+        self.pending_events.push(TaskEvent {
+            seq,
+            data: event.to_stored(),
+        });
+        self.unpublished.push(event);
     }
 
     /// Writes the checkpoint (compare-and-swap on the revision) and the step's events.
@@ -92,7 +93,7 @@ impl Runner {
             }
             Err(e) => return Err(e.into()),
         }
-        if let Some(event) = self.pending_terminal.take() {
+        for event in self.unpublished.drain(..) {
             self.inner.hub.publish(&self.task.id, event);
         }
         if !spans.is_empty() {

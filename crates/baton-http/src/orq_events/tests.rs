@@ -1,6 +1,7 @@
 //! The orq wire shape of each event, pinned field by field.
 
 use super::*;
+use baton_core::store::TaskEvent;
 use baton_engine::state::Finish;
 
 fn call(id: &str, name: &str) -> ToolCall {
@@ -164,7 +165,7 @@ fn a_stored_event_goes_out_as_it_was_published_and_legacy_rows_as_they_are() {
         seq: 7,
         data: event.to_stored(),
     };
-    assert!(stored_is_terminal(&stored));
+    assert!(StreamItem::stored(stored.clone()).is_terminal());
     let back = Event::from_stored(stored.seq, &stored.data).expect("a typed event");
     assert_eq!(back, event);
     let legacy = TaskEvent {
@@ -172,5 +173,7 @@ fn a_stored_event_goes_out_as_it_was_published_and_legacy_rows_as_they_are() {
         data: json!({"type": "response.done", "timestamp": "t", "data": {}}),
     };
     assert!(Event::from_stored(legacy.seq, &legacy.data).is_none());
-    assert!(stored_is_terminal(&legacy));
+    let item = StreamItem::stored(legacy);
+    assert!(item.is_terminal());
+    assert!(matches!(item, StreamItem::Raw(_)));
 }

@@ -78,6 +78,55 @@ fn a_run_starts_working_and_stores_that_first() {
 }
 
 #[test]
+fn a_resumed_run_announces_neither_its_turn_nor_its_started_calls_again() {
+    let spec = spec(json!({}));
+    let c = ctx(&spec);
+    let mut data = started();
+    data.response_id = "resp".into();
+    transition(&mut data, &c, Input::Start);
+    transition(&mut data, &c, replied("", vec![call("a", "lookup")]));
+    let first = transition(&mut data, &c, next());
+    assert!(matches!(
+        &first[0],
+        Effect::Publish(RunEvent::ToolStarted { .. })
+    ));
+    // The worker dies while the tool runs; another resumes from the stored checkpoint.
+    let mut resumed = data.clone();
+    assert_eq!(
+        transition(&mut resumed, &c, Input::Start),
+        [Effect::Enter(TaskState::Working), Effect::Checkpoint],
+        "the turn was announced already"
+    );
+    assert_eq!(
+        transition(&mut resumed, &c, next()),
+        [Effect::CallTools {
+            run: vec![call("a", "lookup")],
+            rejected: vec![]
+        }],
+        "the call's start was announced already; it runs again unannounced"
+    );
+    let landed = Input::ToolReturned {
+        call: call("a", "lookup"),
+        result: Ok(json!(1)),
+        spent: Usage::default(),
+        children: vec![],
+        sub_agent_calls: 0,
+    };
+    transition(&mut resumed, &c, landed);
+    assert!(
+        resumed.announced_calls.is_empty(),
+        "the result closes the call"
+    );
+    // The next turn is announced again.
+    resumed.response_id = "resp-2".into();
+    let effects = transition(&mut resumed, &c, Input::Start);
+    assert!(matches!(
+        &effects[0],
+        Effect::Publish(RunEvent::Started { .. })
+    ));
+}
+
+#[test]
 fn a_turn_with_a_server_tool_runs_model_tool_model_and_completes() {
     let spec = spec(json!({}));
     let c = ctx(&spec);

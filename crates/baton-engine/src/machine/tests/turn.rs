@@ -15,8 +15,8 @@ fn review(approved: bool, reason: Option<&str>) -> Review {
 
 #[test]
 fn an_unreviewed_call_starts() {
-    let data = task(vec![]);
-    let (events, verdict) = turn::start_call(&data, &Kinds, &call("a", "lookup"));
+    let mut data = task(vec![]);
+    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "lookup"));
     assert_eq!(
         events,
         [RunEvent::ToolStarted {
@@ -31,7 +31,7 @@ fn an_unreviewed_call_starts() {
 fn an_approved_call_reports_its_review_then_starts() {
     let mut data = task(vec![]);
     data.reviews.insert("a".into(), review(true, None));
-    let (events, verdict) = turn::start_call(&data, &Kinds, &call("a", "transfer"));
+    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "transfer"));
     assert_eq!(verdict, Ok(()));
     assert!(matches!(
         events[0],
@@ -46,7 +46,7 @@ fn a_rejected_call_never_starts_and_the_model_reads_why() {
     data.reviews
         .insert("a".into(), review(false, Some("too much")));
     data.reviews.insert("b".into(), review(false, Some("")));
-    let (events, verdict) = turn::start_call(&data, &Kinds, &call("a", "transfer"));
+    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "transfer"));
     assert_eq!(events.len(), 1);
     assert!(matches!(
         events[0],
@@ -59,7 +59,7 @@ fn a_rejected_call_never_starts_and_the_model_reads_why() {
         verdict,
         Err("a reviewer rejected this call; it was not run: too much".into())
     );
-    let (_, verdict) = turn::start_call(&data, &Kinds, &call("b", "transfer"));
+    let (_, verdict) = turn::start_call(&mut data, &Kinds, &call("b", "transfer"));
     assert_eq!(
         verdict,
         Err("a reviewer rejected this call; it was not run".into())

@@ -1,0 +1,190 @@
+//! Following a task's stream from any server: the stored events after a client's last id, then
+//! each new one once it is stored (the store wakes the reader, whichever server stored it), with
+//! the text deltas of a run in this process in their places, until the turn's last event.
+
+use crate::events::{Event, Subscription};
+use crate::Engine;
+use baton_core::store::{EventWatch, Store, TaskEvent};
+use baton_core::ProjectId;
+use futures_util::stream::{self, Stream};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One event of a followed stream.
+#[derive(Debug, Clone)]
+pub enum StreamItem {
+    /// A typed event: a stored one (its `seq` is its id) or a live text delta (its `seq` is the
+    /// id of the stored event it follows).
+    Event(Arc<Event>),
+    /// A stored event from before events were typed, kept in the wire's shape.
+    Raw(TaskEvent),
+}
+
+impl StreamItem {
+    /// A stored event as a reader gets it: typed, or as stored when it predates typed events.
+    pub fn stored(stored: TaskEvent) -> Self {
+        match Event::from_stored(stored.seq, &stored.data) {
+            Some(event) => Self::Event(Arc::new(event)),
+            None => Self::Raw(stored),
+        }
+    }
+
+    /// Whether it ends a turn's stream.
+    pub fn is_terminal(&self) -> bool {
+        match self {
+            Self::Event(event) => event.is_terminal(),
+            Self::Raw(stored) => matches!(
+                stored.data["type"].as_str(),
+                Some("response.done" | "response.failed")
+            ),
+        }
+    }
+}
+
+impl Engine {
+    /// The task's events after the stored event `after`, then new ones as they are stored —
+    /// by this process or another on the same database — until a turn's last event with none
+    /// stored after it (at once if the task no longer runs). Listens from the moment it is
+    /// called.
+    pub fn follow(
+        &self,
+        project: &ProjectId,
+        task_id: &str,
+        after: u64,
+    ) -> impl Stream<Item = StreamItem> + Send + 'static {
+        let follower = Follower {
+            live: self.subscribe(task_id),
+            watch: self.inner.store.watch_events(task_id),
+            store: self.inner.store.clone(),
+            project: project.clone(),
+            task_id: task_id.to_owned(),
+            last: after,
+            queue: VecDeque::new(),
+            look: true,
+            live_open: true,
+            ended: false,
+            state_checked: None,
+        };
+        stream::unfold(follower, |mut follower| async move {
+            let item = follower.next().await?;
+            Some((item, follower))
+        })
+    }
+}
+
+struct Follower {
+    store: Arc<dyn Store>,
+    project: ProjectId,
+    task_id: String,
+    /// This process's live events of the task: deltas, and hints that more are stored.
+    live: Subscription,
+    watch: Box<dyn EventWatch>,
+    /// Seq of the last stored event queued.
+    last: u64,
+    queue: VecDeque<StreamItem>,
+    /// Whether to read the store before waiting again.
+    look: bool,
+    live_open: bool,
+    ended: bool,
+    /// When the task's state was last read.
+    state_checked: Option<Instant>,
+}
+
+const STATE_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+impl Follower {
+    async fn next(&mut self) -> Option<StreamItem> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            if self.ended {
+                return None;
+            }
+            if self.look {
+                self.look = false;
+                if !self.read(u64::MAX).await && self.due_state_check() && self.finished().await {
+                    // An inactive task's events were stored with its state: all are readable.
+                    self.read(u64::MAX).await;
+                    self.ended = true;
+                }
+                continue;
+            }
+            // Live events first: deltas published before an event was stored go out before it.
+            tokio::select! {
+                biased;
+                live = self.live.recv(), if self.live_open => match live {
+                    // Stored events come from the store, which wakes the watch for them too.
+                    Some(event) if event.is_persisted() => {}
+                    Some(delta) => self.delta(delta).await,
+                    None => self.live_open = false,
+                },
+                () = self.watch.changed() => self.look = true,
+            }
+        }
+    }
+
+    /// A live delta, after the stored events it follows; a stale one is dropped (the part's
+    /// `part.done` carries the whole text).
+    async fn delta(&mut self, delta: Arc<Event>) {
+        if delta.seq > self.last {
+            self.read(delta.seq).await;
+        }
+        if delta.seq == self.last && !self.ended {
+            self.queue.push_back(StreamItem::Event(delta));
+        }
+    }
+
+    /// Queues the stored events after the last one, up to seq `upto`; whether any came.
+    async fn read(&mut self, upto: u64) -> bool {
+        let stored = match self.store.events_after(&self.task_id, self.last).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                // The next wake-up or fallback look tries again.
+                tracing::warn!(task = %self.task_id, error = %e, "reading the task's events failed");
+                return false;
+            }
+        };
+        let mut any = false;
+        for event in stored {
+            if event.seq > upto {
+                self.look = true;
+                break;
+            }
+            self.last = event.seq;
+            let item = StreamItem::stored(event);
+            // A turn's last event ends the stream unless later turns' events are stored after it.
+            self.ended = item.is_terminal();
+            self.queue.push_back(item);
+            any = true;
+        }
+        any
+    }
+
+    /// Whether to ask the task's state after a look found nothing: at once the first time (a
+    /// finished task's stream ends at once), then now and then — a run's last event ends its
+    /// stream; this only ends one whose task stopped without one.
+    fn due_state_check(&mut self) -> bool {
+        let now = Instant::now();
+        let due = self
+            .state_checked
+            .is_none_or(|at| now.duration_since(at) >= STATE_CHECK_EVERY);
+        if due {
+            self.state_checked = Some(now);
+        }
+        due
+    }
+
+    /// Whether the task no longer runs (or is gone), so no event will come.
+    async fn finished(&self) -> bool {
+        let ids = [self.task_id.clone()];
+        match self.store.task_states(&self.project, &ids).await {
+            Ok(states) => states.get(&self.task_id).is_none_or(|s| s.is_inactive()),
+            Err(e) => {
+                tracing::warn!(task = %self.task_id, error = %e, "reading the task's state failed");
+                false
+            }
+        }
+    }
+}
