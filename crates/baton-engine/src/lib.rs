@@ -537,6 +537,7 @@ impl Engine {
             variables: &variables,
             cipher: self.inner.cipher.as_ref(),
             trace: None,
+            idempotency_key: None,
         };
         let runtime = self.inner.tools.as_ref();
         let spec = &tool.spec;
@@ -580,6 +581,7 @@ impl Engine {
             runnable.definition.clone(),
             toolset::Side::Client,
             tool.id.clone(),
+            false,
             false,
         );
         let call = baton_core::model::ToolCall {

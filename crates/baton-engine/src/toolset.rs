@@ -38,6 +38,8 @@ struct Entry {
     /// The stored tool's id (or the built-in's name), reported as `toolId` in events.
     tool_id: String,
     needs_approval: bool,
+    /// Whether a call cut by a stopped server may run again by itself.
+    idempotent: bool,
     validator: Option<jsonschema::Validator>,
 }
 
@@ -62,6 +64,10 @@ impl ToolKinds for Toolset {
 
     fn needs_approval(&self, name: &str) -> bool {
         self.entries.get(name).is_some_and(|e| e.needs_approval)
+    }
+
+    fn is_idempotent(&self, name: &str) -> bool {
+        self.entries.get(name).is_some_and(|e| e.idempotent)
     }
 
     fn tool_id(&self, name: &str) -> String {
@@ -151,6 +157,7 @@ impl Toolset {
                         Side::Builtin(builtin),
                         builtin.name().into(),
                         approval(setting, entry, None),
+                        builtin.is_idempotent(),
                     );
                 }
                 continue;
@@ -165,7 +172,7 @@ impl Toolset {
                 // A tool the embedding program registered runs in-process.
                 let runnable = custom;
                 let name = runnable.definition.name.clone();
-                set.add_runnable(runnable, name, approval(setting, entry, None));
+                set.add_runnable(runnable, name, approval(setting, entry, None), false);
                 continue;
             }
             if let Some(function) = &entry.function {
@@ -182,6 +189,7 @@ impl Toolset {
                     Side::Client,
                     entry.key.clone().unwrap_or_else(|| function.name.clone()),
                     false,
+                    false,
                 );
                 continue;
             }
@@ -189,7 +197,12 @@ impl Toolset {
                 let name = entry.key.clone().unwrap_or_default();
                 let description = entry.description.clone().unwrap_or_default();
                 let runnable = runtime.code(&name, &description, &code, entry.timeout);
-                set.add_runnable(runnable, name.clone(), approval(setting, entry, None));
+                set.add_runnable(
+                    runnable,
+                    name.clone(),
+                    approval(setting, entry, None),
+                    false,
+                );
                 continue;
             }
             let wanted = entry
@@ -206,6 +219,7 @@ impl Toolset {
                 continue;
             };
             let needs_approval = approval(setting, entry, Some(&tool));
+            let idempotent = tool.spec.is_idempotent();
             let spec_name = tool.spec.key.clone();
             match &tool.spec.kind {
                 ToolKind::Function { function } => set.add(
@@ -220,6 +234,7 @@ impl Toolset {
                     Side::Client,
                     tool.id.clone(),
                     false,
+                    false,
                 ),
                 ToolKind::JsonSchema { json_schema } => set.add(
                     ToolDefinition {
@@ -230,16 +245,17 @@ impl Toolset {
                     Side::Client,
                     tool.id.clone(),
                     false,
+                    false,
                 ),
                 ToolKind::Http { http } => {
                     let runnable =
                         runtime.http(&spec_name, &tool.spec.description, http, entry.timeout);
-                    set.add_runnable(runnable, tool.id.clone(), needs_approval);
+                    set.add_runnable(runnable, tool.id.clone(), needs_approval, idempotent);
                 }
                 ToolKind::Code { code_tool } => {
                     let runnable =
                         runtime.code(&spec_name, &tool.spec.description, code_tool, entry.timeout);
-                    set.add_runnable(runnable, tool.id.clone(), needs_approval);
+                    set.add_runnable(runnable, tool.id.clone(), needs_approval, idempotent);
                 }
                 ToolKind::Mcp { mcp } => {
                     // `tool_id` names one tool of the server; without it, every tool is offered.
@@ -248,7 +264,12 @@ impl Toolset {
                     match runtime.mcp(&pool_key, mcp, only, entry.timeout, ctx).await {
                         Ok(runnables) => {
                             for runnable in runnables {
-                                set.add_runnable(runnable, tool.id.clone(), needs_approval);
+                                set.add_runnable(
+                                    runnable,
+                                    tool.id.clone(),
+                                    needs_approval,
+                                    idempotent,
+                                );
                             }
                         }
                         Err(message) => {
@@ -269,6 +290,7 @@ impl Toolset {
                                 )))),
                                 tool.id.clone(),
                                 needs_approval,
+                                idempotent,
                             );
                         }
                     }
@@ -278,18 +300,32 @@ impl Toolset {
         Ok(set)
     }
 
-    fn add_runnable(&mut self, runnable: Runnable, tool_id: String, needs_approval: bool) {
+    fn add_runnable(
+        &mut self,
+        runnable: Runnable,
+        tool_id: String,
+        needs_approval: bool,
+        idempotent: bool,
+    ) {
         self.add(
             runnable.definition,
             Side::Server(runnable.handler),
             tool_id,
             needs_approval,
+            idempotent,
         );
     }
 
     /// Offers a tool. A later tool with the same name as an earlier one is not offered: the model
-    /// could not tell them apart.
-    pub fn add(&mut self, def: ToolDefinition, side: Side, tool_id: String, needs_approval: bool) {
+    /// could not tell them apart. `idempotent`: a call cut by a stopped server may run again.
+    pub fn add(
+        &mut self,
+        def: ToolDefinition,
+        side: Side,
+        tool_id: String,
+        needs_approval: bool,
+        idempotent: bool,
+    ) {
         if self.entries.contains_key(&def.name) {
             tracing::warn!(tool = %def.name, "two tools share a name; keeping the first");
             return;
@@ -301,6 +337,7 @@ impl Toolset {
                 side,
                 tool_id,
                 needs_approval,
+                idempotent,
                 validator,
             },
         );

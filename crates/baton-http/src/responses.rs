@@ -118,8 +118,13 @@ fn identity_json(identity: IdentityRef) -> Value {
 }
 
 fn usage_json(u: &baton_core::usage::Usage) -> Value {
-    json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-           "total_tokens": u.total_tokens})
+    let mut usage = json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+           "total_tokens": u.total_tokens});
+    // Model calls a stopped server cut: their tokens are unknown, so they are counted apart.
+    if u.interrupted_model_calls > 0 {
+        usage["interrupted_model_calls"] = json!(u.interrupted_model_calls);
+    }
+    usage
 }
 
 fn message_json(m: &Message) -> Value {

@@ -184,6 +184,7 @@ impl Reply {
                 completion_tokens: usage.completion_tokens,
                 total_tokens: usage.total(),
                 cost: reply.cost,
+                ..Default::default()
             },
             model: reply.model,
             content: reply.response.content,

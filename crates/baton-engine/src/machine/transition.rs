@@ -3,6 +3,7 @@
 
 use super::event::RunEvent;
 use super::reply::{absorb_reply, Reply};
+use super::resume::{resume, stage_model_call, Interruption};
 use super::turn;
 use crate::state::{Finish, TaskData};
 use crate::step::{next_step, Step, ToolKinds};
@@ -61,6 +62,8 @@ pub enum Effect {
     Enter(TaskState),
     /// Store the checkpoint (compare-and-swap on the task's revision) with the queued events.
     Checkpoint,
+    /// Record an attempt a stopped server cut (a span; it has no outcome to report).
+    Interrupted(Interruption),
     /// Call the model with the conversation; answer with `ModelReplied`, `TimedOut`,
     /// `Canceled` or `Failed`.
     CallModel,
@@ -89,22 +92,32 @@ pub struct Context<'a> {
     pub kinds: &'a dyn ToolKinds,
     /// The task's id (reported in `response.started`).
     pub task_id: &'a str,
+    /// The wall clock (Unix ms), for when calls start.
+    pub now_ms: i64,
 }
 
-/// One transition: changes `data` and says what to do next.
+/// One transition: changes `data` and says what to do next. Every checkpoint records the
+/// model call that follows it, if one does, so a resumed run knows it was made.
 pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<Effect> {
-    match input {
-        Input::Start => vec![
-            Effect::Publish(RunEvent::Started {
-                response_id: data.response_id.clone(),
-                task_id: ctx.task_id.to_owned(),
-                model: data.model.clone(),
-                trace_id: data.trace_id.clone(),
-                span_id: data.span_id.clone(),
-            }),
-            Effect::Enter(TaskState::Working),
-            Effect::Checkpoint,
-        ],
+    let mut model_attempts = 0;
+    let effects = match input {
+        Input::Start => {
+            let mut effects = vec![
+                Effect::Publish(RunEvent::Started {
+                    response_id: data.response_id.clone(),
+                    task_id: ctx.task_id.to_owned(),
+                    model: data.model.clone(),
+                    trace_id: data.trace_id.clone(),
+                    span_id: data.span_id.clone(),
+                }),
+                Effect::Enter(TaskState::Working),
+            ];
+            let (interrupted, attempts) = resume(data, ctx);
+            model_attempts = attempts;
+            effects.extend(interrupted);
+            effects.push(Effect::Checkpoint);
+            effects
+        }
         Input::Next {
             cancel_requested: true,
             ..
@@ -143,7 +156,13 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             let event = turn::record_result(data, ctx.kinds, &call, result);
             vec![Effect::Publish(event), Effect::Checkpoint]
         }
+    };
+    if effects.contains(&Effect::Stop) {
+        data.model_call = None;
+    } else if effects.contains(&Effect::Checkpoint) {
+        stage_model_call(data, ctx, model_attempts);
     }
+    effects
 }
 
 /// The next step from the checkpoint, as effects.
@@ -154,12 +173,17 @@ fn decide(data: &mut TaskData, ctx: &Context<'_>, now_ms: i64) -> Vec<Effect> {
             let mut effects = Vec::new();
             let (mut run, mut rejected) = (Vec::new(), Vec::new());
             for call in calls {
-                let (events, verdict) = turn::start_call(data, ctx.kinds, &call);
+                let (events, verdict) = turn::start_call(data, ctx.kinds, &call, ctx.now_ms);
                 effects.extend(events.into_iter().map(Effect::Publish));
                 match verdict {
                     Ok(()) => run.push(call),
                     Err(message) => rejected.push((call, message)),
                 }
+            }
+            // The calls' intents are stored before any runs: after a crash, a call that may
+            // have happened is known.
+            if !run.is_empty() {
+                effects.push(Effect::Checkpoint);
             }
             effects.push(Effect::CallTools { run, rejected });
             effects

@@ -2,7 +2,7 @@
 //! changes of the task's checkpoint.
 
 use super::event::RunEvent;
-use crate::state::{Finish, TaskData};
+use crate::state::{Finish, TaskData, ToolAttempt};
 use crate::step::ToolKinds;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ToolCall;
@@ -10,11 +10,13 @@ use baton_core::task::TaskState;
 use serde_json::{json, Value};
 
 /// Whether a server-side call runs: its review (if any) and its start, as events, and the
-/// rejection the model sees instead of a result when a reviewer refused it.
+/// rejection the model sees instead of a result when a reviewer refused it. A call that runs
+/// gets its intent (the attempt, from `now_ms`) recorded, to be stored before it runs.
 pub fn start_call(
-    data: &TaskData,
+    data: &mut TaskData,
     kinds: &dyn ToolKinds,
     call: &ToolCall,
+    now_ms: i64,
 ) -> (Vec<RunEvent>, Result<(), String>) {
     let tool_id = kinds.tool_id(&call.name);
     let mut events = Vec::new();
@@ -33,20 +35,32 @@ pub fn start_call(
             return (events, Err(message));
         }
     }
+    let attempt = data.in_flight.get(&call.id).map_or(1, |a| a.attempt + 1);
+    data.in_flight.insert(
+        call.id.clone(),
+        ToolAttempt {
+            attempt,
+            started_ms: now_ms,
+            interrupted: false,
+        },
+    );
     events.push(RunEvent::ToolStarted {
         tool_id,
         call: call.clone(),
+        attempt,
     });
     (events, Ok(()))
 }
 
-/// Records a call's result (an error is shown to the model as `{"error": …}`).
+/// Records a call's result (an error is shown to the model as `{"error": …}`); the call's
+/// intent is done with.
 pub fn record_result(
     data: &mut TaskData,
     kinds: &dyn ToolKinds,
     call: &ToolCall,
     result: Result<Value, String>,
 ) -> RunEvent {
+    data.in_flight.remove(&call.id);
     let tool_id = kinds.tool_id(&call.name);
     let (event, value) = match result {
         Ok(value) => (

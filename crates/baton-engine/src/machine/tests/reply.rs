@@ -18,6 +18,7 @@ fn reply(content: &str, calls: Vec<ToolCall>, finish: FinishReason) -> Reply {
             completion_tokens: 5,
             total_tokens: 15,
             cost: 0.25,
+            ..Default::default()
         },
     }
 }
