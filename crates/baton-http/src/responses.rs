@@ -164,7 +164,16 @@ fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
             let reviews: Vec<Value> = data
                 .awaiting_review
                 .iter()
-                .map(|c| json!({"tool_call_id": c.id, "tool_name": c.name, "arguments": c.arguments}))
+                .map(|c| {
+                    let mut review = json!({"tool_call_id": c.id, "tool_name": c.name,
+                                            "arguments": c.arguments});
+                    // A call a stopped server cut: approve runs it again, reject skips it, or
+                    // a tool result answers it.
+                    if data.in_flight.get(&c.id).is_some_and(|a| a.interrupted) {
+                        review["outcome"] = json!("unknown");
+                    }
+                    review
+                })
                 .collect();
             body.insert("pending_tool_reviews".into(), Value::Array(reviews));
         }

@@ -246,3 +246,53 @@ fn a_model_call_cut_by_a_crash_is_counted_and_made_again_as_its_next_attempt() {
     assert_eq!(effects.last(), Some(&Effect::Stop));
     assert_eq!(data.model_call, None);
 }
+
+#[test]
+fn a_person_can_answer_a_cut_call_with_a_result_instead_of_a_review() {
+    let spec = spec(json!({}));
+    let c = ctx(&spec);
+    let mut data = cut_during(&[call("a", "transfer")]);
+    data.reviews.insert(
+        "a".into(),
+        Review {
+            approved: true,
+            reason: None,
+        },
+    );
+    transition(&mut data, &c, Input::Start);
+    transition(&mut data, &c, next());
+    assert_eq!(data.awaiting_review.len(), 1);
+    let supplied = Message {
+        message_id: "r".into(),
+        role: Role::Tool,
+        parts: vec![Part::ToolResult {
+            tool_call_id: "a".into(),
+            result: Some(json!({"paid": true})),
+        }],
+    };
+    crate::machine::admit::continue_task(&mut data, &supplied, &[])
+        .expect("a cut call may be answered");
+    assert!(data.awaiting_review.is_empty());
+    let effects = transition(&mut data, &c, Input::Start);
+    assert!(interruptions(&effects).is_empty());
+    assert!(
+        data.in_flight.is_empty(),
+        "the answer ends the call's intent"
+    );
+    assert_eq!(transition(&mut data, &c, next()), [Effect::CallModel]);
+
+    // A call that waits for its first review still cannot be answered by the client.
+    let mut waiting = task(vec![
+        text(Role::User, "hi"),
+        asked(&[call("b", "transfer")]),
+    ]);
+    transition(&mut waiting, &c, next());
+    let answer = Message {
+        parts: vec![Part::ToolResult {
+            tool_call_id: "b".into(),
+            result: Some(json!("x")),
+        }],
+        ..supplied
+    };
+    assert!(crate::machine::admit::continue_task(&mut waiting, &answer, &[]).is_err());
+}
