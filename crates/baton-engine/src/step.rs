@@ -149,6 +149,7 @@ mod tests {
         Part::ToolResult {
             tool_call_id: id.into(),
             result: Some(json!("r")),
+            metadata: None,
         }
     }
 

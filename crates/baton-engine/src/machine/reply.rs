@@ -117,6 +117,7 @@ fn refuse_invalid_calls(
             errors.push(Part::ToolResult {
                 tool_call_id: call.id.clone(),
                 result: Some(json!({"error": message})),
+                metadata: None,
             });
         }
     }

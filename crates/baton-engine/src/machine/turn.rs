@@ -7,7 +7,7 @@ use crate::step::ToolKinds;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ToolCall;
 use baton_core::task::TaskState;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// Whether a server-side call runs: its review (if any) and its start, as events, and the
 /// rejection the model sees instead of a result when a reviewer refused it. A call that runs
@@ -27,7 +27,12 @@ pub fn start_call(
             approved: review.approved,
         });
         if !review.approved {
-            let mut message = "a reviewer rejected this call; it was not run".to_owned();
+            let mut message = if data.in_flight.get(&call.id).is_some_and(|a| a.interrupted) {
+                "a reviewer rejected running this call again; the outcome of its interrupted attempt is unknown"
+            } else {
+                "a reviewer rejected this call; it was not run"
+            }
+            .to_owned();
             if let Some(reason) = review.reason.as_deref().filter(|r| !r.is_empty()) {
                 message.push_str(": ");
                 message.push_str(reason);
@@ -60,7 +65,7 @@ pub fn record_result(
     call: &ToolCall,
     result: Result<Value, String>,
 ) -> RunEvent {
-    data.in_flight.remove(&call.id);
+    let metadata = data.in_flight.remove(&call.id).and_then(attempts_note);
     let tool_id = kinds.tool_id(&call.name);
     let (event, value) = match result {
         Ok(value) => (
@@ -89,9 +94,24 @@ pub fn record_result(
         parts: vec![Part::ToolResult {
             tool_call_id: call.id.clone(),
             result: Some(value),
+            metadata,
         }],
     });
     event
+}
+
+/// What the history notes of a call a stopped server cut: how many attempts started, and
+/// whether the outcome of the last is unknown. Nothing for a call that ran once.
+fn attempts_note(attempt: ToolAttempt) -> Option<Map<String, Value>> {
+    if attempt.attempt < 2 && !attempt.interrupted {
+        return None;
+    }
+    let mut note = Map::new();
+    note.insert("attempts".into(), json!(attempt.attempt));
+    if attempt.interrupted {
+        note.insert("outcome".into(), json!("unknown"));
+    }
+    Some(note)
 }
 
 /// Pauses the turn for client results and reviews; each call that newly waits for a review is

@@ -95,6 +95,23 @@ fn an_idempotent_call_cut_by_a_crash_runs_again_as_its_second_attempt() {
             interrupted: false
         }
     );
+    transition(
+        &mut data,
+        &c,
+        Input::ToolReturned {
+            call: call("a", "read"),
+            result: Ok(json!("r")),
+            spent: Default::default(),
+            children: vec![],
+            sub_agent_calls: 0,
+        },
+    );
+    assert!(
+        matches!(&data.history.last().unwrap().parts[0],
+            Part::ToolResult { metadata: Some(note), .. } if note["attempts"] == 2),
+        "the history notes both attempts: {:?}",
+        data.history.last()
+    );
 }
 
 #[test]
@@ -125,7 +142,10 @@ fn a_call_with_side_effects_cut_by_a_crash_is_reported_outcome_unknown_not_run_a
         answer.parts,
         [Part::ToolResult {
             tool_call_id: "a".into(),
-            result: Some(json!({"error": OUTCOME_UNKNOWN}))
+            result: Some(json!({"error": OUTCOME_UNKNOWN})),
+            metadata: json!({"attempts": 1, "outcome": "unknown"})
+                .as_object()
+                .cloned(),
         }],
         "the model (and the task's history) sees that the outcome is unknown"
     );
@@ -199,6 +219,30 @@ fn a_call_that_needs_approval_cut_by_a_crash_goes_back_to_its_reviewer() {
 }
 
 #[test]
+fn a_reviewer_who_rejects_a_cut_call_is_not_told_it_never_ran() {
+    let spec = spec(json!({}));
+    let c = ctx(&spec);
+    let mut data = cut_during(&[call("a", "transfer")]);
+    transition(&mut data, &c, Input::Start);
+    data.reviews.insert(
+        "a".into(),
+        Review {
+            approved: false,
+            reason: None,
+        },
+    );
+    match transition(&mut data, &c, next()).last() {
+        Some(Effect::CallTools { run, rejected }) => {
+            assert!(run.is_empty());
+            assert!(rejected[0]
+                .1
+                .contains("outcome of its interrupted attempt is unknown"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn a_result_supplied_for_a_cut_call_clears_its_intent() {
     let spec = spec(json!({}));
     let mut data = cut_during(&[call("a", "transfer")]);
@@ -208,6 +252,7 @@ fn a_result_supplied_for_a_cut_call_clears_its_intent() {
         parts: vec![Part::ToolResult {
             tool_call_id: "a".into(),
             result: Some(json!("done by hand")),
+            metadata: None,
         }],
     });
     let effects = transition(&mut data, &ctx(&spec), Input::Start);
@@ -268,6 +313,7 @@ fn a_person_can_answer_a_cut_call_with_a_result_instead_of_a_review() {
         parts: vec![Part::ToolResult {
             tool_call_id: "a".into(),
             result: Some(json!({"paid": true})),
+            metadata: None,
         }],
     };
     crate::machine::admit::continue_task(&mut data, &supplied, &[])
@@ -291,6 +337,7 @@ fn a_person_can_answer_a_cut_call_with_a_result_instead_of_a_review() {
         parts: vec![Part::ToolResult {
             tool_call_id: "b".into(),
             result: Some(json!("x")),
+            metadata: None,
         }],
         ..supplied
     };

@@ -95,7 +95,8 @@ fn results_and_errors_answer_their_calls_and_the_model_is_called_again() {
         data.history.last().map(|m| m.parts.clone()),
         Some(vec![Part::ToolResult {
             tool_call_id: "b".into(),
-            result: Some(json!({"error": "boom"}))
+            result: Some(json!({"error": "boom"})),
+            metadata: None,
         }])
     );
     assert!(data.unanswered_calls().is_empty());
