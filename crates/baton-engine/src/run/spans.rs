@@ -75,6 +75,13 @@ impl Runner {
             json!(usage.completion_tokens),
         );
         attributes.insert("total_cost".into(), json!(usage.cost));
+        if usage.interrupted_model_calls > 0 {
+            // Their tokens are unknown: the totals above leave them out.
+            attributes.insert(
+                "interrupted_model_calls".into(),
+                json!(usage.interrupted_model_calls),
+            );
+        }
         attributes
     }
 
