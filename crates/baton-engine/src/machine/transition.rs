@@ -102,20 +102,8 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
     let mut model_attempts = 0;
     let effects = match input {
         Input::Start => {
-            let mut effects = vec![
-                Effect::Publish(RunEvent::Started {
-                    response_id: data.response_id.clone(),
-                    task_id: ctx.task_id.to_owned(),
-                    model: data.model.clone(),
-                    trace_id: data.trace_id.clone(),
-                    span_id: data.span_id.clone(),
-                }),
-                Effect::Enter(TaskState::Working),
-            ];
-            let (interrupted, attempts) = resume(data, ctx);
+            let (effects, attempts) = start(data, ctx);
             model_attempts = attempts;
-            effects.extend(interrupted);
-            effects.push(Effect::Checkpoint);
             effects
         }
         Input::Next {
@@ -157,12 +145,31 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             vec![Effect::Publish(event), Effect::Checkpoint]
         }
     };
-    if effects.contains(&Effect::Stop) {
+    if effects.iter().any(|e| matches!(e, Effect::Stop)) {
         data.model_call = None;
-    } else if effects.contains(&Effect::Checkpoint) {
+    } else if effects.iter().any(|e| matches!(e, Effect::Checkpoint)) {
         stage_model_call(data, ctx, model_attempts);
     }
     effects
+}
+
+/// The run starts or resumes: what the last checkpoint says was running is resolved first.
+/// Also returns the attempts of a model call a stopped server cut.
+fn start(data: &mut TaskData, ctx: &Context<'_>) -> (Vec<Effect>, u32) {
+    let mut effects = vec![
+        Effect::Publish(RunEvent::Started {
+            response_id: data.response_id.clone(),
+            task_id: ctx.task_id.to_owned(),
+            model: data.model.clone(),
+            trace_id: data.trace_id.clone(),
+            span_id: data.span_id.clone(),
+        }),
+        Effect::Enter(TaskState::Working),
+    ];
+    let (interrupted, model_attempts) = resume(data, ctx);
+    effects.extend(interrupted);
+    effects.push(Effect::Checkpoint);
+    (effects, model_attempts)
 }
 
 /// The next step from the checkpoint, as effects.
