@@ -123,12 +123,56 @@ async fn finished(client: &reqwest::Client, url: &str, agent: &str, task: &str) 
     done
 }
 
+/// What a task cut by a kill during its tool call came to on the second server.
+struct Outcome {
+    /// The finished response.
+    done: Value,
+    /// The task's events.
+    events: Vec<Value>,
+    /// The trace's spans.
+    spans: Vec<Value>,
+    /// The `Idempotency-Key` of each request the tool's API saw.
+    keys: Vec<String>,
+    task: String,
+}
+
+/// Starts the run (in the background or streamed); the response is kept open until the kill.
+async fn start_run(
+    client: &reqwest::Client,
+    url: &str,
+    streamed: bool,
+) -> (String, Option<reqwest::Response>) {
+    let message = json!({"role": "user", "parts": [{"kind": "text", "text": "charge it"}]});
+    let path = "/v2/agents/payer/responses";
+    if !streamed {
+        let run = post(
+            client,
+            url,
+            path,
+            json!({"background": true, "message": message}),
+        )
+        .await;
+        return (run["task_id"].as_str().unwrap().to_owned(), None);
+    }
+    let mut resp = client
+        .post(format!("{url}{path}"))
+        .bearer_auth(KEY)
+        .json(&json!({"stream": true, "message": message}))
+        .send()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    while !text.contains("\"taskId\":\"") {
+        let chunk = resp.chunk().await.unwrap().expect("response.started");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let task = text.split("\"taskId\":\"").nth(1).unwrap();
+    (task.split('"').next().unwrap().to_owned(), Some(resp))
+}
+
 /// Runs an agent whose one tool call takes two seconds, kills the server while the call is in
-/// flight, and lets a second server on the same database finish the task. Returns the finished
-/// response, the task's events, the trace's spans, what the tool's API saw, and the task id.
-async fn kill_during_a_tool_call(
-    idempotent: Option<bool>,
-) -> (Value, Vec<Value>, Vec<Value>, Vec<String>, String) {
+/// flight, and lets a second server on the same database finish the task.
+async fn kill_during_a_tool_call(idempotent: Option<bool>, streamed: bool) -> Outcome {
     let counter = Counter::start(Duration::from_secs(2)).await;
     let fake = FakeProvider::start(Flavor::OpenAi).await;
     fake.set_responder(Arc::new(|req: &SeenRequest| {
@@ -152,24 +196,11 @@ async fn kill_during_a_tool_call(
         json!(idempotent.unwrap_or(false)),
         "{stored}"
     );
-    post(
-        &client,
-        &url,
-        "/v2/agents",
-        json!({"key": "payer", "role": "r", "description": "d",
-        "instructions": "i", "path": "Default", "model": "openai/gpt-4o",
-        "settings": {"tools": [{"type": "http", "key": "charge"}]}}),
-    )
-    .await;
-    let run = post(
-        &client,
-        &url,
-        "/v2/agents/payer/responses",
-        json!({"background": true,
-        "message": {"role": "user", "parts": [{"kind": "text", "text": "charge it"}]}}),
-    )
-    .await;
-    let task = run["task_id"].as_str().unwrap().to_owned();
+    let agent = json!({"key": "payer", "role": "r", "description": "d", "instructions": "i",
+        "path": "Default", "model": "openai/gpt-4o",
+        "settings": {"tools": [{"type": "http", "key": "charge"}]}});
+    post(&client, &url, "/v2/agents", agent).await;
+    let (task, open) = start_run(&client, &url, streamed).await;
     for _ in 0..200 {
         if !counter.keys().is_empty() {
             break;
@@ -179,6 +210,7 @@ async fn kill_during_a_tool_call(
     assert_eq!(counter.keys().len(), 1, "the call is in flight");
     first.kill().unwrap(); // SIGKILL, the call unanswered
     first.wait().unwrap();
+    drop(open);
 
     let (mut second, url) = start_server(dir.path(), &fake);
     let done = finished(&client, &url, "payer", &task).await;
@@ -187,7 +219,7 @@ async fn kill_during_a_tool_call(
         &format!("{url}/v2/agents/payer/responses/{task}/stream"),
     )
     .await;
-    let events: Vec<Value> = read_sse(stream, 1000)
+    let events = read_sse(stream, 1000)
         .await
         .iter()
         .map(SseMessage::json)
@@ -195,7 +227,13 @@ async fn kill_during_a_tool_call(
     let spans = spans(&client, &url, &done).await;
     second.kill().unwrap();
     second.wait().unwrap();
-    (done, events, spans, counter.keys(), task)
+    Outcome {
+        done,
+        events,
+        spans,
+        keys: counter.keys(),
+        task,
+    }
 }
 
 fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
@@ -204,7 +242,19 @@ fn of_type<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_with_side_effects_cut_by_a_kill_is_not_run_again_and_reads_outcome_unknown() {
-    let (done, events, spans, keys, task) = kill_during_a_tool_call(None).await;
+    for streamed in [false, true] {
+        outcome_unknown(kill_during_a_tool_call(None, streamed).await);
+    }
+}
+
+fn outcome_unknown(cut: Outcome) {
+    let Outcome {
+        done,
+        events,
+        spans,
+        keys,
+        task,
+    } = cut;
     assert_eq!(done["status"], "completed", "{done}");
     let started = of_type(&events, "tool.started");
     assert_eq!(started.len(), 1, "{events:?}");
@@ -248,7 +298,13 @@ async fn a_call_with_side_effects_cut_by_a_kill_is_not_run_again_and_reads_outco
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotent_call_cut_by_a_kill_runs_again_once_with_the_same_key() {
-    let (done, events, spans, keys, task) = kill_during_a_tool_call(Some(true)).await;
+    let Outcome {
+        done,
+        events,
+        spans,
+        keys,
+        task,
+    } = kill_during_a_tool_call(Some(true), false).await;
     assert_eq!(done["status"], "completed", "{done}");
     let started = of_type(&events, "tool.started");
     assert_eq!(
