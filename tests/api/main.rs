@@ -15,6 +15,7 @@ mod scopes;
 mod secrets;
 mod teams;
 mod tenancy;
+mod tool_intents;
 mod tool_runtime;
 mod tools;
 

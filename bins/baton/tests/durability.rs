@@ -168,6 +168,40 @@ async fn a_killed_server_resumes_background_runs_without_repeating_tools() {
         3,
         "one model call was repeated: the one cut by the kill"
     );
+    assert_eq!(
+        done["usage"]["interrupted_model_calls"], 1,
+        "the cut model call is counted, its tokens unknown: {done}"
+    );
+    let spans = spans(&client, &url, &done).await;
+    let cut: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["type"] == "llm" && s["status"] == "interrupted")
+        .collect();
+    assert_eq!(
+        cut.len(),
+        1,
+        "the cut model call is in the trace: {spans:?}"
+    );
+    assert_eq!(
+        spans.iter().filter(|s| s["type"] == "llm").count(),
+        3,
+        "every model call made is in the trace"
+    );
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+/// Every span of a response's trace.
+async fn spans(client: &reqwest::Client, url: &str, response: &Value) -> Vec<Value> {
+    let trace = response["telemetry"]["trace_id"].as_str().unwrap();
+    let body: Value = client
+        .get(format!("{url}/v3/traces/{trace}/spans?limit=1000"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"].as_array().unwrap().clone()
 }

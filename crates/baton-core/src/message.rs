@@ -75,6 +75,9 @@ pub enum Part {
         /// The result.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<Value>,
+        /// Extra data (the server notes a call's attempts when a stopped server cut one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        metadata: Option<Map<String, Value>>,
     },
     /// An error.
     Error {

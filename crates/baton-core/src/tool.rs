@@ -85,6 +85,21 @@ impl BuiltinTool {
         }
     }
 
+    /// Whether running a call twice does no harm: the built-ins that only read.
+    pub fn is_idempotent(self) -> bool {
+        matches!(
+            self,
+            Self::CurrentDate
+                | Self::GoogleSearch
+                | Self::WebScraper
+                | Self::RetrieveAgents
+                | Self::QueryMemoryStore
+                | Self::RetrieveMemoryStores
+                | Self::RetrieveKnowledgeBases
+                | Self::QueryKnowledgeBase
+        )
+    }
+
     /// The built-in tool with this wire name.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
@@ -373,6 +388,14 @@ impl ToolKind {
         }
     }
 
+    /// Whether the server runs the tool's calls (HTTP, code, MCP) rather than the client.
+    pub fn runs_on_server(&self) -> bool {
+        matches!(
+            self,
+            Self::Http { .. } | Self::Code { .. } | Self::Mcp { .. }
+        )
+    }
+
     /// The headers of an HTTP or MCP tool.
     pub fn headers(&self) -> Option<&BTreeMap<String, HeaderValue>> {
         match self {
@@ -425,12 +448,21 @@ pub struct ToolSpec {
     /// Whether calls need approval.
     #[serde(default)]
     pub requires_approval: bool,
+    /// Whether a call may run again after a server stopped while it ran (default: no, an
+    /// HTTP, code or MCP call may have side effects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotent: Option<bool>,
     /// Kind-specific definition.
     #[serde(flatten)]
     pub kind: ToolKind,
 }
 
 impl ToolSpec {
+    /// Whether a call may run again after a server stopped while it ran: as set, else no.
+    pub fn is_idempotent(&self) -> bool {
+        self.idempotent.unwrap_or(false)
+    }
+
     /// Checks every field, naming the first that is wrong.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::tool_key("key", &self.key)?;

@@ -14,6 +14,14 @@ pub struct Usage {
     /// Cost in USD.
     #[serde(default)]
     pub cost: f64,
+    /// Model calls a stopped server left unanswered: they may have been billed, with tokens no
+    /// one can know, so they are counted rather than guessed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub interrupted_model_calls: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl std::ops::AddAssign for Usage {
@@ -22,5 +30,6 @@ impl std::ops::AddAssign for Usage {
         self.completion_tokens += rhs.completion_tokens;
         self.total_tokens += rhs.total_tokens;
         self.cost += rhs.cost;
+        self.interrupted_model_calls += rhs.interrupted_model_calls;
     }
 }

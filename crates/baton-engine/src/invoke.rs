@@ -21,6 +21,7 @@ impl Engine {
             variables: &variables,
             cipher: self.inner.cipher.as_ref(),
             trace: None,
+            idempotency_key: None,
         };
         let runtime = self.inner.tools.as_ref();
         let spec = &tool.spec;
@@ -64,6 +65,7 @@ impl Engine {
             runnable.definition.clone(),
             toolset::Side::Client,
             tool.id.clone(),
+            false,
             false,
         );
         let call = baton_core::model::ToolCall {

@@ -60,6 +60,7 @@ async fn toolset(
         variables: &data.variables,
         cipher: inner.cipher.as_ref(),
         trace: None,
+        idempotency_key: None,
     };
     let mut tools = Toolset::resolve(
         spec,
@@ -157,6 +158,7 @@ impl Runner {
                 spec: &self.spec,
                 kinds: &self.tools,
                 task_id: &self.task.id,
+                now_ms: now_ms(),
             };
             transition(&mut self.data, &context, input)
         };
@@ -171,6 +173,7 @@ impl Runner {
                     self.task.state = state;
                 }
                 Effect::Checkpoint => self.checkpoint().await?,
+                Effect::Interrupted(interruption) => self.interrupted_span(&interruption),
                 Effect::EndTurn { ok } => self.root_span(if ok { "ok" } else { "error" }),
                 io @ (Effect::CallModel | Effect::CallTools { .. } | Effect::Stop) => {
                     // Nothing is announced that is not stored: a tool's start is stored before
@@ -294,6 +297,7 @@ impl Runner {
                 .spans
                 .insert(call.id.clone(), (span_id.clone(), now_ms()));
             let trace = Some((self.data.trace_id.clone(), span_id));
+            let idempotency_key = Some(idempotency_key(&self.task.id, &call.id));
             // Each call runs in its own task: a tool that panics fails that call, not the run.
             let ours = call.clone();
             let handle = tokio::spawn(async move {
@@ -304,6 +308,7 @@ impl Runner {
                             variables: &variables,
                             cipher: cipher.as_ref(),
                             trace,
+                            idempotency_key,
                         };
                         // The model sees the error's text; its kind is for the embedder's code.
                         handler
@@ -380,6 +385,11 @@ impl Runner {
             cancel_requested: self.cancel_requested().await?,
         })
     }
+}
+
+/// The key every attempt of one tool call carries, so a tool can tell a repeated request.
+pub(crate) fn idempotency_key(task_id: &str, call_id: &str) -> String {
+    format!("{task_id}:{call_id}")
 }
 
 /// The server-side calls of one step while they run.

@@ -17,6 +17,30 @@ pub struct Review {
     pub reason: Option<String>,
 }
 
+/// A server-side call the run started and no result answers yet: its intent, stored before
+/// the call runs so a resumed run knows the call may have happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolAttempt {
+    /// Attempts started so far, this one included.
+    pub attempt: u32,
+    /// When the latest attempt started (Unix ms).
+    pub started_ms: i64,
+    /// Whether the latest attempt was cut by a stopped server (it runs again only as a new
+    /// attempt: automatically for an idempotent tool, after a review otherwise).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+}
+
+/// The model call the run is about to make, stored with the checkpoint before it so a resumed
+/// run can tell (and count) a call a stopped server left unanswered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelAttempt {
+    /// Calls made for this step, this one included (more than one after an interruption).
+    pub attempt: u32,
+    /// When the call was staged (Unix ms).
+    pub started_ms: i64,
+}
+
 /// Why a turn ended, as the wire reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,10 +112,6 @@ pub struct TaskData {
     /// again.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub announced_turn: String,
-    /// Calls of the running step whose start is stored, until their results are: a resumed
-    /// step does not announce them again.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub announced_calls: Vec<String>,
     /// W3C trace id (32 hex).
     pub trace_id: String,
     /// Root span id (16 hex).
@@ -114,6 +134,12 @@ pub struct TaskData {
     /// Sub-agent calls made so far (bounded per task).
     #[serde(default)]
     pub sub_agent_calls: u32,
+    /// Server-side calls started and not yet answered, by call id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub in_flight: BTreeMap<String, ToolAttempt>,
+    /// The model call that follows this checkpoint, if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_call: Option<ModelAttempt>,
 }
 
 impl TaskData {

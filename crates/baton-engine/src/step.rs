@@ -37,6 +37,11 @@ pub trait ToolKinds {
         false
     }
 
+    /// Whether a call of the named tool cut by a stopped server may simply run again.
+    fn is_idempotent(&self, _name: &str) -> bool {
+        false
+    }
+
     /// The id reported as `toolId` for the named tool (its name unless told otherwise).
     fn tool_id(&self, name: &str) -> String {
         name.to_owned()
@@ -144,6 +149,7 @@ mod tests {
         Part::ToolResult {
             tool_call_id: id.into(),
             result: Some(json!("r")),
+            metadata: None,
         }
     }
 

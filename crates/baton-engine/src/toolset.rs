@@ -40,6 +40,8 @@ struct Entry {
     /// The stored tool's id (or the built-in's name), reported as `toolId` in events.
     tool_id: String,
     needs_approval: bool,
+    /// Whether a call cut by a stopped server may run again by itself.
+    idempotent: bool,
     validator: Option<jsonschema::Validator>,
 }
 
@@ -64,6 +66,10 @@ impl ToolKinds for Toolset {
 
     fn needs_approval(&self, name: &str) -> bool {
         self.entries.get(name).is_some_and(|e| e.needs_approval)
+    }
+
+    fn is_idempotent(&self, name: &str) -> bool {
+        self.entries.get(name).is_some_and(|e| e.idempotent)
     }
 
     fn tool_id(&self, name: &str) -> String {
@@ -175,7 +181,12 @@ impl Toolset {
             if let Some(runnable) = function_name.and_then(|n| runtime.custom(n)) {
                 // A tool the embedding program registered runs in-process.
                 let name = runnable.definition.name.clone();
-                set.add_runnable(runnable, name, approval(sources.setting, entry, None));
+                set.add_runnable(
+                    runnable,
+                    name,
+                    approval(sources.setting, entry, None),
+                    false,
+                );
                 continue;
             }
             match &entry.tool {
@@ -192,6 +203,7 @@ impl Toolset {
                             Side::Builtin(*tool),
                             tool.name().into(),
                             approval(sources.setting, entry, None),
+                            tool.is_idempotent(),
                         );
                     }
                 }
@@ -210,6 +222,7 @@ impl Toolset {
                         Side::Client,
                         inline.key.clone().unwrap_or_else(|| function.name.clone()),
                         false,
+                        false,
                     );
                 }
                 ToolEntry::Code(inline) => {
@@ -224,6 +237,7 @@ impl Toolset {
                         runnable,
                         inline.key.clone(),
                         approval(sources.setting, entry, None),
+                        false,
                     );
                 }
                 ToolEntry::Stored(stored) => set.add_stored(&sources, entry, stored).await?,
@@ -248,6 +262,7 @@ impl Toolset {
             return Ok(());
         };
         let needs_approval = approval(sources.setting, entry, Some(&tool));
+        let idempotent = tool.spec.is_idempotent();
         let runtime = sources.runtime;
         let spec_name = tool.spec.key.clone();
         match &tool.spec.kind {
@@ -263,6 +278,7 @@ impl Toolset {
                 Side::Client,
                 tool.id.clone(),
                 false,
+                false,
             ),
             ToolKind::JsonSchema { json_schema } => self.add(
                 ToolDefinition {
@@ -273,11 +289,12 @@ impl Toolset {
                 Side::Client,
                 tool.id.clone(),
                 false,
+                false,
             ),
             ToolKind::Http { http } => {
                 let runnable =
                     runtime.http(&spec_name, &tool.spec.description, http, stored.timeout);
-                self.add_runnable(runnable, tool.id.clone(), needs_approval);
+                self.add_runnable(runnable, tool.id.clone(), needs_approval, idempotent);
             }
             ToolKind::Code { code_tool } => {
                 let runnable = runtime.code(
@@ -286,10 +303,10 @@ impl Toolset {
                     code_tool,
                     stored.timeout,
                 );
-                self.add_runnable(runnable, tool.id.clone(), needs_approval);
+                self.add_runnable(runnable, tool.id.clone(), needs_approval, idempotent);
             }
             ToolKind::Mcp { mcp } => {
-                self.add_mcp(sources, &tool, mcp, stored, needs_approval)
+                self.add_mcp(sources, &tool, mcp, stored, (needs_approval, idempotent))
                     .await
             }
         }
@@ -304,7 +321,7 @@ impl Toolset {
         tool: &ToolRecord,
         mcp: &McpDef,
         stored: &StoredTool,
-        needs_approval: bool,
+        (needs_approval, idempotent): (bool, bool),
     ) {
         let only = stored.tool_id.as_deref();
         let pool_key = format!("{}@{}", tool.id, tool.updated);
@@ -315,7 +332,7 @@ impl Toolset {
         {
             Ok(runnables) => {
                 for runnable in runnables {
-                    self.add_runnable(runnable, tool.id.clone(), needs_approval);
+                    self.add_runnable(runnable, tool.id.clone(), needs_approval, idempotent);
                 }
             }
             Err(message) => {
@@ -336,23 +353,38 @@ impl Toolset {
                     )))),
                     tool.id.clone(),
                     needs_approval,
+                    idempotent,
                 );
             }
         }
     }
 
-    fn add_runnable(&mut self, runnable: Runnable, tool_id: String, needs_approval: bool) {
+    fn add_runnable(
+        &mut self,
+        runnable: Runnable,
+        tool_id: String,
+        needs_approval: bool,
+        idempotent: bool,
+    ) {
         self.add(
             runnable.definition,
             Side::Server(runnable.handler),
             tool_id,
             needs_approval,
+            idempotent,
         );
     }
 
     /// Offers a tool. A later tool with the same name as an earlier one is not offered: the model
-    /// could not tell them apart.
-    pub fn add(&mut self, def: ToolDefinition, side: Side, tool_id: String, needs_approval: bool) {
+    /// could not tell them apart. `idempotent`: a call cut by a stopped server may run again.
+    pub fn add(
+        &mut self,
+        def: ToolDefinition,
+        side: Side,
+        tool_id: String,
+        needs_approval: bool,
+        idempotent: bool,
+    ) {
         if self.entries.contains_key(&def.name) {
             tracing::warn!(tool = %def.name, "two tools share a name; keeping the first");
             return;
@@ -364,6 +396,7 @@ impl Toolset {
                 side,
                 tool_id,
                 needs_approval,
+                idempotent,
                 validator,
             },
         );

@@ -79,6 +79,7 @@ pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
         display_name: None,
         status: ToolStatus::Live,
         requires_approval: false,
+        idempotent: None,
         kind: ToolKind::Http {
             http: HttpDef {
                 blueprint: HttpBlueprint {

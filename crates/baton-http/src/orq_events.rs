@@ -57,8 +57,12 @@ fn pending_json(calls: &[ToolCall]) -> Value {
 }
 
 fn usage_json(u: &Usage) -> Value {
-    json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-           "total_tokens": u.total_tokens})
+    let mut usage = json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+           "total_tokens": u.total_tokens});
+    if u.interrupted_model_calls > 0 {
+        usage["interrupted_model_calls"] = json!(u.interrupted_model_calls);
+    }
+    usage
 }
 
 /// The orq event type and its `data`.
@@ -135,11 +139,18 @@ fn done_data(event: &RunEvent) -> Value {
 /// The orq type and `data` of a tool call's events.
 fn tool_wire(event: &RunEvent) -> (&'static str, Value) {
     match event {
-        RunEvent::ToolStarted { tool_id, call } => (
-            "tool.started",
-            json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
-               "arguments": call.arguments}),
-        ),
+        RunEvent::ToolStarted {
+            tool_id,
+            call,
+            attempt,
+        } => {
+            let mut data = json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
+               "arguments": call.arguments});
+            if *attempt > 1 {
+                data["attempt"] = json!(attempt);
+            }
+            ("tool.started", data)
+        }
         RunEvent::ToolDone {
             tool_id,
             call_id,

@@ -118,8 +118,13 @@ fn identity_json(identity: IdentityRef) -> Value {
 }
 
 fn usage_json(u: &baton_core::usage::Usage) -> Value {
-    json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-           "total_tokens": u.total_tokens})
+    let mut usage = json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
+           "total_tokens": u.total_tokens});
+    // Model calls a stopped server cut: their tokens are unknown, so they are counted apart.
+    if u.interrupted_model_calls > 0 {
+        usage["interrupted_model_calls"] = json!(u.interrupted_model_calls);
+    }
+    usage
 }
 
 fn message_json(m: &Message) -> Value {
@@ -159,7 +164,16 @@ fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
             let reviews: Vec<Value> = data
                 .awaiting_review
                 .iter()
-                .map(|c| json!({"tool_call_id": c.id, "tool_name": c.name, "arguments": c.arguments}))
+                .map(|c| {
+                    let mut review = json!({"tool_call_id": c.id, "tool_name": c.name,
+                                            "arguments": c.arguments});
+                    // A call a stopped server cut: approve runs it again, reject skips it, or
+                    // a tool result answers it.
+                    if data.in_flight.get(&c.id).is_some_and(|a| a.interrupted) {
+                        review["outcome"] = json!("unknown");
+                    }
+                    review
+                })
                 .collect();
             body.insert("pending_tool_reviews".into(), Value::Array(reviews));
         }

@@ -31,6 +31,9 @@ fn tool_json(tool: &ToolRecord) -> Value {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
+    if tool.spec.kind.runs_on_server() {
+        body.insert("idempotent".into(), json!(tool.spec.is_idempotent()));
+    }
     body.insert("_id".into(), json!(tool.id));
     body.insert("project_id".into(), json!(tool.project_id));
     body.insert("workspace_id".into(), json!(tool.project_id));

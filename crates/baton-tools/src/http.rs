@@ -12,6 +12,9 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The header that carries a call's idempotency key.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 /// Builds the HTTP client every HTTP tool shares: policy-checked DNS, checked redirects, no proxy.
 pub fn client(policy: Arc<OutboundPolicy>) -> reqwest::Client {
     let redirect_policy = policy.clone();
@@ -164,6 +167,15 @@ impl HttpTool {
                 }
             };
             request = request.header(name.as_str(), value);
+        }
+        // The same key on every attempt of one call lets the server drop a repeat; a key the
+        // blueprint sets itself wins.
+        let own_key = blueprint
+            .headers
+            .keys()
+            .any(|name| name.eq_ignore_ascii_case(IDEMPOTENCY_KEY));
+        if let Some(key) = ctx.idempotency_key.as_deref().filter(|_| !own_key) {
+            request = request.header(IDEMPOTENCY_KEY, key);
         }
         if let Some(body) = &blueprint.body {
             request = request.json(&fill_json(&Value::Object(body.clone()), &values));

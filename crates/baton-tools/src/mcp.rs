@@ -9,7 +9,7 @@ use baton_core::handler::{ToolContext, ToolError, ToolHandler};
 use baton_core::model::ToolDefinition;
 use baton_core::secret::{stdio_origin, url_origin};
 use baton_core::tool::{HeaderValue, McpConnection, McpDef};
-use rmcp::model::CallToolRequestParams;
+use rmcp::model::{CallToolRequestParams, RequestMetaObject};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use rmcp::ServiceExt;
@@ -19,6 +19,9 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::OnceCell;
+
+/// The `_meta` key of a tool call that carries its idempotency key.
+pub const IDEMPOTENCY_META: &str = "idempotencyKey";
 
 /// One tool an MCP server offers.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,6 +329,7 @@ pub async fn call_tool(
     name: &str,
     arguments: Value,
     timeout: Duration,
+    idempotency_key: Option<&str>,
 ) -> Result<Value, (ToolError, bool)> {
     let arguments = match arguments {
         Value::Object(map) => map,
@@ -337,7 +341,14 @@ pub async fn call_tool(
             ))
         }
     };
-    let params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+    let mut params = CallToolRequestParams::new(name.to_owned()).with_arguments(arguments);
+    if let Some(key) = idempotency_key {
+        // Every attempt of one call carries the same key, so a server can tell a repeat.
+        let mut meta = RequestMetaObject::new();
+        meta.0
+            .insert(IDEMPOTENCY_META.into(), Value::String(key.to_owned()));
+        params.meta = Some(meta);
+    }
     let call = connection.service.peer().call_tool(params);
     let result = match tokio::time::timeout(timeout, call).await {
         Ok(Ok(result)) => result,
@@ -393,8 +404,9 @@ pub async fn call_tool(
 
 #[async_trait]
 impl ToolHandler for McpTool {
-    async fn call(&self, arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
-        match call_tool(&self.connection, &self.name, arguments, self.timeout).await {
+    async fn call(&self, arguments: Value, ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
+        let key = ctx.idempotency_key.as_deref();
+        match call_tool(&self.connection, &self.name, arguments, self.timeout, key).await {
             Ok(v) => Ok(v),
             Err((message, broken)) => {
                 if broken {

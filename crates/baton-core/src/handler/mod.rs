@@ -25,6 +25,9 @@ pub struct ToolContext<'a> {
     pub cipher: &'a dyn SecretCipher,
     /// The trace id and the span id of this call, when it is traced.
     pub trace: Option<(String, String)>,
+    /// The same for every attempt of one call (task id and call id): a tool that can tell a
+    /// repeated request sends it on (`Idempotency-Key`, MCP `_meta`).
+    pub idempotency_key: Option<String>,
 }
 
 impl ToolContext<'_> {

@@ -212,6 +212,7 @@ mod tests {
             variables: &variables,
             cipher: &Plain,
             trace: None,
+            idempotency_key: None,
         };
         runnable.handler.call(arguments, &ctx).await
     }

@@ -160,6 +160,7 @@ impl RunInput {
         self.tool_results.push(Part::ToolResult {
             tool_call_id: call_id.into(),
             result: Some(result),
+            metadata: None,
         });
         self
     }

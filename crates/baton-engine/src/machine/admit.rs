@@ -232,7 +232,6 @@ pub(crate) fn new_turn(data: &mut TaskData) {
     data.finish = None;
     data.error = None;
     data.turn_usage = Default::default();
-    data.announced_calls.clear();
 }
 
 /// Adds the next message to a paused or finished task, starting a new turn.
@@ -242,7 +241,13 @@ pub(crate) fn continue_with(data: &mut TaskData, message: &Message) -> Result<()
         .into_iter()
         .filter(|c| !data.reviews.contains_key(&c.id))
         .collect();
-    let awaiting: Vec<&str> = data.awaiting_review.iter().map(|c| c.id.as_str()).collect();
+    // A call a stopped server cut waits for a person, who may also answer it with a result.
+    let awaiting: Vec<&str> = data
+        .awaiting_review
+        .iter()
+        .map(|c| c.id.as_str())
+        .filter(|id| !data.in_flight.get(*id).is_some_and(|a| a.interrupted))
+        .collect();
     match message.role {
         Role::Tool => {
             if pending.is_empty() {
@@ -252,6 +257,16 @@ pub(crate) fn continue_with(data: &mut TaskData, message: &Message) -> Result<()
                 ));
             }
             check_results(message, &pending, &awaiting)?;
+            let answered: Vec<&str> = message
+                .parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::ToolResult { tool_call_id, .. } => Some(tool_call_id.as_str()),
+                    _ => None,
+                })
+                .collect();
+            data.awaiting_review
+                .retain(|c| !answered.contains(&c.id.as_str()));
             data.turn_start = data.history.len();
             data.history.push(message.clone());
         }

@@ -46,6 +46,9 @@ pub enum RunEvent {
         tool_id: String,
         /// The call.
         call: ToolCall,
+        /// Which attempt this is: more than 1 when a stopped server cut an earlier one.
+        #[serde(default = "first_attempt", skip_serializing_if = "is_first_attempt")]
+        attempt: u32,
     },
     /// A tool call returned.
     ToolDone {
@@ -103,6 +106,14 @@ pub enum RunEvent {
     },
     /// The task was canceled.
     Canceled,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+fn is_first_attempt(attempt: &u32) -> bool {
+    *attempt == 1
 }
 
 impl RunEvent {

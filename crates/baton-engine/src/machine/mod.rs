@@ -6,6 +6,7 @@
 pub(crate) mod admit;
 pub mod event;
 pub mod reply;
+pub mod resume;
 pub mod transition;
 pub mod turn;
 
@@ -14,4 +15,5 @@ mod tests;
 
 pub use event::RunEvent;
 pub use reply::{absorb_reply, Absorbed, Reply, SCHEMA_RETRIES};
+pub use resume::{AfterInterruption, Interruption, OUTCOME_UNKNOWN};
 pub use transition::{transition, Context, Effect, Input};

@@ -117,6 +117,7 @@ fn refuse_invalid_calls(
             errors.push(Part::ToolResult {
                 tool_call_id: call.id.clone(),
                 result: Some(json!({"error": message})),
+                metadata: None,
             });
         }
     }
@@ -184,6 +185,7 @@ impl Reply {
                 completion_tokens: usage.completion_tokens,
                 total_tokens: usage.total(),
                 cost: reply.cost,
+                ..Default::default()
             },
             model: reply.model,
             content: reply.response.content,

@@ -3,6 +3,7 @@
 
 use super::event::RunEvent;
 use super::reply::{absorb_reply, Reply};
+use super::resume::{resume, stage_model_call, Interruption};
 use super::turn;
 use crate::state::{Finish, TaskData};
 use crate::step::{next_step, Step, ToolKinds};
@@ -62,6 +63,8 @@ pub enum Effect {
     Enter(TaskState),
     /// Store the checkpoint (compare-and-swap on the task's revision) with the queued events.
     Checkpoint,
+    /// Record an attempt a stopped server cut (a span; it has no outcome to report).
+    Interrupted(Interruption),
     /// Call the model with the conversation; answer with `ModelReplied`, `TimedOut`,
     /// `Canceled` or `Failed`.
     CallModel,
@@ -90,12 +93,20 @@ pub struct Context<'a> {
     pub kinds: &'a dyn ToolKinds,
     /// The task's id (reported in `response.started`).
     pub task_id: &'a str,
+    /// The wall clock (Unix ms), for when calls start.
+    pub now_ms: i64,
 }
 
-/// One transition: changes `data` and says what to do next.
+/// One transition: changes `data` and says what to do next. Every checkpoint records the
+/// model call that follows it, if one does, so a resumed run knows it was made.
 pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<Effect> {
-    match input {
-        Input::Start => start(data, ctx),
+    let mut model_attempts = 0;
+    let effects = match input {
+        Input::Start => {
+            let (effects, attempts) = start(data, ctx);
+            model_attempts = attempts;
+            effects
+        }
         Input::Next {
             cancel_requested: true,
             ..
@@ -134,12 +145,21 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             let event = turn::record_result(data, ctx.kinds, &call, result);
             vec![Effect::Publish(event), Effect::Checkpoint]
         }
+    };
+    if effects.iter().any(|e| matches!(e, Effect::Stop)) {
+        data.model_call = None;
+    } else if effects.iter().any(|e| matches!(e, Effect::Checkpoint)) {
+        stage_model_call(data, ctx, model_attempts);
     }
+    effects
 }
 
-/// The run starts or resumes: the turn is announced once, whichever worker runs it.
-fn start(data: &mut TaskData, ctx: &Context<'_>) -> Vec<Effect> {
-    let mut effects = Vec::with_capacity(3);
+/// The run starts or resumes: the turn is announced once, and what the last checkpoint says
+/// was running is resolved first.
+/// Also returns the attempts of a model call a stopped server cut.
+fn start(data: &mut TaskData, ctx: &Context<'_>) -> (Vec<Effect>, u32) {
+    // The turn is announced once, whichever worker runs it.
+    let mut effects = Vec::with_capacity(4);
     if data.announced_turn != data.response_id {
         data.announced_turn = data.response_id.clone();
         effects.push(Effect::Publish(RunEvent::Started {
@@ -150,8 +170,11 @@ fn start(data: &mut TaskData, ctx: &Context<'_>) -> Vec<Effect> {
             span_id: data.span_id.clone(),
         }));
     }
-    effects.extend([Effect::Enter(TaskState::Working), Effect::Checkpoint]);
-    effects
+    effects.push(Effect::Enter(TaskState::Working));
+    let (interrupted, model_attempts) = resume(data, ctx);
+    effects.extend(interrupted);
+    effects.push(Effect::Checkpoint);
+    (effects, model_attempts)
 }
 
 /// The next step from the checkpoint, as effects.
@@ -162,12 +185,17 @@ fn decide(data: &mut TaskData, ctx: &Context<'_>, now_ms: i64) -> Vec<Effect> {
             let mut effects = Vec::new();
             let (mut run, mut rejected) = (Vec::new(), Vec::new());
             for call in calls {
-                let (events, verdict) = turn::start_call(data, ctx.kinds, &call);
+                let (events, verdict) = turn::start_call(data, ctx.kinds, &call, ctx.now_ms);
                 effects.extend(events.into_iter().map(Effect::Publish));
                 match verdict {
                     Ok(()) => run.push(call),
                     Err(message) => rejected.push((call, message)),
                 }
+            }
+            // The calls' intents are stored before any runs: after a crash, a call that may
+            // have happened is known.
+            if !run.is_empty() {
+                effects.push(Effect::Checkpoint);
             }
             effects.push(Effect::CallTools { run, rejected });
             effects

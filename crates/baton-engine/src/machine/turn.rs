@@ -2,34 +2,21 @@
 //! changes of the task's checkpoint.
 
 use super::event::RunEvent;
-use crate::state::{Finish, TaskData};
+use crate::state::{Finish, TaskData, ToolAttempt};
 use crate::step::ToolKinds;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ToolCall;
 use baton_core::task::TaskState;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-/// Whether a server-side call runs: its review (if any) and its start, as events (none when a
-/// resumed step announced them already), and the rejection the model sees instead of a result
-/// when a reviewer refused it.
+/// Whether a server-side call runs: its review (if any) and its start, as events, and the
+/// rejection the model sees instead of a result when a reviewer refused it. A call that runs
+/// gets its intent (the attempt, from `now_ms`) recorded, to be stored before it runs.
 pub fn start_call(
     data: &mut TaskData,
     kinds: &dyn ToolKinds,
     call: &ToolCall,
-) -> (Vec<RunEvent>, Result<(), String>) {
-    let (mut events, verdict) = call_events(data, kinds, call);
-    if data.announced_calls.contains(&call.id) {
-        events.clear();
-    } else {
-        data.announced_calls.push(call.id.clone());
-    }
-    (events, verdict)
-}
-
-fn call_events(
-    data: &TaskData,
-    kinds: &dyn ToolKinds,
-    call: &ToolCall,
+    now_ms: i64,
 ) -> (Vec<RunEvent>, Result<(), String>) {
     let tool_id = kinds.tool_id(&call.name);
     let mut events = Vec::new();
@@ -40,7 +27,12 @@ fn call_events(
             approved: review.approved,
         });
         if !review.approved {
-            let mut message = "a reviewer rejected this call; it was not run".to_owned();
+            let mut message = if data.in_flight.get(&call.id).is_some_and(|a| a.interrupted) {
+                "a reviewer rejected running this call again; the outcome of its interrupted attempt is unknown"
+            } else {
+                "a reviewer rejected this call; it was not run"
+            }
+            .to_owned();
             if let Some(reason) = review.reason.as_deref().filter(|r| !r.is_empty()) {
                 message.push_str(": ");
                 message.push_str(reason);
@@ -48,21 +40,32 @@ fn call_events(
             return (events, Err(message));
         }
     }
+    let attempt = data.in_flight.get(&call.id).map_or(1, |a| a.attempt + 1);
+    data.in_flight.insert(
+        call.id.clone(),
+        ToolAttempt {
+            attempt,
+            started_ms: now_ms,
+            interrupted: false,
+        },
+    );
     events.push(RunEvent::ToolStarted {
         tool_id,
         call: call.clone(),
+        attempt,
     });
     (events, Ok(()))
 }
 
-/// Records a call's result (an error is shown to the model as `{"error": …}`).
+/// Records a call's result (an error is shown to the model as `{"error": …}`); the call's
+/// intent is done with.
 pub fn record_result(
     data: &mut TaskData,
     kinds: &dyn ToolKinds,
     call: &ToolCall,
     result: Result<Value, String>,
 ) -> RunEvent {
-    data.announced_calls.retain(|id| id != &call.id);
+    let metadata = data.in_flight.remove(&call.id).and_then(attempts_note);
     let tool_id = kinds.tool_id(&call.name);
     let (event, value) = match result {
         Ok(value) => (
@@ -91,9 +94,24 @@ pub fn record_result(
         parts: vec![Part::ToolResult {
             tool_call_id: call.id.clone(),
             result: Some(value),
+            metadata,
         }],
     });
     event
+}
+
+/// What the history notes of a call a stopped server cut: how many attempts started, and
+/// whether the outcome of the last is unknown. Nothing for a call that ran once.
+fn attempts_note(attempt: ToolAttempt) -> Option<Map<String, Value>> {
+    if attempt.attempt < 2 && !attempt.interrupted {
+        return None;
+    }
+    let mut note = Map::new();
+    note.insert("attempts".into(), json!(attempt.attempt));
+    if attempt.interrupted {
+        note.insert("outcome".into(), json!("unknown"));
+    }
+    Some(note)
 }
 
 /// Pauses the turn for client results and reviews; each call that newly waits for a review is

@@ -64,6 +64,7 @@ pub(super) fn chat_messages(history: impl Iterator<Item = Message>) -> Vec<ChatM
                     if let Part::ToolResult {
                         tool_call_id,
                         result,
+                        ..
                     } = part
                     {
                         let content = match result {

@@ -1,6 +1,7 @@
 //! The spans a run writes: the turn's root span, model calls and tool calls.
 
 use super::Runner;
+use crate::machine::Interruption;
 use crate::now_ms;
 use crate::prompt;
 use baton_core::model::ToolCall;
@@ -74,6 +75,13 @@ impl Runner {
             json!(usage.completion_tokens),
         );
         attributes.insert("total_cost".into(), json!(usage.cost));
+        if usage.interrupted_model_calls > 0 {
+            // Their tokens are unknown: the totals above leave them out.
+            attributes.insert(
+                "interrupted_model_calls".into(),
+                json!(usage.interrupted_model_calls),
+            );
+        }
         attributes
     }
 
@@ -125,6 +133,7 @@ impl Runner {
             .insert("error".into(), json!(error.to_string()));
         span.attributes
             .insert("attempts".into(), json!(error.attempts.len()));
+        self.mark_model_attempt(&mut span);
         self.inner
             .metrics
             .model_call((now_ms() - started_ms).max(0) as u64, false, 0, 0);
@@ -149,6 +158,7 @@ impl Runner {
             .insert("streaming".into(), json!(self.data.streaming));
         span.attributes
             .insert("tool_calls".into(), json!(response.tool_calls.len()));
+        self.mark_model_attempt(&mut span);
         span.prompt_tokens = response.usage.prompt_tokens;
         span.completion_tokens = response.usage.completion_tokens;
         span.cost = reply.cost;
@@ -190,6 +200,7 @@ impl Runner {
             .insert("tool_call_id".into(), json!(call.id));
         span.attributes
             .insert("arguments".into(), call.arguments.clone());
+        self.mark_tool_attempt(&mut span, call);
         match result {
             Ok(value) => {
                 let text = value.to_string();
@@ -211,6 +222,76 @@ impl Runner {
             }
         }
         self.inner.metrics.tool_call(result.is_ok());
+        self.spans.push(span);
+    }
+
+    /// A repeated model call (an earlier attempt was cut by a stopped server) says which it is.
+    fn mark_model_attempt(&self, span: &mut SpanRecord) {
+        if let Some(staged) = self.data.model_call.filter(|m| m.attempt > 1) {
+            span.attributes
+                .insert("attempt".into(), json!(staged.attempt));
+        }
+    }
+
+    /// A tool call's span carries its idempotency key, and its attempt when it is a repeat.
+    fn mark_tool_attempt(&self, span: &mut SpanRecord, call: &ToolCall) {
+        span.attributes.insert(
+            "idempotency_key".into(),
+            json!(super::idempotency_key(&self.task.id, &call.id)),
+        );
+        if let Some(attempt) = self.data.in_flight.get(&call.id).filter(|a| a.attempt > 1) {
+            span.attributes
+                .insert("attempt".into(), json!(attempt.attempt));
+        }
+    }
+
+    /// The span of an attempt a stopped server cut, found when the run resumed: it starts when
+    /// the attempt did and ends when its loss was noticed; it has no result, and a model call's
+    /// tokens are unknown (none are counted, and none invented).
+    pub(super) fn interrupted_span(&mut self, interruption: &Interruption) {
+        let mut span = match interruption {
+            Interruption::Model(cut) => {
+                let mut span = self.span(
+                    SpanKind::Llm,
+                    format!("chat {}", self.spec.model.id),
+                    cut.started_ms,
+                );
+                span.attributes.insert("attempt".into(), json!(cut.attempt));
+                span.attributes.insert("tokens".into(), json!("unknown"));
+                span
+            }
+            Interruption::Tool {
+                call,
+                attempt,
+                next,
+            } => {
+                let tool_id = self.tools.tool_id(&call.name).to_owned();
+                let mut span = self.span(
+                    SpanKind::Tool,
+                    format!("tool {}", call.name),
+                    attempt.started_ms,
+                );
+                span.attributes.insert("tool_name".into(), json!(call.name));
+                span.attributes.insert("tool_id".into(), json!(tool_id));
+                span.attributes
+                    .insert("tool_call_id".into(), json!(call.id));
+                span.attributes
+                    .insert("arguments".into(), call.arguments.clone());
+                span.attributes
+                    .insert("attempt".into(), json!(attempt.attempt));
+                span.attributes.insert(
+                    "idempotency_key".into(),
+                    json!(super::idempotency_key(&self.task.id, &call.id)),
+                );
+                span.attributes.insert("then".into(), json!(next.as_str()));
+                span
+            }
+        };
+        span.status = "interrupted".into();
+        span.attributes.insert(
+            "error".into(),
+            json!("the server stopped during this call; its outcome is unknown"),
+        );
         self.spans.push(span);
     }
 }

@@ -37,6 +37,7 @@ pub(super) fn attach_builtins(
                 })),
                 builtin.name().into(),
                 needs_approval,
+                builtin.is_idempotent(),
             ),
             BuiltinTool::CallSubAgent => {
                 let team = Team {
@@ -95,6 +96,7 @@ fn add_sub_agent_tool(tools: &mut Toolset, team: &Team<'_>, needs_approval: bool
         })),
         BuiltinTool::CallSubAgent.name().into(),
         needs_approval,
+        BuiltinTool::CallSubAgent.is_idempotent(),
     );
 }
 
@@ -178,6 +180,7 @@ fn add_memory_tool(
 ) {
     let definition = op.definition();
     let name = definition.name.clone();
+    let idempotent = BuiltinTool::from_name(&name).is_some_and(BuiltinTool::is_idempotent);
     tools.add(
         definition,
         Side::Server(Arc::new(MemoryTools {
@@ -189,6 +192,7 @@ fn add_memory_tool(
         })),
         name,
         needs_approval,
+        idempotent,
     );
 }
 
@@ -202,6 +206,7 @@ fn add_knowledge_tool(
 ) {
     let definition = collections::knowledge_definition(query);
     let name = definition.name.clone();
+    let idempotent = BuiltinTool::from_name(&name).is_some_and(BuiltinTool::is_idempotent);
     tools.add(
         definition,
         Side::Server(Arc::new(KnowledgeTools {
@@ -216,5 +221,6 @@ fn add_knowledge_tool(
         })),
         name,
         needs_approval,
+        idempotent,
     );
 }

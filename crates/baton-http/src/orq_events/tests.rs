@@ -59,6 +59,7 @@ fn each_event_has_its_orq_type_and_data() {
             RunEvent::ToolStarted {
                 tool_id: "i".into(),
                 call: c.clone(),
+                attempt: 1,
             },
             "tool.started",
             json!({"toolId": "i", "toolCallId": "c1", "toolName": "lookup",
@@ -125,6 +126,7 @@ fn the_end_of_a_turn_lists_what_waits_only_when_something_does() {
         completion_tokens: 2,
         total_tokens: 3,
         cost: 0.5,
+        ..Default::default()
     };
     let done = |pending: Vec<ToolCall>, reviews: Vec<ToolCall>| RunEvent::Done {
         finish: Finish::ToolCalls,

@@ -28,6 +28,7 @@ fn tool_message(ids: &[&str]) -> Message {
             .map(|id| Part::ToolResult {
                 tool_call_id: (*id).into(),
                 result: Some(json!("r")),
+                metadata: None,
             })
             .collect(),
     }

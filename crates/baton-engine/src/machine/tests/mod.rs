@@ -2,6 +2,7 @@
 
 mod admit;
 mod reply;
+mod resume;
 mod transition;
 mod turn;
 
@@ -12,7 +13,7 @@ use baton_core::model::ToolCall;
 use serde_json::{json, Value};
 
 /// Tools of a test agent: `get_weather` is client-side, `transfer` needs approval, `lookup`
-/// runs on the server; anything else is unknown.
+/// runs on the server, `read` too and is idempotent; anything else is unknown.
 pub(super) struct Kinds;
 
 impl ToolKinds for Kinds {
@@ -24,13 +25,17 @@ impl ToolKinds for Kinds {
         name == "transfer"
     }
 
+    fn is_idempotent(&self, name: &str) -> bool {
+        name == "read"
+    }
+
     fn tool_id(&self, name: &str) -> String {
         format!("id-{name}")
     }
 
     fn check(&self, call: &ToolCall) -> Result<(), String> {
         match call.name.as_str() {
-            "get_weather" | "transfer" | "lookup" => Ok(()),
+            "get_weather" | "transfer" | "lookup" | "read" => Ok(()),
             other => Err(format!("unknown tool `{other}`")),
         }
     }

@@ -18,6 +18,7 @@ fn reply(content: &str, calls: Vec<ToolCall>, finish: FinishReason) -> Reply {
             completion_tokens: 5,
             total_tokens: 15,
             cost: 0.25,
+            ..Default::default()
         },
     }
 }
@@ -153,7 +154,8 @@ fn calls_are_recorded_and_invalid_ones_answered_at_once_with_the_error() {
         data.history[2].parts,
         [Part::ToolResult {
             tool_call_id: "b".into(),
-            result: Some(json!({"error": "unknown tool `nope`"}))
+            result: Some(json!({"error": "unknown tool `nope`"})),
+            metadata: None,
         }]
     );
     let ids: Vec<String> = data.unanswered_calls().into_iter().map(|c| c.id).collect();

@@ -12,6 +12,7 @@ fn ctx(spec: &baton_core::agent::AgentSpec) -> Context<'_> {
         spec,
         kinds: &Kinds,
         task_id: "task-1",
+        now_ms: 500,
     }
 }
 
@@ -34,6 +35,7 @@ fn replied(content: &str, calls: Vec<ToolCall>) -> Input {
                 completion_tokens: 2,
                 total_tokens: 5,
                 cost: 0.01,
+                ..Default::default()
             },
         },
         part_id: "p".into(),
@@ -92,31 +94,21 @@ fn a_resumed_run_announces_neither_its_turn_nor_its_started_calls_again() {
     ));
     // The worker dies while the tool runs; another resumes from the stored checkpoint.
     let mut resumed = data.clone();
-    assert_eq!(
-        transition(&mut resumed, &c, Input::Start),
-        [Effect::Enter(TaskState::Working), Effect::Checkpoint],
-        "the turn was announced already"
-    );
-    assert_eq!(
-        transition(&mut resumed, &c, next()),
-        [Effect::CallTools {
-            run: vec![call("a", "lookup")],
-            rejected: vec![]
-        }],
-        "the call's start was announced already; it runs again unannounced"
-    );
-    let landed = Input::ToolReturned {
-        call: call("a", "lookup"),
-        result: Ok(json!(1)),
-        spent: Usage::default(),
-        children: vec![],
-        sub_agent_calls: 0,
-    };
-    transition(&mut resumed, &c, landed);
+    let effects = transition(&mut resumed, &c, Input::Start);
     assert!(
-        resumed.announced_calls.is_empty(),
-        "the result closes the call"
+        !effects.iter().any(|e| matches!(
+            e,
+            Effect::Publish(RunEvent::Started { .. } | RunEvent::ToolStarted { .. })
+        )),
+        "the turn and the call were announced already: {effects:?}"
     );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Publish(RunEvent::ToolFailed { .. }))),
+        "the cut call is answered (outcome unknown), not announced again: {effects:?}"
+    );
+    assert!(resumed.in_flight.is_empty(), "the answer closes the call");
     // The next turn is announced again.
     resumed.response_id = "resp-2".into();
     let effects = transition(&mut resumed, &c, Input::Start);
@@ -134,12 +126,15 @@ fn a_turn_with_a_server_tool_runs_model_tool_model_and_completes() {
     assert_eq!(transition(&mut data, &c, next()), [Effect::CallModel]);
     let effects = transition(&mut data, &c, replied("", vec![call("a", "lookup")]));
     assert_eq!(effects, [Effect::Checkpoint]);
+    assert_eq!(data.model_call, None, "tools come next, not the model");
     let effects = transition(&mut data, &c, next());
     assert!(
         matches!(&effects[0], Effect::Publish(RunEvent::ToolStarted { call, .. }) if call.id == "a")
     );
+    assert_eq!(effects[1], Effect::Checkpoint, "the intent is stored first");
+    assert_eq!(data.in_flight["a"].attempt, 1);
     assert_eq!(
-        effects[1],
+        effects[2],
         Effect::CallTools {
             run: vec![call("a", "lookup")],
             rejected: vec![]
@@ -169,6 +164,12 @@ fn a_turn_with_a_server_tool_runs_model_tool_model_and_completes() {
         effects[1],
         Effect::Checkpoint,
         "each result is stored as it lands"
+    );
+    assert!(data.in_flight.is_empty(), "the result clears its intent");
+    assert_eq!(
+        data.model_call.map(|m| (m.attempt, m.started_ms)),
+        Some((1, 500)),
+        "the checkpoint before a model call records it"
     );
     assert_eq!(
         data.usage.total_tokens, 105,
@@ -221,8 +222,9 @@ fn a_rejected_call_is_answered_without_running_and_its_sibling_runs() {
             ..
         })
     ));
+    assert_eq!(effects[2], Effect::Checkpoint);
     assert_eq!(
-        effects[2],
+        effects[3],
         Effect::CallTools {
             run: vec![call("a", "lookup")],
             rejected: vec![(

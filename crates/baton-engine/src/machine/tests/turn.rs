@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::machine::{turn, RunEvent};
-use crate::state::{Finish, Review};
+use crate::state::{Finish, Review, ToolAttempt};
 use crate::step::{next_step, Step};
 use baton_core::task::TaskState;
 
@@ -14,24 +14,33 @@ fn review(approved: bool, reason: Option<&str>) -> Review {
 }
 
 #[test]
-fn an_unreviewed_call_starts() {
+fn an_unreviewed_call_starts_with_its_intent_recorded() {
     let mut data = task(vec![]);
-    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "lookup"));
+    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "lookup"), 7);
     assert_eq!(
         events,
         [RunEvent::ToolStarted {
             tool_id: "id-lookup".into(),
-            call: call("a", "lookup")
+            call: call("a", "lookup"),
+            attempt: 1,
         }]
     );
     assert_eq!(verdict, Ok(()));
+    assert_eq!(
+        data.in_flight["a"],
+        ToolAttempt {
+            attempt: 1,
+            started_ms: 7,
+            interrupted: false
+        }
+    );
 }
 
 #[test]
 fn an_approved_call_reports_its_review_then_starts() {
     let mut data = task(vec![]);
     data.reviews.insert("a".into(), review(true, None));
-    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "transfer"));
+    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "transfer"), 0);
     assert_eq!(verdict, Ok(()));
     assert!(matches!(
         events[0],
@@ -46,7 +55,7 @@ fn a_rejected_call_never_starts_and_the_model_reads_why() {
     data.reviews
         .insert("a".into(), review(false, Some("too much")));
     data.reviews.insert("b".into(), review(false, Some("")));
-    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "transfer"));
+    let (events, verdict) = turn::start_call(&mut data, &Kinds, &call("a", "transfer"), 0);
     assert_eq!(events.len(), 1);
     assert!(matches!(
         events[0],
@@ -59,7 +68,7 @@ fn a_rejected_call_never_starts_and_the_model_reads_why() {
         verdict,
         Err("a reviewer rejected this call; it was not run: too much".into())
     );
-    let (_, verdict) = turn::start_call(&mut data, &Kinds, &call("b", "transfer"));
+    let (_, verdict) = turn::start_call(&mut data, &Kinds, &call("b", "transfer"), 0);
     assert_eq!(
         verdict,
         Err("a reviewer rejected this call; it was not run".into())
@@ -86,7 +95,8 @@ fn results_and_errors_answer_their_calls_and_the_model_is_called_again() {
         data.history.last().map(|m| m.parts.clone()),
         Some(vec![Part::ToolResult {
             tool_call_id: "b".into(),
-            result: Some(json!({"error": "boom"}))
+            result: Some(json!({"error": "boom"})),
+            metadata: None,
         }])
     );
     assert!(data.unanswered_calls().is_empty());
