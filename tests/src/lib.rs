@@ -334,6 +334,52 @@ impl AuthRecorder {
     }
 }
 
+/// A slow loopback API with a side effect: it counts the executions of each `Idempotency-Key`
+/// (`<none>` for requests without one), takes `delay` to answer, and answers
+/// `{"recorded": <key>, "execution": <n>}` so a task's history shows which call it served.
+pub struct SideEffectCounter {
+    /// Its base URL, `http://127.0.0.1:<port>`.
+    pub url: String,
+    hits: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>,
+}
+
+impl SideEffectCounter {
+    /// Starts one on a free loopback port.
+    pub async fn start(delay: std::time::Duration) -> Self {
+        let hits: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>> =
+            Default::default();
+        let counter = hits.clone();
+        let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+            let counter = counter.clone();
+            async move {
+                let key = headers
+                    .get("idempotency-key")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("<none>")
+                    .to_owned();
+                // Counted on arrival: a call cut by a kill while this sleeps was still executed.
+                let execution = {
+                    let mut hits = counter.lock().unwrap();
+                    let n = hits.entry(key.clone()).or_insert(0);
+                    *n += 1;
+                    *n
+                };
+                tokio::time::sleep(delay).await;
+                axum::Json(serde_json::json!({"recorded": key, "execution": execution}))
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, hits }
+    }
+
+    /// Executions so far, by idempotency key.
+    pub fn hits(&self) -> std::collections::BTreeMap<String, u32> {
+        self.hits.lock().unwrap().clone()
+    }
+}
+
 /// Status and JSON body of a response (`Null` for an empty body).
 pub async fn read(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
