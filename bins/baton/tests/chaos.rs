@@ -412,6 +412,7 @@ fn tool_results(response: &Value) -> Vec<(String, Value)> {
 #[derive(Debug, Default)]
 struct Tally {
     runs: usize,
+    tool_results: usize,
     kills: usize,
     executions: usize,
     max_executions_per_call: u32,
@@ -448,6 +449,7 @@ async fn verify(
             );
         }
     }
+    tally.tool_results = answered.len();
     for (key, n) in &hits {
         assert_eq!(*n, 1, "non-idempotent call {key} executed {n} times");
         let result = answered
@@ -465,8 +467,16 @@ async fn verify(
         }
     }
     for (key, result) in &answered {
-        if result.to_string().contains("outcome unknown") && !hits.contains_key(key) {
-            tally.interrupted += 1; // cut before the request left the server
+        let text = result.to_string();
+        if text.contains("outcome unknown") {
+            if !hits.contains_key(key) {
+                tally.interrupted += 1; // cut before the request left the server
+            }
+        } else {
+            assert!(
+                text.contains(key.as_str()) && hits.contains_key(key),
+                "call {key}: a result that is neither its execution nor outcome unknown: {text}"
+            );
         }
     }
     for log in streams {
