@@ -279,6 +279,7 @@ mod feature_tests {
             variables: &variables,
             cipher: &NoSecrets,
             trace: None,
+            idempotency_key: None,
         };
         let error = runtime
             .mcp("k", &def, None, None, &ctx)
@@ -302,6 +303,7 @@ mod feature_tests {
             variables: &variables,
             cipher: &NoSecrets,
             trace: None,
+            idempotency_key: None,
         };
         let error = tool.handler.call(json!({}), &ctx).await.unwrap_err();
         not_built(error, "code");
