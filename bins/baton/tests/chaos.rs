@@ -412,6 +412,8 @@ fn tool_results(response: &Value) -> Vec<(String, Value)> {
 #[derive(Debug, Default)]
 struct Tally {
     runs: usize,
+    /// Runs whose creating request a kill cut after the task was stored (retried as new runs).
+    orphans: usize,
     tool_results: usize,
     kills: usize,
     executions: usize,
@@ -430,7 +432,22 @@ async fn verify(
     streams: &[StreamLog],
     tally: &mut Tally,
 ) {
-    let responses = settle(client, cluster, tasks).await;
+    let mut tasks = tasks.to_vec();
+    let mut responses = settle(client, cluster, &tasks).await;
+    // A run whose creating request was cut by a kill after the task was stored is retried by
+    // the client as a new run; the first still runs (taken over) and is checked like the rest.
+    let orphans: Vec<String> = counter
+        .hits()
+        .keys()
+        .filter_map(|key| key.split_once(':').map(|(task, _)| task))
+        .filter(|task| !tasks.iter().any(|t| t == task))
+        .map(str::to_owned)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    tally.orphans = orphans.len();
+    responses.extend(settle(client, cluster, &orphans).await);
+    tasks.extend(orphans);
     let hits = counter.hits();
     tally.executions = hits.values().sum::<u32>() as usize;
     tally.max_executions_per_call = hits.values().copied().max().unwrap_or(0);
@@ -491,7 +508,7 @@ async fn verify(
         tally.reconnects += log.reconnects;
     }
     tally.streams = streams.len();
-    tally.runs = tasks.len() + streams.len();
+    tally.runs = tasks.len();
 }
 
 async fn chaos(cluster: Arc<Cluster>, counter: &SideEffectCounter, secs: u64, name: &str) {
