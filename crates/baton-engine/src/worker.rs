@@ -2,6 +2,7 @@
 //! worker died (its lease expired) is claimed again and resumed from its last checkpoint.
 
 use crate::{now_ms, run, EngineError, Inner};
+use baton_core::store::ClaimedTask;
 use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -48,16 +49,15 @@ async fn work(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
             .claim_task(&inner.config.worker_id, now_ms(), lease_ms)
             .await
         {
-            Ok(Some(task)) => {
-                let id = task.id.clone();
-                if let Err(e) = run_claimed(&inner, task).await {
-                    match e {
-                        EngineError::LeaseLost(_) => {
-                            tracing::info!(task = %id, "lease lost; another worker continues the task")
-                        }
-                        other => {
-                            tracing::error!(task = %id, error = %other, "background run failed")
-                        }
+            Ok(Some(claimed)) => {
+                let id = claimed.task.id.clone();
+                match run_claimed(&inner, claimed).await {
+                    Ok(()) => {}
+                    Err(EngineError::LeaseLost(_)) => {
+                        tracing::info!(task = %id, "lease lost; another worker continues the task")
+                    }
+                    Err(other) => {
+                        tracing::error!(task = %id, error = %other, "background run failed")
                     }
                 }
             }
@@ -79,10 +79,33 @@ async fn work(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn run_claimed(
-    inner: &Arc<Inner>,
-    task: baton_core::store::TaskRecord,
-) -> Result<(), EngineError> {
+/// Says, once, that this worker takes over a run another one held (its lease expired or was
+/// released), and where the run stands.
+fn log_takeover(claimed: &ClaimedTask, data: &crate::state::TaskData) {
+    let Some(previous) = &claimed.previous_owner else {
+        return;
+    };
+    let phase = if data.in_flight.values().any(|a| !a.interrupted) {
+        "tool calls were running"
+    } else if data.model_call.is_some() {
+        "a model call was running"
+    } else {
+        "between steps"
+    };
+    tracing::info!(
+        task = %claimed.task.id,
+        previous_owner = %previous,
+        step = data.iterations,
+        phase,
+        "taking over run"
+    );
+}
+
+async fn run_claimed(inner: &Arc<Inner>, claimed: ClaimedTask) -> Result<(), EngineError> {
+    let mut data: crate::state::TaskData = serde_json::from_value(claimed.task.data.clone())
+        .map_err(|e| EngineError::internal("task checkpoint", e))?;
+    log_takeover(&claimed, &data);
+    let mut task = claimed.task;
     let spec = inner
         .store
         .agent_version(&task.project_id, &task.agent_id, task.agent_version)
@@ -90,9 +113,6 @@ async fn run_claimed(
         .map(|v| v.spec);
     let Some(spec) = spec else {
         // The agent was deleted: the task cannot run; end it rather than leave it working.
-        let mut task = task;
-        let mut data: crate::state::TaskData = serde_json::from_value(task.data.clone())
-            .map_err(|e| EngineError::internal("task checkpoint", e))?;
         data.error = Some("the agent version this task runs was deleted".into());
         task.state = baton_core::task::TaskState::Failed;
         task.lease_owner = None;

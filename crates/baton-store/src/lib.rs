@@ -35,6 +35,8 @@ mod sql_events;
 #[cfg(feature = "sql")]
 mod sql_keys;
 #[cfg(feature = "sql")]
+mod sql_leases;
+#[cfg(feature = "sql")]
 mod sql_schedules;
 #[cfg(feature = "sql")]
 mod sql_tasks;

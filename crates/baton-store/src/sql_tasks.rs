@@ -1,11 +1,12 @@
-//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints, leased claims and task
-//! streams whose readers are woken when events are stored.
+//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints, leased claims (in
+//! `sql_leases`) and task streams whose readers are woken when events are stored.
 
 use crate::entity::{task, task_event};
 use crate::sql::{unavailable, write_error, SqlStore};
 use crate::sql_events::{announce_on, last_seq};
+use crate::sql_leases;
 use async_trait::async_trait;
-use baton_core::store::{EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{ClaimedTask, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
@@ -22,7 +23,7 @@ fn state_text(state: TaskState) -> Result<String, StoreError> {
     }
 }
 
-fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
+pub(crate) fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
     Ok(TaskRecord {
         state: serde_json::from_value(serde_json::Value::String(m.state))
             .map_err(|e| StoreError::Corrupt(format!("task state: {e}")))?,
@@ -217,38 +218,8 @@ impl TaskStore for SqlStore {
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Option<TaskRecord>, StoreError> {
-        let db = self.connection();
-        let backend = db.get_database_backend();
-        // One statement: the subquery picks a runnable task whose lease is absent or expired,
-        // the update takes the lease. PostgreSQL skips rows other claimers hold locked;
-        // SQLite runs one writer at a time, so the statement is atomic there too.
-        let sql = match backend {
-            DbBackend::Postgres => {
-                "UPDATE tasks SET lease_owner = $1, lease_expires_at = $2, revision = revision + 1 \
-                 WHERE id = (SELECT id FROM tasks WHERE background AND state IN ('submitted', 'working') \
-                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY id LIMIT 1 \
-                 FOR UPDATE SKIP LOCKED) RETURNING *"
-            }
-            _ => {
-                "UPDATE tasks SET lease_owner = ?, lease_expires_at = ?, revision = revision + 1 \
-                 WHERE id = (SELECT id FROM tasks WHERE background AND state IN ('submitted', 'working') \
-                 AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY id LIMIT 1) \
-                 RETURNING *"
-            }
-        };
-        let statement = Statement::from_sql_and_values(
-            backend,
-            sql,
-            [worker.into(), (now_ms + lease_ms).into(), now_ms.into()],
-        );
-        task::Entity::find()
-            .from_raw_sql(statement)
-            .one(db)
-            .await
-            .map_err(unavailable)?
-            .map(record)
-            .transpose()
+    ) -> Result<Option<ClaimedTask>, StoreError> {
+        sql_leases::claim(self.connection(), worker, now_ms, lease_ms).await
     }
 
     async fn renew_lease(
@@ -257,14 +228,11 @@ impl TaskStore for SqlStore {
         worker: &str,
         until_ms: i64,
     ) -> Result<bool, StoreError> {
-        let result = task::Entity::update_many()
-            .col_expr(task::Column::LeaseExpiresAt, Expr::value(until_ms))
-            .filter(task::Column::Id.eq(task_id))
-            .filter(task::Column::LeaseOwner.eq(worker))
-            .exec(self.connection())
-            .await
-            .map_err(unavailable)?;
-        Ok(result.rows_affected == 1)
+        sql_leases::renew(self.connection(), task_id, worker, until_ms).await
+    }
+
+    async fn release_lease(&self, task_id: &str, worker: &str) -> Result<bool, StoreError> {
+        sql_leases::release(self.connection(), task_id, worker).await
     }
 
     async fn request_cancel(&self, project: &ProjectId, id: &str) -> Result<(), StoreError> {
