@@ -49,6 +49,7 @@ pub mod agents;
 pub mod builtins;
 pub mod collections;
 mod config;
+mod drain;
 mod embed;
 mod engine;
 mod error;
@@ -76,6 +77,7 @@ pub mod traces;
 mod worker;
 
 pub use config::EngineConfig;
+pub use drain::DrainPhase;
 pub use embed::{Agent, EngineBuilder, RunHandle, RunInput, RunOutput};
 pub use engine::Engine;
 pub(crate) use engine::Inner;

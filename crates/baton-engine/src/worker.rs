@@ -1,11 +1,13 @@
 //! Background workers: claim tasks from the database with leases and run them. A task whose
-//! worker died (its lease expired) is claimed again and resumed from its last checkpoint.
+//! worker died (its lease expired) or handed it over (released its lease) is claimed again and
+//! resumed from its last checkpoint.
 
-use crate::{now_ms, run, EngineError, Inner};
+use crate::run::{self, Origin};
+use crate::{now_ms, EngineError, Inner};
 use baton_core::store::ClaimedTask;
 use std::sync::Arc;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 /// The running workers of a process.
 pub struct Workers {
@@ -14,18 +16,30 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Stops claiming new tasks and waits for the workers' current runs to end.
+    /// Stops claiming new tasks and waits for the workers' current runs to end (see
+    /// [`crate::Engine::drain`] to have them hand their tasks over instead).
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for handle in self.handles {
-            let _ = handle.await;
-        }
+        self.stop_claiming();
+        self.join().await;
     }
 
     /// Stops the workers at once; their tasks' leases expire and other workers resume them.
     pub fn abort(self) {
         for handle in self.handles {
             handle.abort();
+        }
+    }
+
+    /// Tells the workers to claim nothing more; handles to stop them at once.
+    pub(crate) fn stop_claiming(&self) -> Vec<AbortHandle> {
+        let _ = self.stop.send(true);
+        self.handles.iter().map(JoinHandle::abort_handle).collect()
+    }
+
+    /// Waits until every worker has returned.
+    pub(crate) async fn join(self) {
+        for handle in self.handles {
+            let _ = handle.await;
         }
     }
 }
@@ -52,7 +66,7 @@ async fn work(inner: Arc<Inner>, mut stop: watch::Receiver<bool>) {
             Ok(Some(claimed)) => {
                 let id = claimed.task.id.clone();
                 match run_claimed(&inner, claimed).await {
-                    Ok(()) => {}
+                    Ok(()) | Err(EngineError::HandedOver(_)) => {}
                     Err(EngineError::LeaseLost(_)) => {
                         tracing::info!(task = %id, "lease lost; another worker continues the task")
                     }
@@ -124,5 +138,7 @@ async fn run_claimed(inner: &Arc<Inner>, claimed: ClaimedTask) -> Result<(), Eng
         inner.store.save_task(&task, expected).await?;
         return Ok(());
     };
-    run::run(inner.clone(), task, spec).await.map(|_| ())
+    run::run(inner.clone(), task, spec, Origin::Worker)
+        .await
+        .map(|_| ())
 }

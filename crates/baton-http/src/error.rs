@@ -175,6 +175,11 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Inactive(message) => Self::invalid_code("schedule_inactive", "", message),
             EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
+            EngineError::HandedOver(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                e.to_string(),
+            ),
             EngineError::Store(store) => store.into(),
             EngineError::Upstream { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "upstream_error", e.to_string())

@@ -25,6 +25,8 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -337,7 +339,8 @@ pub(crate) async fn create(
     }
     let task_id = prepared.task.id.clone();
     let project = prepared.task.project_id.clone();
-    let finished = match engine.spawn(prepared).await {
+    let run = engine.spawn(prepared);
+    let finished = match engine.outcome(&task_id, run).await {
         Ok(Ok(task)) => task,
         Ok(Err(EngineError::LeaseLost(_))) | Err(_) => engine
             .task(&project, &task_id)
@@ -349,12 +352,25 @@ pub(crate) async fn create(
     Ok(Json(post_json(&finished, &data)).into_response())
 }
 
-/// A followed stream as SSE, ended by `[DONE]`.
+/// A followed stream as SSE, ended by `[DONE]` — unless this server shuts down before the turn
+/// ends: then by a `reconnect` event, without `[DONE]`, as the run goes on elsewhere.
 fn sse(
     events: impl Stream<Item = StreamItem> + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static> {
-    let done = stream::once(async { SseEvent::default().data("[DONE]") });
-    let messages = events.map(|item| item_to_sse(&item)).chain(done);
+    let cut = Arc::new(AtomicBool::new(false));
+    let seen = cut.clone();
+    let done = stream::once(async move {
+        (!seen.load(Ordering::SeqCst)).then(|| SseEvent::default().data("[DONE]"))
+    })
+    .filter_map(std::future::ready);
+    let messages = events
+        .map(move |item| {
+            if matches!(item, StreamItem::Reconnect) {
+                cut.store(true, Ordering::SeqCst);
+            }
+            item_to_sse(&item)
+        })
+        .chain(done);
     Sse::new(messages.map(Ok)).keep_alive(KeepAlive::default())
 }
 
