@@ -53,34 +53,6 @@ struct Runner {
     spans: Vec<SpanRecord>,
 }
 
-/// The agent's tools for this run: those it lists, resolved, and the built-ins that need the
-/// engine.
-async fn toolset(
-    inner: &Arc<Inner>,
-    task: &TaskRecord,
-    data: &TaskData,
-    spec: &AgentSpec,
-    ledger: &builtins::SharedLedger,
-    calls_made: &Arc<std::sync::Mutex<u32>>,
-) -> Result<Toolset, EngineError> {
-    let ctx = ToolContext {
-        variables: &data.variables,
-        cipher: inner.cipher.as_ref(),
-        trace: None,
-        idempotency_key: None,
-    };
-    let mut tools = Toolset::resolve(
-        spec,
-        &task.project_id,
-        inner.store.as_ref(),
-        inner.tools.as_ref(),
-        &ctx,
-    )
-    .await?;
-    wiring::attach_builtins(&mut tools, inner, task, data, spec, ledger, calls_made);
-    Ok(tools)
-}
-
 /// Runs a leased task until it pauses or ends, or — when this process drains — hands it over
 /// to another server at a step boundary (`HandedOver`).
 pub(crate) async fn run(
@@ -96,7 +68,7 @@ pub(crate) async fn run(
     let policy = origin.policy(data.streaming);
     let ledger = builtins::SharedLedger::default();
     let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
-    let tools = toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
+    let tools = wiring::toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
     let cancel = Arc::new(Notify::new());
     inner
         .cancels
