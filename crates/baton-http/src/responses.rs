@@ -222,7 +222,8 @@ fn poll_status(state: TaskState) -> &'static str {
     params(("agent_key" = String, Path, description = "`key` or `key@N`")),
     responses((status = 200, description = "The task's response (JSON), or an SSE stream when `stream: true`"),
               (status = 400, description = "Invalid field"), (status = 404, description = "Unknown agent or task"),
-              (status = 409, description = "The task is still running")))]
+              (status = 409, description = "The task is still running"),
+              (status = 503, description = "The server shut down before a synchronous run ended; the task named in the message continues on another server")))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
