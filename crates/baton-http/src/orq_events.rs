@@ -24,7 +24,7 @@ pub(crate) fn to_sse(event: &Event) -> SseEvent {
 }
 
 /// The SSE `event:` type that ends a stream of a server that shuts down mid-turn.
-pub(crate) const RECONNECT: &str = "reconnect";
+const RECONNECT: &str = "reconnect";
 
 /// How long a browser's `EventSource` waits before it reconnects after [`RECONNECT`].
 const RECONNECT_RETRY: Duration = Duration::from_secs(1);
