@@ -10,22 +10,20 @@ use crate::wire::list_json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::agent::{AgentRecord, AgentRef, AgentSpec, AgentStatus};
 use baton_core::ProjectId;
 use baton_engine::agents::AgentPatch;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/agents", get(list).post(create))
-        .route(
-            "/v2/agents/{agent_key}",
-            get(retrieve).patch(update).delete(delete),
-        )
-        .route("/v2/agents/{agent_key}/versions", get(versions))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(retrieve, update, delete))
+        .routes(routes!(versions))
 }
 
 /// The agent as the wire shows it: the spec's fields plus identity, with `model` as an object
@@ -70,7 +68,7 @@ pub(crate) async fn live_agent(
 }
 
 /// Create an agent.
-#[utoipa::path(post, path = "/v2/agents", request_body = Object,
+#[utoipa::path(post, path = "/v2/agents", operation_id = "agents_create", tag = "agents", request_body = Object,
     responses((status = 201, description = "The agent"), (status = 400, description = "Invalid field"),
               (status = 409, description = "Key taken")))]
 pub(crate) async fn create(
@@ -86,7 +84,7 @@ pub(crate) async fn create(
 }
 
 /// List agents, newest first, with cursor pagination.
-#[utoipa::path(get, path = "/v2/agents",
+#[utoipa::path(get, path = "/v2/agents", operation_id = "agents_list", tag = "agents",
     params(("limit" = Option<f64>, Query, description = "Page size"),
            ("starting_after" = Option<String>, Query, description = "Cursor: an agent `_id`"),
            ("ending_before" = Option<String>, Query, description = "Cursor: an agent `_id`")),
@@ -110,7 +108,7 @@ pub(crate) async fn list(
 }
 
 /// Retrieve an agent: `key` for the live version, `key@N` for version N.
-#[utoipa::path(get, path = "/v2/agents/{agent_key}",
+#[utoipa::path(get, path = "/v2/agents/{agent_key}", operation_id = "agents_retrieve", tag = "agents",
     params(("agent_key" = String, Path, description = "`key` or `key@N`")),
     responses((status = 200, description = "The agent"), (status = 404, description = "Unknown agent or version")))]
 pub(crate) async fn retrieve(
@@ -137,7 +135,7 @@ const PATCH_META: [&str; 4] = [
 ];
 
 /// Update an agent. A change to its configuration makes a new immutable version.
-#[utoipa::path(patch, path = "/v2/agents/{agent_key}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/agents/{agent_key}", operation_id = "agents_update", tag = "agents", request_body = Object,
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "The agent"), (status = 400, description = "Invalid field"),
               (status = 404, description = "Unknown agent"), (status = 409, description = "Key taken or concurrent update")))]
@@ -175,7 +173,7 @@ pub(crate) async fn update(
 }
 
 /// Delete an agent and its versions.
-#[utoipa::path(delete, path = "/v2/agents/{agent_key}",
+#[utoipa::path(delete, path = "/v2/agents/{agent_key}", operation_id = "agents_delete", tag = "agents",
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown agent")))]
 pub(crate) async fn delete(
@@ -192,7 +190,7 @@ pub(crate) async fn delete(
 }
 
 /// List an agent's versions, newest first.
-#[utoipa::path(get, path = "/v2/agents/{agent_key}/versions",
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/versions", operation_id = "agents_list_versions", tag = "agents",
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "`{object, data: [{version, created, description, agent}], has_more}`"),
               (status = 404, description = "Unknown agent")))]

@@ -9,19 +9,20 @@ use crate::scope::Scope;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::store::{ApiKeyRecord, KeyScope};
 use baton_core::ProjectId;
 use baton_engine::keys::NewApiKey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/api-keys", get(list).post(create))
-        .route("/v2/api-keys/{key_id}", delete(revoke))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
 }
 
 fn admin_only(caller: &Caller) -> Result<(), ApiError> {
@@ -51,7 +52,7 @@ pub(crate) struct CreateKey {
 }
 
 /// Create an API key for a project; the key is in this answer only.
-#[utoipa::path(post, path = "/v2/api-keys", request_body = Object,
+#[utoipa::path(post, path = "/v2/api-keys", operation_id = "api_keys_create", tag = "api-keys", request_body = Object,
     responses((status = 201, description = "`{_id, key, name, project_id, prefix, admin, scope, created}`"),
               (status = 400, description = "Invalid field"), (status = 403, description = "Not an admin key")))]
 pub(crate) async fn create(
@@ -91,7 +92,7 @@ pub(crate) async fn create(
 }
 
 /// List API keys (never the keys themselves), of one project with `project_id`.
-#[utoipa::path(get, path = "/v2/api-keys",
+#[utoipa::path(get, path = "/v2/api-keys", operation_id = "api_keys_list", tag = "api-keys",
     params(("project_id" = Option<String>, Query, description = "Only this project's keys")),
     responses((status = 200, description = "`{object, data}`"), (status = 403, description = "Not an admin key")))]
 pub(crate) async fn list(
@@ -108,7 +109,7 @@ pub(crate) async fn list(
 }
 
 /// Revoke an API key: it stops working at once.
-#[utoipa::path(delete, path = "/v2/api-keys/{key_id}",
+#[utoipa::path(delete, path = "/v2/api-keys/{key_id}", operation_id = "api_keys_revoke", tag = "api-keys",
     params(("key_id" = String, Path, description = "Key id")),
     responses((status = 204, description = "Revoked"), (status = 403, description = "Not an admin key"),
               (status = 404, description = "Unknown key")))]

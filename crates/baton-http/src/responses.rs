@@ -12,8 +12,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::agent::AgentRef;
 use baton_core::message::{Message, Part, Role};
 use baton_core::store::TaskRecord;
@@ -25,23 +24,16 @@ use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::convert::Infallible;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/agents/{agent_key}/responses", post(create))
-        .route(
-            "/v2/agents/{agent_key}/responses/{task_id}",
-            get(get_response),
-        )
-        .route(
-            "/v2/agents/{agent_key}/responses/{task_id}/stream",
-            get(stream),
-        )
-        .route(
-            "/v2/agents/{agent_key}/responses/{task_id}/cancel",
-            post(cancel),
-        )
-        .route("/v2/threads/{thread_id}", get(thread))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get_response))
+        .routes(routes!(stream))
+        .routes(routes!(cancel))
+        .routes(routes!(thread))
 }
 
 #[derive(Deserialize)]
@@ -216,7 +208,7 @@ fn poll_status(state: TaskState) -> &'static str {
 }
 
 /// Run an agent, or continue one of its tasks.
-#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses", request_body = Object,
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses", operation_id = "responses_create", tag = "responses", request_body = Object,
     params(("agent_key" = String, Path, description = "`key` or `key@N`")),
     responses((status = 200, description = "The task's response (JSON), or an SSE stream when `stream: true`"),
               (status = 400, description = "Invalid field"), (status = 404, description = "Unknown agent or task"),
@@ -391,7 +383,7 @@ async fn agent_task(
 }
 
 /// Poll a task: `status` is `in_progress`, `completed` or `failed`.
-#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}",
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}", operation_id = "responses_retrieve", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
     responses((status = 200, description = "The task's latest response"), (status = 404, description = "Unknown agent or task")))]
 pub(crate) async fn get_response(
@@ -412,7 +404,7 @@ pub(crate) async fn get_response(
 
 /// Resume a task's event stream on any server: the stored events after `Last-Event-ID`, then
 /// new ones until the turn ends.
-#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream",
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream", operation_id = "responses_stream", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("Last-Event-ID" = Option<String>, Header, description = "Last event id received")),
     responses((status = 200, description = "SSE stream"), (status = 404, description = "Unknown agent or task")))]
@@ -437,7 +429,7 @@ pub(crate) async fn stream(
 }
 
 /// Cancel a task: it ends `canceled` at its next await point.
-#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses/{task_id}/cancel",
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses/{task_id}/cancel", operation_id = "responses_cancel", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
     responses((status = 200, description = "The task after the request"), (status = 404, description = "Unknown agent or task")))]
 pub(crate) async fn cancel(
@@ -458,7 +450,7 @@ pub(crate) async fn cancel(
 }
 
 /// A thread and its tasks, oldest first.
-#[utoipa::path(get, path = "/v2/threads/{thread_id}",
+#[utoipa::path(get, path = "/v2/threads/{thread_id}", operation_id = "threads_retrieve", tag = "responses",
     params(("thread_id" = String, Path, description = "Thread id")),
     responses((status = 200, description = "`{id, tasks: [...]}`"), (status = 404, description = "Unknown thread")))]
 pub(crate) async fn thread(

@@ -8,21 +8,19 @@ use crate::extract::{Path, Query};
 use crate::state::AppState;
 use crate::wire::list_json;
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::tool::{ToolRecord, ToolSpec};
 use baton_engine::EngineError;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/tools", get(list).post(create))
-        .route(
-            "/v2/tools/{tool_id}",
-            get(retrieve).patch(update).delete(delete),
-        )
-        .route("/v2/tools/{tool_id}/invoke", post(invoke))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(retrieve, update, delete))
+        .routes(routes!(invoke))
 }
 
 /// The tool as the wire shows it, secrets masked.
@@ -43,7 +41,7 @@ fn tool_json(tool: &ToolRecord) -> Value {
 }
 
 /// Create a tool.
-#[utoipa::path(post, path = "/v2/tools", request_body = Object,
+#[utoipa::path(post, path = "/v2/tools", operation_id = "tools_create", tag = "tools", request_body = Object,
     responses((status = 200, description = "The tool"), (status = 400, description = "Invalid field"),
               (status = 409, description = "Key taken")))]
 pub(crate) async fn create(
@@ -75,7 +73,7 @@ pub(crate) struct InvokeBody {
 }
 
 /// Run a server-side tool once, as an agent would, to test it.
-#[utoipa::path(post, path = "/v2/tools/{tool_id}/invoke", request_body = Object,
+#[utoipa::path(post, path = "/v2/tools/{tool_id}/invoke", operation_id = "tools_invoke", tag = "tools", request_body = Object,
     params(("tool_id" = String, Path, description = "Tool id or key")),
     responses((status = 200, description = "`{_id, key, result}` or `{_id, key, error}` (the tool's own error)"),
               (status = 400, description = "Invalid arguments, or a client-side tool"),
@@ -109,7 +107,7 @@ pub(crate) async fn invoke(
 }
 
 /// List tools, newest first, with cursor pagination.
-#[utoipa::path(get, path = "/v2/tools",
+#[utoipa::path(get, path = "/v2/tools", operation_id = "tools_list", tag = "tools",
     params(("limit" = Option<f64>, Query, description = "Page size"),
            ("starting_after" = Option<String>, Query, description = "Cursor: a tool `_id`"),
            ("ending_before" = Option<String>, Query, description = "Cursor: a tool `_id`")),
@@ -129,7 +127,7 @@ pub(crate) async fn list(
 }
 
 /// Retrieve a tool by id or key.
-#[utoipa::path(get, path = "/v2/tools/{tool_id}",
+#[utoipa::path(get, path = "/v2/tools/{tool_id}", operation_id = "tools_retrieve", tag = "tools",
     params(("tool_id" = String, Path, description = "Tool id or key")),
     responses((status = 200, description = "The tool"), (status = 404, description = "Unknown tool")))]
 pub(crate) async fn retrieve(
@@ -142,7 +140,7 @@ pub(crate) async fn retrieve(
 }
 
 /// Update a tool: the fields given replace the stored ones.
-#[utoipa::path(patch, path = "/v2/tools/{tool_id}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/tools/{tool_id}", operation_id = "tools_update", tag = "tools", request_body = Object,
     params(("tool_id" = String, Path, description = "Tool id or key")),
     responses((status = 200, description = "The tool"), (status = 400, description = "Invalid field"),
               (status = 404, description = "Unknown tool (`{error: string}`)")))]
@@ -172,7 +170,7 @@ pub(crate) async fn update(
 }
 
 /// Delete a tool.
-#[utoipa::path(delete, path = "/v2/tools/{tool_id}",
+#[utoipa::path(delete, path = "/v2/tools/{tool_id}", operation_id = "tools_delete", tag = "tools",
     params(("tool_id" = String, Path, description = "Tool id or key")),
     responses((status = 200, description = "Deleted"), (status = 404, description = "Unknown tool")))]
 pub(crate) async fn delete(

@@ -37,7 +37,7 @@ pub(crate) struct ChunkInput {
 
 /// Add chunks (a JSON array) to a datasource; chunks without an embedding are embedded with the
 /// knowledge base's model.
-#[utoipa::path(post, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", request_body = Object,
+#[utoipa::path(post, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_create", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
     responses((status = 200, description = "The chunks"), (status = 400, description = "Invalid field")))]
 pub(crate) async fn create_chunks(
@@ -68,7 +68,7 @@ pub(crate) async fn create_chunks(
 }
 
 /// List a datasource's chunks.
-#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks",
+#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_list", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
     responses((status = 200, description = "`{object, data, has_more}`")))]
 pub(crate) async fn list_chunks(
@@ -93,7 +93,7 @@ pub(crate) struct DeleteChunks {
 }
 
 /// Delete chunks by id.
-#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", request_body = Object,
+#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_delete_many", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
     responses((status = 200, description = "`{deleted}`")))]
 pub(crate) async fn delete_chunks(
@@ -112,7 +112,7 @@ pub(crate) async fn delete_chunks(
 }
 
 /// Retrieve a chunk.
-#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}",
+#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_retrieve", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
            ("chunk" = String, Path, description = "Chunk id")),
     responses((status = 200, description = "The chunk"), (status = 404, description = "Unknown")))]
@@ -141,7 +141,7 @@ pub(crate) struct UpdateChunk {
 
 /// Update a chunk (a new text without an embedding is embedded again); `enabled: false` hides
 /// it from search.
-#[utoipa::path(patch, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_update", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
            ("chunk" = String, Path, description = "Chunk id")),
     responses((status = 200, description = "The chunk"), (status = 404, description = "Unknown")))]
@@ -167,7 +167,7 @@ pub(crate) async fn update_chunk(
 }
 
 /// Delete a chunk.
-#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}",
+#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_delete", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
            ("chunk" = String, Path, description = "Chunk id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]

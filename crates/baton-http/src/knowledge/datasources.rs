@@ -47,7 +47,7 @@ pub(crate) struct CreateDatasource {
 
 /// Add a datasource. Baton's extension: `text` is split into chunks (about 1000 characters,
 /// 150 overlapping, at paragraph and sentence boundaries), embedded, and searchable at once.
-#[utoipa::path(post, path = "/v2/knowledge/{kb}/datasources", request_body = Object,
+#[utoipa::path(post, path = "/v2/knowledge/{kb}/datasources", operation_id = "datasources_create", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key")),
     responses((status = 200, description = "The datasource"), (status = 400, description = "Invalid field")))]
 pub(crate) async fn create_datasource(
@@ -70,7 +70,7 @@ pub(crate) async fn create_datasource(
 }
 
 /// List datasources.
-#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources",
+#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources", operation_id = "datasources_list", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key")),
     responses((status = 200, description = "`{object, data, has_more}`")))]
 pub(crate) async fn list_datasources(
@@ -89,7 +89,7 @@ pub(crate) async fn list_datasources(
 }
 
 /// Retrieve a datasource.
-#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}",
+#[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}", operation_id = "datasources_retrieve", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
     responses((status = 200, description = "The datasource"), (status = 404, description = "Unknown")))]
 pub(crate) async fn retrieve_datasource(
@@ -112,7 +112,7 @@ pub(crate) struct UpdateDatasource {
 }
 
 /// Rename or describe a datasource.
-#[utoipa::path(patch, path = "/v2/knowledge/{kb}/datasources/{ds}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/knowledge/{kb}/datasources/{ds}", operation_id = "datasources_update", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
     responses((status = 200, description = "The datasource"), (status = 404, description = "Unknown")))]
 pub(crate) async fn update_datasource(
@@ -131,7 +131,7 @@ pub(crate) async fn update_datasource(
 }
 
 /// Delete a datasource and its chunks.
-#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}",
+#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}", operation_id = "datasources_delete", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
 pub(crate) async fn delete_datasource(

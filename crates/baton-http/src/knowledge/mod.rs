@@ -8,51 +8,43 @@ use crate::extract::{Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::collection::{CollectionKind, CollectionRecord};
 use baton_engine::collections::{KnowledgeQuery, NewKnowledgeBase};
 use baton_engine::knowledge::MatchFields;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub(crate) mod chunks;
 pub(crate) mod datasources;
 
-use chunks::{
-    create_chunks, delete_chunk, delete_chunks, list_chunks, retrieve_chunk, update_chunk,
-};
-use datasources::{
-    create_datasource, delete_datasource, list_datasources, retrieve_datasource, update_datasource,
-};
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/knowledge", get(list).post(create))
-        .route(
-            "/v2/knowledge/{kb}",
-            get(retrieve).patch(update).delete(delete),
-        )
-        .route("/v2/knowledge/{kb}/search", post(search))
-        .route(
-            "/v2/knowledge/{kb}/datasources",
-            get(list_datasources).post(create_datasource),
-        )
-        .route(
-            "/v2/knowledge/{kb}/datasources/{ds}",
-            get(retrieve_datasource)
-                .patch(update_datasource)
-                .delete(delete_datasource),
-        )
-        .route(
-            "/v2/knowledge/{kb}/datasources/{ds}/chunks",
-            get(list_chunks).post(create_chunks).delete(delete_chunks),
-        )
-        .route(
-            "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}",
-            get(retrieve_chunk).patch(update_chunk).delete(delete_chunk),
-        )
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(retrieve, update, delete))
+        .routes(routes!(search))
+        .routes(routes!(
+            datasources::list_datasources,
+            datasources::create_datasource
+        ))
+        .routes(routes!(
+            datasources::retrieve_datasource,
+            datasources::update_datasource,
+            datasources::delete_datasource
+        ))
+        .routes(routes!(
+            chunks::list_chunks,
+            chunks::create_chunks,
+            chunks::delete_chunks
+        ))
+        .routes(routes!(
+            chunks::retrieve_chunk,
+            chunks::update_chunk,
+            chunks::delete_chunk
+        ))
 }
 
 fn kb_json(c: &CollectionRecord) -> Value {
@@ -105,7 +97,7 @@ pub(crate) struct CreateKb {
 
 /// Create a knowledge base. With `embedding_model`, chunks are embedded and vector and hybrid
 /// search are available; without, search is by keywords.
-#[utoipa::path(post, path = "/v2/knowledge", request_body = Object,
+#[utoipa::path(post, path = "/v2/knowledge", operation_id = "knowledge_create", tag = "knowledge", request_body = Object,
     responses((status = 200, description = "The knowledge base"), (status = 400, description = "Invalid field"),
               (status = 409, description = "Key taken")))]
 pub(crate) async fn create(
@@ -130,7 +122,7 @@ pub(crate) async fn create(
 }
 
 /// List knowledge bases, newest first.
-#[utoipa::path(get, path = "/v2/knowledge",
+#[utoipa::path(get, path = "/v2/knowledge", operation_id = "knowledge_list", tag = "knowledge",
     responses((status = 200, description = "`{object, data, has_more}`")))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -141,7 +133,7 @@ pub(crate) async fn list(
 }
 
 /// Retrieve a knowledge base by id or key.
-#[utoipa::path(get, path = "/v2/knowledge/{kb}",
+#[utoipa::path(get, path = "/v2/knowledge/{kb}", operation_id = "knowledge_retrieve", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key")),
     responses((status = 200, description = "The knowledge base"), (status = 404, description = "Unknown")))]
 pub(crate) async fn retrieve(
@@ -153,7 +145,7 @@ pub(crate) async fn retrieve(
 }
 
 /// Update a knowledge base's description, path or retrieval settings.
-#[utoipa::path(patch, path = "/v2/knowledge/{kb}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/knowledge/{kb}", operation_id = "knowledge_update", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key")),
     responses((status = 200, description = "The knowledge base"), (status = 404, description = "Unknown")))]
 pub(crate) async fn update(
@@ -171,7 +163,7 @@ pub(crate) async fn update(
 }
 
 /// Delete a knowledge base with its datasources and chunks.
-#[utoipa::path(delete, path = "/v2/knowledge/{kb}",
+#[utoipa::path(delete, path = "/v2/knowledge/{kb}", operation_id = "knowledge_delete", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
 pub(crate) async fn delete(
@@ -222,7 +214,7 @@ pub(crate) struct SearchBody {
 }
 
 /// Search a knowledge base's enabled chunks.
-#[utoipa::path(post, path = "/v2/knowledge/{kb}/search", request_body = Object,
+#[utoipa::path(post, path = "/v2/knowledge/{kb}/search", operation_id = "knowledge_search", tag = "knowledge", request_body = Object,
     params(("kb" = String, Path, description = "Id or key")),
     responses((status = 200, description = "`{matches: [{id, text, metadata, scores: {search_score}}]}`"),
               (status = 400, description = "Invalid field"), (status = 404, description = "Unknown")))]

@@ -31,7 +31,7 @@ pub(crate) struct CreateDocument {
 }
 
 /// Add a document to an entity's memory (the memory is created if needed).
-#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories/{entity}/documents", request_body = Object,
+#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories/{entity}/documents", operation_id = "memory_documents_create", tag = "memory", request_body = Object,
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
     responses((status = 201, description = "The document"), (status = 400, description = "Invalid field"),
               (status = 502, description = "The embedding model failed")))]
@@ -51,7 +51,7 @@ pub(crate) async fn create_document(
 }
 
 /// List the documents of an entity's memory.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents",
+#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents", operation_id = "memory_documents_list", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
     responses((status = 200, description = "`{object, data, has_more}`")))]
 pub(crate) async fn list_documents(
@@ -74,7 +74,7 @@ pub(crate) async fn list_documents(
 }
 
 /// Retrieve a document.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}",
+#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}", operation_id = "memory_documents_retrieve", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
            ("document" = String, Path, description = "Document id")),
     responses((status = 200, description = "The document"), (status = 404, description = "Unknown")))]
@@ -98,7 +98,7 @@ pub(crate) struct UpdateDocument {
 }
 
 /// Update a document's text or metadata (a new text is embedded again).
-#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}", operation_id = "memory_documents_update", tag = "memory", request_body = Object,
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
            ("document" = String, Path, description = "Document id")),
     responses((status = 200, description = "The document"), (status = 404, description = "Unknown")))]
@@ -118,7 +118,7 @@ pub(crate) async fn update_document(
 }
 
 /// Delete a document.
-#[utoipa::path(delete, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}",
+#[utoipa::path(delete, path = "/v2/memory-stores/{store}/memories/{entity}/documents/{document}", operation_id = "memory_documents_delete", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
            ("document" = String, Path, description = "Document id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]

@@ -8,47 +8,32 @@ use crate::extract::{Path, Query};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::collection::{CollectionKind, CollectionRecord, MemoryStorePatch, MemoryStoreSpec};
 use baton_engine::collections::CountedMemory;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub(crate) mod documents;
 
-use documents::{
-    create_document, delete_document, list_documents, retrieve_document, update_document,
-};
-
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/memory-stores", get(list).post(create))
-        .route(
-            "/v2/memory-stores/{store}",
-            get(retrieve).patch(update).delete(delete),
-        )
-        .route(
-            "/v2/memory-stores/{store}/memories",
-            get(list_memories).post(create_memory),
-        )
-        .route(
-            "/v2/memory-stores/{store}/memories/{entity}",
-            get(retrieve_memory)
-                .patch(update_memory)
-                .delete(delete_memory),
-        )
-        .route(
-            "/v2/memory-stores/{store}/memories/{entity}/documents",
-            get(list_documents).post(create_document),
-        )
-        .route(
-            "/v2/memory-stores/{store}/memories/{entity}/documents/{document}",
-            get(retrieve_document)
-                .patch(update_document)
-                .delete(delete_document),
-        )
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(retrieve, update, delete))
+        .routes(routes!(list_memories, create_memory))
+        .routes(routes!(retrieve_memory, update_memory, delete_memory))
+        .routes(routes!(
+            documents::list_documents,
+            documents::create_document
+        ))
+        .routes(routes!(
+            documents::retrieve_document,
+            documents::update_document,
+            documents::delete_document
+        ))
 }
 
 /// Memory stores on the wire.
@@ -100,7 +85,7 @@ pub(crate) struct CreateStore {
 }
 
 /// Create a memory store.
-#[utoipa::path(post, path = "/v2/memory-stores", request_body = Object,
+#[utoipa::path(post, path = "/v2/memory-stores", operation_id = "memory_stores_create", tag = "memory", request_body = Object,
     responses((status = 201, description = "The memory store"), (status = 400, description = "Invalid field"),
               (status = 409, description = "Key taken")))]
 pub(crate) async fn create(
@@ -124,7 +109,7 @@ pub(crate) async fn create(
 }
 
 /// List memory stores, newest first.
-#[utoipa::path(get, path = "/v2/memory-stores",
+#[utoipa::path(get, path = "/v2/memory-stores", operation_id = "memory_stores_list", tag = "memory",
     responses((status = 200, description = "`{object, data, has_more}`")))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -135,7 +120,7 @@ pub(crate) async fn list(
 }
 
 /// Retrieve a memory store by key or id.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}",
+#[utoipa::path(get, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_retrieve", tag = "memory",
     params(("store" = String, Path, description = "Key or id")),
     responses((status = 200, description = "The memory store"), (status = 404, description = "Unknown")))]
 pub(crate) async fn retrieve(
@@ -160,7 +145,7 @@ pub(crate) struct UpdateStore {
 }
 
 /// Update a memory store's description, ttl or path.
-#[utoipa::path(patch, path = "/v2/memory-stores/{store}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_update", tag = "memory", request_body = Object,
     params(("store" = String, Path, description = "Key or id")),
     responses((status = 200, description = "The memory store"), (status = 404, description = "Unknown")))]
 pub(crate) async fn update(
@@ -184,7 +169,7 @@ pub(crate) async fn update(
 }
 
 /// Delete a memory store and every memory in it.
-#[utoipa::path(delete, path = "/v2/memory-stores/{store}",
+#[utoipa::path(delete, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_delete", tag = "memory",
     params(("store" = String, Path, description = "Key or id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
 pub(crate) async fn delete(
@@ -212,7 +197,7 @@ pub(crate) struct CreateMemory {
 }
 
 /// Create the memory of an entity.
-#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories", request_body = Object,
+#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories", operation_id = "memories_create", tag = "memory", request_body = Object,
     params(("store" = String, Path, description = "Key or id")),
     responses((status = 201, description = "The memory"), (status = 409, description = "The entity has one")))]
 pub(crate) async fn create_memory(
@@ -231,7 +216,7 @@ pub(crate) async fn create_memory(
 }
 
 /// List the memories of a store.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories",
+#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories", operation_id = "memories_list", tag = "memory",
     params(("store" = String, Path, description = "Key or id")),
     responses((status = 200, description = "`{object, data, has_more}`")))]
 pub(crate) async fn list_memories(
@@ -254,7 +239,7 @@ pub(crate) async fn list_memories(
 }
 
 /// Retrieve an entity's memory.
-#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}",
+#[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_retrieve", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
     responses((status = 200, description = "The memory"), (status = 404, description = "Unknown")))]
 pub(crate) async fn retrieve_memory(
@@ -275,7 +260,7 @@ pub(crate) struct UpdateMemory {
 }
 
 /// Replace an entity's memory metadata.
-#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}", request_body = Object,
+#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_update", tag = "memory", request_body = Object,
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
     responses((status = 200, description = "The memory"), (status = 404, description = "Unknown")))]
 pub(crate) async fn update_memory(
@@ -294,7 +279,7 @@ pub(crate) async fn update_memory(
 }
 
 /// Delete an entity's memory and its documents.
-#[utoipa::path(delete, path = "/v2/memory-stores/{store}/memories/{entity}",
+#[utoipa::path(delete, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_delete", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
 pub(crate) async fn delete_memory(
