@@ -1,0 +1,84 @@
+//! OpenAPI schemas of the types whose wire form serde cannot describe by itself: a value that
+//! is either a string or an object.
+
+use crate::agent::ModelConfig;
+use crate::tool::HeaderValue;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+fn string(description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+}
+
+impl PartialSchema for ModelConfig {
+    fn schema() -> RefOr<Schema> {
+        let object = ObjectBuilder::new()
+            .property("id", string("`provider/model` or `provider:model`"))
+            .required("id")
+            .property(
+                "integration_id",
+                string("The integration (credential set) to call the model with"),
+            )
+            .property(
+                "parameters",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some(
+                        "OpenAI-style parameters (temperature, max_tokens, …), passed on",
+                    )),
+            )
+            .property(
+                "retry",
+                utoipa::openapi::Ref::from_schema_name(crate::agent::RetryPolicy::name()),
+            );
+        OneOfBuilder::new()
+            .item(string("`provider/model`"))
+            .item(object)
+            .description(Some("A model: its name, or an object with its `id`"))
+            .into()
+    }
+}
+
+impl ToSchema for ModelConfig {
+    fn name() -> Cow<'static, str> {
+        "ModelConfig".into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        use crate::agent::RetryPolicy;
+        schemas.push((RetryPolicy::name().into(), RetryPolicy::schema()));
+    }
+}
+
+impl PartialSchema for HeaderValue {
+    fn schema() -> RefOr<Schema> {
+        let object = ObjectBuilder::new()
+            .property(
+                "value",
+                string("The value; a secret's reads back as `********`"),
+            )
+            .required("value")
+            .property(
+                "encrypted",
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .description(Some("A secret: kept encrypted at rest, masked in answers"))
+                    .default(Some(false.into())),
+            );
+        OneOfBuilder::new()
+            .item(string("A plain value"))
+            .item(object)
+            .description(Some("A header value: plain, or a secret"))
+            .into()
+    }
+}
+
+impl ToSchema for HeaderValue {
+    fn name() -> Cow<'static, str> {
+        "HeaderValue".into()
+    }
+}
