@@ -187,7 +187,7 @@ pub(crate) async fn create(
     state: State<AppState>,
     caller: Extension<Caller>,
     ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<crate::tools::ToolDto>), ApiError> {
     let spec = to_spec(body)?;
     let created = crate::tools::store_new(&state, &caller, spec).await?;
     Ok((StatusCode::CREATED, Json(created)))
