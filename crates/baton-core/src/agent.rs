@@ -106,10 +106,11 @@ impl<'de> Deserialize<'de> for ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetryPolicy {
-    /// Number of retries after the first attempt.
+    /// Number of retries after the first attempt (0..10).
     #[serde(default = "RetryPolicy::default_count")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub count: u32,
-    /// Status codes that trigger a retry.
+    /// Status codes that trigger a retry (100..599).
     #[serde(default = "RetryPolicy::default_codes")]
     pub on_codes: Vec<u16>,
 }
@@ -186,12 +187,15 @@ impl Check {
 pub struct Settings {
     /// Model calls allowed in one run (1..100).
     #[serde(default = "Settings::default_max_iterations")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub max_iterations: u32,
     /// Seconds one run may take (2..600).
     #[serde(default = "Settings::default_max_execution_time")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 600))]
     pub max_execution_time: u32,
     /// Cost in USD one run may spend; 0 means unlimited.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     pub max_cost: f64,
     /// Which tool calls need human approval.
     #[serde(default)]

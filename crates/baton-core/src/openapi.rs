@@ -3,8 +3,9 @@
 
 use crate::agent::ModelConfig;
 use crate::tool::HeaderValue;
+use crate::validate::MODEL_NAME_PATTERN;
 use std::borrow::Cow;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
@@ -14,29 +15,46 @@ fn string(description: &str) -> ObjectBuilder {
         .description(Some(description))
 }
 
+fn model_name(description: &str) -> ObjectBuilder {
+    string(description).pattern(Some(MODEL_NAME_PATTERN))
+}
+
+fn nullable(schema: impl Into<RefOr<Schema>>) -> OneOfBuilder {
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .item(schema)
+}
+
 impl PartialSchema for ModelConfig {
     fn schema() -> RefOr<Schema> {
         let object = ObjectBuilder::new()
-            .property("id", string("`provider/model` or `provider:model`"))
+            .schema_type(Type::Object)
+            .property("id", model_name("`provider/model` or `provider:model`"))
             .required("id")
             .property(
                 "integration_id",
-                string("The integration (credential set) to call the model with"),
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .description(Some(
+                        "The integration (credential set) to call the model with",
+                    )),
             )
             .property(
                 "parameters",
                 ObjectBuilder::new()
-                    .schema_type(Type::Object)
+                    .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
                     .description(Some(
                         "OpenAI-style parameters (temperature, max_tokens, …), passed on",
                     )),
             )
             .property(
                 "retry",
-                utoipa::openapi::Ref::from_schema_name(crate::agent::RetryPolicy::name()),
+                nullable(utoipa::openapi::Ref::from_schema_name(
+                    crate::agent::RetryPolicy::name(),
+                )),
             );
         OneOfBuilder::new()
-            .item(string("`provider/model`"))
+            .item(model_name("`provider/model`"))
             .item(object)
             .description(Some("A model: its name, or an object with its `id`"))
             .into()

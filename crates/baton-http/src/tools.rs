@@ -7,7 +7,7 @@ use crate::error::{ErrorBody, FlatErrorBody};
 use crate::extract::{page_request, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::{Extension, Json};
 use baton_core::tool::{ToolRecord, ToolSpec};
@@ -185,9 +185,7 @@ pub(crate) async fn invoke(
 
 /// List tools, newest first, with cursor pagination.
 #[utoipa::path(get, path = "/v2/tools", operation_id = "tools_list", tag = "tools",
-    params(("limit" = Option<f64>, Query, description = "Page size"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a tool `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a tool `_id`")),
+    params(PageParams),
     responses((status = 200, description = "A page of tools", body = ListPage<ToolDto>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

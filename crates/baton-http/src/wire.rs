@@ -46,3 +46,18 @@ pub(crate) fn rfc3339_ms(ms: i64) -> Value {
         .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
         .unwrap_or(Value::Null)
 }
+
+/// The cursor-paging query parameters of list operations, for the document (handlers read them
+/// with [`crate::extract::page_request`]). Use as `params(PageParams)`.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by `page_request`, declared here for the document
+pub struct PageParams {
+    /// Page size: a whole number from 1 to 1000.
+    #[param(minimum = 1, maximum = 1000, multiple_of = 1)]
+    pub limit: Option<f64>,
+    /// Cursor: the `_id` of the item the page starts after.
+    pub starting_after: Option<String>,
+    /// Cursor: the `_id` of the item the page ends before (not with `starting_after`).
+    pub ending_before: Option<String>,
+}

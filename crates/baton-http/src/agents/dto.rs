@@ -236,15 +236,25 @@ pub struct AgentUpdate {
     pub version_description: Option<String>,
     /// Accepted for orq's SDK and ignored: versions are numbered 1, 2, 3, ….
     #[serde(default, rename = "versionIncrement")]
-    #[schema(value_type = Option<String>)]
     #[allow(dead_code)] // read only to be accepted
-    pub version_increment: Option<Value>,
+    pub version_increment: Option<VersionIncrement>,
     /// Accepted for orq's SDK and ignored: an agent stays in its project.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
     #[allow(dead_code)] // read only to be accepted
-    pub project_id: Option<Value>,
+    pub project_id: Option<String>,
     /// Configuration fields, as in [`AgentSpec`].
     #[serde(flatten)]
     pub fields: Map<String, Value>,
+}
+
+/// orq's semantic version bump, accepted on updates and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionIncrement {
+    /// A major bump.
+    Major,
+    /// A minor bump.
+    Minor,
+    /// A patch bump.
+    Patch,
 }

@@ -7,7 +7,7 @@ use crate::error::ErrorBody;
 use crate::extract::{page_request, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -58,9 +58,7 @@ pub(crate) async fn create(
 
 /// List agents, newest first, with cursor pagination.
 #[utoipa::path(get, path = "/v2/agents", operation_id = "agents_list", tag = "agents",
-    params(("limit" = Option<f64>, Query, description = "Page size"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: an agent `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: an agent `_id`")),
+    params(PageParams),
     responses((status = 200, description = "A page of agents", body = ListPage<AgentDto>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

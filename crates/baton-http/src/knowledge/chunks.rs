@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{from_any_value, page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -52,10 +52,7 @@ pub(crate) async fn create_chunks(
 
 /// List a datasource's chunks.
 #[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_list", tag = "knowledge",
-    params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
-           ("limit" = Option<f64>, Query, description = "Page size (default 50)"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a chunk `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a chunk `_id`")),
+    params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"), PageParams),
     responses((status = 200, description = "A page of chunks", body = ListPage<ChunkDto>)))]
 pub(crate) async fn list_chunks(
     State(state): State<AppState>,

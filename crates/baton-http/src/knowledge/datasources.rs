@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::extract::{page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -42,10 +42,7 @@ pub(crate) async fn create_datasource(
 
 /// List datasources.
 #[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources", operation_id = "datasources_list", tag = "knowledge",
-    params(("kb" = String, Path, description = "Id or key"),
-           ("limit" = Option<f64>, Query, description = "Page size (default 25)"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a datasource `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a datasource `_id`")),
+    params(("kb" = String, Path, description = "Id or key"), PageParams),
     responses((status = 200, description = "A page of datasources", body = ListPage<DatasourceDto>)))]
 pub(crate) async fn list_datasources(
     State(state): State<AppState>,

@@ -65,8 +65,9 @@ pub enum KnowledgeBaseKind {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[non_exhaustive]
 pub struct RetrievalSettings {
-    /// `vector_search`, `keyword_search` or `hybrid_search`.
+    /// How to search.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SearchType>)]
     pub retrieval_type: Option<String>,
     /// Matches returned (1..100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +89,7 @@ pub struct RetrievalSettings {
 pub struct KnowledgeBaseCreate {
     /// Only `internal`.
     #[serde(default, rename = "type")]
+    #[schema(value_type = Option<KnowledgeBaseKind>)]
     pub kind: Option<String>,
     /// Unique key within the project.
     pub key: String,
@@ -322,12 +324,15 @@ pub struct KnowledgeSearch {
     pub query: String,
     /// Matches returned (1..100; default from the base's settings, else 5).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100, multiple_of = 1)]
     pub top_k: Option<f64>,
     /// Lowest score returned (0..1).
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
-    /// `vector_search`, `keyword_search` or `hybrid_search`.
+    /// How to search (default from the base's settings).
     #[serde(default)]
+    #[schema(value_type = Option<SearchType>)]
     pub search_type: Option<String>,
     /// A metadata filter (`{"field": {"eq": value}}`, `$and`/`$or`).
     #[serde(default)]
@@ -389,4 +394,17 @@ pub struct SearchMatch {
 pub struct MatchScores {
     /// Higher is better.
     pub search_score: f64,
+}
+
+/// How a knowledge base is searched (the engine reads these names; this type documents them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[allow(dead_code, clippy::enum_variant_names)] // a schema only, of the wire names
+#[serde(rename_all = "snake_case")]
+pub enum SearchType {
+    /// By embedding similarity.
+    VectorSearch,
+    /// By keywords.
+    KeywordSearch,
+    /// Both, combined.
+    HybridSearch,
 }

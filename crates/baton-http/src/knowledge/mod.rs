@@ -6,7 +6,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -135,9 +135,7 @@ pub(crate) async fn create(
 
 /// List knowledge bases, newest first.
 #[utoipa::path(get, path = "/v2/knowledge", operation_id = "knowledge_list", tag = "knowledge",
-    params(("limit" = Option<f64>, Query, description = "Page size (default 25)"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a knowledge base `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a knowledge base `_id`")),
+    params(PageParams),
     responses((status = 200, description = "A page of knowledge bases", body = ListPage<KnowledgeBaseDto>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -40,10 +40,7 @@ pub(crate) async fn create_document(
 #[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}/documents", operation_id = "memory_documents_list", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id"),
            ("updated_after" = Option<String>, Query, description = "Only documents updated after this RFC 3339 time"),
-           ("updated_before" = Option<String>, Query, description = "Only documents updated before this RFC 3339 time"),
-           ("limit" = Option<f64>, Query, description = "Page size (default 10)"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a document `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a document `_id`")),
+           ("updated_before" = Option<String>, Query, description = "Only documents updated before this RFC 3339 time"), PageParams),
     responses((status = 200, description = "A page of documents", body = ListPage<MemoryDocumentDto>)))]
 pub(crate) async fn list_documents(
     State(state): State<AppState>,

@@ -70,6 +70,7 @@ pub struct MemoryStoreCreate {
     pub path: Option<String>,
     /// How long memories live, in seconds (> 0).
     #[serde(default)]
+    #[schema(exclusive_minimum = 0.0)]
     pub ttl: Option<f64>,
     /// Accepted for orq's SDK and ignored: a store belongs to the caller's project.
     #[serde(default)]

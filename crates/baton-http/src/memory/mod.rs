@@ -6,7 +6,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::ListPage;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -90,9 +90,7 @@ pub(crate) async fn create(
 
 /// List memory stores, newest first.
 #[utoipa::path(get, path = "/v2/memory-stores", operation_id = "memory_stores_list", tag = "memory",
-    params(("limit" = Option<f64>, Query, description = "Page size (default 10)"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a store `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a store `_id`")),
+    params(PageParams),
     responses((status = 200, description = "A page of memory stores", body = ListPage<MemoryStoreDto>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
@@ -182,10 +180,7 @@ pub(crate) async fn create_memory(
 /// List the memories of a store.
 #[utoipa::path(get, path = "/v2/memory-stores/{store}/memories", operation_id = "memories_list", tag = "memory",
     params(("store" = String, Path, description = "Key or id"),
-           ("q" = Option<String>, Query, description = "Only entities whose id contains this"),
-           ("limit" = Option<f64>, Query, description = "Page size (default 10)"),
-           ("starting_after" = Option<String>, Query, description = "Cursor: a memory `_id`"),
-           ("ending_before" = Option<String>, Query, description = "Cursor: a memory `_id`")),
+           ("q" = Option<String>, Query, description = "Only entities whose id contains this"), PageParams),
     responses((status = 200, description = "A page of memories", body = ListPage<MemoryDto>)))]
 pub(crate) async fn list_memories(
     State(state): State<AppState>,
