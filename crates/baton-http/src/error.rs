@@ -263,3 +263,46 @@ impl IntoResponse for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(error: ApiError) -> (u16, String) {
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// The typed bodies send the bytes the earlier `json!` bodies sent (keys in sorted order).
+    #[tokio::test]
+    async fn error_bodies_keep_their_bytes() {
+        assert_eq!(
+            body(ApiError::invalid("key", "is required")).await,
+            (
+                400,
+                r#"{"error":{"code":"invalid_request","message":"key: is required","param":"key","type":"invalid_request_error"},"message":"key: is required"}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body(ApiError::unauthorized("no key")).await,
+            (
+                401,
+                r#"{"error":{"code":"unauthorized","message":"no key","param":null,"type":"authentication_error"},"message":"no key"}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body(ApiError::not_found("gone").with_shape(ErrorShape::FlatError)).await,
+            (
+                404,
+                r#"{"code":"not_found","error":"gone","message":"gone"}"#.to_owned()
+            )
+        );
+        let (status, text) = body(ApiError::internal(&std::fmt::Error)).await;
+        assert_eq!(status, 500);
+        assert!(text.contains(r#""type":"api_error""#), "{text}");
+    }
+}
