@@ -21,6 +21,8 @@ pub mod handler;
 pub mod id;
 pub mod message;
 pub mod model;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod schedule;
 pub mod secret;
 pub mod store;

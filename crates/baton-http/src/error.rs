@@ -5,7 +5,6 @@ use axum::response::{IntoResponse, Response};
 use baton_core::store::StoreError;
 use baton_core::ValidationError;
 use baton_engine::EngineError;
-use serde_json::json;
 
 /// How the body of an error is laid out. orq's SDK parses a few endpoints' errors with
 /// different models; the standard shape satisfies all but one.
@@ -117,11 +116,11 @@ impl ApiError {
         self
     }
 
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> ErrorKind {
         match self.status.as_u16() {
-            401 | 403 => "authentication_error",
-            400..=499 => "invalid_request_error",
-            _ => "api_error",
+            401 | 403 => ErrorKind::AuthenticationError,
+            400..=499 => ErrorKind::InvalidRequestError,
+            _ => ErrorKind::ApiError,
         }
     }
 }
@@ -189,24 +188,126 @@ impl From<EngineError> for ApiError {
     }
 }
 
+/// The standard error body: `{"error": {"code", "message", "param", "type"}, "message"}`.
+/// Keys are in the order earlier releases sent them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "invalid_request", "message": "key: is required",
+    "param": "key", "type": "invalid_request_error"}, "message": "key: is required"}))]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+    /// The same as `error.message`, for clients that read only the top level.
+    pub message: String,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: `invalid_request`, `malformed_json`, `not_found`,
+    /// `conflict`, `unauthorized`, `forbidden`, `payload_too_large`, `unavailable`, …
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+    /// The request field at fault (`messages[0].text` style), or null.
+    pub param: Option<String>,
+    /// The error's class.
+    #[serde(rename = "type")]
+    pub kind: ErrorKind,
+}
+
+/// The class of an error, from its status.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// 401 and 403.
+    AuthenticationError,
+    /// Other 4xx.
+    InvalidRequestError,
+    /// 5xx.
+    ApiError,
+}
+
+/// The flat error body a few orq endpoints use: `{"code", "error": "<message>", "message"}`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"code": "not_found", "error": "not found", "message": "not found"}))]
+pub struct FlatErrorBody {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable message.
+    pub error: String,
+    /// The same message.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match self.shape {
-            ErrorShape::Standard => json!({
-                "error": {
-                    "code": self.code,
-                    "message": self.message,
-                    "param": self.param,
-                    "type": self.kind(),
-                },
-                "message": self.message,
-            }),
-            ErrorShape::FlatError => json!({
-                "error": self.message,
-                "code": self.code,
-                "message": self.message,
-            }),
-        };
-        (self.status, axum::Json(body)).into_response()
+        match self.shape {
+            ErrorShape::Standard => {
+                let kind = self.kind();
+                let body = ErrorBody {
+                    error: ErrorDetail {
+                        code: self.code.to_owned(),
+                        message: self.message.clone(),
+                        param: self.param,
+                        kind,
+                    },
+                    message: self.message,
+                };
+                (self.status, axum::Json(body)).into_response()
+            }
+            ErrorShape::FlatError => {
+                let body = FlatErrorBody {
+                    code: self.code.to_owned(),
+                    error: self.message.clone(),
+                    message: self.message,
+                };
+                (self.status, axum::Json(body)).into_response()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(error: ApiError) -> (u16, String) {
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// The typed bodies send the bytes the earlier `json!` bodies sent (keys in sorted order).
+    #[tokio::test]
+    async fn error_bodies_keep_their_bytes() {
+        assert_eq!(
+            body(ApiError::invalid("key", "is required")).await,
+            (
+                400,
+                r#"{"error":{"code":"invalid_request","message":"key: is required","param":"key","type":"invalid_request_error"},"message":"key: is required"}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body(ApiError::unauthorized("no key")).await,
+            (
+                401,
+                r#"{"error":{"code":"unauthorized","message":"no key","param":null,"type":"authentication_error"},"message":"no key"}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body(ApiError::not_found("gone").with_shape(ErrorShape::FlatError)).await,
+            (
+                404,
+                r#"{"code":"not_found","error":"gone","message":"gone"}"#.to_owned()
+            )
+        );
+        let (status, text) = body(ApiError::internal(&std::fmt::Error)).await;
+        assert_eq!(status, 500);
+        assert!(text.contains(r#""type":"api_error""#), "{text}");
     }
 }

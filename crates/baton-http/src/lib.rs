@@ -14,9 +14,13 @@ mod keys;
 mod knowledge;
 mod memory;
 mod openapi;
+mod openapi_constraints;
+mod openapi_links;
 mod orchestra;
 mod orq_events;
 mod responses;
+#[cfg(test)]
+mod route_sync_tests;
 mod schedules;
 mod scope;
 mod state;
@@ -26,16 +30,49 @@ mod wire;
 
 pub use auth::{hash_api_key, JwtSettings};
 pub use cors::{cors_layer, BadOrigin};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody, ErrorDetail, ErrorKind, FlatErrorBody};
 pub use keys::key_prefix;
 pub use state::AppState;
+pub use wire::{ListObject, ListPage};
 
 use axum::routing::get;
 use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
 /// The complete HTTP API over `state`.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    let (api, doc) = api_routes().split_for_parts();
+    let doc = openapi::finish(doc);
+    let api = api
+        // Runs after authentication (layers added later run first).
+        .route_layer(axum::middleware::from_fn(scope::require_scope))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/openapi.json", openapi::serve(&doc))
+        .route("/metrics", get(traces::metrics))
+        .merge(api)
+        .fallback(not_found)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The OpenAPI 3.1 document `GET /openapi.json` serves.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(api_routes().split_for_parts().1)
+}
+
+/// The OpenAPI 3.1 document `GET /openapi.json` serves, as the JSON it sends.
+pub fn openapi_json() -> serde_json::Value {
+    openapi_links::to_json(&openapi_document())
+}
+
+/// Every authenticated route, registered together with its OpenAPI operation.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(<openapi::ApiDoc as utoipa::OpenApi>::openapi())
         .merge(agents::routes())
         .merge(tools::routes())
         .merge(orchestra::routes())
@@ -45,20 +82,6 @@ pub fn router(state: AppState) -> Router {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
-        // Runs after authentication (layers added later run first).
-        .route_layer(axum::middleware::from_fn(scope::require_scope))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_key,
-        ));
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi::document))
-        .route("/metrics", get(traces::metrics))
-        .merge(api)
-        .fallback(not_found)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Liveness: answers 200 without auth.

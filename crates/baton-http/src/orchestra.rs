@@ -8,8 +8,7 @@ use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::error::ValidationError;
 use baton_core::tool::{
     ArgumentType, HeaderValue, HttpArgument, HttpBlueprint, HttpDef, HttpMethod, ToolKind,
@@ -18,11 +17,13 @@ use baton_core::tool::{
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/tools", post(create))
-        .route("/api/tools/invoke", post(invoke))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(invoke))
 }
 
 #[derive(Deserialize)]
@@ -179,14 +180,14 @@ fn with_placeholders(
 }
 
 /// Create an Orchestra `api` tool (stored as an `http` tool).
-#[utoipa::path(post, path = "/api/tools", request_body = Object,
+#[utoipa::path(post, path = "/api/tools", operation_id = "orchestra_create_tool", tag = "orchestra", request_body = Object,
     responses((status = 201, description = "The tool, in orq's tool shape"), (status = 400, description = "Invalid field"),
               (status = 409, description = "Name taken")))]
 pub(crate) async fn create(
     state: State<AppState>,
     caller: Extension<Caller>,
     ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<crate::tools::ToolDto>), ApiError> {
     let spec = to_spec(body)?;
     let created = crate::tools::store_new(&state, &caller, spec).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -201,7 +202,7 @@ pub(crate) struct InvokeItem {
 
 /// Invoke tools by name, Orchestra's batch form: every item runs (in parallel) and answers with
 /// its `output` or its `error`.
-#[utoipa::path(post, path = "/api/tools/invoke", request_body = Object,
+#[utoipa::path(post, path = "/api/tools/invoke", operation_id = "orchestra_invoke_tools", tag = "orchestra", request_body = Object,
     responses((status = 200, description = "`[{name, args, output | error}]`, in request order"),
               (status = 400, description = "Invalid body")))]
 pub(crate) async fn invoke(

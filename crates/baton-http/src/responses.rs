@@ -12,8 +12,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::agent::AgentRef;
 use baton_core::message::{Message, Part, Role};
 use baton_core::store::TaskRecord;
@@ -27,23 +26,16 @@ use serde_json::{json, Map, Value};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v2/agents/{agent_key}/responses", post(create))
-        .route(
-            "/v2/agents/{agent_key}/responses/{task_id}",
-            get(get_response),
-        )
-        .route(
-            "/v2/agents/{agent_key}/responses/{task_id}/stream",
-            get(stream),
-        )
-        .route(
-            "/v2/agents/{agent_key}/responses/{task_id}/cancel",
-            post(cancel),
-        )
-        .route("/v2/threads/{thread_id}", get(thread))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get_response))
+        .routes(routes!(stream))
+        .routes(routes!(cancel))
+        .routes(routes!(thread))
 }
 
 #[derive(Deserialize)]
@@ -218,12 +210,12 @@ fn poll_status(state: TaskState) -> &'static str {
 }
 
 /// Run an agent, or continue one of its tasks.
-#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses", request_body = Object,
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses", operation_id = "responses_create", tag = "responses", request_body = Object,
     params(("agent_key" = String, Path, description = "`key` or `key@N`")),
     responses((status = 200, description = "The task's response (JSON), or an SSE stream when `stream: true`"),
               (status = 400, description = "Invalid field"), (status = 404, description = "Unknown agent or task"),
               (status = 409, description = "The task is still running"),
-              (status = 503, description = "The server shut down before a synchronous run ended; the task named in the message continues on another server")))]
+              (status = 503, description = "The database is unavailable (retry later), or the server shut down before a synchronous run ended; the task named in the message continues on another server")))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -408,7 +400,7 @@ async fn agent_task(
 }
 
 /// Poll a task: `status` is `in_progress`, `completed` or `failed`.
-#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}",
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}", operation_id = "responses_retrieve", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
     responses((status = 200, description = "The task's latest response"), (status = 404, description = "Unknown agent or task")))]
 pub(crate) async fn get_response(
@@ -429,7 +421,7 @@ pub(crate) async fn get_response(
 
 /// Resume a task's event stream on any server: the stored events after `Last-Event-ID`, then
 /// new ones until the turn ends.
-#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream",
+#[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream", operation_id = "responses_stream", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("Last-Event-ID" = Option<String>, Header, description = "Last event id received")),
     responses((status = 200, description = "SSE stream"), (status = 404, description = "Unknown agent or task")))]
@@ -454,7 +446,7 @@ pub(crate) async fn stream(
 }
 
 /// Cancel a task: it ends `canceled` at its next await point.
-#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses/{task_id}/cancel",
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/responses/{task_id}/cancel", operation_id = "responses_cancel", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
     responses((status = 200, description = "The task after the request"), (status = 404, description = "Unknown agent or task")))]
 pub(crate) async fn cancel(
@@ -475,7 +467,7 @@ pub(crate) async fn cancel(
 }
 
 /// A thread and its tasks, oldest first.
-#[utoipa::path(get, path = "/v2/threads/{thread_id}",
+#[utoipa::path(get, path = "/v2/threads/{thread_id}", operation_id = "threads_retrieve", tag = "responses",
     params(("thread_id" = String, Path, description = "Thread id")),
     responses((status = 200, description = "`{id, tasks: [...]}`"), (status = 404, description = "Unknown thread")))]
 pub(crate) async fn thread(

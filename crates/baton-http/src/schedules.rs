@@ -10,31 +10,23 @@ use crate::state::AppState;
 use crate::wire::rfc3339_ms;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::agent::AgentRecord;
 use baton_core::schedule::{CatchUp, ScheduleRecord, ScheduleType};
 use baton_engine::prompt;
 use baton_engine::schedules::{NewSchedule, PayloadInput, SchedulePatch};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v3/agents/{agent_key}/schedules", get(list).post(create))
-        .route(
-            "/v3/agents/{agent_key}/schedules/{schedule_id}",
-            get(retrieve).patch(update).delete(delete),
-        )
-        .route(
-            "/v3/agents/{agent_key}/schedules/{schedule_id}/execution",
-            post(execute),
-        )
-        .route(
-            "/v3/agents/{agent_key}/schedules/{schedule_id}/executions",
-            get(executions),
-        )
-        .route("/api/schedules", post(orchestra_create))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(retrieve, update, delete))
+        .routes(routes!(execute))
+        .routes(routes!(executions))
+        .routes(routes!(orchestra_create))
 }
 
 fn schedule_json(s: &ScheduleRecord) -> Value {
@@ -113,7 +105,7 @@ impl From<CreateBody> for NewSchedule {
 }
 
 /// Create a schedule for an agent.
-#[utoipa::path(post, path = "/v3/agents/{agent_key}/schedules", request_body = Object,
+#[utoipa::path(post, path = "/v3/agents/{agent_key}/schedules", operation_id = "schedules_create", tag = "schedules", request_body = Object,
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 201, description = "The schedule"),
               (status = 400, description = "Bad type or expression (`invalid_expression`)"),
@@ -134,7 +126,7 @@ pub(crate) async fn create(
 }
 
 /// List an agent's schedules, newest first.
-#[utoipa::path(get, path = "/v3/agents/{agent_key}/schedules",
+#[utoipa::path(get, path = "/v3/agents/{agent_key}/schedules", operation_id = "schedules_list", tag = "schedules",
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "`{schedules: [...]}`"), (status = 404, description = "Unknown agent")))]
 pub(crate) async fn list(
@@ -161,7 +153,7 @@ async fn find(
 }
 
 /// Retrieve a schedule.
-#[utoipa::path(get, path = "/v3/agents/{agent_key}/schedules/{schedule_id}",
+#[utoipa::path(get, path = "/v3/agents/{agent_key}/schedules/{schedule_id}", operation_id = "schedules_retrieve", tag = "schedules",
     params(("agent_key" = String, Path, description = "Agent key"), ("schedule_id" = String, Path, description = "Schedule id")),
     responses((status = 200, description = "The schedule"), (status = 404, description = "Unknown")))]
 pub(crate) async fn retrieve(
@@ -216,7 +208,7 @@ fn patch(body: UpdateBody) -> Result<SchedulePatch, ApiError> {
 }
 
 /// Update a schedule.
-#[utoipa::path(patch, path = "/v3/agents/{agent_key}/schedules/{schedule_id}", request_body = Object,
+#[utoipa::path(patch, path = "/v3/agents/{agent_key}/schedules/{schedule_id}", operation_id = "schedules_update", tag = "schedules", request_body = Object,
     params(("agent_key" = String, Path, description = "Agent key"), ("schedule_id" = String, Path, description = "Schedule id")),
     responses((status = 200, description = "The schedule"), (status = 400, description = "Invalid"),
               (status = 404, description = "Unknown")))]
@@ -237,7 +229,7 @@ pub(crate) async fn update(
 }
 
 /// Delete a schedule.
-#[utoipa::path(delete, path = "/v3/agents/{agent_key}/schedules/{schedule_id}",
+#[utoipa::path(delete, path = "/v3/agents/{agent_key}/schedules/{schedule_id}", operation_id = "schedules_delete", tag = "schedules",
     params(("agent_key" = String, Path, description = "Agent key"), ("schedule_id" = String, Path, description = "Schedule id")),
     responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
 pub(crate) async fn delete(
@@ -251,7 +243,7 @@ pub(crate) async fn delete(
 }
 
 /// Run a schedule's payload now, without touching its cadence.
-#[utoipa::path(post, path = "/v3/agents/{agent_key}/schedules/{schedule_id}/execution",
+#[utoipa::path(post, path = "/v3/agents/{agent_key}/schedules/{schedule_id}/execution", operation_id = "schedules_execute", tag = "schedules",
     params(("agent_key" = String, Path, description = "Agent key"), ("schedule_id" = String, Path, description = "Schedule id")),
     responses((status = 202, description = "`{status: triggered, schedule_id, task_id}`"),
               (status = 400, description = "Inactive (`schedule_inactive`)"), (status = 404, description = "Unknown")))]
@@ -269,7 +261,7 @@ pub(crate) async fn execute(
 }
 
 /// The tasks a schedule's firings created, newest first, with their states.
-#[utoipa::path(get, path = "/v3/agents/{agent_key}/schedules/{schedule_id}/executions",
+#[utoipa::path(get, path = "/v3/agents/{agent_key}/schedules/{schedule_id}/executions", operation_id = "schedules_list_executions", tag = "schedules",
     params(("agent_key" = String, Path, description = "Agent key"), ("schedule_id" = String, Path, description = "Schedule id")),
     responses((status = 200, description = "`{executions: [{task_id, state, due_at, fired_at, manual, generation}]}`"),
               (status = 404, description = "Unknown")))]
@@ -319,7 +311,7 @@ pub(crate) struct OrchestraBody {
 
 /// Orchestra's form: `{title, trigger: {type: cron, expression}, task: {input, metadata:
 /// {assistant_id, thread_id}}}`; `assistant_id` names the agent (id or key).
-#[utoipa::path(post, path = "/api/schedules", request_body = Object,
+#[utoipa::path(post, path = "/api/schedules", operation_id = "orchestra_create_schedule", tag = "orchestra", request_body = Object,
     responses((status = 201, description = "The schedule (orq's shape)"),
               (status = 400, description = "Invalid"), (status = 404, description = "Unknown assistant")))]
 pub(crate) async fn orchestra_create(

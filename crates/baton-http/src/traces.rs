@@ -9,21 +9,22 @@ use crate::wire::{list_json, rfc3339_ms};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use baton_core::trace::{SpanKind, SpanRecord, UsageGroup, UsageTotals};
 use baton_engine::traces::{first_attributes, summarize, TraceFilter, TraceSearch, TraceSummary};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v3/traces/search", post(search))
-        .route("/v3/traces/{trace_id}", get(trace))
-        .route("/v3/traces/{trace_id}/spans", get(spans))
-        .route("/v3/traces/{trace_id}/spans/{span_id}", get(span))
-        .route("/v3/usage", get(usage))
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search))
+        .routes(routes!(trace))
+        .routes(routes!(spans))
+        .routes(routes!(span))
+        .routes(routes!(usage))
 }
 
 /// Prometheus metrics (no authentication, like `/healthz`: counts only, no tenant data).
@@ -97,7 +98,7 @@ fn trace_summary(t: &TraceSummary) -> Value {
 }
 
 /// A run's trace: its roots and totals (tokens and cost summed over its model spans).
-#[utoipa::path(get, path = "/v3/traces/{trace_id}",
+#[utoipa::path(get, path = "/v3/traces/{trace_id}", operation_id = "traces_retrieve", tag = "traces",
     params(("trace_id" = String, Path, description = "Trace id (the responses' telemetry.trace_id)")),
     responses((status = 200, description = "`{trace: {...}}`"), (status = 404, description = "Unknown trace")))]
 pub(crate) async fn trace(
@@ -114,7 +115,7 @@ pub(crate) async fn trace(
 }
 
 /// A trace's spans, in start order, paged with `limit` and `page_token`.
-#[utoipa::path(get, path = "/v3/traces/{trace_id}/spans",
+#[utoipa::path(get, path = "/v3/traces/{trace_id}/spans", operation_id = "traces_list_spans", tag = "traces",
     params(("trace_id" = String, Path, description = "Trace id")),
     responses((status = 200, description = "`{object, data, has_more, next_page_token}`"), (status = 404, description = "Unknown trace")))]
 pub(crate) async fn spans(
@@ -153,7 +154,7 @@ pub(crate) async fn spans(
 }
 
 /// One span with all its attributes.
-#[utoipa::path(get, path = "/v3/traces/{trace_id}/spans/{span_id}",
+#[utoipa::path(get, path = "/v3/traces/{trace_id}/spans/{span_id}", operation_id = "traces_retrieve_span", tag = "traces",
     params(("trace_id" = String, Path, description = "Trace id"), ("span_id" = String, Path, description = "Span id")),
     responses((status = 200, description = "The span"), (status = 404, description = "Unknown")))]
 pub(crate) async fn span(
@@ -201,7 +202,7 @@ pub(crate) struct SearchBody {
 
 /// Traces whose runs started in `[from, to)`, newest first, filtered on the agent, status,
 /// identity, schedule, thread or metadata (`metadata.<key>`).
-#[utoipa::path(post, path = "/v3/traces/search", request_body = Object,
+#[utoipa::path(post, path = "/v3/traces/search", operation_id = "traces_search", tag = "traces", request_body = Object,
     responses((status = 200, description = "`{object, data: [trace], has_more}`"), (status = 400, description = "Invalid field")))]
 pub(crate) async fn search(
     State(state): State<AppState>,
@@ -252,7 +253,7 @@ fn totals_json(t: &UsageTotals, key: Option<&str>) -> Value {
 }
 
 /// Tokens and cost in `[from, to)`, grouped by `agent`, `model`, `identity` or `day`.
-#[utoipa::path(get, path = "/v3/usage",
+#[utoipa::path(get, path = "/v3/usage", operation_id = "usage_retrieve", tag = "traces",
     params(("from" = String, Query, description = "RFC 3339"), ("to" = String, Query, description = "RFC 3339"),
            ("group_by" = Option<String>, Query, description = "agent (default), model, identity or day")),
     responses((status = 200, description = "`{object: usage, data: [{key, prompt_tokens, completion_tokens, total_tokens, cost, count}], total}`"),
