@@ -5,6 +5,7 @@ mod agents;
 mod auth;
 mod bad_input;
 mod code_sandbox;
+mod ensemble;
 mod http_surface;
 mod memory_knowledge;
 mod memory_pages;

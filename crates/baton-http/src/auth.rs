@@ -108,6 +108,15 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
+/// Ensemble's clients expect their own wording for a refused key on `/api/agents/...`.
+fn bad_key_message(path: &str) -> &'static str {
+    if path.starts_with("/api/agents/") {
+        crate::ensemble::BAD_KEY
+    } else {
+        "the API key is not valid"
+    }
+}
+
 fn looks_like_jwt(token: &str) -> bool {
     token.split('.').count() == 3 && token.starts_with("eyJ")
 }
@@ -145,7 +154,7 @@ pub async fn require_api_key(
                 .store
                 .api_key_by_hash(&hash_api_key(key))
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))?;
+                .ok_or_else(|| ApiError::unauthorized(bad_key_message(req.uri().path())))?;
             Caller {
                 project: record.project_id,
                 key_id: record.id,
@@ -157,6 +166,9 @@ pub async fn require_api_key(
     if let Some(tenant) = tenant_header {
         if caller.scopes.has(Scope::Admin) {
             caller.project = ProjectId(tenant);
+        } else if tenant != caller.project.0 && req.uri().path().starts_with("/api/agents/") {
+            // Ensemble answers a key used with another tenant like a bad key.
+            return Err(ApiError::unauthorized(crate::ensemble::BAD_KEY));
         } else if tenant != caller.project.0 {
             return Err(ApiError::forbidden(
                 "this credential acts for one tenant only; x-tenant-id must name it or be left out",

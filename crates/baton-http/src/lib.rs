@@ -8,6 +8,7 @@ mod agents;
 mod auth;
 mod collections;
 mod cors;
+mod ensemble;
 mod error;
 mod extract;
 mod keys;
@@ -76,6 +77,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(agents::routes())
         .merge(tools::routes())
         .merge(orchestra::routes())
+        .merge(ensemble::routes())
         .merge(memory::routes())
         .merge(knowledge::routes())
         .merge(schedules::routes())

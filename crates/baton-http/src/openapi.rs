@@ -43,6 +43,7 @@ use utoipa::OpenApi;
         (name = "traces", description = "Traces, spans and usage"),
         (name = "api-keys", description = "API keys (admin only)"),
         (name = "orchestra", description = "Adapters for Orchestra's `/api` routes"),
+        (name = "ensemble", description = "Ensemble's Agent API: structured invocations of agents"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -113,7 +113,10 @@ fn required(method: &Method, path: &str) -> Scope {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if path.starts_with("/v2/agents/{agent_key}/responses") || section("/v2/threads") {
+    if path.starts_with("/v2/agents/{agent_key}/responses")
+        || section("/v2/threads")
+        || path == "/api/agents/{agent_id}/invoke"
+    {
         Scope::AgentsRun
     } else if read
         || (*method == Method::POST
