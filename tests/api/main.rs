@@ -10,6 +10,7 @@ mod http_surface;
 mod memory_knowledge;
 mod memory_pages;
 mod observability;
+mod orchestra_walkthrough;
 mod runs;
 mod schedules;
 mod scopes;

@@ -116,6 +116,7 @@ fn required(method: &Method, path: &str) -> Scope {
     if path.starts_with("/v2/agents/{agent_key}/responses")
         || section("/v2/threads")
         || path == "/api/agents/{agent_id}/invoke"
+        || section("/api/llm")
     {
         Scope::AgentsRun
     } else if read
@@ -129,7 +130,7 @@ fn required(method: &Method, path: &str) -> Scope {
         }
     } else if section("/v3/agents/{agent_key}/schedules") || path == "/api/schedules" {
         Scope::SchedulesWrite
-    } else if section("/v2/agents") {
+    } else if section("/v2/agents") || section("/api/assistants") {
         Scope::AgentsWrite
     } else if section("/v2/tools") || section("/api/tools") {
         Scope::ToolsWrite

@@ -1,6 +1,9 @@
-//! Orchestra's tool wire forms: `POST /api/tools` with an `api` tool (`base_url`, `method`,
+//! Orchestra's wire forms: `POST /api/tools` with an `api` tool (`base_url`, `method`,
 //! `endpoint`, `args_schema`), stored as an orq `http` tool, and the batch
-//! `POST /api/tools/invoke`.
+//! `POST /api/tools/invoke`; assistants ([`assistants`]) and LLM runs ([`llm`]).
+
+mod assistants;
+mod llm;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -24,6 +27,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
         .routes(routes!(invoke))
+        .merge(assistants::routes())
+        .merge(llm::routes())
 }
 
 #[derive(Deserialize)]
