@@ -176,6 +176,36 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
     assert_eq!(next["thread_id"], thread.as_str());
     let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
     assert!(sent.contains("announcing our new feature"), "{sent}");
+
+    // Step 7: a schedule whose every firing continues the thread.
+    let (st, schedule) = orchestra(
+        &rig,
+        Method::POST,
+        "/api/schedules",
+        Some(json!({"title": "Daily Blog Post Generator",
+            "trigger": {"type": "cron", "expression": "0 9 * * 1"},
+            "task": {"input": user_says("Write and publish a post about the latest AI news."),
+                     "metadata": {"assistant_id": id, "thread_id": thread}}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{schedule}");
+    rig.openai.push(Turn::text("Posted the news."));
+    let fire = format!("/v3/agents/{id}/schedules/{}/execution", schedule["_id"].as_str().unwrap());
+    let (st, fired) = orchestra(&rig, Method::POST, &fire, None).await;
+    assert_eq!(st, StatusCode::ACCEPTED, "{fired}");
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (_, t) = rig.s.call(Method::GET, &format!("/v2/threads/{thread}"), None).await;
+        tasks = t["tasks"].as_array().cloned().unwrap_or_default();
+        if tasks.len() == 3 && tasks[2]["state"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(tasks.len(), 3, "the firing joined the thread: {tasks:?}");
+    assert_eq!(tasks[2]["state"], "completed", "{tasks:?}");
+    let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
+    assert!(sent.contains("Did you publish?"), "the firing saw the thread: {sent}");
 }
 
 #[tokio::test]

@@ -179,7 +179,12 @@ impl Engine {
             stream: false,
             variables: payload.variables.clone(),
             identity: None,
-            thread_id: None,
+            // Orchestra's `task.metadata.thread_id`: every firing continues that thread.
+            thread_id: payload
+                .metadata
+                .get("thread_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             memory_entity_id: payload.memory_entity_id.clone(),
             metadata,
             reviews: Vec::new(),
