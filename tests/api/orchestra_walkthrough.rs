@@ -190,12 +190,18 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
     .await;
     assert_eq!(st, StatusCode::CREATED, "{schedule}");
     rig.openai.push(Turn::text("Posted the news."));
-    let fire = format!("/v3/agents/{id}/schedules/{}/execution", schedule["_id"].as_str().unwrap());
+    let fire = format!(
+        "/v3/agents/{id}/schedules/{}/execution",
+        schedule["_id"].as_str().unwrap()
+    );
     let (st, fired) = orchestra(&rig, Method::POST, &fire, None).await;
     assert_eq!(st, StatusCode::ACCEPTED, "{fired}");
     let mut tasks = Vec::new();
     for _ in 0..200 {
-        let (_, t) = rig.s.call(Method::GET, &format!("/v2/threads/{thread}"), None).await;
+        let (_, t) = rig
+            .s
+            .call(Method::GET, &format!("/v2/threads/{thread}"), None)
+            .await;
         tasks = t["tasks"].as_array().cloned().unwrap_or_default();
         if tasks.len() == 3 && tasks[2]["state"] == "completed" {
             break;
@@ -205,7 +211,10 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
     assert_eq!(tasks.len(), 3, "the firing joined the thread: {tasks:?}");
     assert_eq!(tasks[2]["state"], "completed", "{tasks:?}");
     let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
-    assert!(sent.contains("Did you publish?"), "the firing saw the thread: {sent}");
+    assert!(
+        sent.contains("Did you publish?"),
+        "the firing saw the thread: {sent}"
+    );
 }
 
 #[tokio::test]
