@@ -266,6 +266,31 @@ async fn assistants_are_listed_updated_as_versions_and_deleted() {
         (StatusCode::BAD_REQUEST, json!("model"))
     );
 
+    // A run-only key runs assistants but does not store an agent for an ad-hoc run.
+    let (st, key) = rig
+        .s
+        .call(
+            Method::POST,
+            "/v2/api-keys",
+            Some(json!({"name": "runner", "project_id": "default", "scope": "run"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{key}");
+    let runner = key["key"].as_str().unwrap();
+    let adhoc = json!({"model": "openai:gpt-5.2", "input": user_says("hi")});
+    let (st, err) = rig
+        .s
+        .call_as(Some(runner), Method::POST, "/api/llm/invoke", Some(adhoc))
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{err}");
+    rig.openai.push(Turn::text("Hello."));
+    let run = json!({"input": user_says("hi"), "metadata": {"assistant_id": id}});
+    let (st, out) = rig
+        .s
+        .call_as(Some(runner), Method::POST, "/api/llm/invoke", Some(run))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+
     let (st, _) = orchestra(&rig, Method::DELETE, &path, None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = orchestra(&rig, Method::GET, &path, None).await;

@@ -7,6 +7,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::orq_events::item_to_sse;
+use crate::scope::Scope;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -143,6 +144,13 @@ async fn agent_for(
             ));
         }
         return Ok(state.engine.agents().get(&caller.project, id).await?);
+    }
+    // Without an assistant the run stores an agent: that takes the right to write agents.
+    if !caller.scopes.has(Scope::AgentsWrite) {
+        return Err(ApiError::forbidden(format!(
+            "this credential lacks the `{}` scope needed to run without metadata.assistant_id",
+            Scope::AgentsWrite.name()
+        )));
     }
     let Some(model) = body.model.as_deref() else {
         return Err(ApiError::invalid(
