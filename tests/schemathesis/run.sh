@@ -21,7 +21,7 @@ baton_bin="${BATON_BIN:-target/debug/baton}"
 schemathesis="${SCHEMATHESIS:-.venv/bin/schemathesis}"
 max_examples="${ST_MAX_EXAMPLES:-30}"
 seed="${ST_SEED:-20240601}"
-tags="${ST_TAGS:-agents tools memory knowledge api-keys}"
+tags="${ST_TAGS:-agents tools memory knowledge api-keys orchestra ensemble}"
 
 work="$(mktemp -d)"
 server_pid=""
