@@ -177,6 +177,33 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
     let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
     assert!(sent.contains("announcing our new feature"), "{sent}");
 
+    // A thread reads back with every message of its runs; POST /api/threads mints one.
+    let (st, read_back) =
+        orchestra(&rig, Method::GET, &format!("/api/threads/{thread}"), None).await;
+    assert_eq!(st, StatusCode::OK, "{read_back}");
+    let kinds: Vec<&str> = read_back["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["human", "ai", "tool", "ai", "human", "ai"],
+        "{read_back}"
+    );
+    assert_eq!(read_back["messages"][4]["content"], "Did you publish?");
+    let meta = json!({"metadata": {"assistant_id": id, "title": "Daily Blog Research"}});
+    let (st, created) = orchestra(&rig, Method::POST, "/api/threads", Some(meta)).await;
+    assert_eq!(st, StatusCode::CREATED, "{created}");
+    assert_eq!(created["metadata"]["title"], "Daily Blog Research");
+    let fresh = created["thread_id"].as_str().unwrap();
+    let (st, _) = orchestra(&rig, Method::GET, &format!("/api/threads/{fresh}"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "no run has named it yet");
+    let unknown = json!({"metadata": {"assistant_id": "asst-nobody"}});
+    let (st, _) = orchestra(&rig, Method::POST, "/api/threads", Some(unknown)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
     // Step 7: a schedule whose every firing continues the thread.
     let (st, schedule) = orchestra(
         &rig,

@@ -117,6 +117,7 @@ fn required(method: &Method, path: &str) -> Scope {
         || section("/v2/threads")
         || path == "/api/agents/{agent_id}/invoke"
         || section("/api/llm")
+        || section("/api/threads")
     {
         Scope::AgentsRun
     } else if read
@@ -191,6 +192,7 @@ mod tests {
             (Method::POST, "/api/tools", Scope::ToolsWrite),
             (Method::POST, "/api/llm/invoke", Scope::AgentsRun),
             (Method::POST, "/api/llm/stream", Scope::AgentsRun),
+            (Method::GET, "/api/threads/{thread_id}", Scope::AgentsRun),
             (Method::POST, "/api/assistants", Scope::AgentsWrite),
             (
                 Method::DELETE,

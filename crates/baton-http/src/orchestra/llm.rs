@@ -90,10 +90,10 @@ pub(crate) struct ToolCallOut {
     args: Value,
 }
 
-/// A message of the turn: `ai` (text and `tool_calls`) or `tool` (a result).
+/// A message: `ai` (text and `tool_calls`), `tool` (a result) or `human`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct OutMessage {
-    /// `ai` or `tool`.
+    /// `ai`, `tool` or `human`.
     #[serde(rename = "type")]
     kind: &'static str,
     /// Message id.
@@ -243,8 +243,9 @@ async fn run_request(
     Ok((request, thread_id))
 }
 
-/// A turn's messages in Orchestra's form: `ai` messages with their calls, `tool` results.
-fn out_messages(output: &[Message]) -> Vec<OutMessage> {
+/// Messages in Orchestra's form: `ai` messages with their calls, `tool` results, and with
+/// `human` the user's messages.
+pub(crate) fn out_messages(output: &[Message], human: bool) -> Vec<OutMessage> {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for message in output {
@@ -303,6 +304,20 @@ fn out_messages(output: &[Message]) -> Vec<OutMessage> {
                     }
                 }
             }
+            Role::User if human => {
+                let text = message.parts.iter().filter_map(|p| match p {
+                    Part::Text { text } => Some(text.as_str()),
+                    _ => None,
+                });
+                out.push(OutMessage {
+                    kind: "human",
+                    id: message.message_id.clone(),
+                    content: text.collect::<Vec<_>>().join("\n"),
+                    tool_calls: Vec::new(),
+                    tool_call_id: None,
+                    name: None,
+                });
+            }
             Role::User | Role::System => {}
         }
     }
@@ -319,7 +334,7 @@ fn answer(task: &TaskRecord, thread_id: String) -> Result<LlmAnswer, ApiError> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
-        messages: out_messages(data.turn_output()),
+        messages: out_messages(data.turn_output(), false),
         error: data.error.clone(),
     })
 }

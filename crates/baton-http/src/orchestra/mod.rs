@@ -1,9 +1,10 @@
 //! Orchestra's wire forms: `POST /api/tools` with an `api` tool (`base_url`, `method`,
 //! `endpoint`, `args_schema`), stored as an orq `http` tool, and the batch
-//! `POST /api/tools/invoke`; assistants ([`assistants`]) and LLM runs ([`llm`]).
+//! `POST /api/tools/invoke`; assistants ([`assistants`]), LLM runs ([`llm`]) and threads ([`threads`]).
 
 mod assistants;
 mod llm;
+mod threads;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(invoke))
         .merge(assistants::routes())
         .merge(llm::routes())
+        .merge(threads::routes())
 }
 
 #[derive(Deserialize)]
