@@ -293,6 +293,18 @@ async fn assistants_are_listed_updated_as_versions_and_deleted() {
         (StatusCode::BAD_REQUEST, json!("model"))
     );
 
+    // Object fields take objects only (serde alone reads a struct from an array).
+    for (path, body) in [
+        ("/api/threads", json!({"metadata": [null, null]})),
+        (
+            "/api/llm/invoke",
+            json!({"input": user_says("hi"), "metadata": [id]}),
+        ),
+    ] {
+        let (st, err) = orchestra(&rig, Method::POST, path, Some(body)).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{path}: {err}");
+    }
+
     // A run-only key runs assistants but does not store an agent for an ad-hoc run.
     let (st, key) = rig
         .s

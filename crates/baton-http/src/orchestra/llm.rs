@@ -66,6 +66,7 @@ pub(crate) struct LlmBody {
     #[serde(default)]
     model: Option<String>,
     /// The new messages.
+    #[serde(deserialize_with = "super::object_field")]
     input: LlmInput,
     /// Stored tools by name, without an assistant.
     #[serde(default)]
@@ -74,7 +75,7 @@ pub(crate) struct LlmBody {
     #[serde(default)]
     system: Option<String>,
     /// Assistant and thread.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object_field")]
     metadata: LlmMetadata,
 }
 

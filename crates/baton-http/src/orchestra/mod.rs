@@ -24,6 +24,16 @@ use std::collections::BTreeMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// Reads a field that must be a JSON object: serde alone also reads a struct from an array.
+pub(crate) fn object_field<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let map = Map::<String, Value>::deserialize(deserializer)?;
+    serde_json::from_value(Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))

@@ -37,7 +37,7 @@ pub(crate) struct ThreadMetadata {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct ThreadBody {
     /// Its assistant and title.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::object_field")]
     metadata: ThreadMetadata,
 }
 
