@@ -179,24 +179,7 @@ pub(crate) async fn invoke(
     let selected = selector(body.version.as_ref())?;
     let (agent, version, spec) = agent_version(&state, &caller, &agent_id, selected).await?;
     runnable(&spec)?;
-    let thread_id = body
-        .thread_id
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| format!("invoke-{}", baton_core::id::new_id().to_lowercase()));
-    if let Some(own) = caller.own_identity() {
-        // A thread's history becomes the run's context: an end user continues only its own.
-        for task in state
-            .engine
-            .thread_tasks(&caller.project, &thread_id)
-            .await?
-        {
-            if identity_of(&task)?.as_deref() != Some(own) {
-                return Err(ApiError::not_found(format!(
-                    "thread `{thread_id}` not found"
-                )));
-            }
-        }
-    }
+    let thread_id = thread_for(&state, &caller, body.thread_id).await?;
     let data_context = body.data_context.unwrap_or_default();
     let mut parts = vec![Part::Text { text: message }];
     if !data_context.is_empty() {
@@ -231,6 +214,35 @@ pub(crate) async fn invoke(
         data: structured_answer(&finished)?,
         thread_id,
     }))
+}
+
+/// The thread to run on: the given one (an end user's own only), or a new `invoke-…` id.
+async fn thread_for(
+    state: &AppState,
+    caller: &Caller,
+    given: Option<String>,
+) -> Result<String, ApiError> {
+    let Some(thread_id) = given.filter(|t| !t.trim().is_empty()) else {
+        return Ok(format!(
+            "invoke-{}",
+            baton_core::id::new_id().to_lowercase()
+        ));
+    };
+    if let Some(own) = caller.own_identity() {
+        // A thread's history becomes the run's context: an end user continues only its own.
+        for task in state
+            .engine
+            .thread_tasks(&caller.project, &thread_id)
+            .await?
+        {
+            if identity_of(&task)?.as_deref() != Some(own) {
+                return Err(ApiError::not_found(format!(
+                    "thread `{thread_id}` not found"
+                )));
+            }
+        }
+    }
+    Ok(thread_id)
 }
 
 /// Refuses agents the Agent API cannot run: no output schema, or a team (a supervisor).

@@ -4,6 +4,7 @@
 
 mod assistants;
 mod llm;
+mod messages;
 mod threads;
 
 use crate::auth::Caller;

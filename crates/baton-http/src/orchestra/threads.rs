@@ -1,7 +1,7 @@
 //! Orchestra's threads, as far as Baton's threads go: a thread is the tasks that name its id,
 //! so creating one mints an id (checking the assistant), and reading one lists its messages.
 
-use super::llm::{out_messages, OutMessage};
+use super::messages::{out_messages, OutMessage};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Path};
