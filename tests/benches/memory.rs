@@ -10,7 +10,7 @@
 //! once; then `BENCH_STREAMS` clients each start a streamed run (`stream: true`) whose model
 //! call takes `BENCH_STREAM_DELAY_MS` (default 10 s), and read its events to the end. The
 //! server's resident memory is sampled every 100 ms; the report gives the highest sample of
-//! each phase and how many runs were in flight then. Each streamed run holds a connection from
+//! each phase and the most runs in flight at once (sent, not yet answered). Each streamed run holds a connection from
 //! the client and one to the model: the server needs twice `BENCH_STREAMS` open files, the
 //! benchmark (client and fake) as many (`ulimit -n`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Starts `count` runs at once (streamed or not) and samples the server's memory until all end:
-/// the highest RSS in MiB and the runs in flight at that moment.
+/// the highest RSS in MiB and the most runs in flight at once.
 async fn phase(server: &ServerProcess, count: usize, stream: bool) -> (f64, usize) {
     let client = bench::client(count);
     let in_flight = Arc::new(AtomicUsize::new(0));
@@ -56,9 +56,7 @@ async fn phase(server: &ServerProcess, count: usize, stream: bool) -> (f64, usiz
                 let rss = bench::memory_mib(pid, "VmRSS");
                 {
                     let mut p = peak.lock().unwrap();
-                    if rss > p.0 {
-                        *p = (rss, in_flight.load(Ordering::SeqCst));
-                    }
+                    *p = (p.0.max(rss), p.1.max(in_flight.load(Ordering::SeqCst)));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -97,12 +95,14 @@ fn main() {
             bench::memory_mib(server.pid(), "VmRSS")
         );
         let (rss, at) = phase(&server, in_flight, false).await;
-        println!("{in_flight} runs (model latency 1 s): peak RSS {rss:.0} MiB with {at} in flight");
+        println!(
+            "{in_flight} runs (model latency 1 s): peak RSS {rss:.0} MiB, at most {at} in flight"
+        );
         delay.store(stream_delay as usize, Ordering::SeqCst);
         let (rss, at) = phase(&server, streams, true).await;
         println!(
-            "{streams} streamed runs (model latency {stream_delay} ms): peak RSS {rss:.0} MiB \
-                  with {at} in flight"
+            "{streams} streamed runs (model latency {stream_delay} ms): peak RSS {rss:.0} MiB, \
+                  at most {at} in flight"
         );
         println!("model calls served by the fake: {}", fake.request_count());
     });
