@@ -318,6 +318,19 @@ impl TaskStore for SqlStore {
         }
     }
 
+    async fn clear_cancel(&self, task_id: &str) -> Result<(), StoreError> {
+        let result = task::Entity::update_many()
+            .col_expr(task::Column::CancelRequested, Expr::value(false))
+            .filter(task::Column::Id.eq(task_id))
+            .exec(self.connection())
+            .await
+            .map_err(unavailable)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn thread_tasks(
         &self,
         project: &ProjectId,
