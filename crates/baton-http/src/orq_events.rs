@@ -120,11 +120,14 @@ pub(crate) fn wire(event: &RunEvent) -> (&'static str, Value) {
         | RunEvent::ReviewRequested { .. }
         | RunEvent::ReviewDone { .. } => tool_wire(event),
         RunEvent::Done { .. } => ("response.done", done_data(event)),
-        RunEvent::Failed { error } => ("response.failed", json!({"error": error, "code": 500})),
-        RunEvent::Canceled => (
-            "response.failed",
-            json!({"error": "the task was canceled", "code": 499}),
-        ),
+        RunEvent::Failed { error, .. } => ("response.failed", json!({"error": error, "code": 500})),
+        RunEvent::Canceled { interrupted, .. } => {
+            let error = match interrupted {
+                true => "the turn was interrupted by a newer message",
+                false => "the task was canceled",
+            };
+            ("response.failed", json!({"error": error, "code": 499}))
+        }
     }
 }
 
@@ -136,6 +139,7 @@ fn done_data(event: &RunEvent) -> Value {
         span_id,
         pending,
         reviews,
+        ..
     } = event
     else {
         return Value::Null;

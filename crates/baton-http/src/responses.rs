@@ -14,12 +14,11 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use baton_core::agent::AgentRef;
-use baton_core::message::{Message, Part, Role};
+use baton_core::message::{Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
 use baton_engine::follow::StreamItem;
-use baton_engine::state::TaskData;
-use baton_engine::{Engine, EngineError, RunRequest, ToolReview};
+use baton_engine::{Engine, MultitaskStrategy, RunRequest, ToolReview};
 use futures_util::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -28,6 +27,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+mod answer;
+mod body;
+
+use body::{message_json, poll_status, post_json, response_json, usage_json};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -103,6 +107,9 @@ pub(crate) struct ResponseBody {
     background: bool,
     #[serde(default)]
     stream: bool,
+    /// What the message does if the task is still running (a Baton extension).
+    #[serde(default)]
+    multitask_strategy: MultitaskStrategy,
 }
 
 fn identity_json(identity: IdentityRef) -> Value {
@@ -111,110 +118,12 @@ fn identity_json(identity: IdentityRef) -> Value {
     Value::Object(map)
 }
 
-fn usage_json(u: &baton_core::usage::Usage) -> Value {
-    let mut usage = json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-           "total_tokens": u.total_tokens});
-    // Model calls a stopped server cut: their tokens are unknown, so they are counted apart.
-    if u.interrupted_model_calls > 0 {
-        usage["interrupted_model_calls"] = json!(u.interrupted_model_calls);
-    }
-    usage
-}
-
-fn message_json(m: &Message) -> Value {
-    json!({"messageId": m.message_id, "role": m.role, "parts": m.parts})
-}
-
-/// The body of a response: orq's `CreateAgentResponse` fields plus the A2A task fields.
-fn response_json(task: &TaskRecord, data: &TaskData) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("_id".into(), json!(data.response_id));
-    body.insert("task_id".into(), json!(task.id));
-    body.insert("id".into(), json!(task.id));
-    body.insert("contextId".into(), json!(data.context_id));
-    body.insert("kind".into(), json!("task"));
-    body.insert(
-        "output".into(),
-        Value::Array(data.turn_output().iter().map(message_json).collect()),
-    );
-    body.insert("created_at".into(), json!(task.created));
-    body.insert("model".into(), json!(data.model));
-    body.insert("usage".into(), usage_json(&data.turn_usage));
-    body.insert(
-        "finish_reason".into(),
-        serde_json::to_value(data.finish).unwrap_or(Value::Null),
-    );
-    if task.state == TaskState::InputRequired {
-        let pending: Vec<Value> = data
-            .client_pending_calls()
-            .iter()
-            .map(|c| {
-                json!({"id": c.id, "type": "function",
-                       "function": {"name": c.name, "arguments": c.arguments.to_string()}})
-            })
-            .collect();
-        body.insert("pending_tool_calls".into(), Value::Array(pending));
-        if !data.awaiting_review.is_empty() {
-            let reviews: Vec<Value> = data
-                .awaiting_review
-                .iter()
-                .map(|c| {
-                    let mut review = json!({"tool_call_id": c.id, "tool_name": c.name,
-                                            "arguments": c.arguments});
-                    // A call a stopped server cut: approve runs it again, reject skips it, or
-                    // a tool result answers it.
-                    if data.in_flight.get(&c.id).is_some_and(|a| a.interrupted) {
-                        review["outcome"] = json!("unknown");
-                    }
-                    review
-                })
-                .collect();
-            body.insert("pending_tool_reviews".into(), Value::Array(reviews));
-        }
-    }
-    body.insert(
-        "telemetry".into(),
-        json!({"trace_id": data.trace_id, "span_id": data.span_id}),
-    );
-    body.insert(
-        "metadata".into(),
-        json!({"orq_agent_key": task.agent_key, "agent_version": task.agent_version}),
-    );
-    if let Some(error) = &data.error {
-        body.insert("error".into(), json!(error));
-    }
-    if let Some(lineage) = &data.lineage {
-        body.insert("parent_task_id".into(), json!(lineage.parent_task_id));
-    }
-    if !data.children.is_empty() {
-        body.insert("child_task_ids".into(), json!(data.children));
-    }
-    body
-}
-
-fn post_json(task: &TaskRecord, data: &TaskData) -> Value {
-    let mut body = response_json(task, data);
-    body.insert(
-        "status".into(),
-        json!({"state": task.state, "timestamp": task.updated}),
-    );
-    Value::Object(body)
-}
-
-fn poll_status(state: TaskState) -> &'static str {
-    match state {
-        TaskState::Submitted | TaskState::Working => "in_progress",
-        TaskState::Completed | TaskState::InputRequired | TaskState::AuthRequired => "completed",
-        TaskState::Failed | TaskState::Canceled | TaskState::Rejected => "failed",
-    }
-}
-
 /// Run an agent, or continue one of its tasks.
 #[utoipa::path(post, path = "/v2/agents/{agent_key}/responses", operation_id = "responses_create", tag = "responses", request_body = Object,
     params(("agent_key" = String, Path, description = "`key` or `key@N`")),
     responses((status = 200, description = "The task's response (JSON), or an SSE stream when `stream: true`"),
               (status = 400, description = "Invalid field"), (status = 404, description = "Unknown agent or task"),
-              (status = 409, description = "The task is still running"),
+              (status = 409, description = "The task is still running (`multitask_strategy: reject`): `task_busy`, with the task's running state in `task`", body = crate::error::ErrorBody),
               (status = 503, description = "The database is unavailable (retry later), or the server shut down before a synchronous run ended; the task named in the message continues on another server")))]
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -306,6 +215,7 @@ pub(crate) async fn create(
         reviews,
         lineage: None,
         task_id: body.task_id,
+        multitask: body.multitask_strategy,
         background,
         stream: streaming,
         variables: body.variables,
@@ -314,40 +224,13 @@ pub(crate) async fn create(
         memory_entity_id: body.memory.map(|m| m.entity_id),
         metadata: body.metadata,
     };
-    let engine = state.engine.clone();
-    let prepared = engine.prepare(request).await?;
-    if background {
-        let data = Engine::data(&prepared.task)?;
-        return Ok(Json(post_json(&prepared.task, &data)).into_response());
-    }
-    if streaming {
-        // Followed from the task's last stored event, before the run starts: nothing is missed,
-        // and a continued task's earlier turns are not replayed.
-        let after = Engine::data(&prepared.task)?.event_seq;
-        let task = &prepared.task;
-        let events = engine.follow(&task.project_id, &task.id, after);
-        tracing::debug!(task = %task.id, "streaming run");
-        let _run = engine.spawn(prepared);
-        return Ok(sse(events).into_response());
-    }
-    let task_id = prepared.task.id.clone();
-    let project = prepared.task.project_id.clone();
-    let run = engine.spawn(prepared);
-    let finished = match engine.outcome(&task_id, run).await {
-        Ok(Ok(task)) => task,
-        Ok(Err(EngineError::LeaseLost(_))) | Err(_) => engine
-            .task(&project, &task_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("task `{task_id}` not found")))?,
-        Ok(Err(e)) => return Err(e.into()),
-    };
-    let data = Engine::data(&finished)?;
-    Ok(Json(post_json(&finished, &data)).into_response())
+    let admitted = state.engine.admit(request).await?;
+    answer::answer(&state.engine, admitted, background, streaming).await
 }
 
 /// A followed stream as SSE, ended by `[DONE]` — unless this server shuts down before the turn
 /// ends: then by a `reconnect` event, without `[DONE]`, as the run goes on elsewhere.
-fn sse(
+pub(super) fn sse(
     events: impl Stream<Item = StreamItem> + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static> {
     let cut = Arc::new(AtomicBool::new(false));

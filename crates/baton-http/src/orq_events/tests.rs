@@ -104,14 +104,26 @@ fn each_event_has_its_orq_type_and_data() {
         (
             RunEvent::Failed {
                 error: "bad".into(),
+                turn: None,
             },
             "response.failed",
             json!({"error": "bad", "code": 500}),
         ),
         (
-            RunEvent::Canceled,
+            RunEvent::Canceled {
+                interrupted: false,
+                turn: None,
+            },
             "response.failed",
             json!({"error": "the task was canceled", "code": 499}),
+        ),
+        (
+            RunEvent::Canceled {
+                interrupted: true,
+                turn: Some(Default::default()),
+            },
+            "response.failed",
+            json!({"error": "the turn was interrupted by a newer message", "code": 499}),
         ),
     ];
     for (event, kind, data) in cases {
@@ -135,6 +147,7 @@ fn the_end_of_a_turn_lists_what_waits_only_when_something_does() {
         span_id: "sp".into(),
         pending,
         reviews,
+        turn: Some(Default::default()),
     };
     let base = json!({"finishReason": "tool_calls",
         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
@@ -161,6 +174,7 @@ fn a_stored_event_goes_out_as_it_was_published_and_legacy_rows_as_they_are() {
         timestamp: "2026-01-01T00:00:00Z".into(),
         event: RunEvent::Failed {
             error: "bad".into(),
+            turn: Some(Default::default()),
         },
     };
     let stored = TaskEvent {
