@@ -8,6 +8,7 @@ mod code_sandbox;
 mod http_surface;
 mod memory_knowledge;
 mod memory_pages;
+mod multitask;
 mod observability;
 mod runs;
 mod schedules;
