@@ -8,7 +8,8 @@ use baton_core::store::{StoreError, TaskRecord};
 use baton_core::ProjectId;
 
 impl Engine {
-    /// Validates the request and stores the task (new, or continued) ready to run.
+    /// Validates the request and stores the task (new, or continued) ready to run; a task
+    /// still running is `Busy` whatever the request's strategy ([`Engine::admit`] applies it).
     pub async fn prepare(&self, req: RunRequest) -> Result<Prepared, EngineError> {
         let (mut task, spec) = self.assemble(&req).await?;
         let store = &self.inner.store;
