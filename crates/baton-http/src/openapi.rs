@@ -189,6 +189,7 @@ fn error_response(description: &str, schema: &str) -> RefOr<utoipa::openapi::Res
 pub(crate) fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::Modify as _;
     ErrorResponses.modify(&mut doc);
+    crate::openapi_links::fix_link_keys(&mut doc);
     doc
 }
 

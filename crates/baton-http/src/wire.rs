@@ -40,9 +40,8 @@ pub(crate) fn list_json(data: Vec<Value>, has_more: bool) -> Json<Value> {
     Json(json!({"object": "list", "data": data, "has_more": has_more}))
 }
 
-/// A Unix-milliseconds time as RFC 3339 UTC with milliseconds (`null` when out of range).
-pub(crate) fn rfc3339_ms(ms: i64) -> Value {
+/// A Unix-milliseconds time as RFC 3339 UTC with milliseconds (none when out of range).
+pub(crate) fn rfc3339_ms(ms: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
-        .unwrap_or(Value::Null)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }

@@ -2,7 +2,17 @@
 
 use super::*;
 use baton_core::store::TaskEvent;
+use baton_core::usage::Usage;
 use baton_engine::state::Finish;
+use serde_json::{json, Value};
+
+/// An event's SSE `event:` name and the `data` of its JSON, checking the name is its `type`.
+fn wire_json(event: &RunEvent) -> (&'static str, Value) {
+    let data = wire(event);
+    let mut value = serde_json::to_value(&data).unwrap();
+    assert_eq!(value["type"], data.name(), "{event:?}");
+    (data.name(), value["data"].take())
+}
 
 fn call(id: &str, name: &str) -> ToolCall {
     ToolCall {
@@ -115,7 +125,7 @@ fn each_event_has_its_orq_type_and_data() {
         ),
     ];
     for (event, kind, data) in cases {
-        assert_eq!(wire(&event), (kind, data), "{event:?}");
+        assert_eq!(wire_json(&event), (kind, data), "{event:?}");
     }
 }
 
@@ -139,14 +149,17 @@ fn the_end_of_a_turn_lists_what_waits_only_when_something_does() {
     let base = json!({"finishReason": "tool_calls",
         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
         "telemetry": {"trace_id": "tr", "span_id": "sp"}});
-    assert_eq!(wire(&done(vec![], vec![])), ("response.done", base.clone()));
+    assert_eq!(
+        wire_json(&done(vec![], vec![])),
+        ("response.done", base.clone())
+    );
     let mut both = base;
     both["pendingToolCalls"] = json!([{"id": "c", "type": "function",
         "function": {"name": "get_weather", "arguments": "{\"q\":\"c\"}"}}]);
     both["pendingToolReviews"] = json!([{"tool_call_id": "r", "tool_name": "transfer",
         "arguments": {"q": "r"}}]);
     assert_eq!(
-        wire(&done(
+        wire_json(&done(
             vec![call("c", "get_weather")],
             vec![call("r", "transfer")]
         )),
