@@ -18,6 +18,7 @@ mod tenancy;
 mod tool_intents;
 mod tool_runtime;
 mod tools;
+mod wire_schema;
 
 use serde_json::{json, Value};
 

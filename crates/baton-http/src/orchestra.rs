@@ -34,6 +34,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct ApiToolDef {
     /// The API's base URL (`https://api.example.com`).
+    #[schema(pattern = "^https?://")]
     pub base_url: String,
     /// The HTTP method.
     pub method: ApiToolMethod,

@@ -4,7 +4,65 @@
 use crate::run_wire::{FinishReason, PendingToolCall, PendingToolReview, Telemetry, TokenUsage};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{Object, OneOfBuilder, Schema, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
+
+/// One message of a run's event stream, as its SSE fields (the schema of the operations'
+/// `text/event-stream` bodies): `event` (the event's type), `id` (stored events only) and
+/// `data`, a [`RunEventMessage`] as JSON; or the last message, `data: [DONE]`.
+pub struct RunEventSse;
+
+impl PartialSchema for RunEventSse {
+    fn schema() -> RefOr<Schema> {
+        let text = |description: &str| {
+            Object::builder()
+                .schema_type(Type::String)
+                .description(Some(description))
+        };
+        let event = Object::builder()
+            .property("event", text("The event's `type`"))
+            .property(
+                "id",
+                text("Its position in the task's stream (stored events only): resume after it with `Last-Event-ID`"),
+            )
+            .property(
+                "data",
+                text("A `RunEventMessage` as JSON")
+                    .content_media_type("application/json")
+                    .extensions(Some(
+                        [("contentSchema", Ref::from_schema_name(RunEventMessage::name()))]
+                            .into_iter()
+                            .map(|(k, r)| (k, serde_json::to_value(r).unwrap_or_default()))
+                            .collect(),
+                    )),
+            )
+            .required("event")
+            .required("data");
+        let done = Object::builder()
+            .property(
+                "data",
+                text("The end of the stream").enum_values(Some(["[DONE]"])),
+            )
+            .required("data");
+        let schema = OneOfBuilder::new().item(event).item(done).description(Some(
+            "One SSE message of a run's event stream: an event, or the final `data: [DONE]`",
+        ));
+        RefOr::T(schema.into())
+    }
+}
+
+impl ToSchema for RunEventSse {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RunEventSse")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((RunEventMessage::name().into(), RunEventMessage::schema()));
+        RunEventMessage::schemas(schemas);
+    }
+}
 
 /// The JSON of one SSE message's `data:` line: the event's `type`, its `data` and when it
 /// happened.

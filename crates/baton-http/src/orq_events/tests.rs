@@ -129,6 +129,115 @@ fn each_event_has_its_orq_type_and_data() {
     }
 }
 
+/// Every event, as its SSE `data`, is valid for the document's `RunEventMessage` and names
+/// one of the types the document lists.
+#[test]
+fn every_event_matches_the_documented_schema() {
+    let mut doc = serde_json::to_value(crate::openapi_document()).unwrap();
+    let types = doc["components"]["schemas"]["RunEventData"]["oneOf"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            v["properties"]["type"]["enum"][0]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect::<Vec<_>>();
+    doc["$ref"] = json!("#/components/schemas/RunEventMessage");
+    let validator = jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft202012)
+        .build(&doc)
+        .unwrap();
+    let c = call("c1", "lookup");
+    let usage = Usage {
+        interrupted_model_calls: 2,
+        ..Default::default()
+    };
+    let events = [
+        RunEvent::Started {
+            response_id: "r".into(),
+            task_id: "t".into(),
+            model: "m".into(),
+            trace_id: "tr".into(),
+            span_id: "sp".into(),
+        },
+        RunEvent::Delta {
+            part_id: "p".into(),
+            reasoning: true,
+            text: "hm".into(),
+        },
+        RunEvent::Delta {
+            part_id: "p".into(),
+            reasoning: false,
+            text: "he".into(),
+        },
+        RunEvent::TextDone {
+            part_id: "p".into(),
+            text: "hello".into(),
+        },
+        RunEvent::ToolStarted {
+            tool_id: "i".into(),
+            call: c.clone(),
+            attempt: 2,
+        },
+        RunEvent::ToolDone {
+            tool_id: "i".into(),
+            call_id: "c1".into(),
+            result: Value::Null,
+        },
+        RunEvent::ToolFailed {
+            tool_id: "i".into(),
+            call_id: "c1".into(),
+            error: "e".into(),
+        },
+        RunEvent::ReviewRequested {
+            tool_id: "i".into(),
+            call: c.clone(),
+        },
+        RunEvent::ReviewDone {
+            tool_id: "i".into(),
+            call_id: "c1".into(),
+            approved: true,
+        },
+        RunEvent::Done {
+            finish: Finish::ToolCalls,
+            usage,
+            trace_id: "tr".into(),
+            span_id: "sp".into(),
+            pending: vec![c.clone()],
+            reviews: vec![c.clone()],
+        },
+        RunEvent::Failed {
+            error: "bad".into(),
+        },
+        RunEvent::Canceled,
+    ];
+    for event in events {
+        let data = wire(&event);
+        let message = RunEventMessage {
+            event: data.clone(),
+            timestamp: "2026-01-01T00:00:00.000Z".into(),
+        };
+        let value = serde_json::to_value(&message).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["data", "timestamp", "type"], "{value}");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{value}: {errors:?}");
+        assert!(
+            types.iter().any(|t| t == data.name()),
+            "{} undocumented",
+            data.name()
+        );
+        let back: RunEventMessage = serde_json::from_value(value).unwrap();
+        assert_eq!(back.event, data, "reads back as it was sent");
+    }
+}
+
 #[test]
 fn the_end_of_a_turn_lists_what_waits_only_when_something_does() {
     let usage = Usage {

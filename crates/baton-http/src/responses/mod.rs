@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::extract::Path;
-use crate::orq_events::{item_to_sse, RunEventMessage};
+use crate::orq_events::{item_to_sse, RunEventSse};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -37,11 +37,14 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// How a streamed answer is framed, for the document.
-const SSE_FRAMING: &str = "The run's events as `text/event-stream`. Each message has \
-    `event: <type>`, `id: <n>` (stored events only; send the last one back as `Last-Event-ID` \
-    to resume) and `data:` a `RunEventMessage` JSON object. Keep-alive comments (`:`) may come \
-    between messages. The stream ends after `response.done` or `response.failed` with \
-    `data: [DONE]`.";
+macro_rules! sse_framing {
+    () => {
+        "Each SSE message has `event: <type>`, `id: <n>` (stored events only; send the last one \
+         back as `Last-Event-ID` to resume) and `data:` a `RunEventMessage` JSON object. \
+         Keep-alive comments (`:`) may come between messages. The stream ends after \
+         `response.done` or `response.failed` with `data: [DONE]`."
+    };
+}
 
 /// Run an agent, or continue one of its tasks: answers when the run pauses or ends, at once
 /// with `background: true`, or with its events as they happen with `stream: true`.
@@ -49,8 +52,9 @@ const SSE_FRAMING: &str = "The run's events as `text/event-stream`. Each message
     request_body = CreateResponseRequest,
     params(("agent_key" = String, Path, description = "`key` or `key@N`")),
     responses(
-        (status = 200, description = "The task after the run (JSON), or its events (SSE) with `stream: true`",
-            content((AgentResponse = "application/json"), (RunEventMessage = "text/event-stream")),
+        (status = 200, description = concat!("The task after the run (JSON); with `stream: true`, the run's events \
+            as `text/event-stream`. ", sse_framing!()),
+            content((AgentResponse = "application/json"), (RunEventSse = "text/event-stream")),
             links(
                 ("responses_retrieve" = (operation_id = "responses_retrieve",
                     parameters(("agent_key" = "$request.path.agent_key"), ("task_id" = "$response.body#/task_id")))),
@@ -142,8 +146,9 @@ pub(crate) async fn get_response(
 /// new ones until the turn ends.
 #[utoipa::path(get, path = "/v2/agents/{agent_key}/responses/{task_id}/stream", operation_id = "responses_stream", tag = "responses",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
-           ("Last-Event-ID" = Option<String>, Header, description = "The `id` of the last event received (a number)")),
-    responses((status = 200, description = SSE_FRAMING, content((RunEventMessage = "text/event-stream"))),
+           ("Last-Event-ID" = Option<String>, Header, nullable = false, pattern = "^[0-9]{1,19}$",
+            description = "The `id` of the last event received: only later events are sent")),
+    responses((status = 200, description = concat!("The task's events as `text/event-stream`. ", sse_framing!()), content((RunEventSse = "text/event-stream"))),
               (status = 400, description = "`Last-Event-ID` is not a number", body = ErrorBody),
               (status = 404, description = "Unknown agent or task", body = ErrorBody)))]
 pub(crate) async fn stream(

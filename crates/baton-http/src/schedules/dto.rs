@@ -386,8 +386,19 @@ pub struct OrchestraTask {
     /// The user message.
     #[serde(default)]
     pub input: Option<Value>,
-    /// `assistant_id` (required: the agent's key or id); the other keys are carried into
-    /// each task.
+    /// `assistant_id` names the agent; the other keys are carried into each task.
     #[serde(default)]
+    #[schema(value_type = OrchestraTaskMetadata, required = true)]
     pub metadata: Map<String, Value>,
+}
+
+/// The `metadata` of an [`OrchestraTask`] (read as a map: the handler takes `assistant_id`
+/// out of it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrchestraTaskMetadata {
+    /// The agent to run: its key or id.
+    pub assistant_id: String,
+    /// Other keys (`thread_id`, …), carried into each task.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
 }

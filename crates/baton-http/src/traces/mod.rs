@@ -90,8 +90,9 @@ fn number_param(
 /// A trace's spans, in start order, paged with `limit` and `page_token`.
 #[utoipa::path(get, path = "/v3/traces/{trace_id}/spans", operation_id = "traces_list_spans", tag = "traces",
     params(("trace_id" = String, Path, description = "Trace id"),
-           ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size (default 100)"),
-           ("page_token" = Option<String>, Query, description = "The `next_page_token` of the previous page")),
+           ("limit" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 1000, description = "Page size (default 100)"),
+           ("page_token" = Option<String>, Query, nullable = false, pattern = "^[0-9]{1,19}$",
+            description = "The `next_page_token` of the previous page")),
     responses((status = 200, description = "A page of spans", body = SpanPage),
               (status = 404, description = "Unknown trace", body = ErrorBody)))]
 pub(crate) async fn spans(
@@ -193,9 +194,9 @@ pub(crate) async fn search(
 
 /// Tokens and cost in `[from, to)`, grouped by `agent`, `model`, `identity` or `day`.
 #[utoipa::path(get, path = "/v3/usage", operation_id = "usage_retrieve", tag = "traces",
-    params(("from" = String, Query, description = "Start of the range (RFC 3339)"),
-           ("to" = String, Query, description = "End of the range (RFC 3339)"),
-           ("group_by" = Option<UsageGroupBy>, Query, description = "The grouping (default `agent`)")),
+    params(("from" = String, Query, format = DateTime, description = "Start of the range (RFC 3339)"),
+           ("to" = String, Query, format = DateTime, description = "End of the range (RFC 3339)"),
+           ("group_by" = Option<UsageGroupBy>, Query, nullable = false, description = "The grouping (default `agent`)")),
     responses((status = 200, description = "The groups and their total", body = UsageReport)))]
 pub(crate) async fn usage(
     State(state): State<AppState>,

@@ -15,8 +15,10 @@ use utoipa::ToSchema;
 #[non_exhaustive]
 pub struct SearchTracesRequest {
     /// Runs that started at or after this time (RFC 3339).
+    #[schema(format = DateTime)]
     pub from: String,
     /// Runs that started before this time (RFC 3339).
+    #[schema(format = DateTime)]
     pub to: String,
     /// Conditions on the runs.
     #[serde(default)]
@@ -25,8 +27,9 @@ pub struct SearchTracesRequest {
     #[serde(default)]
     #[schema(value_type = Option<FilterOperator>)]
     pub filter_operator: Option<String>,
-    /// Most traces to return (1 to 500, default 50).
+    /// Most traces to return (default 50; fewer than 1 or more than 500 count as 1 or 500).
     #[serde(default)]
+    #[schema(format = "uint64")]
     pub limit: Option<u64>,
 }
 
@@ -47,9 +50,24 @@ pub struct TraceFilterInput {
     pub field: String,
     /// The comparison (default `eq`).
     #[serde(default = "eq")]
+    #[schema(value_type = FilterOp)]
     pub op: String,
     /// The values to compare with (any one matches).
     pub values: Vec<Value>,
+}
+
+/// How a filter compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOp {
+    /// The field is one of the values.
+    Eq,
+    /// The same as `eq`.
+    In,
+    /// The field is none of the values.
+    Ne,
+    /// The same as `ne`.
+    NotIn,
 }
 
 fn eq() -> String {
