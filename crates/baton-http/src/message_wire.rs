@@ -62,6 +62,10 @@ pub struct MessageFile {
     pub name: Option<String>,
 }
 
+/// A JSON object with any keys.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JsonObject(pub Map<String, Value>);
+
 /// One part of a message, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -77,14 +81,17 @@ pub enum MessagePart {
         file: MessageFile,
         /// Extra data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<JsonObject>)]
         metadata: Option<Map<String, Value>>,
     },
     /// Structured data.
     Data {
         /// The data.
+        #[schema(value_type = JsonObject)]
         data: Map<String, Value>,
         /// Extra data.
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<JsonObject>)]
         metadata: Option<Map<String, Value>>,
     },
     /// A tool call the model made.
@@ -105,6 +112,7 @@ pub enum MessagePart {
         result: Option<Value>,
         /// Extra data (the server notes a call's attempts when a stopped server cut one).
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<JsonObject>)]
         metadata: Option<Map<String, Value>>,
     },
     /// An error.

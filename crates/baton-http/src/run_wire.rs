@@ -89,6 +89,7 @@ pub struct TokenUsage {
     /// Model calls a stopped server cut: their tokens are unknown, so they are counted apart
     /// (absent when none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub interrupted_model_calls: Option<u32>,
     /// Input tokens.
     pub prompt_tokens: u64,
@@ -167,6 +168,7 @@ pub struct PendingToolReview {
     /// `unknown` for a call a stopped server cut while it ran: approving runs it again,
     /// rejecting skips it, a tool result answers it. Absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub outcome: Option<CallOutcome>,
     /// The call's id.
     pub tool_call_id: String,

@@ -71,9 +71,7 @@ impl ToSchema for RunEventSse {
 /// one back as `Last-Event-ID` to resume; text deltas are never stored and carry no id) and
 /// `data: <this object>`. Keep-alive comment lines (`:`) may come between messages. The stream
 /// ends after `response.done` or `response.failed` with `data: [DONE]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"type": "part.delta", "data": {"partId": "01JPART0000000000000000000",
-    "delta": {"kind": "text", "text": "Sunny"}}, "timestamp": "2026-05-01T09:00:01.000Z"}))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEventMessage {
     /// The event (`type` and `data`).
     #[serde(flatten)]
@@ -117,6 +115,47 @@ pub enum RunEventData {
     /// The task failed or was canceled.
     #[serde(rename = "response.failed")]
     ResponseFailed(ResponseFailed),
+}
+
+impl PartialSchema for RunEventMessage {
+    /// [`RunEventData`]'s schema (one object per event type) with `timestamp` in each object:
+    /// a plain `oneOf` of objects, which code generators read better than an `allOf` of the
+    /// flattened parts.
+    fn schema() -> RefOr<Schema> {
+        let mut schema = RunEventData::schema();
+        if let RefOr::T(Schema::OneOf(one_of)) = &mut schema {
+            for item in &mut one_of.items {
+                if let RefOr::T(Schema::Object(object)) = item {
+                    let timestamp = Object::builder()
+                        .schema_type(Type::String)
+                        .description(Some("When it happened (RFC 3339)"));
+                    object
+                        .properties
+                        .insert("timestamp".into(), timestamp.into());
+                    object.required.push("timestamp".into());
+                }
+            }
+            one_of.description = Some(
+                "The JSON of one SSE message's `data:` line: the event's `type`, its `data` and \
+                 when it happened"
+                    .into(),
+            );
+            one_of.example = Some(serde_json::json!({"type": "part.delta",
+                "data": {"partId": "01JPART0000000000000000000", "delta": {"kind": "text", "text": "Sunny"}},
+                "timestamp": "2026-05-01T09:00:01.000Z"}));
+        }
+        schema
+    }
+}
+
+impl ToSchema for RunEventMessage {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("RunEventMessage")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        RunEventData::schemas(schemas);
+    }
 }
 
 impl RunEventData {
@@ -198,6 +237,7 @@ pub struct ToolStarted {
     /// Which attempt this is: present (and above 1) only when a stopped server cut an earlier
     /// one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub attempt: Option<u32>,
     /// The call's id.
     pub tool_call_id: String,
@@ -267,9 +307,11 @@ pub struct ResponseDone {
     pub finish_reason: FinishReason,
     /// Client-side calls to answer (absent when none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub pending_tool_calls: Option<Vec<PendingToolCall>>,
     /// Server-side calls waiting for a review (absent when none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub pending_tool_reviews: Option<Vec<PendingToolReview>>,
     /// The turn's trace.
     pub telemetry: Telemetry,

@@ -134,7 +134,7 @@ fn each_event_has_its_orq_type_and_data() {
 #[test]
 fn every_event_matches_the_documented_schema() {
     let mut doc = serde_json::to_value(crate::openapi_document()).unwrap();
-    let types = doc["components"]["schemas"]["RunEventData"]["oneOf"]
+    let types = doc["components"]["schemas"]["RunEventMessage"]["oneOf"]
         .as_array()
         .unwrap()
         .iter()

@@ -141,6 +141,7 @@ pub struct TaskResponse {
     pub created_at: String,
     /// Why the task failed (absent unless it did).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
     /// How the latest turn ended; null while it runs.
     #[schema(required = true)]
@@ -157,12 +158,15 @@ pub struct TaskResponse {
     pub output: Vec<TaskMessage>,
     /// The task that started this one through `call_sub_agent` (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub parent_task_id: Option<String>,
     /// Client-side calls to answer with `tool_result` parts (only when `input-required`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub pending_tool_calls: Option<Vec<PendingToolCall>>,
     /// Server-side calls waiting for `tool_reviews` (only when some wait).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub pending_tool_reviews: Option<Vec<PendingToolReview>>,
     /// The task's id: send it back as `task_id` to continue the task.
     pub task_id: String,
@@ -259,6 +263,7 @@ pub struct AgentResponse {
     /// `true` when a cancel request found the task running (it ends `canceled` at its next
     /// await point); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub cancel_requested: Option<bool>,
     /// The task's A2A status.
     pub status: TaskStatus,

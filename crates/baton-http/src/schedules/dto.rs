@@ -187,6 +187,7 @@ pub struct Schedule {
     pub agent_key: String,
     /// The pinned agent version (absent: the live version).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub agent_tag: Option<String>,
     /// Missed-firing policy.
     pub catch_up: CatchUpPolicy,
@@ -196,6 +197,7 @@ pub struct Schedule {
     pub created_by_id: String,
     /// Its name (absent when unnamed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub display_name: Option<String>,
     /// The cadence.
     pub expression: String,
@@ -220,6 +222,7 @@ pub struct Schedule {
     pub updated: String,
     /// The API key that changed it last (absent until a change).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub updated_by_id: Option<String>,
 }
 
@@ -228,9 +231,11 @@ pub struct Schedule {
 pub struct SchedulePayload {
     /// The user message (absent when none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub input: Option<Value>,
     /// The memory entity bound (absent when none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub memory_entity_id: Option<String>,
     /// Metadata carried into each task (absent when empty).
     #[serde(default, skip_serializing_if = "Map::is_empty")]

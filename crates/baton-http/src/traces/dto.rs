@@ -190,9 +190,11 @@ pub struct Span {
     pub agent_key: String,
     /// Everything else it recorded (only when one span is retrieved).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub attributes: Option<Map<String, Value>>,
     /// Its cost (model calls, and any span retrieved alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub cost: Option<Cost>,
     /// How long it took, in milliseconds.
     pub duration_ms: i64,
@@ -201,6 +203,7 @@ pub struct Span {
     pub ended_at: Option<String>,
     /// Why the model stopped (model calls).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub finish_reasons: Option<Vec<Option<String>>>,
     /// Whether other spans hang under it.
     pub has_children: bool,
@@ -233,6 +236,7 @@ pub struct Span {
     pub kind: SpanType,
     /// Its tokens (model calls, and any span retrieved alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub usage: Option<TraceTokens>,
 }
 
@@ -313,6 +317,18 @@ impl Span {
             ..Self::summary(s, has_children)
         }
     }
+}
+
+/// Traces a search found, newest first. (A named type rather than `ListPage<Trace>`: utoipa
+/// inlines a generic's argument, and generated clients would get an anonymous trace class.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TracePage {
+    /// The traces.
+    pub data: Vec<Trace>,
+    /// Whether more matched than `limit`.
+    pub has_more: bool,
+    /// Always `list`.
+    pub object: ListObject,
 }
 
 /// A page of a trace's spans.

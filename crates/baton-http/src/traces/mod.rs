@@ -8,14 +8,14 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
-use crate::wire::{rfc3339_ms, ListObject, ListPage};
+use crate::wire::{rfc3339_ms, ListObject};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use baton_core::trace::UsageGroup;
 use baton_engine::traces::{summarize, TraceFilter, TraceSearch};
-use dto::{Span, SpanPage, Trace, TraceEnvelope};
+use dto::{Span, SpanPage, Trace, TraceEnvelope, TracePage};
 use query_dto::{SearchTracesRequest, UsageGroupBy, UsageGroupTotals, UsageObject, UsageReport};
 use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
@@ -153,12 +153,12 @@ pub(crate) async fn span(
 /// identity, schedule, thread or metadata (`metadata.<key>`).
 #[utoipa::path(post, path = "/v3/traces/search", operation_id = "traces_search", tag = "traces",
     request_body = SearchTracesRequest,
-    responses((status = 200, description = "The traces, newest first", body = ListPage<Trace>)))]
+    responses((status = 200, description = "The traces, newest first", body = TracePage)))]
 pub(crate) async fn search(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(body): ApiJson<SearchTracesRequest>,
-) -> Result<Json<ListPage<Trace>>, ApiError> {
+) -> Result<Json<TracePage>, ApiError> {
     let from = parse_time("from", &body.from)?;
     let to = parse_time("to", &body.to)?;
     let any = match body.filter_operator.as_deref() {
@@ -188,8 +188,11 @@ pub(crate) async fn search(
         .traces()
         .search(&caller.project, &search)
         .await?;
-    let data = traces.iter().map(Trace::from).collect();
-    Ok(Json(ListPage::new(data, has_more)))
+    Ok(Json(TracePage {
+        data: traces.iter().map(Trace::from).collect(),
+        has_more,
+        object: ListObject::List,
+    }))
 }
 
 /// Tokens and cost in `[from, to)`, grouped by `agent`, `model`, `identity` or `day`.

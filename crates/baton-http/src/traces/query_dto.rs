@@ -85,6 +85,7 @@ pub struct UsageGroupTotals {
     pub count: u64,
     /// The group's key (absent on the total).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub key: Option<String>,
     /// Input tokens.
     pub prompt_tokens: u64,
