@@ -67,16 +67,7 @@ pub(crate) fn wire(event: &RunEvent) -> RunEventData {
             part_id,
             reasoning,
             text,
-        } => RunEventData::PartDelta(PartDelta {
-            delta: if *reasoning {
-                StreamedPart::Reasoning {
-                    reasoning: text.clone(),
-                }
-            } else {
-                StreamedPart::Text { text: text.clone() }
-            },
-            part_id: part_id.clone(),
-        }),
+        } => part_delta(part_id, *reasoning, text),
         RunEvent::TextDone { part_id, text } => RunEventData::PartDone(PartDone {
             part: StreamedPart::Text { text: text.clone() },
             part_id: part_id.clone(),
@@ -109,6 +100,18 @@ pub(crate) fn wire(event: &RunEvent) -> RunEventData {
         | RunEvent::ReviewRequested { .. }
         | RunEvent::ReviewDone { .. } => tool_wire(event),
     }
+}
+
+fn part_delta(part_id: &str, reasoning: bool, text: &str) -> RunEventData {
+    let text = text.to_owned();
+    RunEventData::PartDelta(PartDelta {
+        delta: if reasoning {
+            StreamedPart::Reasoning { reasoning: text }
+        } else {
+            StreamedPart::Text { text }
+        },
+        part_id: part_id.to_owned(),
+    })
 }
 
 /// The calls as the wire lists them; none when there are none.
