@@ -106,7 +106,6 @@ pub struct ApiToolConfig {
 #[schema(example = json!({"name": "search_docs", "description": "Search the docs", "type": "api",
     "config": {"api_tool": {"base_url": "https://docs.example.com", "method": "GET", "endpoint": "/search",
     "args_schema": {"type": "object", "properties": {"q": {"type": "string", "description": "Query"}}}}}}))]
-#[non_exhaustive]
 pub struct OrchestraToolRequest {
     /// The tool's name (its key).
     pub name: String,

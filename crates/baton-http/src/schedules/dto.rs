@@ -106,7 +106,6 @@ impl From<SchedulePayloadInput> for PayloadInput {
 #[schema(example = json!({"type": "cron", "expression": "0 0 9 * * mon-fri",
     "payload": {"input": "Summarize yesterday's tickets", "variables": {"team": "support"}},
     "display_name": "Weekday digest", "catch_up": "latest"}))]
-#[non_exhaustive]
 pub struct CreateScheduleRequest {
     /// How `expression` is read.
     #[serde(rename = "type")]
@@ -349,7 +348,6 @@ impl From<&Execution> for ScheduleExecution {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"title": "Morning digest", "trigger": {"type": "cron", "expression": "0 9 * * 1-5"},
     "task": {"input": "Summarize yesterday", "metadata": {"assistant_id": "digest-agent", "thread_id": "t-1"}}}))]
-#[non_exhaustive]
 pub struct OrchestraScheduleRequest {
     /// The schedule's name.
     #[serde(default)]

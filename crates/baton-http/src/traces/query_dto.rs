@@ -12,7 +12,6 @@ use utoipa::ToSchema;
     "filters": [{"field": "agent", "op": "eq", "values": ["weather-agent"]},
                 {"field": "metadata.source", "values": ["web"]}],
     "filter_operator": "and", "limit": 20}))]
-#[non_exhaustive]
 pub struct SearchTracesRequest {
     /// Runs that started at or after this time (RFC 3339).
     #[schema(format = DateTime)]
