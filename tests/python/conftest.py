@@ -297,6 +297,23 @@ def baton_server(request, tmp_path_factory, fake_openai) -> Iterator[BatonServer
             _drop_pg_database(pg)
 
 
+@pytest.fixture
+def start_baton(tmp_path, fake_openai) -> Iterator[Callable[[], BatonServer]]:
+    """Starts `baton serve` processes of the test's own, one after another on one SQLite file
+    (as restarts would); those still running are stopped at the end."""
+    database_url = f"sqlite://{tmp_path}/baton.db?mode=rwc"
+    started: List[BatonServer] = []
+
+    def start() -> BatonServer:
+        server = _start_server("sqlite", tmp_path, database_url, fake_openai)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        _stop(server.proc)
+
+
 # --------------------------------------------------------------------------- HTTP log
 
 

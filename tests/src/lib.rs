@@ -341,16 +341,34 @@ pub struct SideEffectCounter {
     /// Its base URL, `http://127.0.0.1:<port>`.
     pub url: String,
     hits: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>>,
+    gate: tokio::sync::watch::Sender<bool>,
 }
 
 impl SideEffectCounter {
     /// Starts one on a free loopback port.
     pub async fn start(delay: std::time::Duration) -> Self {
+        Self::serve(delay, true).await
+    }
+
+    /// Starts one whose calls (counted on arrival) wait until [`SideEffectCounter::open`].
+    pub async fn gated(delay: std::time::Duration) -> Self {
+        Self::serve(delay, false).await
+    }
+
+    /// Lets the waiting and later calls of a gated one go on.
+    pub fn open(&self) {
+        self.gate.send_replace(true);
+    }
+
+    async fn serve(delay: std::time::Duration, open: bool) -> Self {
         let hits: std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, u32>>> =
             Default::default();
         let counter = hits.clone();
+        let gate = tokio::sync::watch::channel(open).0;
+        let opened = gate.clone();
         let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
             let counter = counter.clone();
+            let mut opened = opened.subscribe();
             async move {
                 let key = headers
                     .get("idempotency-key")
@@ -364,6 +382,7 @@ impl SideEffectCounter {
                     *n += 1;
                     *n
                 };
+                let _ = opened.wait_for(|open| *open).await;
                 tokio::time::sleep(delay).await;
                 axum::Json(serde_json::json!({"recorded": key, "execution": execution}))
             }
@@ -371,7 +390,7 @@ impl SideEffectCounter {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, hits }
+        Self { url, hits, gate }
     }
 
     /// Executions so far, by idempotency key.
@@ -409,8 +428,11 @@ impl SseMessage {
         serde_json::from_str(&self.data).unwrap_or(Value::Null)
     }
 
-    /// The orq event type.
+    /// The orq event type; for an event without data (`reconnect`), its `event:` type.
     pub fn kind(&self) -> String {
+        if self.data.is_empty() {
+            return self.event.clone().unwrap_or_default();
+        }
         self.json()["type"].as_str().unwrap_or("[DONE]").to_owned()
     }
 }
@@ -450,7 +472,7 @@ pub async fn read_sse(resp: reqwest::Response, limit: usize) -> Vec<SseMessage> 
                     has_data = true;
                 }
             }
-            if !has_data {
+            if !has_data && msg.event.is_none() {
                 continue; // keep-alive comment
             }
             let done = msg.data == "[DONE]";
@@ -479,38 +501,7 @@ pub fn listening_url(child: &mut std::process::Child) -> String {
     panic!("the server exited before listening");
 }
 
-/// Helpers the benchmarks share.
-pub mod bench {
-    /// A number from the environment, or `default`.
-    #[allow(clippy::disallowed_methods)] // benchmarks are configured by their environment
-    pub fn env_or(name: &str, default: usize) -> usize {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-
-    /// The `baton` binary next to the running benchmark, the release one first.
-    pub fn server_binary() -> std::path::PathBuf {
-        let target = std::env::current_exe().unwrap();
-        let dir = target.parent().and_then(|p| p.parent()).unwrap().to_owned();
-        for candidate in [
-            dir.join("../release/baton"),
-            dir.join("baton"),
-            dir.join("../debug/baton"),
-        ] {
-            if candidate.exists() {
-                return candidate;
-            }
-        }
-        panic!("build the server first: cargo build --release -p baton");
-    }
-
-    /// The `p` quantile (0..1) of sorted values.
-    pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
-        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-    }
-}
+pub mod bench;
 
 /// The reference MCP server `@modelcontextprotocol/server-everything`, pinned in `tests/mcp`:
 /// its `dist/index.js`, installed with `npm ci` under `target/` on first use (once for all

@@ -52,6 +52,9 @@ pub struct ServerFileConfig {
     /// Origins browsers may call the API from (`https://app.example.com`; default none).
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
+    /// Seconds a stopping server (SIGTERM) takes at most to hand its runs over and end its
+    /// streams before it exits anyway (default 10).
+    pub drain_timeout_s: Option<f64>,
 }
 
 /// Resolved connection settings.
@@ -63,15 +66,20 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// CORS origins.
     pub cors_allowed_origins: Vec<String>,
+    /// Longest drain on shutdown.
+    pub drain_timeout: std::time::Duration,
 }
 
 /// Default seconds to receive a request's headers.
 pub const DEFAULT_HEADER_READ_TIMEOUT_S: f64 = 10.0;
 /// Default connection cap.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default longest drain on shutdown, in seconds.
+pub const DEFAULT_DRAIN_TIMEOUT_S: f64 = 10.0;
 
 fn resolve_server(file: ServerFileConfig) -> Result<ServerSettings, ConfigError> {
     positive("server.header_read_timeout_s", file.header_read_timeout_s)?;
+    positive("server.drain_timeout_s", file.drain_timeout_s)?;
     if file.max_connections == Some(0) {
         return Err(ConfigError::Invalid {
             setting: "server.max_connections",
@@ -89,6 +97,9 @@ fn resolve_server(file: ServerFileConfig) -> Result<ServerSettings, ConfigError>
         ),
         max_connections: file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         cors_allowed_origins: file.cors_allowed_origins,
+        drain_timeout: std::time::Duration::from_secs_f64(
+            file.drain_timeout_s.unwrap_or(DEFAULT_DRAIN_TIMEOUT_S),
+        ),
     })
 }
 
@@ -735,6 +746,7 @@ mod tests {
         assert_eq!(c.server.header_read_timeout.as_secs(), 10);
         assert_eq!(c.server.max_connections, 10_000);
         assert!(c.server.cors_allowed_origins.is_empty());
+        assert_eq!(c.server.drain_timeout.as_secs(), 10);
     }
 
     #[test]
@@ -836,6 +848,7 @@ mod tests {
                 "server.header_read_timeout_s",
             ),
             ("[server]\nmax_connections = 0", "server.max_connections"),
+            ("[server]\ndrain_timeout_s = 0", "server.drain_timeout_s"),
             (
                 "[server]\ncors_allowed_origins = [\"*\"]",
                 "server.cors_allowed_origins",

@@ -2,6 +2,7 @@
 //! serves it. `main.rs` is only the CLI around [`Server::start`]; tests start servers the same way.
 
 pub mod config;
+mod drain;
 mod otlp;
 mod providers;
 mod secrets;
@@ -224,6 +225,13 @@ impl Server {
                 message: e.to_string(),
             }
         })?;
+        let worker_id = engine.worker_id().to_owned();
+        let draining = drain::Draining {
+            engine: engine.clone(),
+            workers,
+            scheduler,
+            timeout: config.server.drain_timeout,
+        };
         let mut state = AppState::new(store, cipher, engine);
         if let Some(jwt) = &config.jwt {
             state = state.with_jwt(jwt_settings(jwt)?);
@@ -236,20 +244,16 @@ impl Server {
             // Outside authentication: a browser's preflight carries no credentials.
             app = app.layer(cors);
         }
+        let (stop_accepting, accepting_stopped) = oneshot::channel::<()>();
+        let serving = tokio::spawn(serve::serve(listener, app, limits, async move {
+            let _ = accepting_stopped.await;
+        }));
         let task = tokio::spawn(async move {
-            let served = serve::serve(listener, app, limits, async move {
-                let _ = rx.await;
-            })
-            .await;
-            // Runs still in flight keep their leases until they expire; another server (or
-            // this one, restarted) resumes them from their last checkpoint.
-            workers.abort();
-            if let Some(scheduler) = scheduler {
-                scheduler.abort();
-            }
-            served
+            let _ = rx.await;
+            draining.run(serving, stop_accepting).await
         });
-        tracing::info!(%addr, "baton listening");
+        // The worker id names this process in task leases (and in other servers' takeover logs).
+        tracing::info!(%addr, worker = %worker_id, "baton listening");
         Ok(Self {
             addr,
             shutdown: Some(tx),
@@ -268,7 +272,7 @@ impl Server {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits.
+    /// Stops accepting connections, drains (see [`Server::begin_shutdown`]), and waits.
     pub async fn shutdown(mut self) -> Result<(), ServeError> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -284,7 +288,10 @@ impl Server {
         }
     }
 
-    /// Starts a graceful shutdown without waiting.
+    /// Starts a graceful shutdown without waiting: the listener closes, workers claim nothing
+    /// more, runs hand their tasks over to other servers at their next step boundary, open
+    /// streams end with a `reconnect` event, requests in flight are answered — all within
+    /// `server.drain_timeout_s`, after which the server stops anyway.
     pub fn begin_shutdown(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());

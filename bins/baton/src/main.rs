@@ -144,7 +144,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.begin_shutdown();
-    server.wait().await.map_err(|e| e.to_string())
+    tokio::select! {
+        stopped = server.wait() => stopped.map_err(|e| e.to_string()),
+        () = shutdown_signal() => {
+            tracing::warn!("a second signal: stopping without finishing the drain");
+            Ok(())
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -162,7 +168,11 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(serve(args)) {
+            let served = runtime.block_on(serve(args));
+            // What is left runs nowhere now: leases of runs still in a step expire and other
+            // servers resume them, as after a kill.
+            runtime.shutdown_background();
+            match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e}");

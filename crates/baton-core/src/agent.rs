@@ -104,11 +104,13 @@ impl<'de> Deserialize<'de> for ModelConfig {
 
 /// How often, and on which HTTP status codes, a model call is retried before the fallbacks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetryPolicy {
-    /// Number of retries after the first attempt.
+    /// Number of retries after the first attempt (0..10).
     #[serde(default = "RetryPolicy::default_count")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 10))]
     pub count: u32,
-    /// Status codes that trigger a retry.
+    /// Status codes that trigger a retry (100..599).
     #[serde(default = "RetryPolicy::default_codes")]
     pub on_codes: Vec<u16>,
 }
@@ -134,6 +136,7 @@ impl Default for RetryPolicy {
 /// Who must approve tool calls before they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ToolApproval {
     /// Every tool call needs approval.
     All,
@@ -147,6 +150,7 @@ pub enum ToolApproval {
 /// When an evaluator or guardrail runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ExecuteOn {
     /// On the request's input.
     Input,
@@ -156,6 +160,7 @@ pub enum ExecuteOn {
 
 /// An evaluator or guardrail attached to an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Check {
     /// Evaluator id.
     pub id: String,
@@ -178,15 +183,19 @@ impl Check {
 /// Execution limits and tools of an agent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Settings {
     /// Model calls allowed in one run (1..100).
     #[serde(default = "Settings::default_max_iterations")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub max_iterations: u32,
     /// Seconds one run may take (2..600).
     #[serde(default = "Settings::default_max_execution_time")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 2, maximum = 600))]
     pub max_execution_time: u32,
     /// Cost in USD one run may spend; 0 means unlimited.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0))]
     pub max_cost: f64,
     /// Which tool calls need human approval.
     #[serde(default)]
@@ -231,6 +240,7 @@ impl Default for Settings {
 
 /// A knowledge base an agent may search.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnowledgeBaseRef {
     /// Knowledge base id or key.
     pub knowledge_id: String,
@@ -238,6 +248,7 @@ pub struct KnowledgeBaseRef {
 
 /// A sub-agent an orchestrator may delegate to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     /// The sub-agent's key.
     pub key: String,
@@ -249,6 +260,7 @@ pub struct TeamMember {
 /// The template engine that renders instructions with variables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TemplateEngine {
     /// `{{name}}` substitution only.
     #[default]
@@ -262,6 +274,7 @@ pub enum TemplateEngine {
 /// Where an agent came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AgentSource {
     /// Created in this server.
     Internal,
@@ -274,6 +287,7 @@ pub enum AgentSource {
 /// The whole configuration of an agent: what a version freezes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentSpec {
     /// Unique key within the project.
     pub key: String,
@@ -370,6 +384,7 @@ impl AgentSpec {
 /// Lifecycle status of an agent, as orq reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum AgentStatus {
     /// Usable.
     #[default]

@@ -212,9 +212,10 @@ pub struct TaskRecord {
     pub background: bool,
     /// Bumped by every save; saves compare-and-swap on it.
     pub revision: u64,
-    /// Worker holding the lease, while one runs it.
+    /// Worker holding the lease while one runs it; after its lease expired or was released,
+    /// the worker that held it last (until another claims the task or its turn ends).
     pub lease_owner: Option<String>,
-    /// When the lease ends (Unix milliseconds).
+    /// When the lease ends (Unix milliseconds); `None` when no worker holds one.
     pub lease_expires_at: Option<i64>,
     /// A client asked to cancel; the runner stops at its next await point.
     pub cancel_requested: bool,
@@ -233,6 +234,16 @@ pub struct TaskEvent {
     pub seq: u64,
     /// The event (the SSE payload).
     pub data: serde_json::Value,
+}
+
+/// A task a worker claimed, and the worker that held it before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedTask {
+    /// The task, leased to the claiming worker.
+    pub task: TaskRecord,
+    /// The worker whose lease on the task expired or was released; `None` for a task no
+    /// worker ran since it was queued.
+    pub previous_owner: Option<String>,
 }
 
 /// Tasks, their leases and their event streams.
@@ -258,14 +269,14 @@ pub trait TaskStore: Send + Sync {
 
     /// Atomically claims one background task in `submitted` or `working` whose lease is absent
     /// or expired at `now_ms`: sets the lease to `worker` until `now_ms + lease_ms`, bumps the
-    /// revision, and returns it. Never hands one task to two workers (PostgreSQL:
-    /// `FOR UPDATE SKIP LOCKED`).
+    /// revision, and returns it with the worker that held it before. Never hands one task to
+    /// two workers (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
     async fn claim_task(
         &self,
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Option<TaskRecord>, StoreError>;
+    ) -> Result<Option<ClaimedTask>, StoreError>;
 
     /// Extends `worker`'s lease on a task to `until_ms`; `false` if the worker no longer holds it.
     async fn renew_lease(
@@ -274,6 +285,11 @@ pub trait TaskStore: Send + Sync {
         worker: &str,
         until_ms: i64,
     ) -> Result<bool, StoreError>;
+
+    /// Ends `worker`'s lease on a task now, so any worker may claim it at once; `worker` stays
+    /// recorded as the task's last owner and the revision is bumped (a later checkpoint of the
+    /// releasing run conflicts). `false` if the worker does not hold the task.
+    async fn release_lease(&self, task_id: &str, worker: &str) -> Result<bool, StoreError>;
 
     /// Marks a task for cancellation (does not touch its revision); `NotFound` if absent.
     async fn request_cancel(&self, project: &ProjectId, id: &str) -> Result<(), StoreError>;

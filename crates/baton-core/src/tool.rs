@@ -108,6 +108,7 @@ impl BuiltinTool {
 
 /// A function the model may call: name, description and JSON-schema parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FunctionDef {
     /// Function name the model sees.
     pub name: String,
@@ -124,6 +125,7 @@ pub struct FunctionDef {
 
 /// A JSON-schema tool: the model answers with data matching the schema.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JsonSchemaDef {
     /// Name.
     pub name: String,
@@ -139,6 +141,7 @@ pub struct JsonSchemaDef {
 /// HTTP methods an HTTP tool may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum HttpMethod {
     /// GET.
     Get,
@@ -247,6 +250,7 @@ impl From<HeaderValue> for RawHeader {
 
 /// The request an HTTP tool makes, with `{{argument}}` placeholders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HttpBlueprint {
     /// URL with placeholders.
     pub url: String,
@@ -266,6 +270,7 @@ pub struct HttpBlueprint {
 /// Types an HTTP tool argument may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ArgumentType {
     /// A string.
     String,
@@ -277,6 +282,7 @@ pub enum ArgumentType {
 
 /// An argument of an HTTP tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HttpArgument {
     /// Its type.
     #[serde(rename = "type")]
@@ -297,6 +303,7 @@ fn default_true() -> bool {
 
 /// An HTTP tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HttpDef {
     /// The request template.
     pub blueprint: HttpBlueprint,
@@ -307,6 +314,7 @@ pub struct HttpDef {
 
 /// A Python code tool: the code reads `params` and sets `result`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CodeDef {
     /// Only `python`.
     pub language: String,
@@ -320,6 +328,7 @@ pub struct CodeDef {
 /// How an MCP server is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum McpConnection {
     /// Streamable HTTP.
     Http,
@@ -331,6 +340,7 @@ pub enum McpConnection {
 
 /// An MCP server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct McpDef {
     /// URL for http/sse connections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -348,6 +358,7 @@ pub struct McpDef {
 /// The kind-specific part of a stored tool, tagged by `type` as on the wire.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ToolKind {
     /// Client-side function.
     Function {
@@ -418,6 +429,7 @@ impl ToolKind {
 /// Publication status of a tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ToolStatus {
     /// Usable.
     #[default]
@@ -432,6 +444,7 @@ pub enum ToolStatus {
 
 /// What a client sends to create or (after merging) update a tool.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolSpec {
     /// Unique key within the project.
     pub key: String,

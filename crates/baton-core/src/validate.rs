@@ -4,15 +4,33 @@ use crate::error::ValidationError;
 use regex::Regex;
 use std::sync::LazyLock;
 
-#[allow(clippy::expect_used)] // a literal pattern; covered by the tests below
-static AGENT_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z][A-Za-z0-9]*([._-][A-Za-z0-9]+)*$").expect("agent key pattern")
-});
+/// The pattern of an agent key (orq's), as the API documents it.
+pub const AGENT_KEY_PATTERN: &str = r"^[A-Za-z][A-Za-z0-9]*([._-][A-Za-z0-9]+)*$";
+
+/// The pattern of a tool, knowledge-base or memory-store key (orq's), as the API documents it.
+pub const TOOL_KEY_PATTERN: &str = r"^[A-Za-z]([A-Za-z0-9]*([_-][A-Za-z0-9]+)*)?$";
+
+/// The pattern [`folder_path`] accepts (less its length limit), as the API documents it:
+/// `/`-separated names, none empty, `.` or `..`, without surrounding blanks, control
+/// characters, `\` or `/`.
+pub const FOLDER_PATH_PATTERN: &str = concat!(
+    r"^(?:[^.\s\x00-\x1f\x7f-\x9f\\/]|[^.\s\x00-\x1f\x7f-\x9f\\/][^\s\x00-\x1f\x7f-\x9f\\/]",
+    r"|\.[^.\s\x00-\x1f\x7f-\x9f\\/]|[^\s\x00-\x1f\x7f-\x9f\\/][^\x00-\x1f\x7f-\x9f\\/]+",
+    r"[^\s\x00-\x1f\x7f-\x9f\\/])(?:/(?:[^.\s\x00-\x1f\x7f-\x9f\\/]",
+    r"|[^.\s\x00-\x1f\x7f-\x9f\\/][^\s\x00-\x1f\x7f-\x9f\\/]|\.[^.\s\x00-\x1f\x7f-\x9f\\/]",
+    r"|[^\s\x00-\x1f\x7f-\x9f\\/][^\x00-\x1f\x7f-\x9f\\/]+[^\s\x00-\x1f\x7f-\x9f\\/]))*$",
+);
+
+/// The pattern of a model name (`provider/model` or `provider:model`), as the API documents it.
+pub const MODEL_NAME_PATTERN: &str = r"^[^/:]+[/:][\s\S]+$";
 
 #[allow(clippy::expect_used)] // a literal pattern; covered by the tests below
-static TOOL_KEY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z]([A-Za-z0-9]*([_-][A-Za-z0-9]+)*)?$").expect("tool key pattern")
-});
+static AGENT_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(AGENT_KEY_PATTERN).expect("agent key pattern"));
+
+#[allow(clippy::expect_used)] // a literal pattern; covered by the tests below
+static TOOL_KEY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(TOOL_KEY_PATTERN).expect("tool key pattern"));
 
 /// Checks an agent key: 1..255 characters of orq's pattern (no `@`, no `/`).
 pub fn agent_key(field: &str, key: &str) -> Result<(), ValidationError> {
@@ -101,6 +119,38 @@ pub fn in_range<T: PartialOrd + std::fmt::Display>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The documented pattern (plus the length limit) accepts exactly what `folder_path` does.
+    #[test]
+    fn the_folder_path_pattern_matches_the_check() {
+        let pattern = Regex::new(FOLDER_PATH_PATTERN).unwrap();
+        let alphabet: Vec<char> = "ab. /\\\t\u{0}\u{7f}\u{85}\u{a0}\u{2003}é-_"
+            .chars()
+            .collect();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut cases: Vec<String> = ["Default", "a/b", ".a", "a.", "..a", "...", "a b/c"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for _ in 0..20_000 {
+            let len = (next() % 7) as usize;
+            cases.push(
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        for case in cases {
+            let documented = pattern.is_match(&case) && case.chars().count() <= MAX_FOLDER_PATH;
+            assert_eq!(documented, folder_path("path", &case).is_ok(), "{case:?}");
+        }
+    }
 
     #[test]
     fn folder_paths_are_plain_relative_names() {

@@ -207,7 +207,8 @@ impl ToolHandler for CallSubAgent {
             .unwrap_or_else(|e| e.into_inner())
             .children
             .push(child_id.clone());
-        let finished = crate::run::run(self.inner.clone(), prepared.task, prepared.spec)
+        let origin = crate::run::Origin::SubAgent;
+        let finished = crate::run::run(self.inner.clone(), prepared.task, prepared.spec, origin)
             .await
             .map_err(|e| ToolError::Upstream {
                 message: format!("sub-agent `{key}` failed: {e}"),

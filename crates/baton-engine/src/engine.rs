@@ -23,6 +23,7 @@ pub(crate) struct Inner {
     pub tools: Arc<dyn ToolBackend>,
     pub schedules_changed: Notify,
     pub metrics: metrics::Metrics,
+    pub drain: crate::drain::Drain,
 }
 
 /// The agent engine. Cheap to clone.
@@ -52,6 +53,7 @@ impl Engine {
                 tools,
                 schedules_changed: Notify::new(),
                 metrics: metrics::Metrics::default(),
+                drain: Default::default(),
             }),
         }
     }
@@ -115,6 +117,11 @@ impl Engine {
         Ok(())
     }
 
+    /// This process's worker id, the lease owner of the runs it holds.
+    pub fn worker_id(&self) -> &str {
+        &self.inner.config.worker_id
+    }
+
     /// The engine's counters.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
@@ -137,7 +144,9 @@ impl Engine {
         prepared: Prepared,
     ) -> tokio::task::JoinHandle<Result<TaskRecord, EngineError>> {
         let inner = self.inner.clone();
-        tokio::spawn(async move { run::run(inner, prepared.task, prepared.spec).await })
+        tokio::spawn(async move {
+            run::run(inner, prepared.task, prepared.spec, run::Origin::Request).await
+        })
     }
 
     /// Starts this process's background workers.

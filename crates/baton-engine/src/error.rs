@@ -25,6 +25,12 @@ pub enum EngineError {
     /// Another worker took the task over (its lease expired).
     #[error("lease on task `{0}` lost")]
     LeaseLost(String),
+    /// This process shuts down before the run ended: another server continues the task.
+    #[error(
+        "this server is shutting down before the run ended; task `{0}` continues on another \
+         server: poll its response or follow its stream"
+    )]
+    HandedOver(String),
     /// No such collection, entry or other named thing; the message names it.
     #[error("{0}")]
     NotFound(String),

@@ -1,7 +1,10 @@
 //! Following a task's stream from any server: the stored events after a client's last id, then
 //! each new one once it is stored (the store wakes the reader, whichever server stored it), with
-//! the text deltas of a run in this process in their places, until the turn's last event.
+//! the text deltas of a run in this process in their places, until the turn's last event — or,
+//! when this process drains, until its run here handed over: then the client is told to
+//! reconnect (to another server) for the rest.
 
+use crate::drain::StreamDrain;
 use crate::events::{Event, Subscription};
 use crate::Engine;
 use baton_core::store::{EventWatch, Store, TaskEvent};
@@ -19,6 +22,9 @@ pub enum StreamItem {
     Event(Arc<Event>),
     /// A stored event from before events were typed, kept in the wire's shape.
     Raw(TaskEvent),
+    /// The last item of a stream this process ends because it shuts down while the turn goes
+    /// on: reconnect with the last id seen, to another server, to follow the rest.
+    Reconnect,
 }
 
 impl StreamItem {
@@ -38,6 +44,7 @@ impl StreamItem {
                 stored.data["type"].as_str(),
                 Some("response.done" | "response.failed")
             ),
+            Self::Reconnect => false,
         }
     }
 }
@@ -46,7 +53,9 @@ impl Engine {
     /// The task's events after the stored event `after`, then new ones as they are stored —
     /// by this process or another on the same database — until a turn's last event with none
     /// stored after it (at once if the task no longer runs). Listens from the moment it is
-    /// called.
+    /// called. When this process drains, the stream ends with [`StreamItem::Reconnect`] once
+    /// the task's run here stopped (and all it stored is in the stream), or at once if it runs
+    /// elsewhere.
     pub fn follow(
         &self,
         project: &ProjectId,
@@ -56,6 +65,7 @@ impl Engine {
         let follower = Follower {
             live: self.subscribe(task_id),
             watch: self.inner.store.watch_events(task_id),
+            drain: self.inner.drain.stream_watch(task_id),
             store: self.inner.store.clone(),
             project: project.clone(),
             task_id: task_id.to_owned(),
@@ -80,6 +90,8 @@ struct Follower {
     /// This process's live events of the task: deltas, and hints that more are stored.
     live: Subscription,
     watch: Box<dyn EventWatch>,
+    /// Whether this process drains, and whether the task's run here stopped.
+    drain: StreamDrain,
     /// Seq of the last stored event queued.
     last: u64,
     queue: VecDeque<StreamItem>,
@@ -121,7 +133,18 @@ impl Follower {
                     None => self.live_open = false,
                 },
                 () = self.watch.changed() => self.look = true,
+                () = self.drain.must_end() => self.reconnect().await,
             }
+        }
+    }
+
+    /// Ends the stream of a draining process: what is stored (the handed-over run's last
+    /// checkpoint included), then — unless that ended the turn — the hint to reconnect.
+    async fn reconnect(&mut self) {
+        self.read(u64::MAX).await;
+        if !self.ended {
+            self.queue.push_back(StreamItem::Reconnect);
+            self.ended = true;
         }
     }
 

@@ -4,7 +4,9 @@
 //! calls the model gateway and tools, and checkpoints the task in the store after every step, so
 //! any worker can resume it from its last step. Background tasks go through a worker pool that
 //! claims them from the database with leases; a task whose worker died is picked up again when
-//! its lease expires. Events stream to clients live and are persisted for reconnects.
+//! its lease expires. Events stream to clients live and are persisted for reconnects. A process
+//! that shuts down drains ([`Engine::drain`]): its runs hand their tasks over to other servers at
+//! their next step boundary and its streams end with a hint to reconnect.
 //!
 //! The engine receives the store, the model gateway, the secret cipher, the tool backend and an
 //! optional span exporter as `baton-core` trait objects and names no concrete implementation.
@@ -49,6 +51,7 @@ pub mod agents;
 pub mod builtins;
 pub mod collections;
 mod config;
+mod drain;
 mod embed;
 mod engine;
 mod error;
@@ -76,6 +79,7 @@ pub mod traces;
 mod worker;
 
 pub use config::EngineConfig;
+pub use drain::DrainPhase;
 pub use embed::{Agent, EngineBuilder, RunHandle, RunInput, RunOutput};
 pub use engine::Engine;
 pub(crate) use engine::Inner;

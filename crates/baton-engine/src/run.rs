@@ -3,8 +3,11 @@
 
 mod conversation;
 mod durable;
+mod hand_over;
 mod spans;
 mod wiring;
+
+pub(crate) use hand_over::Origin;
 
 use crate::events::Event;
 use crate::machine::{transition, Context, Effect, Input, Reply, RunEvent};
@@ -41,50 +44,31 @@ struct Runner {
     seq: Arc<AtomicU64>,
     cancel: Arc<Notify>,
     lease_lost: Arc<AtomicBool>,
+    /// When the run hands its task over if this process drains.
+    policy: crate::drain::HandOverPolicy,
+    /// Whether it stopped to hand its task over to another server.
+    handed_over: bool,
     ledger: builtins::SharedLedger,
     calls_made: Arc<std::sync::Mutex<u32>>,
     spans: Vec<SpanRecord>,
 }
 
-/// The agent's tools for this run: those it lists, resolved, and the built-ins that need the
-/// engine.
-async fn toolset(
-    inner: &Arc<Inner>,
-    task: &TaskRecord,
-    data: &TaskData,
-    spec: &AgentSpec,
-    ledger: &builtins::SharedLedger,
-    calls_made: &Arc<std::sync::Mutex<u32>>,
-) -> Result<Toolset, EngineError> {
-    let ctx = ToolContext {
-        variables: &data.variables,
-        cipher: inner.cipher.as_ref(),
-        trace: None,
-        idempotency_key: None,
-    };
-    let mut tools = Toolset::resolve(
-        spec,
-        &task.project_id,
-        inner.store.as_ref(),
-        inner.tools.as_ref(),
-        &ctx,
-    )
-    .await?;
-    wiring::attach_builtins(&mut tools, inner, task, data, spec, ledger, calls_made);
-    Ok(tools)
-}
-
-/// Runs a leased task until it pauses or ends.
+/// Runs a leased task until it pauses or ends, or — when this process drains — hands it over
+/// to another server at a step boundary (`HandedOver`).
 pub(crate) async fn run(
     inner: Arc<Inner>,
     task: TaskRecord,
     spec: AgentSpec,
+    origin: Origin,
 ) -> Result<TaskRecord, EngineError> {
     let data: TaskData = serde_json::from_value(task.data.clone())
         .map_err(|e| EngineError::internal("task checkpoint", e))?;
+    // Held until the run is over here, hand-over included: a stream of the task ends after it.
+    let _running = inner.drain.run_started(&task.id);
+    let policy = origin.policy(data.streaming);
     let ledger = builtins::SharedLedger::default();
     let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
-    let tools = toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
+    let tools = wiring::toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
     let cancel = Arc::new(Notify::new());
     inner
         .cancels
@@ -92,7 +76,7 @@ pub(crate) async fn run(
         .unwrap_or_else(|e| e.into_inner())
         .insert(task.id.clone(), cancel.clone());
     let lease_lost = Arc::new(AtomicBool::new(false));
-    let renewer = durable::spawn_renewer(&inner, &task.id, lease_lost.clone());
+    let renewer = durable::Renewer::start(&inner, &task.id, lease_lost.clone());
     let task_id = task.id.clone();
     let mut runner = Runner {
         seq: Arc::new(AtomicU64::new(data.event_seq)),
@@ -105,6 +89,8 @@ pub(crate) async fn run(
         unpublished: Vec::new(),
         cancel,
         lease_lost,
+        policy,
+        handed_over: false,
         ledger,
         calls_made,
         spans: Vec::new(),
@@ -126,13 +112,16 @@ pub(crate) async fn run(
                 .map(|_| ())
         }
     };
-    renewer.abort();
+    renewer.stop().await;
     inner
         .cancels
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .remove(&task_id);
     inner.hub.release(&task_id);
+    if result.is_ok() && runner.handed_over {
+        return Err(hand_over::release(&inner, &runner.task, &runner.data).await);
+    }
     result.map(|()| runner.task)
 }
 
@@ -175,7 +164,11 @@ impl Runner {
                 Effect::Checkpoint => self.checkpoint().await?,
                 Effect::Interrupted(interruption) => self.interrupted_span(&interruption),
                 Effect::EndTurn { ok } => self.root_span(if ok { "ok" } else { "error" }),
-                io @ (Effect::CallModel | Effect::CallTools { .. } | Effect::Stop) => {
+                io @ (Effect::CallModel
+                | Effect::CallTools { .. }
+                | Effect::Stop
+                | Effect::HandOver) => {
+                    self.handed_over = io == Effect::HandOver;
                     // Nothing is announced that is not stored: a tool's start is stored before
                     // the tool runs.
                     if !self.pending_events.is_empty() {
@@ -383,6 +376,7 @@ impl Runner {
         Ok(Input::Next {
             now_ms: now_ms(),
             cancel_requested: self.cancel_requested().await?,
+            hand_over: self.inner.drain.asks(self.policy),
         })
     }
 }

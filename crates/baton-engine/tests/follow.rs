@@ -63,6 +63,7 @@ async fn collect(stream: impl futures_util::Stream<Item = StreamItem>) -> Vec<(u
                 (e.seq, kind.to_owned())
             }
             StreamItem::Raw(raw) => panic!("no untyped rows here: {raw:?}"),
+            StreamItem::Reconnect => (0, "reconnect".to_owned()),
         })
         .collect()
 }

@@ -6,11 +6,12 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::page_request_or;
 use crate::state::AppState;
-use crate::wire::list_json;
+use crate::wire::ListPage;
 use axum::http::StatusCode;
 use axum::Json;
 use baton_core::collection::{CollectionKind, CollectionRecord};
 use baton_core::store::Page;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -20,8 +21,10 @@ pub(crate) trait CollectionWire {
     const KIND: CollectionKind;
     /// Page size of a listing that names none.
     const PAGE_SIZE: u64;
-    /// The collection's wire shape.
-    fn to_json(c: &CollectionRecord) -> Value;
+    /// The collection's wire type.
+    type Dto: serde::Serialize;
+    /// The collection as the wire shows it.
+    fn to_dto(c: &CollectionRecord) -> Result<Self::Dto, ApiError>;
 }
 
 /// A collection of the caller's project by key or id; 404 naming it.
@@ -39,11 +42,11 @@ pub(crate) async fn list<W: CollectionWire>(
     state: &AppState,
     caller: &Caller,
     query: &HashMap<String, String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListPage<W::Dto>>, ApiError> {
     let request = page_request_or(query, W::PAGE_SIZE)?;
     let collections = state.engine.collections(W::KIND);
     let page = collections.list(&caller.project, &request).await?;
-    Ok(page_json(&page, W::to_json))
+    page_of(&page, W::to_dto)
 }
 
 /// One collection by key or id.
@@ -51,8 +54,8 @@ pub(crate) async fn retrieve<W: CollectionWire>(
     state: &AppState,
     caller: &Caller,
     key: &str,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(W::to_json(&find::<W>(state, caller, key).await?)))
+) -> Result<Json<W::Dto>, ApiError> {
+    Ok(Json(W::to_dto(&find::<W>(state, caller, key).await?)?))
 }
 
 /// Deletes a collection with everything in it.
@@ -67,6 +70,15 @@ pub(crate) async fn delete<W: CollectionWire>(
 }
 
 /// A page of anything (collections or their entries) in the list envelope.
-pub(crate) fn page_json<T>(page: &Page<T>, to_json: impl Fn(&T) -> Value) -> Json<Value> {
-    list_json(page.items.iter().map(to_json).collect(), page.has_more)
+pub(crate) fn page_of<T, D>(
+    page: &Page<T>,
+    to_dto: impl Fn(&T) -> Result<D, ApiError>,
+) -> Result<Json<ListPage<D>>, ApiError> {
+    let data = page.items.iter().map(to_dto).collect::<Result<_, _>>()?;
+    Ok(Json(ListPage::new(data, page.has_more)))
+}
+
+/// A collection's stored settings read as the type `S` that describes them.
+pub(crate) fn stored_settings<S: DeserializeOwned>(c: &CollectionRecord) -> Result<S, ApiError> {
+    serde_json::from_value(Value::Object(c.spec.clone())).map_err(|e| ApiError::internal(&e))
 }

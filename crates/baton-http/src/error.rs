@@ -174,6 +174,11 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Inactive(message) => Self::invalid_code("schedule_inactive", "", message),
             EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
+            EngineError::HandedOver(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                e.to_string(),
+            ),
             EngineError::Store(store) => store.into(),
             EngineError::Upstream { .. } => {
                 Self::new(StatusCode::BAD_GATEWAY, "upstream_error", e.to_string())
@@ -261,5 +266,48 @@ impl IntoResponse for ApiError {
                 (self.status, axum::Json(body)).into_response()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(error: ApiError) -> (u16, String) {
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    /// The typed bodies send the bytes the earlier `json!` bodies sent (keys in sorted order).
+    #[tokio::test]
+    async fn error_bodies_keep_their_bytes() {
+        assert_eq!(
+            body(ApiError::invalid("key", "is required")).await,
+            (
+                400,
+                r#"{"error":{"code":"invalid_request","message":"key: is required","param":"key","type":"invalid_request_error"},"message":"key: is required"}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body(ApiError::unauthorized("no key")).await,
+            (
+                401,
+                r#"{"error":{"code":"unauthorized","message":"no key","param":null,"type":"authentication_error"},"message":"no key"}"#.to_owned()
+            )
+        );
+        assert_eq!(
+            body(ApiError::not_found("gone").with_shape(ErrorShape::FlatError)).await,
+            (
+                404,
+                r#"{"code":"not_found","error":"gone","message":"gone"}"#.to_owned()
+            )
+        );
+        let (status, text) = body(ApiError::internal(&std::fmt::Error)).await;
+        assert_eq!(status, 500);
+        assert!(text.contains(r#""type":"api_error""#), "{text}");
     }
 }

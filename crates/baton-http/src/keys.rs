@@ -2,20 +2,21 @@
 //! to a project; only admin keys may manage them.
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::extract::{Path, Query};
 use crate::scope::Scope;
 use crate::state::AppState;
+use crate::wire::ListObject;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use baton_core::store::{ApiKeyRecord, KeyScope};
 use baton_core::ProjectId;
 use baton_engine::keys::NewApiKey;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,33 +34,82 @@ fn admin_only(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn key_json(k: &ApiKeyRecord) -> Value {
-    json!({"_id": k.id, "name": k.name, "project_id": k.project_id, "prefix": k.prefix,
-           "admin": k.scope == KeyScope::Admin, "scope": k.scope.as_str(), "created": k.created})
+/// An API key as answers show it (never the key itself, except once on creation).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[non_exhaustive]
+pub struct ApiKeyDto {
+    /// The key's id.
+    #[serde(rename = "_id")]
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The project it acts for.
+    pub project_id: String,
+    /// The first characters of the key, to recognise it.
+    pub prefix: String,
+    /// Whether its scope is `admin`.
+    pub admin: bool,
+    /// `admin`, `project` or `run`.
+    pub scope: String,
+    /// Creation time (RFC 3339).
+    pub created: String,
+    /// The key itself: in the answer to its creation only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
-#[derive(Deserialize)]
+impl From<&ApiKeyRecord> for ApiKeyDto {
+    fn from(k: &ApiKeyRecord) -> Self {
+        Self {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            project_id: k.project_id.0.clone(),
+            prefix: k.prefix.clone(),
+            admin: k.scope == KeyScope::Admin,
+            scope: k.scope.as_str().to_owned(),
+            created: k.created.clone(),
+            key: None,
+        }
+    }
+}
+
+/// The list of API keys: every key, in one page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[non_exhaustive]
+pub struct ApiKeyList {
+    /// The keys.
+    pub data: Vec<ApiKeyDto>,
+    /// Always `list`.
+    pub object: ListObject,
+}
+
+/// The body of `POST /v2/api-keys`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct CreateKey {
-    name: String,
-    project_id: String,
+#[non_exhaustive]
+pub struct ApiKeyCreate {
+    /// A name to recognise it by.
+    pub name: String,
+    /// The project it acts for.
+    pub project_id: String,
     /// `true` is the same as `"scope": "admin"`.
     #[serde(default)]
-    admin: bool,
+    pub admin: bool,
     /// `admin`, `project` (the default) or `run`.
     #[serde(default)]
-    scope: Option<String>,
+    pub scope: Option<String>,
 }
 
 /// Create an API key for a project; the key is in this answer only.
-#[utoipa::path(post, path = "/v2/api-keys", operation_id = "api_keys_create", tag = "api-keys", request_body = Object,
-    responses((status = 201, description = "`{_id, key, name, project_id, prefix, admin, scope, created}`"),
-              (status = 400, description = "Invalid field"), (status = 403, description = "Not an admin key")))]
+#[utoipa::path(post, path = "/v2/api-keys", operation_id = "api_keys_create", tag = "api-keys",
+    request_body(content = ApiKeyCreate, example = json!({"name": "ci", "project_id": "default", "scope": "run"})),
+    responses((status = 201, description = "The key, with `key` itself (shown once)", body = ApiKeyDto),
+              (status = 403, description = "Not an admin key", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<CreateKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<ApiKeyCreate>,
+) -> Result<(StatusCode, Json<ApiKeyDto>), ApiError> {
     admin_only(&caller)?;
     let scope = match (body.scope.as_deref(), body.admin) {
         (None, true) => KeyScope::Admin,
@@ -86,33 +136,36 @@ pub(crate) async fn create(
         scope,
     };
     let (record, key) = state.engine.api_keys().create(new).await?;
-    let mut answer = key_json(&record);
-    answer["key"] = json!(key);
+    let mut answer = ApiKeyDto::from(&record);
+    answer.key = Some(key);
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// List API keys (never the keys themselves), of one project with `project_id`.
 #[utoipa::path(get, path = "/v2/api-keys", operation_id = "api_keys_list", tag = "api-keys",
     params(("project_id" = Option<String>, Query, description = "Only this project's keys")),
-    responses((status = 200, description = "`{object, data}`"), (status = 403, description = "Not an admin key")))]
+    responses((status = 200, description = "Every key", body = ApiKeyList),
+              (status = 403, description = "Not an admin key", body = ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ApiKeyList>, ApiError> {
     admin_only(&caller)?;
     let project = query.get("project_id").map(|p| ProjectId(p.clone()));
     let keys = state.engine.api_keys().list(project.as_ref()).await?;
-    Ok(Json(
-        json!({"object": "list", "data": keys.iter().map(key_json).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(ApiKeyList {
+        data: keys.iter().map(ApiKeyDto::from).collect(),
+        object: ListObject::List,
+    }))
 }
 
 /// Revoke an API key: it stops working at once.
 #[utoipa::path(delete, path = "/v2/api-keys/{key_id}", operation_id = "api_keys_revoke", tag = "api-keys",
     params(("key_id" = String, Path, description = "Key id")),
-    responses((status = 204, description = "Revoked"), (status = 403, description = "Not an admin key"),
-              (status = 404, description = "Unknown key")))]
+    responses((status = 204, description = "Revoked"),
+              (status = 403, description = "Not an admin key", body = ErrorBody),
+              (status = 404, description = "Unknown key", body = ErrorBody)))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -15,7 +15,9 @@ mod knowledge;
 mod memory;
 mod message_wire;
 mod openapi;
+mod openapi_constraints;
 mod openapi_links;
+mod openapi_unions;
 mod orchestra;
 mod orq_events;
 mod responses;
@@ -80,6 +82,11 @@ pub fn router(state: AppState) -> Router {
 /// The OpenAPI 3.1 document `GET /openapi.json` serves.
 pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::finish(api_routes().split_for_parts().1)
+}
+
+/// The OpenAPI 3.1 document `GET /openapi.json` serves, as the JSON it sends.
+pub fn openapi_json() -> serde_json::Value {
+    openapi_links::to_json(&openapi_document())
 }
 
 /// Every authenticated route, registered together with its OpenAPI operation.

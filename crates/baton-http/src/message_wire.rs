@@ -5,6 +5,7 @@
 //! the engine keeps no HTTP concerns and the OpenAPI document describes exactly what is sent.
 
 use baton_core::message::{FileContent, Message, Part, Role};
+use baton_core::JsonObject;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -62,10 +63,6 @@ pub struct MessageFile {
     pub name: Option<String>,
 }
 
-/// A JSON object with any keys.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct JsonObject(pub Map<String, Value>);
-
 /// One part of a message, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -78,6 +75,7 @@ pub enum MessagePart {
     /// A file.
     File {
         /// The file.
+        #[serde(deserialize_with = "crate::extract::object")]
         file: MessageFile,
         /// Extra data.
         #[serde(default, skip_serializing_if = "Option::is_none")]

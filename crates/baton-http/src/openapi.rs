@@ -189,7 +189,8 @@ fn error_response(description: &str, schema: &str) -> RefOr<utoipa::openapi::Res
 pub(crate) fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     use utoipa::Modify as _;
     ErrorResponses.modify(&mut doc);
-    crate::openapi_links::fix_link_keys(&mut doc);
+    crate::openapi_links::add_links(&mut doc);
+    crate::openapi_constraints::add_constraints(&mut doc);
     doc
 }
 
@@ -197,7 +198,8 @@ pub(crate) fn finish(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::Open
 pub(crate) fn serve(
     doc: &utoipa::openapi::OpenApi,
 ) -> axum::routing::MethodRouter<crate::AppState> {
-    let body = Bytes::from(serde_json::to_vec(doc).unwrap_or_default());
+    let json = crate::openapi_links::to_json(doc);
+    let body = Bytes::from(serde_json::to_vec(&json).unwrap_or_default());
     axum::routing::get(move || {
         let body = body.clone();
         async move { ([(header::CONTENT_TYPE, "application/json")], body).into_response() }

@@ -8,7 +8,6 @@ use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use baton_core::error::ValidationError;
 use baton_core::tool::{
@@ -256,13 +255,13 @@ fn with_placeholders(
 /// Create an Orchestra `api` tool (stored as an `http` tool).
 #[utoipa::path(post, path = "/api/tools", operation_id = "orchestra_create_tool", tag = "orchestra",
     request_body = OrchestraToolRequest,
-    responses((status = 201, description = "The tool, as `POST /v2/tools` answers it", body = Object),
+    responses((status = 201, description = "The tool, as `POST /v2/tools` answers it", body = crate::tools::ToolDto),
               (status = 409, description = "A tool with this name exists", body = ErrorBody)))]
 pub(crate) async fn create(
     state: State<AppState>,
     caller: Extension<Caller>,
     ApiJson(body): ApiJson<OrchestraToolRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<crate::tools::ToolDto>), ApiError> {
     let spec = to_spec(body)?;
     let created = crate::tools::store_new(&state, &caller, spec).await?;
     Ok((StatusCode::CREATED, Json(created)))

@@ -11,6 +11,7 @@ use baton_engine::events::Event;
 use baton_engine::follow::StreamItem;
 use baton_engine::machine::RunEvent;
 pub use dto::*;
+use std::time::Duration;
 
 /// A live or stored event as an SSE message. A text delta is never stored and takes no id of
 /// its own: the last id a client saw always names a stored event.
@@ -28,6 +29,12 @@ pub(crate) fn to_sse(event: &Event) -> SseEvent {
     }
 }
 
+/// The SSE `event:` type that ends a stream of a server that shuts down mid-turn.
+const RECONNECT: &str = "reconnect";
+
+/// How long a browser's `EventSource` waits before it reconnects after [`RECONNECT`].
+const RECONNECT_RETRY: Duration = Duration::from_secs(1);
+
 /// An event of a followed stream as an SSE message. Events stored before they were typed are
 /// already in orq's shape and go out as they are.
 pub(crate) fn item_to_sse(item: &StreamItem) -> SseEvent {
@@ -37,7 +44,18 @@ pub(crate) fn item_to_sse(item: &StreamItem) -> SseEvent {
             .id(stored.seq.to_string())
             .event(stored.data["type"].as_str().unwrap_or_default())
             .data(stored.data.to_string()),
+        StreamItem::Reconnect => reconnect(),
     }
+}
+
+/// `event: reconnect` with a `retry:` and no `data:` and no `id:`: orq's SDK, whose event types
+/// are a closed set read from `data`, yields it as an event without data instead of failing;
+/// the last id a client saw stays the one to reconnect with.
+fn reconnect() -> SseEvent {
+    SseEvent::default()
+        .comment("this server is shutting down; the run goes on: reconnect with Last-Event-ID")
+        .event(RECONNECT)
+        .retry(RECONNECT_RETRY)
 }
 
 fn telemetry(trace_id: &str, span_id: &str) -> Telemetry {

@@ -129,3 +129,55 @@ fn every_operation_has_a_unique_id_a_tag_and_the_shared_error_statuses() {
         }
     }
 }
+
+#[test]
+fn every_link_joins_documented_operations_and_parameters() {
+    let doc = crate::openapi_json();
+    let mut operations = std::collections::HashMap::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for op in item.as_object().unwrap().values() {
+            operations.insert(op["operationId"].as_str().unwrap().to_owned(), op.clone());
+        }
+    }
+    let mut links = 0;
+    for (from, status, targets) in crate::openapi_links::LINKS {
+        let source_links = &operations[*from]["responses"][*status]["links"];
+        assert!(source_links.is_object(), "{from} has no {status}");
+        for (to, parameters) in targets.iter() {
+            let target = operations
+                .get(*to)
+                .unwrap_or_else(|| panic!("{from} links to {to}"));
+            let path_params: BTreeSet<&str> = target["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            let given: BTreeSet<&str> = parameters.iter().map(|(name, _)| *name).collect();
+            assert_eq!(given, path_params, "{from} -> {to}");
+            let named = source_links
+                .as_object()
+                .unwrap()
+                .values()
+                .any(|link| link["operationId"] == *to);
+            assert!(named, "{from} -> {to}: no link with `operationId: {to}`");
+            links += 1;
+        }
+    }
+    assert!(links > 30);
+}
+
+#[test]
+fn every_constraint_lands_on_a_documented_string_property() {
+    let doc = crate::openapi_json();
+    let schemas = &doc["components"]["schemas"];
+    for (schema, property) in crate::openapi_constraints::constrained() {
+        // A union's shared fields are in each of its variants (see `openapi_unions`).
+        let found = std::iter::once(&schemas[schema])
+            .chain(schemas[schema]["allOf"].as_array().into_iter().flatten())
+            .chain(schemas[schema]["oneOf"].as_array().into_iter().flatten())
+            .any(|part| part["properties"][property]["pattern"].is_string());
+        assert!(found, "{schema}.{property} has no pattern");
+    }
+}

@@ -35,11 +35,15 @@ mod sql_events;
 #[cfg(feature = "sql")]
 mod sql_keys;
 #[cfg(feature = "sql")]
+mod sql_leases;
+#[cfg(feature = "sql")]
 mod sql_schedules;
 #[cfg(feature = "sql")]
 mod sql_tasks;
 #[cfg(feature = "sql")]
 mod sql_traces;
+#[cfg(feature = "sqlite")]
+mod sqlite_writer;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::collection::{CollectionRecord, EntryRecord};
 use baton_core::schedule::{FiringRecord, ScheduleRecord};
-use baton_core::store::{ApiKeyRecord, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{
+    ApiKeyRecord, ClaimedTask, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore,
+};
 use baton_core::task::TaskState;
 use baton_core::tool::ToolRecord;
 use baton_core::trace::{SpanRecord, TraceStore};
@@ -175,7 +177,7 @@ impl TaskStore for MemoryStore {
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Option<TaskRecord>, StoreError> {
+    ) -> Result<Option<ClaimedTask>, StoreError> {
         let mut inner = self.write();
         let claimable = inner.tasks.values_mut().find(|t| {
             t.background
@@ -183,10 +185,13 @@ impl TaskStore for MemoryStore {
                 && t.lease_expires_at.is_none_or(|until| until < now_ms)
         });
         Ok(claimable.map(|t| {
-            t.lease_owner = Some(worker.to_owned());
+            let previous_owner = t.lease_owner.replace(worker.to_owned());
             t.lease_expires_at = Some(now_ms + lease_ms);
             t.revision += 1;
-            t.clone()
+            ClaimedTask {
+                task: t.clone(),
+                previous_owner,
+            }
         }))
     }
 
@@ -200,6 +205,18 @@ impl TaskStore for MemoryStore {
         match inner.tasks.get_mut(task_id) {
             Some(t) if t.lease_owner.as_deref() == Some(worker) => {
                 t.lease_expires_at = Some(until_ms);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn release_lease(&self, task_id: &str, worker: &str) -> Result<bool, StoreError> {
+        let mut inner = self.write();
+        match inner.tasks.get_mut(task_id) {
+            Some(t) if t.lease_owner.as_deref() == Some(worker) => {
+                t.lease_expires_at = None;
+                t.revision += 1;
                 Ok(true)
             }
             _ => Ok(false),

@@ -1,11 +1,12 @@
-//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints, leased claims and task
-//! streams whose readers are woken when events are stored.
+//! `TaskStore` on SQLite and PostgreSQL: compare-and-swap checkpoints, leased claims (in
+//! `sql_leases`) and task streams whose readers are woken when events are stored.
 
 use crate::entity::{task, task_event};
 use crate::sql::{unavailable, write_error, SqlStore};
 use crate::sql_events::{announce_on, last_seq};
+use crate::sql_leases;
 use async_trait::async_trait;
-use baton_core::store::{EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{ClaimedTask, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
@@ -22,7 +23,7 @@ fn state_text(state: TaskState) -> Result<String, StoreError> {
     }
 }
 
-fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
+pub(crate) fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
     Ok(TaskRecord {
         state: serde_json::from_value(serde_json::Value::String(m.state))
             .map_err(|e| StoreError::Corrupt(format!("task state: {e}")))?,
@@ -133,6 +134,32 @@ async fn append_events_on<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+/// A checkpoint as the SQLite writer takes it: rows ready to bind.
+#[cfg(feature = "sqlite")]
+fn checkpoint_write(
+    t: &TaskRecord,
+    expected_revision: u64,
+    events: &[TaskEvent],
+    spans: &[baton_core::trace::SpanRecord],
+) -> Result<crate::sqlite_writer::Write, StoreError> {
+    Ok(crate::sqlite_writer::Write::Checkpoint {
+        task: model(t)?,
+        expected_revision: expected_revision as i64,
+        events: events
+            .iter()
+            .map(|e| {
+                let data = serde_json::to_string(&e.data)
+                    .map_err(|err| StoreError::Corrupt(format!("event: {err}")))?;
+                Ok((e.seq as i64, data))
+            })
+            .collect::<Result<_, StoreError>>()?,
+        spans: spans
+            .iter()
+            .map(crate::sql_traces::model)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
 impl SqlStore {
     /// Wakes this process's readers of the task's stream once its events are committed.
     fn woken(&self, task_id: &str, events: &[TaskEvent]) {
@@ -145,6 +172,12 @@ impl SqlStore {
 #[async_trait]
 impl TaskStore for SqlStore {
     async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
+        #[cfg(feature = "sqlite")]
+        if let Some(writer) = &self.writer {
+            return writer
+                .write(crate::sqlite_writer::Write::Create(model(t)?))
+                .await;
+        }
         task::Entity::insert(model(t)?.into_active_model())
             .exec_without_returning(self.connection())
             .await
@@ -191,6 +224,12 @@ impl TaskStore for SqlStore {
     }
 
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
+        #[cfg(feature = "sqlite")]
+        if let Some(writer) = &self.writer {
+            return writer
+                .write(checkpoint_write(t, expected_revision, &[], &[])?)
+                .await;
+        }
         save_task_on(self.connection(), t, expected_revision).await
     }
 
@@ -201,6 +240,14 @@ impl TaskStore for SqlStore {
         events: &[TaskEvent],
         spans: &[baton_core::trace::SpanRecord],
     ) -> Result<(), StoreError> {
+        #[cfg(feature = "sqlite")]
+        if let Some(writer) = &self.writer {
+            writer
+                .write(checkpoint_write(t, expected_revision, events, spans)?)
+                .await?;
+            self.woken(&t.id, events);
+            return Ok(());
+        }
         // One transaction: one commit per step instead of three.
         let txn = self.connection().begin().await.map_err(unavailable)?;
         save_task_on(&txn, t, expected_revision).await?;
@@ -217,38 +264,8 @@ impl TaskStore for SqlStore {
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Option<TaskRecord>, StoreError> {
-        let db = self.connection();
-        let backend = db.get_database_backend();
-        // One statement: the subquery picks a runnable task whose lease is absent or expired,
-        // the update takes the lease. PostgreSQL skips rows other claimers hold locked;
-        // SQLite runs one writer at a time, so the statement is atomic there too.
-        let sql = match backend {
-            DbBackend::Postgres => {
-                "UPDATE tasks SET lease_owner = $1, lease_expires_at = $2, revision = revision + 1 \
-                 WHERE id = (SELECT id FROM tasks WHERE background AND state IN ('submitted', 'working') \
-                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) ORDER BY id LIMIT 1 \
-                 FOR UPDATE SKIP LOCKED) RETURNING *"
-            }
-            _ => {
-                "UPDATE tasks SET lease_owner = ?, lease_expires_at = ?, revision = revision + 1 \
-                 WHERE id = (SELECT id FROM tasks WHERE background AND state IN ('submitted', 'working') \
-                 AND (lease_expires_at IS NULL OR lease_expires_at < ?) ORDER BY id LIMIT 1) \
-                 RETURNING *"
-            }
-        };
-        let statement = Statement::from_sql_and_values(
-            backend,
-            sql,
-            [worker.into(), (now_ms + lease_ms).into(), now_ms.into()],
-        );
-        task::Entity::find()
-            .from_raw_sql(statement)
-            .one(db)
-            .await
-            .map_err(unavailable)?
-            .map(record)
-            .transpose()
+    ) -> Result<Option<ClaimedTask>, StoreError> {
+        sql_leases::claim(self.connection(), worker, now_ms, lease_ms).await
     }
 
     async fn renew_lease(
@@ -257,14 +274,11 @@ impl TaskStore for SqlStore {
         worker: &str,
         until_ms: i64,
     ) -> Result<bool, StoreError> {
-        let result = task::Entity::update_many()
-            .col_expr(task::Column::LeaseExpiresAt, Expr::value(until_ms))
-            .filter(task::Column::Id.eq(task_id))
-            .filter(task::Column::LeaseOwner.eq(worker))
-            .exec(self.connection())
-            .await
-            .map_err(unavailable)?;
-        Ok(result.rows_affected == 1)
+        sql_leases::renew(self.connection(), task_id, worker, until_ms).await
+    }
+
+    async fn release_lease(&self, task_id: &str, worker: &str) -> Result<bool, StoreError> {
+        sql_leases::release(self.connection(), task_id, worker).await
     }
 
     async fn request_cancel(&self, project: &ProjectId, id: &str) -> Result<(), StoreError> {

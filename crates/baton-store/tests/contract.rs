@@ -285,8 +285,11 @@ async fn task_contract(store: &dyn Store) {
     assert_eq!((states["t1"], states["t3"]), (Submitted, InputRequired));
     assert!(store.task_states(&b, &ids).await.unwrap().is_empty());
 
-    // Only runnable, unleased tasks are claimed; a claim bumps the revision.
-    let claimed = store.claim_task("w1", 1_000, 500).await.unwrap().unwrap();
+    // Only runnable, unleased tasks are claimed; a claim bumps the revision. Nobody held a
+    // queued task before.
+    let first = store.claim_task("w1", 1_000, 500).await.unwrap().unwrap();
+    assert_eq!(first.previous_owner, None);
+    let claimed = first.task;
     assert_eq!((claimed.id.as_str(), claimed.revision), ("t1", 1));
     assert_eq!(claimed.lease_owner.as_deref(), Some("w1"));
     assert!(
@@ -302,7 +305,10 @@ async fn task_contract(store: &dyn Store) {
         store.claim_task("w2", 1_900, 500).await.unwrap().is_none(),
         "renewed until 2000"
     );
-    let stolen = store.claim_task("w2", 2_001, 500).await.unwrap().unwrap();
+    // An expired lease is taken over; the claim names the worker that held it.
+    let taken = store.claim_task("w2", 2_001, 500).await.unwrap().unwrap();
+    assert_eq!(taken.previous_owner.as_deref(), Some("w1"));
+    let stolen = taken.task;
     assert_eq!(
         (stolen.lease_owner.as_deref(), stolen.revision),
         (Some("w2"), 2)
@@ -375,6 +381,58 @@ async fn task_contract(store: &dyn Store) {
     assert!(store.events_after("t2", 0).await.unwrap().is_empty());
 }
 
+/// A released lease is claimable at once, by a claim that names the releasing worker; only its
+/// holder releases it, and the release fences the holder's later checkpoints. (Its clock stays
+/// below the leases `task_contract` leaves, so both can share a database.)
+async fn released_leases_are_taken_over_at_once(store: &dyn Store) {
+    use baton_core::task::TaskState::Working;
+    let project = ProjectId("rel".into());
+    store
+        .create_task(&task("rel", "handed", None, Working))
+        .await
+        .unwrap();
+    let held = store.claim_task("w1", 100, 30_000).await.unwrap().unwrap();
+    assert_eq!(
+        (held.task.id.as_str(), held.previous_owner),
+        ("handed", None)
+    );
+    assert!(
+        store.claim_task("w2", 200, 30_000).await.unwrap().is_none(),
+        "held until 30100"
+    );
+    assert!(
+        !store.release_lease("handed", "w2").await.unwrap(),
+        "only the holder releases"
+    );
+    assert!(store.release_lease("handed", "w1").await.unwrap());
+    let released = store.task(&project, "handed").await.unwrap().unwrap();
+    assert_eq!(
+        (released.lease_owner.as_deref(), released.lease_expires_at),
+        (Some("w1"), None),
+        "no lease, the last owner kept"
+    );
+    assert_eq!(released.revision, held.task.revision + 1);
+    let mut late = held.task.clone();
+    late.revision += 1;
+    assert!(
+        matches!(
+            store.save_task(&late, held.task.revision).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "the releasing run can no longer checkpoint"
+    );
+    // Long before the lease would have expired, another worker takes the task over.
+    let taken = store.claim_task("w2", 200, 30_000).await.unwrap().unwrap();
+    assert_eq!(taken.task.id, "handed");
+    assert_eq!(taken.previous_owner.as_deref(), Some("w1"));
+    assert_eq!(taken.task.lease_owner.as_deref(), Some("w2"));
+    assert!(
+        !store.release_lease("handed", "w1").await.unwrap(),
+        "w1 no longer holds it"
+    );
+    assert!(!store.release_lease("nope", "w1").await.unwrap());
+}
+
 /// Eight claimers race for four tasks: each task is claimed exactly once.
 async fn claims_are_exclusive(store: std::sync::Arc<dyn Store>) {
     for i in 0..4 {
@@ -398,7 +456,7 @@ async fn claims_are_exclusive(store: std::sync::Arc<dyn Store>) {
                 .await
                 .unwrap()
             {
-                mine.push(t.id);
+                mine.push(t.task.id);
             }
             mine
         }));
@@ -414,6 +472,7 @@ async fn claims_are_exclusive(store: std::sync::Arc<dyn Store>) {
 #[tokio::test]
 async fn memory_store_keeps_the_task_contract() {
     task_contract(&MemoryStore::new()).await;
+    released_leases_are_taken_over_at_once(&MemoryStore::new()).await;
     claims_are_exclusive(std::sync::Arc::new(MemoryStore::new())).await;
 }
 
@@ -422,6 +481,11 @@ async fn sqlite_store_keeps_the_task_contract() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     task_contract(&SqlStore::connect(&url).await.unwrap()).await;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("release.db").display()
+    );
+    released_leases_are_taken_over_at_once(&SqlStore::connect(&url).await.unwrap()).await;
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("race.db").display());
     claims_are_exclusive(std::sync::Arc::new(SqlStore::connect(&url).await.unwrap())).await;
 }
@@ -436,6 +500,7 @@ async fn postgres_store_keeps_the_task_contract() {
         .unwrap();
     let store = SqlStore::connect(&url).await.unwrap();
     task_contract(&store).await;
+    released_leases_are_taken_over_at_once(&store).await;
     claims_are_exclusive(std::sync::Arc::new(store.clone())).await;
     store.connection().clone().close().await.unwrap();
     baton_store::testing::drop_postgres_database(&admin, &url)

@@ -41,20 +41,18 @@ async function setup(): Promise<{ agent: string; tool: string }> {
   const suffix = Date.now().toString(36);
   const tool = `get_weather_${suffix}`;
   const agent = `ts_agent_${suffix}`;
-  // `as never`: the document may type these bodies more loosely than this literal (until the
-  // tools and agents bodies are typed) or more strictly; the server checks them either way.
   const created = await client.POST("/v2/tools", {
     body: {
       type: "function", key: tool, path: "Default", description: "Weather by city",
       function: { name: tool, parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
-    } as never,
+    },
   });
   check(created.response.ok, "create the tool", created.error);
   const made = await client.POST("/v2/agents", {
     body: {
       key: agent, role: "Assistant", description: "Answers", instructions: "Be brief.", path: "Default/agents",
       model: "openai/gpt-4o", settings: { max_iterations: 5, tools: [{ type: "current_date" }, { type: "function", key: tool }] },
-    } as never,
+    },
   });
   check(made.response.status === 201, "create the agent", made.error);
   return { agent, tool };

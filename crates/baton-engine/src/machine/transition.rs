@@ -24,6 +24,9 @@ pub enum Input {
         now_ms: i64,
         /// Whether a cancel was requested.
         cancel_requested: bool,
+        /// Whether this process is shutting down and the run should leave a next model or
+        /// tool call to another server.
+        hand_over: bool,
     },
     /// The model answered; `part_id` is the id its streamed deltas carried.
     ModelReplied {
@@ -83,6 +86,9 @@ pub enum Effect {
     },
     /// The run is done on this worker.
     Stop,
+    /// The run stops on this worker with its turn unfinished: the checkpoint before it is
+    /// stored, and another server continues from there.
+    HandOver,
 }
 
 /// What the machine knows of the run besides its checkpoint.
@@ -112,7 +118,9 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             ..
         }
         | Input::Canceled => ended(turn::cancel(data), false),
-        Input::Next { now_ms, .. } => decide(data, ctx, now_ms),
+        Input::Next {
+            now_ms, hand_over, ..
+        } => decide(data, ctx, now_ms, hand_over),
         Input::ModelReplied { reply, part_id } => {
             let absorbed = absorb_reply(
                 data,
@@ -146,7 +154,10 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             vec![Effect::Publish(event), Effect::Checkpoint]
         }
     };
-    if effects.iter().any(|e| matches!(e, Effect::Stop)) {
+    if effects
+        .iter()
+        .any(|e| matches!(e, Effect::Stop | Effect::HandOver))
+    {
         data.model_call = None;
     } else if effects.iter().any(|e| matches!(e, Effect::Checkpoint)) {
         stage_model_call(data, ctx, model_attempts);
@@ -177,9 +188,14 @@ fn start(data: &mut TaskData, ctx: &Context<'_>) -> (Vec<Effect>, u32) {
     (effects, model_attempts)
 }
 
-/// The next step from the checkpoint, as effects.
-fn decide(data: &mut TaskData, ctx: &Context<'_>, now_ms: i64) -> Vec<Effect> {
+/// The next step from the checkpoint, as effects. Handing over, a step that calls the model or
+/// tools is left to the next server: nothing of it is recorded, so it does not look cut; a
+/// step that only ends the turn is taken here.
+fn decide(data: &mut TaskData, ctx: &Context<'_>, now_ms: i64, hand_over: bool) -> Vec<Effect> {
     match next_step(data, ctx.spec, ctx.kinds, now_ms) {
+        Step::CallModel | Step::CallTools(_) if hand_over => {
+            vec![Effect::Checkpoint, Effect::HandOver]
+        }
         Step::CallModel => vec![Effect::CallModel],
         Step::CallTools(calls) => {
             let mut effects = Vec::new();

@@ -9,36 +9,53 @@ use crate::{now_ms, EngineError, Inner};
 use baton_core::store::{StoreError, TaskEvent};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use tokio::sync::Notify;
 
-/// Renews the task's lease every third of its length; flags `lost` when another worker took it.
-pub(super) fn spawn_renewer(
-    inner: &Arc<Inner>,
-    task_id: &str,
-    lost: Arc<AtomicBool>,
-) -> tokio::task::JoinHandle<()> {
-    let inner = inner.clone();
-    let task_id = task_id.to_owned();
-    tokio::spawn(async move {
-        let lease = inner.config.lease;
-        let mut tick = tokio::time::interval(lease / 3);
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let until = now_ms() + lease.as_millis() as i64;
-            match inner
-                .store
-                .renew_lease(&task_id, &inner.config.worker_id, until)
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => {
-                    lost.store(true, Ordering::SeqCst);
-                    return;
-                }
-                Err(e) => tracing::warn!(task = %task_id, error = %e, "lease renewal failed"),
-            }
+/// Renews a run's lease every third of its length while the run goes on; flags `lost` when
+/// another worker took the task.
+pub(super) struct Renewer {
+    stop: Arc<Notify>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Renewer {
+    /// Starts renewing the task's lease.
+    pub(super) fn start(inner: &Arc<Inner>, task_id: &str, lost: Arc<AtomicBool>) -> Self {
+        let stop = Arc::new(Notify::new());
+        let handle = tokio::spawn(renew(inner.clone(), task_id.to_owned(), lost, stop.clone()));
+        Self { stop, handle }
+    }
+
+    /// Stops renewing. A renewal under way completes first: none lands after a release.
+    pub(super) async fn stop(self) {
+        self.stop.notify_one();
+        let _ = self.handle.await;
+    }
+}
+
+async fn renew(inner: Arc<Inner>, task_id: String, lost: Arc<AtomicBool>, stop: Arc<Notify>) {
+    let lease = inner.config.lease;
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stop.notified() => return,
         }
-    })
+        let until = now_ms() + lease.as_millis() as i64;
+        match inner
+            .store
+            .renew_lease(&task_id, &inner.config.worker_id, until)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            Err(e) => tracing::warn!(task = %task_id, error = %e, "lease renewal failed"),
+        }
+    }
 }
 
 impl Runner {

@@ -1,14 +1,43 @@
-//! The built-in tools that need the engine itself (teams, memory, knowledge), added to a run's
-//! resolved toolset.
+//! A run's toolset: the tools its agent lists, resolved, and the built-in tools that need the
+//! engine itself (teams, memory, knowledge).
 
 use crate::collections::{self, KnowledgeTools, MemoryOp, MemoryTools};
 use crate::state::TaskData;
 use crate::toolset::{Side, Toolset};
-use crate::{builtins, Inner};
+use crate::{builtins, EngineError, Inner};
 use baton_core::agent::AgentSpec;
+use baton_core::handler::ToolContext;
 use baton_core::store::TaskRecord;
 use baton_core::tool::BuiltinTool;
 use std::sync::Arc;
+
+/// The agent's tools for this run: those it lists, resolved, and the built-ins that need the
+/// engine.
+pub(super) async fn toolset(
+    inner: &Arc<Inner>,
+    task: &TaskRecord,
+    data: &TaskData,
+    spec: &AgentSpec,
+    ledger: &builtins::SharedLedger,
+    calls_made: &Arc<std::sync::Mutex<u32>>,
+) -> Result<Toolset, EngineError> {
+    let ctx = ToolContext {
+        variables: &data.variables,
+        cipher: inner.cipher.as_ref(),
+        trace: None,
+        idempotency_key: None,
+    };
+    let mut tools = Toolset::resolve(
+        spec,
+        &task.project_id,
+        inner.store.as_ref(),
+        inner.tools.as_ref(),
+        &ctx,
+    )
+    .await?;
+    attach_builtins(&mut tools, inner, task, data, spec, ledger, calls_made);
+    Ok(tools)
+}
 
 /// Adds the built-in tools that need the engine (teams) to a resolved toolset.
 pub(super) fn attach_builtins(

@@ -1,58 +1,41 @@
 //! `/v2/knowledge/{kb}/datasources/{ds}/chunks`: a datasource's chunks.
 
 use super::find_kb;
+use super::{ChunkCreate, ChunkDto, ChunkUpdate, ChunksDelete, ChunksDeleted};
 use crate::auth::Caller;
-use crate::collections::page_json;
+use crate::collections::page_of;
 use crate::error::ApiError;
 use crate::extract::{from_any_value, page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use baton_core::collection::EntryRecord;
 use baton_engine::collections::{ChunkPatch, NewChunk};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-
-fn chunk_json(c: &EntryRecord) -> Value {
-    json!({"_id": c.id, "text": c.text, "enabled": c.enabled, "status": "completed",
-           "metadata": c.metadata, "datasource_id": c.parent_id,
-           "created": c.created, "updated": c.updated})
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ChunkInput {
-    text: String,
-    #[serde(default)]
-    embedding: Option<Vec<f32>>,
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
-    #[serde(default, rename = "_id")]
-    #[allow(dead_code)] // accepted for orq compatibility, not used
-    id: Option<String>,
-}
 
 /// Add chunks (a JSON array) to a datasource; chunks without an embedding are embedded with the
 /// knowledge base's model.
-#[utoipa::path(post, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_create", tag = "knowledge", request_body = Object,
+#[utoipa::path(post, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_create", tag = "knowledge",
+    request_body(content = Vec<ChunkCreate>, example = json!([{"text": "Refunds take 14 days.",
+        "metadata": {"page": 2}}])),
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
-    responses((status = 200, description = "The chunks"), (status = 400, description = "Invalid field")))]
+    responses((status = 200, description = "The chunks, in request order", body = Vec<ChunkDto>),
+              (status = 502, description = "The embedding model failed", body = crate::error::ErrorBody)))]
 pub(crate) async fn create_chunks(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds)): Path<(String, String)>,
     crate::extract::JsonBody(value): crate::extract::JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<ChunkDto>>, ApiError> {
     if !value.is_array() {
         return Err(ApiError::invalid(
             "",
             "the body must be a JSON array of chunks",
         ));
     }
-    let inputs: Vec<ChunkInput> = from_any_value(value)?;
+    let inputs: Vec<ChunkCreate> = from_any_value(value)?;
     let kb = find_kb(&state, &caller, &id).await?;
     let items = inputs
         .into_iter()
@@ -64,93 +47,76 @@ pub(crate) async fn create_chunks(
         })
         .collect();
     let chunks = state.engine.knowledge().add_chunks(&kb, &ds, items).await?;
-    Ok(Json(Value::Array(chunks.iter().map(chunk_json).collect())))
+    Ok(Json(chunks.iter().map(ChunkDto::from).collect()))
 }
 
 /// List a datasource's chunks.
 #[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_list", tag = "knowledge",
-    params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
-    responses((status = 200, description = "`{object, data, has_more}`")))]
+    params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"), PageParams),
+    responses((status = 200, description = "A page of chunks", body = ListPage<ChunkDto>)))]
 pub(crate) async fn list_chunks(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds)): Path<(String, String)>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListPage<ChunkDto>>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
     let page = state
         .engine
         .knowledge()
         .chunks(&kb, &ds, &page_request_or(&query, 50)?)
         .await?;
-    Ok(page_json(&page, chunk_json))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DeleteChunks {
-    chunk_ids: Vec<String>,
+    page_of(&page, |c| Ok(ChunkDto::from(c)))
 }
 
 /// Delete chunks by id.
-#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_delete_many", tag = "knowledge", request_body = Object,
+#[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks", operation_id = "chunks_delete_many", tag = "knowledge",
+    request_body(content = ChunksDelete, example = json!({"chunk_ids": ["01J0000000000000000000000"]})),
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id")),
-    responses((status = 200, description = "`{deleted}`")))]
+    responses((status = 200, description = "How many were deleted", body = ChunksDeleted)))]
 pub(crate) async fn delete_chunks(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds)): Path<(String, String)>,
-    ApiJson(body): ApiJson<DeleteChunks>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<ChunksDelete>,
+) -> Result<Json<ChunksDeleted>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
     let deleted = state
         .engine
         .knowledge()
         .delete_chunks(&kb, &ds, &body.chunk_ids)
         .await?;
-    Ok(Json(json!({"deleted": deleted})))
+    Ok(Json(ChunksDeleted { deleted }))
 }
 
 /// Retrieve a chunk.
 #[utoipa::path(get, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_retrieve", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
            ("chunk" = String, Path, description = "Chunk id")),
-    responses((status = 200, description = "The chunk"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The chunk", body = ChunkDto)))]
 pub(crate) async fn retrieve_chunk(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds, chunk)): Path<(String, String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChunkDto>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
     let c = state.engine.knowledge().chunk(&kb, &ds, &chunk).await?;
-    Ok(Json(chunk_json(&c)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateChunk {
-    #[serde(default)]
-    text: Option<String>,
-    #[serde(default)]
-    embedding: Option<Vec<f32>>,
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
-    #[serde(default)]
-    enabled: Option<bool>,
+    Ok(Json(ChunkDto::from(&c)))
 }
 
 /// Update a chunk (a new text without an embedding is embedded again); `enabled: false` hides
 /// it from search.
-#[utoipa::path(patch, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_update", tag = "knowledge", request_body = Object,
+#[utoipa::path(patch, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_update", tag = "knowledge",
+    request_body(content = ChunkUpdate, example = json!({"enabled": false})),
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
            ("chunk" = String, Path, description = "Chunk id")),
-    responses((status = 200, description = "The chunk"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The chunk", body = ChunkDto)))]
 pub(crate) async fn update_chunk(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((id, ds, chunk)): Path<(String, String, String)>,
-    ApiJson(body): ApiJson<UpdateChunk>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<ChunkUpdate>,
+) -> Result<Json<ChunkDto>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
     let patch = ChunkPatch {
         text: body.text,
@@ -163,14 +129,14 @@ pub(crate) async fn update_chunk(
         .knowledge()
         .update_chunk(&kb, &ds, &chunk, patch)
         .await?;
-    Ok(Json(chunk_json(&c)))
+    Ok(Json(ChunkDto::from(&c)))
 }
 
 /// Delete a chunk.
 #[utoipa::path(delete, path = "/v2/knowledge/{kb}/datasources/{ds}/chunks/{chunk}", operation_id = "chunks_delete", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key"), ("ds" = String, Path, description = "Datasource id"),
            ("chunk" = String, Path, description = "Chunk id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
+    responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_chunk(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -2,24 +2,27 @@
 
 use crate::auth::Caller;
 use crate::collections::{self, CollectionWire};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::extract::{Path, Query};
 use crate::state::AppState;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use baton_core::collection::{CollectionKind, CollectionRecord};
 use baton_engine::collections::{KnowledgeQuery, NewKnowledgeBase};
 use baton_engine::knowledge::MatchFields;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(crate) mod chunks;
 pub(crate) mod datasources;
+mod dto;
+
+pub(crate) use dto::*;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -47,18 +50,39 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         ))
 }
 
-fn kb_json(c: &CollectionRecord) -> Value {
-    let mut body = c.spec.clone();
-    body.insert("_id".into(), json!(c.id));
-    body.insert("key".into(), json!(c.key));
-    body.insert("domain_id".into(), json!(c.project_id));
-    body.insert("created".into(), json!(c.created));
-    body.insert("updated".into(), json!(c.updated));
-    body.insert("type".into(), json!("internal"));
-    // orq's Knowledge shape requires `model`: the embedding model, empty for keyword-only bases.
-    let model = c.spec.get("embedding_model").cloned().unwrap_or(json!(""));
-    body.insert("model".into(), model);
-    Value::Object(body)
+fn kb_dto(c: &CollectionRecord) -> Result<KnowledgeBaseDto, ApiError> {
+    let settings: KnowledgeBaseSettings = collections::stored_settings(c)?;
+    Ok(KnowledgeBaseDto {
+        id: c.id.clone(),
+        key: c.key.clone(),
+        domain_id: c.project_id.0.clone(),
+        kind: KnowledgeBaseKind::Internal,
+        // orq's Knowledge shape requires `model`: empty for keyword-only bases.
+        model: settings.embedding_model.clone().unwrap_or_default(),
+        embedding_model: settings.embedding_model,
+        path: settings.path,
+        description: settings.description,
+        retrieval_settings: settings.retrieval_settings,
+        created: c.created.clone(),
+        updated: c.updated.clone(),
+    })
+}
+
+fn search_match(m: &baton_engine::knowledge::Match, fields: MatchFields) -> SearchMatch {
+    SearchMatch {
+        id: m.entry.id.clone(),
+        text: m.entry.text.clone(),
+        scores: fields.scores.then_some(MatchScores {
+            search_score: m.score,
+        }),
+        metadata: fields.metadata.then(|| m.entry.metadata.clone()),
+        vector: m
+            .entry
+            .embedding
+            .as_ref()
+            .filter(|_| fields.vectors)
+            .map(|e| e.iter().map(|&x| f64::from(x)).collect()),
+    }
 }
 
 /// Knowledge bases on the wire.
@@ -67,8 +91,9 @@ struct KnowledgeBases;
 impl CollectionWire for KnowledgeBases {
     const KIND: CollectionKind = CollectionKind::Knowledge;
     const PAGE_SIZE: u64 = 25;
-    fn to_json(c: &CollectionRecord) -> Value {
-        kb_json(c)
+    type Dto = KnowledgeBaseDto;
+    fn to_dto(c: &CollectionRecord) -> Result<KnowledgeBaseDto, ApiError> {
+        kb_dto(c)
     }
 }
 
@@ -80,31 +105,18 @@ async fn find_kb(
     collections::find::<KnowledgeBases>(state, caller, id).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateKb {
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    key: String,
-    #[serde(default)]
-    embedding_model: Option<String>,
-    path: String,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    retrieval_settings: Option<Value>,
-}
-
 /// Create a knowledge base. With `embedding_model`, chunks are embedded and vector and hybrid
 /// search are available; without, search is by keywords.
-#[utoipa::path(post, path = "/v2/knowledge", operation_id = "knowledge_create", tag = "knowledge", request_body = Object,
-    responses((status = 200, description = "The knowledge base"), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Key taken")))]
+#[utoipa::path(post, path = "/v2/knowledge", operation_id = "knowledge_create", tag = "knowledge",
+    request_body(content = KnowledgeBaseCreate, example = json!({"key": "handbook", "path": "Default",
+        "embedding_model": "openai/text-embedding-3-small", "description": "The staff handbook"})),
+    responses((status = 200, description = "The knowledge base", body = KnowledgeBaseDto),
+              (status = 409, description = "Key taken", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<CreateKb>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<KnowledgeBaseCreate>,
+) -> Result<Json<KnowledgeBaseDto>, ApiError> {
     let base = NewKnowledgeBase {
         key: body.key,
         kind: body.kind,
@@ -118,70 +130,73 @@ pub(crate) async fn create(
         .knowledge()
         .create_base(&caller.project, base)
         .await?;
-    Ok(Json(kb_json(&record)))
+    Ok(Json(kb_dto(&record)?))
 }
 
 /// List knowledge bases, newest first.
 #[utoipa::path(get, path = "/v2/knowledge", operation_id = "knowledge_list", tag = "knowledge",
-    responses((status = 200, description = "`{object, data, has_more}`")))]
+    params(PageParams),
+    responses((status = 200, description = "A page of knowledge bases", body = ListPage<KnowledgeBaseDto>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListPage<KnowledgeBaseDto>>, ApiError> {
     collections::list::<KnowledgeBases>(&state, &caller, &query).await
 }
 
 /// Retrieve a knowledge base by id or key.
 #[utoipa::path(get, path = "/v2/knowledge/{kb}", operation_id = "knowledge_retrieve", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key")),
-    responses((status = 200, description = "The knowledge base"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The knowledge base", body = KnowledgeBaseDto)))]
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KnowledgeBaseDto>, ApiError> {
     collections::retrieve::<KnowledgeBases>(&state, &caller, &id).await
 }
 
 /// Update a knowledge base's description, path or retrieval settings.
-#[utoipa::path(patch, path = "/v2/knowledge/{kb}", operation_id = "knowledge_update", tag = "knowledge", request_body = Object,
+#[utoipa::path(patch, path = "/v2/knowledge/{kb}", operation_id = "knowledge_update", tag = "knowledge",
+    request_body(content = KnowledgeBaseUpdate, example = json!({"retrieval_settings": {"top_k": 3}})),
     params(("kb" = String, Path, description = "Id or key")),
-    responses((status = 200, description = "The knowledge base"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The knowledge base", body = KnowledgeBaseDto)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    ApiJson(patch): ApiJson<Map<String, Value>>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(patch): ApiJson<KnowledgeBaseUpdate>,
+) -> Result<Json<KnowledgeBaseDto>, ApiError> {
+    let mut fields = patch.other;
+    let known = [
+        ("description", patch.description.map(Value::String)),
+        ("path", patch.path.map(Value::String)),
+        ("retrieval_settings", patch.retrieval_settings),
+    ];
+    for (field, value) in known {
+        if let Some(value) = value {
+            fields.insert(field.to_owned(), value);
+        }
+    }
     let record = state
         .engine
         .knowledge()
-        .update_base(&caller.project, &id, patch)
+        .update_base(&caller.project, &id, fields)
         .await?;
-    Ok(Json(kb_json(&record)))
+    Ok(Json(kb_dto(&record)?))
 }
 
 /// Delete a knowledge base with its datasources and chunks.
 #[utoipa::path(delete, path = "/v2/knowledge/{kb}", operation_id = "knowledge_delete", tag = "knowledge",
     params(("kb" = String, Path, description = "Id or key")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
+    responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     collections::delete::<KnowledgeBases>(&state, &caller, &id).await
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SearchOptions {
-    #[serde(default)]
-    include_vectors: bool,
-    #[serde(default = "yes")]
-    include_metadata: bool,
-    #[serde(default = "yes")]
-    include_scores: bool,
 }
 
 impl From<SearchOptions> for MatchFields {
@@ -194,36 +209,18 @@ impl From<SearchOptions> for MatchFields {
     }
 }
 
-fn yes() -> bool {
-    true
-}
-
-#[derive(Deserialize)]
-pub(crate) struct SearchBody {
-    query: String,
-    #[serde(default)]
-    top_k: Option<f64>,
-    #[serde(default)]
-    threshold: Option<f64>,
-    #[serde(default)]
-    search_type: Option<String>,
-    #[serde(default)]
-    filter_by: Option<Value>,
-    #[serde(default)]
-    search_options: Option<SearchOptions>,
-}
-
 /// Search a knowledge base's enabled chunks.
-#[utoipa::path(post, path = "/v2/knowledge/{kb}/search", operation_id = "knowledge_search", tag = "knowledge", request_body = Object,
+#[utoipa::path(post, path = "/v2/knowledge/{kb}/search", operation_id = "knowledge_search", tag = "knowledge",
+    request_body(content = KnowledgeSearch, example = json!({"query": "refund policy", "top_k": 3})),
     params(("kb" = String, Path, description = "Id or key")),
-    responses((status = 200, description = "`{matches: [{id, text, metadata, scores: {search_score}}]}`"),
-              (status = 400, description = "Invalid field"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The best matches", body = KnowledgeSearchResult),
+              (status = 502, description = "The embedding model failed", body = ErrorBody)))]
 pub(crate) async fn search(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<SearchBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<KnowledgeSearch>,
+) -> Result<Json<KnowledgeSearchResult>, ApiError> {
     let kb = find_kb(&state, &caller, &id).await?;
     let query = KnowledgeQuery {
         query: body.query,
@@ -236,6 +233,6 @@ pub(crate) async fn search(
     let fields = body
         .search_options
         .map_or_else(MatchFields::default, MatchFields::from);
-    let matches: Vec<Value> = matches.iter().map(|m| m.to_json(fields)).collect();
-    Ok(Json(json!({"matches": matches})))
+    let matches = matches.iter().map(|m| search_match(m, fields)).collect();
+    Ok(Json(KnowledgeSearchResult { matches }))
 }

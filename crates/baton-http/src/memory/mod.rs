@@ -1,23 +1,24 @@
 //! `/v2/memory-stores`: stores, one memory per entity, and each memory's documents.
 
 use crate::auth::Caller;
-use crate::collections::{self, page_json, CollectionWire};
-use crate::error::ApiError;
+use crate::collections::{self, page_of, CollectionWire};
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{page_request_or, ApiJson};
 use crate::extract::{Path, Query};
 use crate::state::AppState;
+use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use baton_core::collection::{CollectionKind, CollectionRecord, MemoryStorePatch, MemoryStoreSpec};
-use baton_engine::collections::CountedMemory;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(crate) mod documents;
+mod dto;
+
+pub(crate) use dto::*;
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -42,58 +43,37 @@ struct MemoryStores;
 impl CollectionWire for MemoryStores {
     const KIND: CollectionKind = CollectionKind::MemoryStore;
     const PAGE_SIZE: u64 = 10;
-    fn to_json(c: &CollectionRecord) -> Value {
-        store_json(c)
+    type Dto = MemoryStoreDto;
+    fn to_dto(c: &CollectionRecord) -> Result<MemoryStoreDto, ApiError> {
+        store_dto(c)
     }
 }
 
-fn store_json(c: &CollectionRecord) -> Value {
-    let mut body = c.spec.clone();
-    body.insert("_id".into(), json!(c.id));
-    body.insert("key".into(), json!(c.key));
-    body.insert("created".into(), json!(c.created));
-    body.insert("updated".into(), json!(c.updated));
-    body.entry("description").or_insert(json!(""));
-    Value::Object(body)
-}
-
-fn memory_json(counted: &CountedMemory) -> Value {
-    let (m, documents) = (&counted.memory, counted.documents);
-    json!({"_id": m.id, "entity_id": m.entity_id, "store_id": m.collection_id,
-           "workspace_id": m.project_id, "documents_count": documents, "metadata": m.metadata,
-           "created": m.created, "updated": m.updated})
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EmbeddingConfig {
-    model: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateStore {
-    key: String,
-    embedding_config: EmbeddingConfig,
-    description: String,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    ttl: Option<f64>,
-    #[serde(default)]
-    project_id: Option<String>,
+fn store_dto(c: &CollectionRecord) -> Result<MemoryStoreDto, ApiError> {
+    let settings: MemoryStoreSettings = collections::stored_settings(c)?;
+    Ok(MemoryStoreDto {
+        id: c.id.clone(),
+        key: c.key.clone(),
+        description: settings.description.unwrap_or_default(),
+        embedding_config: settings.embedding_config,
+        path: settings.path,
+        ttl: settings.ttl,
+        created: c.created.clone(),
+        updated: c.updated.clone(),
+    })
 }
 
 /// Create a memory store.
-#[utoipa::path(post, path = "/v2/memory-stores", operation_id = "memory_stores_create", tag = "memory", request_body = Object,
-    responses((status = 201, description = "The memory store"), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Key taken")))]
+#[utoipa::path(post, path = "/v2/memory-stores", operation_id = "memory_stores_create", tag = "memory",
+    request_body(content = MemoryStoreCreate, example = json!({"key": "customers",
+        "description": "What customers told us", "embedding_config": {"model": "openai/text-embedding-3-small"}})),
+    responses((status = 201, description = "The memory store", body = MemoryStoreDto),
+              (status = 409, description = "Key taken", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    ApiJson(body): ApiJson<CreateStore>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let _ = body.project_id;
+    ApiJson(body): ApiJson<MemoryStoreCreate>,
+) -> Result<(StatusCode, Json<MemoryStoreDto>), ApiError> {
     let spec = MemoryStoreSpec {
         description: body.description,
         embedding_model: body.embedding_config.model,
@@ -105,56 +85,44 @@ pub(crate) async fn create(
         .memory()
         .create_store(&caller.project, body.key, spec)
         .await?;
-    Ok((StatusCode::CREATED, Json(store_json(&record))))
+    Ok((StatusCode::CREATED, Json(store_dto(&record)?)))
 }
 
 /// List memory stores, newest first.
 #[utoipa::path(get, path = "/v2/memory-stores", operation_id = "memory_stores_list", tag = "memory",
-    responses((status = 200, description = "`{object, data, has_more}`")))]
+    params(PageParams),
+    responses((status = 200, description = "A page of memory stores", body = ListPage<MemoryStoreDto>)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListPage<MemoryStoreDto>>, ApiError> {
     collections::list::<MemoryStores>(&state, &caller, &query).await
 }
 
 /// Retrieve a memory store by key or id.
 #[utoipa::path(get, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_retrieve", tag = "memory",
     params(("store" = String, Path, description = "Key or id")),
-    responses((status = 200, description = "The memory store"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The memory store", body = MemoryStoreDto)))]
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemoryStoreDto>, ApiError> {
     collections::retrieve::<MemoryStores>(&state, &caller, &key).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateStore {
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    ttl: Option<f64>,
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    project_id: Option<String>,
-}
-
 /// Update a memory store's description, ttl or path.
-#[utoipa::path(patch, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_update", tag = "memory", request_body = Object,
+#[utoipa::path(patch, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_update", tag = "memory",
+    request_body(content = MemoryStoreUpdate, example = json!({"description": "Customer facts", "ttl": 86400})),
     params(("store" = String, Path, description = "Key or id")),
-    responses((status = 200, description = "The memory store"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The memory store", body = MemoryStoreDto)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-    ApiJson(body): ApiJson<UpdateStore>,
-) -> Result<Json<Value>, ApiError> {
-    let _ = body.project_id;
+    ApiJson(body): ApiJson<MemoryStoreUpdate>,
+) -> Result<Json<MemoryStoreDto>, ApiError> {
     let patch = MemoryStorePatch {
         description: body.description,
         ttl: body.ttl,
@@ -165,13 +133,13 @@ pub(crate) async fn update(
         .memory()
         .update_store(&caller.project, &key, patch)
         .await?;
-    Ok(Json(store_json(&record)))
+    Ok(Json(store_dto(&record)?))
 }
 
 /// Delete a memory store and every memory in it.
 #[utoipa::path(delete, path = "/v2/memory-stores/{store}", operation_id = "memory_stores_delete", tag = "memory",
     params(("store" = String, Path, description = "Key or id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
+    responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -188,43 +156,38 @@ async fn find_store(
     collections::find::<MemoryStores>(state, caller, key).await
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateMemory {
-    entity_id: String,
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
-}
-
 /// Create the memory of an entity.
-#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories", operation_id = "memories_create", tag = "memory", request_body = Object,
+#[utoipa::path(post, path = "/v2/memory-stores/{store}/memories", operation_id = "memories_create", tag = "memory",
+    request_body(content = MemoryCreate, example = json!({"entity_id": "user-42", "metadata": {"plan": "pro"}})),
     params(("store" = String, Path, description = "Key or id")),
-    responses((status = 201, description = "The memory"), (status = 409, description = "The entity has one")))]
+    responses((status = 201, description = "The memory", body = MemoryDto),
+              (status = 409, description = "The entity has one", body = ErrorBody)))]
 pub(crate) async fn create_memory(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-    ApiJson(body): ApiJson<CreateMemory>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<MemoryCreate>,
+) -> Result<(StatusCode, Json<MemoryDto>), ApiError> {
     let store = find_store(&state, &caller, &key).await?;
     let memory = state
         .engine
         .memory()
         .create(&store, &body.entity_id, body.metadata)
         .await?;
-    Ok((StatusCode::CREATED, Json(memory_json(&memory))))
+    Ok((StatusCode::CREATED, Json(MemoryDto::from(&memory))))
 }
 
 /// List the memories of a store.
 #[utoipa::path(get, path = "/v2/memory-stores/{store}/memories", operation_id = "memories_list", tag = "memory",
-    params(("store" = String, Path, description = "Key or id")),
-    responses((status = 200, description = "`{object, data, has_more}`")))]
+    params(("store" = String, Path, description = "Key or id"),
+           ("q" = Option<String>, Query, description = "Only entities whose id contains this"), PageParams),
+    responses((status = 200, description = "A page of memories", body = ListPage<MemoryDto>)))]
 pub(crate) async fn list_memories(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ListPage<MemoryDto>>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
     let page = state
         .engine
@@ -235,53 +198,47 @@ pub(crate) async fn list_memories(
             &page_request_or(&query, 10)?,
         )
         .await?;
-    Ok(page_json(&page, memory_json))
+    page_of(&page, ok)
 }
 
 /// Retrieve an entity's memory.
 #[utoipa::path(get, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_retrieve", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
-    responses((status = 200, description = "The memory"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The memory", body = MemoryDto)))]
 pub(crate) async fn retrieve_memory(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((key, entity)): Path<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemoryDto>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
     let memory = state.engine.memory().get_counted(&store, &entity).await?;
-    Ok(Json(memory_json(&memory)))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UpdateMemory {
-    #[serde(default)]
-    metadata: Option<Map<String, Value>>,
+    Ok(Json(MemoryDto::from(&memory)))
 }
 
 /// Replace an entity's memory metadata.
-#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_update", tag = "memory", request_body = Object,
+#[utoipa::path(patch, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_update", tag = "memory",
+    request_body(content = MemoryUpdate, example = json!({"metadata": {"plan": "team"}})),
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
-    responses((status = 200, description = "The memory"), (status = 404, description = "Unknown")))]
+    responses((status = 200, description = "The memory", body = MemoryDto)))]
 pub(crate) async fn update_memory(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((key, entity)): Path<(String, String)>,
-    ApiJson(body): ApiJson<UpdateMemory>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<MemoryUpdate>,
+) -> Result<Json<MemoryDto>, ApiError> {
     let store = find_store(&state, &caller, &key).await?;
     let memory = state
         .engine
         .memory()
         .update(&store, &entity, body.metadata)
         .await?;
-    Ok(Json(memory_json(&memory)))
+    Ok(Json(MemoryDto::from(&memory)))
 }
 
 /// Delete an entity's memory and its documents.
 #[utoipa::path(delete, path = "/v2/memory-stores/{store}/memories/{entity}", operation_id = "memories_delete", tag = "memory",
     params(("store" = String, Path, description = "Key or id"), ("entity" = String, Path, description = "Entity id")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Unknown")))]
+    responses((status = 204, description = "Deleted")))]
 pub(crate) async fn delete_memory(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

@@ -11,7 +11,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 /// One message of a run's event stream, as its SSE fields (the schema of the operations'
 /// `text/event-stream` bodies): `event` (the event's type), `id` (stored events only) and
-/// `data`, a [`RunEventMessage`] as JSON; or the last message, `data: [DONE]`.
+/// `data`, a [`RunEventMessage`] as JSON; or the last message: `data: [DONE]`, or
+/// `event: reconnect` (no data) from a server shutting down mid-turn.
 pub struct RunEventSse;
 
 impl PartialSchema for RunEventSse {
@@ -46,9 +47,27 @@ impl PartialSchema for RunEventSse {
                 text("The end of the stream").enum_values(Some(["[DONE]"])),
             )
             .required("data");
-        let schema = OneOfBuilder::new().item(event).item(done).description(Some(
-            "One SSE message of a run's event stream: an event, or the final `data: [DONE]`",
-        ));
+        let reconnect = Object::builder()
+            .property(
+                "event",
+                text("The server shuts down mid-turn; the run goes on: reconnect to `…/stream` with `Last-Event-ID`")
+                    .enum_values(Some(["reconnect"])),
+            )
+            .property(
+                "retry",
+                Object::builder()
+                    .schema_type(Type::Integer)
+                    .description(Some("Milliseconds to wait before reconnecting")),
+            )
+            .required("event");
+        let schema = OneOfBuilder::new()
+            .item(event)
+            .item(done)
+            .item(reconnect)
+            .description(Some(
+                "One SSE message of a run's event stream: an event, or the last message \
+                 (`data: [DONE]`, or `event: reconnect` from a server shutting down mid-turn)",
+            ));
         RefOr::T(schema.into())
     }
 }

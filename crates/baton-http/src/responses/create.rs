@@ -160,7 +160,9 @@ pub(super) async fn run_to_end(
 ) -> Result<Json<AgentResponse>, ApiError> {
     let task_id = prepared.task.id.clone();
     let project = prepared.task.project_id.clone();
-    let finished = match engine.spawn(prepared).await {
+    let run = engine.spawn(prepared);
+    // A server shutting down answers before the run ends (503: it goes on elsewhere).
+    let finished = match engine.outcome(&task_id, run).await {
         Ok(Ok(task)) => task,
         // Another server took the run over (or the runner died): answer with the stored task.
         Ok(Err(EngineError::LeaseLost(_))) | Err(_) => engine

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 pub struct CreateResponseRequest {
     /// The message: `user` text or files, or `tool` results answering `pending_tool_calls`.
     /// Required unless `tool_reviews` answer a task's pending reviews.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::optional_object")]
     pub message: Option<InputMessage>,
     /// Decisions on `pending_tool_reviews`, with `task_id`.
     #[serde(default)]
@@ -41,10 +41,10 @@ pub struct CreateResponseRequest {
     #[schema(deprecated)]
     pub contact: Option<IdentityInput>,
     /// A thread: its earlier tasks' messages are the new task's context.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::optional_object")]
     pub thread: Option<ThreadInput>,
     /// The entity the agent's memory stores bind to.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::extract::optional_object")]
     pub memory: Option<MemoryInput>,
     /// Free-form metadata, kept with the task and its traces.
     #[serde(default)]
@@ -389,5 +389,43 @@ impl ThreadTask {
             updated_at: task.updated.clone(),
             usage: TokenUsage::from(&data.usage),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CreateResponseRequest;
+    use crate::schedules::dto::CreateScheduleRequest;
+    use serde_json::json;
+
+    /// serde's derive reads a struct from an array of its fields too; the API takes objects.
+    #[test]
+    fn nested_objects_are_not_read_from_arrays() {
+        let cases = [
+            (
+                json!({"message": {"role": "user", "parts": [{"kind": "file", "file": [null, null]}]}}),
+                // Inside a part (tagged by `kind`) serde knows the part, not the field.
+                "message.parts[0]",
+            ),
+            (json!({"message": ["user", []]}), "message"),
+            (json!({"thread": ["t1"]}), "thread"),
+            (json!({"memory": ["e1"]}), "memory"),
+        ];
+        for (body, param) in cases {
+            let err =
+                crate::extract::from_value::<CreateResponseRequest>(body.clone()).unwrap_err();
+            assert_eq!(err.param.as_deref(), Some(param), "{body}: {}", err.message);
+            assert!(
+                err.message.contains("expected an object"),
+                "{}",
+                err.message
+            );
+        }
+        let ok = json!({"message": {"role": "user", "parts": [{"kind": "file", "file": {"uri": "u"}}]},
+            "thread": {"id": "t"}, "memory": null});
+        crate::extract::from_value::<CreateResponseRequest>(ok).unwrap();
+        let schedule = json!({"type": "cron", "expression": "@daily", "payload": []});
+        let err = crate::extract::from_value::<CreateScheduleRequest>(schedule).unwrap_err();
+        assert_eq!(err.param.as_deref(), Some("payload"), "{}", err.message);
     }
 }

@@ -24,6 +24,8 @@ use dto::{AgentResponse, CreateResponseRequest, PolledResponse, ThreadTask, Thre
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::Value;
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,7 +44,9 @@ macro_rules! sse_framing {
         "Each SSE message has `event: <type>`, `id: <n>` (stored events only; send the last one \
          back as `Last-Event-ID` to resume) and `data:` a `RunEventMessage` JSON object. \
          Keep-alive comments (`:`) may come between messages. The stream ends after \
-         `response.done` or `response.failed` with `data: [DONE]`."
+         `response.done` or `response.failed` with `data: [DONE]`, or, when the server shuts \
+         down mid-turn, with `event: reconnect` (no data): reconnect to `…/stream` with \
+         `Last-Event-ID`."
     };
 }
 
@@ -54,16 +58,12 @@ macro_rules! sse_framing {
     responses(
         (status = 200, description = concat!("The task after the run (JSON); with `stream: true`, the run's events \
             as `text/event-stream`. ", sse_framing!()),
-            content((AgentResponse = "application/json"), (RunEventSse = "text/event-stream")),
-            links(
-                ("responses_retrieve" = (operation_id = "responses_retrieve",
-                    parameters(("agent_key" = "$request.path.agent_key"), ("task_id" = "$response.body#/task_id")))),
-                ("responses_cancel" = (operation_id = "responses_cancel",
-                    parameters(("agent_key" = "$request.path.agent_key"), ("task_id" = "$response.body#/task_id")))),
-            )),
+            content((AgentResponse = "application/json"), (RunEventSse = "text/event-stream"))),
         (status = 403, description = "An end user named another identity, memory entity or task", body = ErrorBody),
         (status = 404, description = "Unknown agent, version, task or thread", body = ErrorBody),
-        (status = 409, description = "The task is still running (`submitted` or `working`)", body = ErrorBody)))]
+        (status = 409, description = "The task is still running (`submitted` or `working`)", body = ErrorBody),
+        (status = 503, description = "The database is unavailable (retry later), or the server shut down before a \
+            synchronous run ended; the task named in the message continues on another server", body = ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -86,12 +86,25 @@ pub(crate) async fn create(
     Ok(create::run_to_end(engine, prepared).await?.into_response())
 }
 
-/// A followed stream as SSE, ended by `[DONE]`.
+/// A followed stream as SSE, ended by `[DONE]` — unless this server shuts down before the turn
+/// ends: then by a `reconnect` event, without `[DONE]`, as the run goes on elsewhere.
 fn sse(
     events: impl Stream<Item = StreamItem> + Send + 'static,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>> + Send + 'static> {
-    let done = stream::once(async { SseEvent::default().data("[DONE]") });
-    let messages = events.map(|item| item_to_sse(&item)).chain(done);
+    let cut = Arc::new(AtomicBool::new(false));
+    let seen = cut.clone();
+    let done = stream::once(async move {
+        (!seen.load(Ordering::SeqCst)).then(|| SseEvent::default().data("[DONE]"))
+    })
+    .filter_map(std::future::ready);
+    let messages = events
+        .map(move |item| {
+            if matches!(item, StreamItem::Reconnect) {
+                cut.store(true, Ordering::SeqCst);
+            }
+            item_to_sse(&item)
+        })
+        .chain(done);
     Sse::new(messages.map(Ok)).keep_alive(KeepAlive::default())
 }
 

@@ -114,6 +114,7 @@ pub struct CreateScheduleRequest {
     /// (`@daily`), `@every 6h` or `@at 2026-05-01T09:00:00Z`.
     pub expression: String,
     /// What each firing sends.
+    #[serde(deserialize_with = "crate::extract::object")]
     pub payload: SchedulePayloadInput,
     /// A name.
     #[serde(default)]

@@ -37,17 +37,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/v3/agents/{agent_key}/schedules", operation_id = "schedules_create", tag = "schedules",
     request_body = CreateScheduleRequest,
     params(("agent_key" = String, Path, description = "Agent key")),
-    responses((status = 201, description = "The schedule", body = Schedule, links(
-                  ("schedules_retrieve" = (operation_id = "schedules_retrieve",
-                      parameters(("agent_key" = "$request.path.agent_key"), ("schedule_id" = "$response.body#/_id")))),
-                  ("schedules_update" = (operation_id = "schedules_update",
-                      parameters(("agent_key" = "$request.path.agent_key"), ("schedule_id" = "$response.body#/_id")))),
-                  ("schedules_execute" = (operation_id = "schedules_execute",
-                      parameters(("agent_key" = "$request.path.agent_key"), ("schedule_id" = "$response.body#/_id")))),
-                  ("schedules_list_executions" = (operation_id = "schedules_list_executions",
-                      parameters(("agent_key" = "$request.path.agent_key"), ("schedule_id" = "$response.body#/_id")))),
-                  ("schedules_delete" = (operation_id = "schedules_delete",
-                      parameters(("agent_key" = "$request.path.agent_key"), ("schedule_id" = "$response.body#/_id")))))),
+    responses((status = 201, description = "The schedule", body = Schedule),
               (status = 400, description = "Invalid field, or a bad expression (`invalid_expression`)", body = ErrorBody),
               (status = 404, description = "Unknown agent or agent_tag", body = ErrorBody)))]
 pub(crate) async fn create(

@@ -85,9 +85,14 @@ impl AgentTool {
 
 /// Every field an entry may have on the wire; unknown ones (`action_type`, …) are ignored.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = AgentTool))]
 struct WireTool {
+    /// The entry's id (a stored tool's `_id` for references); assigned by the server.
     #[serde(default)]
     id: Option<String>,
+    /// A built-in tool's name (`current_date`, `query_knowledge_base`, …) or a custom tool
+    /// type (`function`, `http`, `code`, `json_schema`, `mcp`).
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
@@ -142,6 +147,29 @@ struct WireToolOut<'a> {
     code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     parameters: Option<&'a Value>,
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AgentTool {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <WireTool as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AgentTool {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "AgentTool".into()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        <WireTool as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 impl Serialize for AgentTool {

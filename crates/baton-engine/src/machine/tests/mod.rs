@@ -1,6 +1,7 @@
 //! Unit tests of the run machine: plain functions on a checkpoint, no runtime, no I/O.
 
 mod admit;
+mod hand_over;
 mod reply;
 mod resume;
 mod transition;

@@ -20,6 +20,7 @@ fn next() -> Input {
     Input::Next {
         now_ms: 1_000,
         cancel_requested: false,
+        hand_over: false,
     }
 }
 

@@ -20,6 +20,7 @@ fn next() -> Input {
     Input::Next {
         now_ms: 1_000,
         cancel_requested: false,
+        hand_over: false,
     }
 }
 
@@ -260,6 +261,7 @@ fn a_cancel_ends_the_run_wherever_it_is() {
         Input::Next {
             now_ms: 0,
             cancel_requested: true,
+            hand_over: false,
         },
         Input::Canceled,
     ] {
@@ -297,6 +299,7 @@ fn limits_end_or_fail_the_turn() {
     let late = Input::Next {
         now_ms: 1_001,
         cancel_requested: false,
+        hand_over: false,
     };
     let done = assert_ended(&transition(&mut data, &c, late), TaskState::Completed, true);
     assert!(matches!(
