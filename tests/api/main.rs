@@ -19,6 +19,7 @@ mod tenancy;
 mod tool_intents;
 mod tool_runtime;
 mod tools;
+mod wire_schema;
 
 use serde_json::{json, Value};
 

@@ -2,13 +2,12 @@
 //! ends — alike for a turn that runs now and for a message queued on a running task
 //! (`multitask_strategy` `enqueue` or `interrupt`): a queued message's answer is its own turn's.
 
-use super::body::post_json;
+use super::dto::{AgentResponse, QueuedReceipt};
 use super::sse;
 use crate::error::ApiError;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use baton_engine::{Admission, Engine, QueuedMessage};
-use serde_json::{json, Value};
 
 /// The answer to a create request whose message was admitted.
 pub(super) async fn answer(
@@ -25,7 +24,7 @@ pub(super) async fn answer(
     };
     if background {
         let data = Engine::data(&prepared.task)?;
-        return Ok(Json(post_json(&prepared.task, &data)).into_response());
+        return Ok(Json(AgentResponse::new(&prepared.task, &data)).into_response());
     }
     let task = &prepared.task;
     let data = Engine::data(task)?;
@@ -45,7 +44,7 @@ pub(super) async fn answer(
     }
     let finished = engine.run_turn(prepared).await?;
     let data = Engine::data(&finished)?;
-    Ok(Json(post_json(&finished, &data)).into_response())
+    Ok(Json(AgentResponse::new(&finished, &data)).into_response())
 }
 
 /// A queued message: `background` answers at once with the task as it is and the message's
@@ -66,8 +65,8 @@ async fn queued_answer(
         data.turn_usage = Default::default();
         data.finish = None;
         data.error = None;
-        let mut body = post_json(task, &data);
-        body["queued"] = receipt(&queued);
+        let mut body = AgentResponse::new(task, &data);
+        body.queued = Some(receipt(&queued));
         return Ok(Json(body).into_response());
     }
     if streaming {
@@ -88,16 +87,20 @@ async fn queued_answer(
         )
         .await?;
     let data = Engine::data(&finished)?;
-    let mut body = post_json(&finished, &data);
+    let mut body = AgentResponse::new(&finished, &data);
     if data.response_id != queued.response_id {
         // The task stopped before the message's turn (it waits behind a pause): say so.
-        body["queued"] = receipt(&queued);
+        body.queued = Some(receipt(&queued));
     }
     Ok(Json(body).into_response())
 }
 
 /// Where a queued message waits.
-fn receipt(queued: &QueuedMessage) -> Value {
-    json!({"message_id": queued.message_id, "response_id": queued.response_id,
-           "position": queued.position, "interrupts": queued.interrupts})
+fn receipt(queued: &QueuedMessage) -> QueuedReceipt {
+    QueuedReceipt {
+        message_id: queued.message_id.clone(),
+        response_id: queued.response_id.clone(),
+        position: queued.position as u64,
+        interrupts: queued.interrupts,
+    }
 }
