@@ -9,6 +9,7 @@ mod ensemble;
 mod http_surface;
 mod memory_knowledge;
 mod memory_pages;
+mod multitask;
 mod observability;
 mod orchestra_walkthrough;
 mod runs;
@@ -20,6 +21,7 @@ mod tenancy;
 mod tool_intents;
 mod tool_runtime;
 mod tools;
+mod wire_schema;
 
 use serde_json::{json, Value};
 

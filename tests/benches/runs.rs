@@ -1,37 +1,77 @@
-//! Throughput and overhead of agent runs: a real `baton serve` process against a zero-latency
-//! testkit fake, each run one tool call and one answer.
+//! Throughput and overhead of agent runs: real `baton serve` processes against a zero-latency
+//! testkit fake, each run one tool call and one answer (two model calls, four checkpoints).
 //!
 //! ```sh
 //! cargo build --release -p baton
-//! cargo bench -p baton-e2e --bench runs             # defaults: 64 concurrent clients, 5000 runs
+//! cargo bench -p baton-e2e --bench runs              # SQLite, 1 client then 64, 5000 runs
 //! BENCH_RUNS=20000 BENCH_CONCURRENCY=64 cargo bench -p baton-e2e --bench runs
+//! BENCH_DATABASE=postgres BENCH_SERVERS=2 cargo bench -p baton-e2e --bench runs
 //! ```
-//! It prints runs per second, p50/p99 latency of a whole run as the client sees it (the fake
-//! answers at once, so this is the time the server adds), and the server's CPU time per run
-//! (user + system, from /proc).
+//! First one client sends `BENCH_SERIAL_RUNS` runs one after another: the median run time is
+//! what the server adds (the fake answers at once), reported per run and per step (a model
+//! call and its checkpoints). Then `BENCH_CONCURRENCY` clients share `BENCH_RUNS` runs across
+//! `BENCH_SERVERS` server processes on one database: runs per second, latency, and the servers'
+//! CPU time per run (user + system, from /proc). `BENCH_DATABASE=postgres` runs on a fresh
+//! PostgreSQL database (`BATON_TEST_DATABASE_URL`); `BENCH_SERVER=path` picks the binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use baton_e2e::bench::{env_or, percentile, server_binary};
-
+use baton_e2e::bench::{self, env_or, percentile, BenchDatabase, ServerProcess};
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::json;
-use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// User + system CPU seconds of a process, from /proc/<pid>/stat.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0 // USER_HZ is 100 on Linux
+/// One run, as a client sees it: its whole time.
+async fn run_once(client: &reqwest::Client, url: &str) -> Duration {
+    let started = Instant::now();
+    let body = json!({"message": {"role": "user", "parts": [{"kind": "text", "text": "date?"}]}});
+    let body = bench::respond(client, url, "bench", &body).await;
+    assert_eq!(body["status"]["state"], "completed", "{body}");
+    started.elapsed()
 }
 
-#[allow(clippy::disallowed_methods)] // the benchmark runs the real server binary
+fn cpu_of(servers: &[ServerProcess]) -> f64 {
+    servers.iter().map(|s| bench::cpu_seconds(s.pid())).sum()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// `runs` runs by `concurrency` clients, spread over the servers; their sorted latencies.
+async fn load(
+    client: &reqwest::Client,
+    urls: &[String],
+    runs: usize,
+    concurrency: usize,
+) -> Vec<Duration> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut workers = Vec::new();
+    for worker in 0..concurrency {
+        let (client, next) = (client.clone(), next.clone());
+        let url = urls[worker % urls.len()].clone();
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while next.fetch_add(1, Ordering::Relaxed) < runs {
+                latencies.push(run_once(&client, &url).await);
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::with_capacity(runs);
+    for w in workers {
+        latencies.extend(w.await.unwrap());
+    }
+    latencies.sort();
+    latencies
+}
+
 fn main() {
     let runs = env_or("BENCH_RUNS", 5000);
+    let serial_runs = env_or("BENCH_SERIAL_RUNS", 500);
     let concurrency = env_or("BENCH_CONCURRENCY", 64);
+    let server_count = env_or("BENCH_SERVERS", 1);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -45,72 +85,65 @@ fn main() {
                 Turn::tool_calls(vec![("current_date", json!({}))])
             }
         }));
-        let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(server_binary())
-            .arg("serve")
-            .env("BATON_LISTEN", "127.0.0.1:0")
-            .env("BATON_API_KEY", "bench-key")
-            .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display()))
-            .env("BATON_DATA_DIR", dir.path())
-            .env("OPENAI_BASE_URL", fake.base_url())
-            .env("OPENAI_API_KEY", "sk-bench")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let url = baton_e2e::listening_url(&mut child);
-        let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-        let resp = client.post(format!("{url}/v2/agents")).bearer_auth("bench-key")
-            .json(&json!({"key": "bench", "role": "r", "description": "d", "instructions": "Be brief.",
-                          "path": "Default", "model": "openai/gpt-4o",
-                          "settings": {"tools": [{"type": "current_date"}]}}))
-            .send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 201);
-        let run_once = |client: reqwest::Client, url: String| async move {
-            let started = Instant::now();
-            let resp = client.post(format!("{url}/v2/agents/bench/responses")).bearer_auth("bench-key")
-                .json(&json!({"message": {"role": "user", "parts": [{"kind": "text", "text": "date?"}]}}))
-                .send().await.unwrap();
-            assert_eq!(resp.status().as_u16(), 200);
-            let body: serde_json::Value = resp.json().await.unwrap();
-            assert_eq!(body["status"]["state"], "completed", "{body}");
-            started.elapsed()
-        };
+        let db = BenchDatabase::from_env().await;
+        let servers: Vec<ServerProcess> = (0..server_count)
+            .map(|_| ServerProcess::start(&db, &fake.base_url()))
+            .collect();
+        let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+        let client = bench::client(concurrency);
+        bench::create_agent(
+            &client,
+            &urls[0],
+            "bench",
+            json!([{"type": "current_date"}]),
+        )
+        .await;
         // Warm up connections and the database.
-        for _ in 0..50 {
-            run_once(client.clone(), url.clone()).await;
+        for url in &urls {
+            for _ in 0..50 {
+                run_once(&client, url).await;
+            }
         }
-        let pid = child.id();
-        let cpu_before = cpu_seconds(pid);
+        println!(
+            "{} on {}, {server_count} server process(es); each run 1 tool call + 1 answer \
+                  (2 model calls)",
+            bench::server_binary().display(),
+            db.backend()
+        );
+
+        let cpu_before = cpu_of(&servers);
+        let serial = load(&client, &urls[..1], serial_runs, 1).await;
+        let cpu = cpu_of(&servers) - cpu_before;
+        println!(
+            "1 client, {serial_runs} runs: p50 {:.2} ms per run ({:.2} ms per step), \
+                  p99 {:.2} ms; server CPU per run {:.0} µs",
+            ms(percentile(&serial, 0.5)),
+            ms(percentile(&serial, 0.5)) / 2.0,
+            ms(percentile(&serial, 0.99)),
+            cpu / serial_runs as f64 * 1e6
+        );
+
+        let cpu_before = cpu_of(&servers);
         let started = Instant::now();
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let mut workers = Vec::new();
-        for _ in 0..concurrency {
-            let (client, url, next) = (client.clone(), url.clone(), next.clone());
-            workers.push(tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < runs {
-                    latencies.push(run_once(client.clone(), url.clone()).await);
-                }
-                latencies
-            }));
-        }
-        let mut latencies = Vec::with_capacity(runs);
-        for w in workers {
-            latencies.extend(w.await.unwrap());
-        }
+        let latencies = load(&client, &urls, runs, concurrency).await;
         let elapsed = started.elapsed();
-        let cpu = cpu_seconds(pid) - cpu_before;
-        latencies.sort();
-        println!("runs: {runs} at concurrency {concurrency}, each 1 tool call + 1 answer (2 model calls)");
-        println!("throughput: {:.0} runs/s", runs as f64 / elapsed.as_secs_f64());
-        println!("latency per run: p50 {:.2} ms, p99 {:.2} ms",
-                 percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-                 percentile(&latencies, 0.99).as_secs_f64() * 1e3);
-        println!("server CPU per run: {:.0} µs", cpu / runs as f64 * 1e6);
+        let cpu = cpu_of(&servers) - cpu_before;
+        println!(
+            "{concurrency} clients, {runs} runs: {:.0} runs/s; p50 {:.2} ms, p99 {:.2} ms; \
+                  server CPU per run {:.0} µs",
+            runs as f64 / elapsed.as_secs_f64(),
+            ms(percentile(&latencies, 0.5)),
+            ms(percentile(&latencies, 0.99)),
+            cpu / runs as f64 * 1e6
+        );
+        for s in &servers {
+            println!(
+                "server {}: RSS {:.0} MiB (peak {:.0} MiB)",
+                s.pid(),
+                bench::memory_mib(s.pid(), "VmRSS"),
+                bench::memory_mib(s.pid(), "VmHWM")
+            );
+        }
         println!("model calls served by the fake: {}", fake.request_count());
-        let _ = child.kill();
-        let _ = child.wait();
     });
 }

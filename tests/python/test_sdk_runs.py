@@ -139,3 +139,42 @@ def test_a_run_reads_back_as_a_trace(orq, fake_openai):
         filters=[{"field": "agent", "op": "eq", "values": [key]}],
     )
     assert [t.trace_id for t in found.data] == [trace_id]
+
+
+def test_a_running_task_refuses_a_message_with_409_and_the_polled_task_lists_queued_ones(
+    orq, fake_openai, baton_server
+):
+    """A busy task answers 409 (`task_busy`, with the task's running state), which the SDK raises
+    as its default error; a message queued with Baton's `multitask_strategy` (not an SDK
+    field) shows in the polled task without breaking the SDK's model."""
+    import httpx
+    import pytest
+    from orq_ai_sdk import models
+
+    key = make_agent(orq, [])
+    fake_openai.push({"text": "Slowly done.", "delay_ms": 1500}, {"text": "Then this."})
+    started = orq.agents.responses.create(agent_key=key, message=user("Take your time"), background=True)
+    with pytest.raises(models.APIDefaultError) as err:
+        orq.agents.responses.create(agent_key=key, task_id=started.task_id, message=user("And now?"))
+    assert err.value.status_code == 409
+    body = json.loads(err.value.body)
+    assert body["error"]["code"] == "task_busy", body
+    assert body["task"]["id"] == started.task_id, body
+    assert body["task"]["state"] in ("submitted", "working"), body
+
+    queued = httpx.post(
+        f"{baton_server.url}/v2/agents/{key}/responses",
+        headers={"Authorization": f"Bearer {baton_server.api_key}"},
+        json={"task_id": started.task_id, "message": user("After that"),
+              "multitask_strategy": "enqueue", "background": True},
+        timeout=10,
+    )
+    assert queued.status_code == 200, queued.text
+    polled = orq.agents.responses.get(agent_key=key, task_id=started.task_id)
+    assert polled.status == "in_progress"
+    deadline = time.monotonic() + 20
+    while polled.status == "in_progress" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        polled = orq.agents.responses.get(agent_key=key, task_id=started.task_id)
+    assert polled.status == "completed"
+    assert polled.output[-1].parts[0].text == "Then this."

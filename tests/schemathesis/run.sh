@@ -8,6 +8,7 @@
 #   bash tests/schemathesis/run.sh                  # needs `schemathesis` on PATH or in .venv
 # Environment:
 #   BATON_BIN          the server binary (default target/debug/baton)
+#   BATON_FAKE_BIN     the fake model provider (default: `baton-fake` next to BATON_BIN)
 #   SCHEMATHESIS       the schemathesis executable (default .venv/bin/schemathesis)
 #   ST_MAX_EXAMPLES    examples per operation (default 30)
 #   ST_SEED            the seed (default 20240601)
@@ -21,26 +22,46 @@ baton_bin="${BATON_BIN:-target/debug/baton}"
 schemathesis="${SCHEMATHESIS:-.venv/bin/schemathesis}"
 max_examples="${ST_MAX_EXAMPLES:-30}"
 seed="${ST_SEED:-20240601}"
-tags="${ST_TAGS:-agents tools memory knowledge api-keys orchestra ensemble}"
+tags="${ST_TAGS:-agents tools memory knowledge api-keys responses schedules traces orchestra ensemble}"
+fake_bin="${BATON_FAKE_BIN:-$(dirname "$baton_bin")/baton-fake}"
 
 work="$(mktemp -d)"
 server_pid=""
+fake_pid=""
 cleanup() {
-    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    for pid in "$server_pid" "$fake_pid"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
 
 api_key="st-admin-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+# The runs agents make are answered by the testkit's fake OpenAI provider ("ok" to anything).
+mkfifo "$work/fake"
+"$fake_bin" openai >"$work/fake" 2>/dev/null &
+fake_pid=$!
+exec 4<"$work/fake"
+fake_url=""
+if IFS= read -r -t 30 line <&4 && [[ "$line" =~ ^fake\ listening\ on\ (http://[^ ]+)$ ]]; then
+    fake_url="${BASH_REMATCH[1]}"
+fi
+if [ -z "$fake_url" ]; then
+    echo "baton-fake did not start ($fake_bin; cargo build -p baton-testkit --bins)" >&2
+    exit 1
+fi
+cat <&4 >/dev/null &
+
 mkfifo "$work/stdout"
-# A bare server: SQLite in a temporary directory, any free port, no model provider (runs are
-# not under test here), the admin key as the bootstrap key.
+# A bare server: SQLite in a temporary directory, any free port, the fake provider as OpenAI,
+# the admin key as the bootstrap key.
 env -i PATH="$PATH" HOME="$work" RUST_LOG=warn \
     BATON_LISTEN=127.0.0.1:0 BATON_API_KEY="$api_key" BATON_DATA_DIR="$work/data" \
     DATABASE_URL="sqlite://$work/baton.db?mode=rwc" \
+    OPENAI_BASE_URL="$fake_url" OPENAI_API_KEY=sk-fake BATON_POLL_MS=100 \
     "$baton_bin" serve >"$work/stdout" 2>"$work/server.log" &
 server_pid=$!
 

@@ -501,38 +501,7 @@ pub fn listening_url(child: &mut std::process::Child) -> String {
     panic!("the server exited before listening");
 }
 
-/// Helpers the benchmarks share.
-pub mod bench {
-    /// A number from the environment, or `default`.
-    #[allow(clippy::disallowed_methods)] // benchmarks are configured by their environment
-    pub fn env_or(name: &str, default: usize) -> usize {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    }
-
-    /// The `baton` binary next to the running benchmark, the release one first.
-    pub fn server_binary() -> std::path::PathBuf {
-        let target = std::env::current_exe().unwrap();
-        let dir = target.parent().and_then(|p| p.parent()).unwrap().to_owned();
-        for candidate in [
-            dir.join("../release/baton"),
-            dir.join("baton"),
-            dir.join("../debug/baton"),
-        ] {
-            if candidate.exists() {
-                return candidate;
-            }
-        }
-        panic!("build the server first: cargo build --release -p baton");
-    }
-
-    /// The `p` quantile (0..1) of sorted values.
-    pub fn percentile<T: Copy>(sorted: &[T], p: f64) -> T {
-        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-    }
-}
+pub mod bench;
 
 /// The reference MCP server `@modelcontextprotocol/server-everything`, pinned in `tests/mcp`:
 /// its `dist/index.js`, installed with `npm ci` under `target/` on first use (once for all

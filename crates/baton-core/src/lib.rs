@@ -23,6 +23,8 @@ pub mod message;
 pub mod model;
 #[cfg(feature = "openapi")]
 mod openapi;
+#[cfg(feature = "openapi")]
+pub use openapi::JsonObject;
 pub mod schedule;
 pub mod secret;
 pub mod store;

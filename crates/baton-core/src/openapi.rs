@@ -1,11 +1,13 @@
 //! OpenAPI schemas of the types whose wire form serde cannot describe by itself: a value that
-//! is either a string or an object.
+//! is either a string or an object, and free-form objects.
 
 use crate::agent::ModelConfig;
 use crate::tool::HeaderValue;
 use crate::validate::MODEL_NAME_PATTERN;
 use std::borrow::Cow;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
+};
 use utoipa::openapi::RefOr;
 use utoipa::{PartialSchema, ToSchema};
 
@@ -17,6 +19,26 @@ fn string(description: &str) -> ObjectBuilder {
 
 fn model_name(description: &str) -> ObjectBuilder {
     string(description).pattern(Some(MODEL_NAME_PATTERN))
+}
+
+/// The schema of a JSON object with any keys. Fields that hold one refer to it by name:
+/// code generators (openapi-python-client) cannot read a free-form object inline in a union.
+pub struct JsonObject;
+
+impl PartialSchema for JsonObject {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(true)))
+            .description(Some("A JSON object with any keys"))
+            .into()
+    }
+}
+
+impl ToSchema for JsonObject {
+    fn name() -> Cow<'static, str> {
+        "JsonObject".into()
+    }
 }
 
 fn nullable(schema: impl Into<RefOr<Schema>>) -> OneOfBuilder {
@@ -41,11 +63,9 @@ impl PartialSchema for ModelConfig {
             )
             .property(
                 "parameters",
-                ObjectBuilder::new()
-                    .schema_type(SchemaType::from_iter([Type::Object, Type::Null]))
-                    .description(Some(
-                        "OpenAI-style parameters (temperature, max_tokens, …), passed on",
-                    )),
+                nullable(utoipa::openapi::Ref::from_schema_name(JsonObject::name())).description(
+                    Some("OpenAI-style parameters (temperature, max_tokens, …), passed on"),
+                ),
             )
             .property(
                 "retry",
@@ -69,6 +89,7 @@ impl ToSchema for ModelConfig {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
         use crate::agent::RetryPolicy;
         schemas.push((RetryPolicy::name().into(), RetryPolicy::schema()));
+        schemas.push((JsonObject::name().into(), JsonObject::schema()));
     }
 }
 

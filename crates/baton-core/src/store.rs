@@ -297,6 +297,10 @@ pub trait TaskStore: Send + Sync {
     /// Whether a client asked to cancel the task.
     async fn cancel_requested(&self, task_id: &str) -> Result<bool, StoreError>;
 
+    /// Forgets a cancel request (a new turn starts; the request was for the one before). Does
+    /// not touch the revision; `NotFound` if absent.
+    async fn clear_cancel(&self, task_id: &str) -> Result<(), StoreError>;
+
     /// Tasks of a thread, oldest first.
     async fn thread_tasks(
         &self,

@@ -32,6 +32,20 @@ impl TaskState {
     pub fn is_inactive(self) -> bool {
         !matches!(self, Self::Submitted | Self::Working)
     }
+
+    /// Its wire name (`input-required`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Working => "working",
+            Self::InputRequired => "input-required",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Canceled => "canceled",
+            Self::Rejected => "rejected",
+            Self::AuthRequired => "auth-required",
+        }
+    }
 }
 
 /// A task and its history.

@@ -186,6 +186,7 @@ impl ToolHandler for CallSubAgent {
             parts: vec![Part::Text { text: message }],
             message_id: None,
             task_id: None,
+            multitask: Default::default(),
             background: false,
             stream: false,
             variables: self.variables.clone(),

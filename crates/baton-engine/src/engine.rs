@@ -12,6 +12,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// A run in this process: the turn it runs and how to stop it without waiting for a checkpoint.
+pub(crate) struct LocalRun {
+    /// The response id of the turn it runs.
+    pub response_id: String,
+    /// Wakes the run to cancel its turn.
+    pub cancel: Arc<Notify>,
+}
+
 pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub gateway: Arc<dyn ModelGateway>,
@@ -19,7 +27,7 @@ pub(crate) struct Inner {
     pub hub: EventHub,
     pub config: EngineConfig,
     pub wake: Notify,
-    pub cancels: Mutex<HashMap<String, Arc<Notify>>>,
+    pub cancels: Mutex<HashMap<String, LocalRun>>,
     pub tools: Arc<dyn ToolBackend>,
     pub schedules_changed: Notify,
     pub metrics: metrics::Metrics,
@@ -101,20 +109,28 @@ impl Engine {
         Ok(self.inner.store.events_after(task_id, seq).await?)
     }
 
-    /// Asks a task to stop; it ends `canceled` at its next await point.
+    /// Asks a task to stop its running turn; the turn ends `canceled` at its next await point
+    /// (messages queued behind it still run).
     pub async fn cancel(&self, project: &ProjectId, id: &str) -> Result<(), EngineError> {
         self.inner.store.request_cancel(project, id).await?;
+        self.wake_local_run(id, None);
+        Ok(())
+    }
+
+    /// Wakes the run of a task in this process so its turn stops now rather than at its next
+    /// checkpoint; with `turn`, only if it still runs that turn.
+    pub(crate) fn wake_local_run(&self, task_id: &str, turn: Option<&str>) {
         let local = self
             .inner
             .cancels
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned();
+            .get(task_id)
+            .filter(|run| turn.is_none_or(|t| t == run.response_id))
+            .map(|run| run.cancel.clone());
         if let Some(notify) = local {
             notify.notify_one();
         }
-        Ok(())
     }
 
     /// This process's worker id, the lease owner of the runs it holds.

@@ -19,9 +19,14 @@ pub enum EngineError {
     /// The agent version the task runs no longer exists.
     #[error("agent version not found: {0}")]
     AgentNotFound(String),
-    /// The task is queued or running; it can take no message now.
-    #[error("task `{0}` is still running; wait until it is inactive")]
-    Busy(String),
+    /// The task is queued or running; it can take no message now (`multitask_strategy`
+    /// `reject`).
+    #[error(
+        "task `{}` is still running ({}); wait until it is inactive, or send multitask_strategy `enqueue` or `interrupt`",
+        .0.task_id,
+        .0.state.as_str()
+    )]
+    Busy(Box<BusyTask>),
     /// Another worker took the task over (its lease expired).
     #[error("lease on task `{0}` lost")]
     LeaseLost(String),
@@ -64,6 +69,25 @@ pub enum EngineError {
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
+}
+
+/// What a busy task is doing, for the client that found it busy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyTask {
+    /// The task.
+    pub task_id: String,
+    /// `submitted` or `working`.
+    pub state: baton_core::task::TaskState,
+    /// The response id of the turn it runs.
+    pub response_id: String,
+    /// Model calls made in that turn so far.
+    pub iterations: u32,
+    /// Names of the tools running now (empty while the model is called or between steps).
+    pub running_tools: Vec<String>,
+    /// Messages queued behind the turn.
+    pub queued: usize,
+    /// When the task was last stored (RFC 3339).
+    pub updated: String,
 }
 
 impl EngineError {

@@ -6,6 +6,7 @@
 
 use crate::drain::StreamDrain;
 use crate::events::{Event, Subscription};
+use crate::machine::RunEvent;
 use crate::Engine;
 use baton_core::store::{EventWatch, Store, TaskEvent};
 use baton_core::ProjectId;
@@ -62,7 +63,36 @@ impl Engine {
         task_id: &str,
         after: u64,
     ) -> impl Stream<Item = StreamItem> + Send + 'static {
+        self.follower(project, task_id, after, None)
+    }
+
+    /// One turn's events: those of the turn `response_id` after the stored event `after` (the
+    /// events of turns before it are skipped), until its last event — or until the task stops
+    /// without having started it (the message that starts it waits behind a pause). Listens
+    /// from the moment it is called.
+    pub fn follow_turn(
+        &self,
+        project: &ProjectId,
+        task_id: &str,
+        after: u64,
+        response_id: &str,
+    ) -> impl Stream<Item = StreamItem> + Send + 'static {
+        let turn = TurnWatch {
+            response_id: response_id.to_owned(),
+            begun: false,
+        };
+        self.follower(project, task_id, after, Some(turn))
+    }
+
+    fn follower(
+        &self,
+        project: &ProjectId,
+        task_id: &str,
+        after: u64,
+        turn: Option<TurnWatch>,
+    ) -> impl Stream<Item = StreamItem> + Send + 'static {
         let follower = Follower {
+            turn,
             live: self.subscribe(task_id),
             watch: self.inner.store.watch_events(task_id),
             drain: self.inner.drain.stream_watch(task_id),
@@ -83,7 +113,16 @@ impl Engine {
     }
 }
 
+/// The one turn a follower follows.
+struct TurnWatch {
+    response_id: String,
+    /// Whether its `Started` was read.
+    begun: bool,
+}
+
 struct Follower {
+    /// Only this turn's events, when set.
+    turn: Option<TurnWatch>,
     store: Arc<dyn Store>,
     project: ProjectId,
     task_id: String,
@@ -154,7 +193,8 @@ impl Follower {
         if delta.seq > self.last {
             self.read(delta.seq).await;
         }
-        if delta.seq == self.last && !self.ended {
+        let in_turn = self.turn.as_ref().is_none_or(|t| t.begun);
+        if delta.seq == self.last && !self.ended && in_turn {
             self.queue.push_back(StreamItem::Event(delta));
         }
     }
@@ -177,12 +217,32 @@ impl Follower {
             }
             self.last = event.seq;
             let item = StreamItem::stored(event);
-            // A turn's last event ends the stream unless later turns' events are stored after it.
+            if !self.in_turn(&item) {
+                continue;
+            }
+            // A turn's last event ends the stream unless later turns' events are stored after
+            // it; a followed turn's last event always does.
             self.ended = item.is_terminal();
             self.queue.push_back(item);
             any = true;
+            if self.ended && self.turn.is_some() {
+                break;
+            }
         }
         any
+    }
+
+    /// Whether a stored event belongs to the followed turn (every event does when no turn is
+    /// followed): the turn's own `Started` and what follows it.
+    fn in_turn(&mut self, item: &StreamItem) -> bool {
+        let Some(turn) = &mut self.turn else {
+            return true;
+        };
+        if !turn.begun {
+            turn.begun = matches!(item, StreamItem::Event(e)
+                if matches!(&e.event, RunEvent::Started { response_id, .. } if *response_id == turn.response_id));
+        }
+        turn.begun
     }
 
     /// Whether to ask the task's state after a look found nothing: at once the first time (a

@@ -64,6 +64,7 @@ pub mod keys;
 pub mod knowledge;
 pub mod machine;
 pub mod metrics;
+mod multitask;
 mod prepare;
 pub mod prices;
 pub mod prompt;
@@ -76,6 +77,7 @@ pub mod step;
 pub mod tools;
 pub mod toolset;
 pub mod traces;
+mod turns;
 mod worker;
 
 pub use config::EngineConfig;
@@ -84,8 +86,9 @@ pub use embed::{Agent, EngineBuilder, RunHandle, RunInput, RunOutput};
 pub use engine::Engine;
 pub(crate) use engine::Inner;
 pub(crate) use error::invalid;
-pub use error::EngineError;
-pub use request::{Prepared, RunRequest, ToolReview};
+pub use error::{BusyTask, EngineError};
+pub use multitask::{Admission, QueuedMessage};
+pub use request::{MultitaskStrategy, Prepared, RunRequest, ToolReview};
 pub use worker::Workers;
 
 pub(crate) fn now_ms() -> i64 {

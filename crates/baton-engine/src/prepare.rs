@@ -1,27 +1,31 @@
 //! Turning a run request into a stored task ready to run.
 
 use crate::state::TaskData;
-use crate::{machine, now_ms, prompt, Engine, EngineError, Prepared, RunRequest};
+use crate::{machine, now_ms, prompt, BusyTask, Engine, EngineError, Prepared, RunRequest};
 use baton_core::agent::AgentSpec;
 use baton_core::message::Message;
 use baton_core::store::{StoreError, TaskRecord};
 use baton_core::ProjectId;
 
 impl Engine {
-    /// Validates the request and stores the task (new, or continued) ready to run.
+    /// Validates the request and stores the task (new, or continued) ready to run; a task
+    /// still running is `Busy` whatever the request's strategy ([`Engine::admit`] applies it).
     pub async fn prepare(&self, req: RunRequest) -> Result<Prepared, EngineError> {
         let (mut task, spec) = self.assemble(&req).await?;
         let store = &self.inner.store;
         if req.task_id.is_some() {
+            // A cancel request was for a turn before this one.
+            store.clear_cancel(&task.id).await?;
             let expected = task.revision;
             task.revision += 1;
-            store
-                .save_task(&task, expected)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => EngineError::Busy(task.id.clone()),
-                    other => other.into(),
-                })?;
+            match store.save_task(&task, expected).await {
+                Ok(()) => {}
+                // Another request continued it first, or a message was queued on it.
+                Err(StoreError::Conflict(_)) => {
+                    return Err(self.busy(&req.project, &task.id).await)
+                }
+                Err(e) => return Err(e.into()),
+            }
         } else {
             store.create_task(&task).await?;
         }
@@ -97,10 +101,10 @@ impl Engine {
             .await?
             .filter(|t| t.agent_id == req.agent.id)
             .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
-        if !task.state.is_inactive() {
-            return Err(EngineError::Busy(task_id.to_owned()));
-        }
         let mut data = Self::data(&task)?;
+        if !task.state.is_inactive() {
+            return Err(EngineError::Busy(Box::new(BusyTask::of(&task, &data))));
+        }
         machine::admit::continue_task(&mut data, message, &req.reviews)?;
         let spec = self
             .spec_of(&req.project, &task.agent_id, task.agent_version)

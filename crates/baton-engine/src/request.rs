@@ -5,7 +5,21 @@ use baton_core::agent::{AgentRecord, AgentSpec};
 use baton_core::message::{Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::ProjectId;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+/// What a message for a task that is still running does (LangGraph's `multitask_strategy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MultitaskStrategy {
+    /// Refused: the task is busy ([`crate::EngineError::Busy`], with its running state).
+    #[default]
+    Reject,
+    /// Stored with the task and run as the next turn once the running one ends.
+    Enqueue,
+    /// The running turn is canceled at its next checkpoint, then the message runs.
+    Interrupt,
+}
 
 /// The input of a run: a new task, or the next message of an existing one.
 #[derive(Debug, Clone)]
@@ -24,6 +38,8 @@ pub struct RunRequest {
     pub message_id: Option<String>,
     /// Continue this task.
     pub task_id: Option<String>,
+    /// What the message does if the task is still running.
+    pub multitask: MultitaskStrategy,
     /// Queue for a worker and answer at once.
     pub background: bool,
     /// Publish text deltas.

@@ -4,11 +4,13 @@
 mod conversation;
 mod durable;
 mod hand_over;
+mod queued;
 mod spans;
 mod wiring;
 
 pub(crate) use hand_over::Origin;
 
+use crate::engine::LocalRun;
 use crate::events::Event;
 use crate::machine::{transition, Context, Effect, Input, Reply, RunEvent};
 use crate::state::TaskData;
@@ -74,7 +76,13 @@ pub(crate) async fn run(
         .cancels
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(task.id.clone(), cancel.clone());
+        .insert(
+            task.id.clone(),
+            LocalRun {
+                response_id: data.response_id.clone(),
+                cancel: cancel.clone(),
+            },
+        );
     let lease_lost = Arc::new(AtomicBool::new(false));
     let renewer = durable::Renewer::start(&inner, &task.id, lease_lost.clone());
     let task_id = task.id.clone();
@@ -142,15 +150,7 @@ impl Runner {
     /// One transition, its effects performed up to the first that needs the model or tools
     /// (returned) or the end of the run (`Stop`, returned).
     async fn step(&mut self, input: Input) -> Result<Option<Effect>, EngineError> {
-        let effects = {
-            let context = Context {
-                spec: &self.spec,
-                kinds: &self.tools,
-                task_id: &self.task.id,
-                now_ms: now_ms(),
-            };
-            transition(&mut self.data, &context, input)
-        };
+        let effects = self.transition(input);
         for effect in effects {
             match effect {
                 Effect::Publish(event) => self.emit(event),
@@ -161,7 +161,18 @@ impl Runner {
                     }
                     self.task.state = state;
                 }
-                Effect::Checkpoint => self.checkpoint().await?,
+                Effect::Checkpoint => {
+                    if self.checkpoint().await? == durable::Stored::Reopened {
+                        // The turn's end was not stored: messages queued meanwhile decide first.
+                        let ended = self.task.state;
+                        return Box::pin(self.step(Input::TurnEnded { ended })).await;
+                    }
+                }
+                Effect::NextTurn => {
+                    let ended = self.task.state;
+                    return Box::pin(self.step(Input::TurnEnded { ended })).await;
+                }
+                Effect::NewTurn => self.begin_next_turn().await?,
                 Effect::Interrupted(interruption) => self.interrupted_span(&interruption),
                 Effect::EndTurn { ok } => self.root_span(if ok { "ok" } else { "error" }),
                 io @ (Effect::CallModel
@@ -179,6 +190,16 @@ impl Runner {
             }
         }
         Ok(None)
+    }
+
+    fn transition(&mut self, input: Input) -> Vec<Effect> {
+        let context = Context {
+            spec: &self.spec,
+            kinds: &self.tools,
+            task_id: &self.task.id,
+            now_ms: now_ms(),
+        };
+        transition(&mut self.data, &context, input)
     }
 
     fn deadline(&self) -> tokio::time::Instant {
@@ -251,7 +272,7 @@ impl Runner {
                 Ok(r) => r,
                 Err(_) => return Ok(Input::TimedOut),
             },
-            _ = cancel.notified() => return Ok(Input::Canceled),
+            _ = cancel.notified() => return self.canceled().await,
         };
         let reply = match reply {
             Ok(reply) => reply,
@@ -340,7 +361,7 @@ impl Runner {
                 n = running.futures.next() => n,
                 _ = cancel.notified() => {
                     running.stop_all();
-                    return Ok(Input::Canceled);
+                    return self.canceled().await;
                 }
                 _ = tokio::time::sleep_until(self.deadline()) => {
                     running.stop_all();

@@ -175,6 +175,7 @@ impl Engine {
             }],
             message_id: None,
             task_id: None,
+            multitask: Default::default(),
             background: true,
             stream: false,
             variables: payload.variables.clone(),

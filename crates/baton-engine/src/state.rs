@@ -41,6 +41,24 @@ pub struct ModelAttempt {
     pub started_ms: i64,
 }
 
+/// A user message that arrived while the task was running, waiting for its turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedTurn {
+    /// The message.
+    pub message: Message,
+    /// The response id its turn answers with (known to the client before the turn starts).
+    pub response_id: String,
+    /// The turn it interrupts (the one running when it arrived), if it interrupts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupts: Option<String>,
+    /// Whether its turn publishes text deltas.
+    #[serde(default)]
+    pub streaming: bool,
+    /// The request's variables (secrets sealed), laid over the task's when its turn starts.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub variables: Map<String, Value>,
+}
+
 /// Why a turn ended, as the wire reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -140,6 +158,17 @@ pub struct TaskData {
     /// The model call that follows this checkpoint, if one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_call: Option<ModelAttempt>,
+    /// Messages waiting for the running turn (or a pause) to end, in arrival order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queued: Vec<QueuedTurn>,
+    /// Messages ever queued, each by its own write of the task: the worker running the task
+    /// tells those writes (which it takes in) from another worker's takeover (which stops it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub queued_total: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl TaskData {

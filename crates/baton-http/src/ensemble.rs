@@ -189,6 +189,7 @@ pub(crate) async fn invoke(
         });
     }
     let request = RunRequest {
+        multitask: Default::default(),
         project: caller.project.clone(),
         agent,
         version,

@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use baton_core::store::StoreError;
 use baton_core::ValidationError;
-use baton_engine::EngineError;
+use baton_engine::{BusyTask, EngineError};
 
 /// How the body of an error is laid out. orq's SDK parses a few endpoints' errors with
 /// different models; the standard shape satisfies all but one.
@@ -29,6 +29,8 @@ pub struct ApiError {
     pub param: Option<String>,
     /// Body layout.
     pub shape: ErrorShape,
+    /// The running task a `task_busy` refusal reports.
+    pub task: Option<Box<BusyTaskBody>>,
 }
 
 impl ApiError {
@@ -39,6 +41,7 @@ impl ApiError {
             message: message.into(),
             param: None,
             shape: ErrorShape::Standard,
+            task: None,
         }
     }
 
@@ -88,6 +91,22 @@ impl ApiError {
     /// 409.
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 409 for a message to a task that is still running, with what the task is doing.
+    pub fn busy(message: impl Into<String>, busy: &BusyTask) -> Self {
+        let mut e = Self::new(StatusCode::CONFLICT, "task_busy", message);
+        e.param = Some("task_id".into());
+        e.task = Some(Box::new(BusyTaskBody {
+            id: busy.task_id.clone(),
+            state: busy.state.as_str().to_owned(),
+            response_id: busy.response_id.clone(),
+            iterations: busy.iterations,
+            running_tools: busy.running_tools.clone(),
+            queued_messages: busy.queued,
+            updated_at: busy.updated.clone(),
+        }));
+        e
     }
 
     /// 403.
@@ -173,7 +192,8 @@ impl From<EngineError> for ApiError {
                 Self::invalid_code("invalid_expression", "expression", message)
             }
             EngineError::Inactive(message) => Self::invalid_code("schedule_inactive", "", message),
-            EngineError::Busy(_) | EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
+            EngineError::Busy(ref busy) => Self::busy(e.to_string(), busy),
+            EngineError::LeaseLost(_) => Self::conflict(e.to_string()),
             EngineError::HandedOver(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",
@@ -198,6 +218,28 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
     /// The same as `error.message`, for clients that read only the top level.
     pub message: String,
+    /// With `task_busy` (409): the task that is still running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<BusyTaskBody>,
+}
+
+/// What a task that refused a message (`task_busy`) is doing.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BusyTaskBody {
+    /// The task.
+    pub id: String,
+    /// `submitted` or `working`.
+    pub state: String,
+    /// The response id of the turn it runs.
+    pub response_id: String,
+    /// Model calls made in that turn so far.
+    pub iterations: u32,
+    /// Names of the tools running now.
+    pub running_tools: Vec<String>,
+    /// Messages queued behind the turn (`multitask_strategy: enqueue` or `interrupt`).
+    pub queued_messages: usize,
+    /// When the task was last stored (RFC 3339).
+    pub updated_at: String,
 }
 
 /// The inside of [`ErrorBody`].
@@ -254,6 +296,7 @@ impl IntoResponse for ApiError {
                         kind,
                     },
                     message: self.message,
+                    task: self.task.map(|task| *task),
                 };
                 (self.status, axum::Json(body)).into_response()
             }

@@ -14,14 +14,17 @@ mod extract;
 mod keys;
 mod knowledge;
 mod memory;
+mod message_wire;
 mod openapi;
 mod openapi_constraints;
 mod openapi_links;
+mod openapi_unions;
 mod orchestra;
 mod orq_events;
 mod responses;
 #[cfg(test)]
 mod route_sync_tests;
+mod run_wire;
 mod schedules;
 mod scope;
 mod state;
@@ -35,6 +38,22 @@ pub use error::{ApiError, ErrorBody, ErrorDetail, ErrorKind, FlatErrorBody};
 pub use keys::key_prefix;
 pub use state::AppState;
 pub use wire::{ListObject, ListPage};
+
+/// The typed bodies of the responses, schedules, traces and Orchestra endpoints and the
+/// payloads of a run's SSE events, as the OpenAPI document describes them.
+pub mod dto {
+    pub use crate::message_wire::*;
+    pub use crate::orchestra::{
+        ApiToolConfig, ApiToolDef, ApiToolMethod, InvokeItem, InvokeResult, OrchestraHeaderValue,
+        OrchestraToolRequest, OrchestraToolType,
+    };
+    pub use crate::orq_events::dto::*;
+    pub use crate::responses::dto::*;
+    pub use crate::run_wire::*;
+    pub use crate::schedules::dto::*;
+    pub use crate::traces::dto::*;
+    pub use crate::traces::query_dto::*;
+}
 
 use axum::routing::get;
 use axum::Router;

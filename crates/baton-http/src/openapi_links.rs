@@ -33,6 +33,19 @@ const CHUNK: &[(&str, &str)] = &[
     ("chunk", "$response.body#/0/_id"),
 ];
 const KEY: &[(&str, &str)] = &[("key_id", "$response.body#/_id")];
+const TASK: &[(&str, &str)] = &[
+    ("agent_key", "$request.path.agent_key"),
+    ("task_id", "$response.body#/task_id"),
+];
+const TRACE: &[(&str, &str)] = &[("trace_id", "$response.body#/telemetry/trace_id")];
+const SCHEDULE: &[(&str, &str)] = &[
+    ("agent_key", "$request.path.agent_key"),
+    ("schedule_id", "$response.body#/_id"),
+];
+const ORCHESTRA_SCHEDULE: &[(&str, &str)] = &[
+    ("agent_key", "$response.body#/agent_key"),
+    ("schedule_id", "$response.body#/_id"),
+];
 
 /// Every link of the document.
 pub(crate) const LINKS: &[LinkRow] = &[
@@ -43,7 +56,40 @@ pub(crate) const LINKS: &[LinkRow] = &[
             ("agents_retrieve", AGENT),
             ("agents_update", AGENT),
             ("agents_list_versions", AGENT),
+            ("responses_create", AGENT),
+            ("schedules_create", AGENT),
+            ("schedules_list", AGENT),
             ("agents_delete", AGENT),
+        ],
+    ),
+    (
+        "responses_create",
+        "200",
+        &[
+            ("responses_retrieve", TASK),
+            ("responses_stream", TASK),
+            ("responses_cancel", TASK),
+            ("traces_retrieve", TRACE),
+            ("traces_list_spans", TRACE),
+        ],
+    ),
+    (
+        "schedules_create",
+        "201",
+        &[
+            ("schedules_retrieve", SCHEDULE),
+            ("schedules_update", SCHEDULE),
+            ("schedules_execute", SCHEDULE),
+            ("schedules_list_executions", SCHEDULE),
+            ("schedules_delete", SCHEDULE),
+        ],
+    ),
+    (
+        "orchestra_create_schedule",
+        "201",
+        &[
+            ("schedules_retrieve", ORCHESTRA_SCHEDULE),
+            ("schedules_delete", ORCHESTRA_SCHEDULE),
         ],
     ),
     (
@@ -211,5 +257,6 @@ pub(crate) fn to_json(doc: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }
         }
     }
+    crate::openapi_unions::distribute_all_of(&mut json);
     json
 }

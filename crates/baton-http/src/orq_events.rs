@@ -1,25 +1,31 @@
 //! Run events in orq's SSE shape: `event: <type>`, `id: <seq>`, and `data:` the JSON
-//! `{"type", "timestamp", "data"}` with camelCase fields.
+//! `{"type", "timestamp", "data"}` with camelCase fields (see [`RunEventMessage`]).
 
+pub(crate) mod dto;
+
+use crate::responses::dto::ReviewDecision;
+use crate::run_wire::{Telemetry, TokenUsage};
 use axum::response::sse::Event as SseEvent;
 use baton_core::model::ToolCall;
-use baton_core::usage::Usage;
 use baton_engine::events::Event;
 use baton_engine::follow::StreamItem;
 use baton_engine::machine::RunEvent;
-use serde_json::{json, Value};
+pub use dto::*;
 use std::time::Duration;
 
 /// A live or stored event as an SSE message. A text delta is never stored and takes no id of
 /// its own: the last id a client saw always names a stored event.
 pub(crate) fn to_sse(event: &Event) -> SseEvent {
-    let (kind, data) = wire(&event.event);
-    let payload = json!({"type": kind, "timestamp": event.timestamp, "data": data});
-    let message = SseEvent::default().event(kind).data(payload.to_string());
+    let message = RunEventMessage {
+        event: wire(&event.event),
+        timestamp: event.timestamp.clone(),
+    };
+    let data = serde_json::to_string(&message).unwrap_or_default();
+    let sse = SseEvent::default().event(message.event.name()).data(data);
     if event.is_persisted() {
-        message.id(event.seq.to_string())
+        sse.id(event.seq.to_string())
     } else {
-        message
+        sse
     }
 }
 
@@ -52,39 +58,15 @@ fn reconnect() -> SseEvent {
         .retry(RECONNECT_RETRY)
 }
 
-/// Calls waiting for a review, as the wire shows them.
-fn reviews_json(calls: &[ToolCall]) -> Value {
-    Value::Array(
-        calls
-            .iter()
-            .map(|c| json!({"tool_call_id": c.id, "tool_name": c.name, "arguments": c.arguments}))
-            .collect(),
-    )
-}
-
-fn pending_json(calls: &[ToolCall]) -> Value {
-    Value::Array(
-        calls
-            .iter()
-            .map(|c| {
-                json!({"id": c.id, "type": "function",
-                       "function": {"name": c.name, "arguments": c.arguments.to_string()}})
-            })
-            .collect(),
-    )
-}
-
-fn usage_json(u: &Usage) -> Value {
-    let mut usage = json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens,
-           "total_tokens": u.total_tokens});
-    if u.interrupted_model_calls > 0 {
-        usage["interrupted_model_calls"] = json!(u.interrupted_model_calls);
+fn telemetry(trace_id: &str, span_id: &str) -> Telemetry {
+    Telemetry {
+        span_id: span_id.to_owned(),
+        trace_id: trace_id.to_owned(),
     }
-    usage
 }
 
-/// The orq event type and its `data`.
-pub(crate) fn wire(event: &RunEvent) -> (&'static str, Value) {
+/// The orq event of an engine event.
+pub(crate) fn wire(event: &RunEvent) -> RunEventData {
     match event {
         RunEvent::Started {
             response_id,
@@ -92,114 +74,130 @@ pub(crate) fn wire(event: &RunEvent) -> (&'static str, Value) {
             model,
             trace_id,
             span_id,
-        } => (
-            "response.started",
-            json!({"responseId": response_id, "taskId": task_id, "model": model,
-                   "workflowRunId": task_id,
-                   "telemetry": {"trace_id": trace_id, "span_id": span_id}}),
-        ),
+        } => RunEventData::ResponseStarted(ResponseStarted {
+            model: model.clone(),
+            response_id: response_id.clone(),
+            task_id: task_id.clone(),
+            telemetry: telemetry(trace_id, span_id),
+            workflow_run_id: task_id.clone(),
+        }),
         RunEvent::Delta {
             part_id,
             reasoning,
             text,
-        } => {
-            let delta = if *reasoning {
-                json!({"kind": "reasoning", "reasoning": text})
-            } else {
-                json!({"kind": "text", "text": text})
-            };
-            ("part.delta", json!({"partId": part_id, "delta": delta}))
-        }
-        RunEvent::TextDone { part_id, text } => (
-            "part.done",
-            json!({"partId": part_id, "part": {"kind": "text", "text": text}}),
-        ),
+        } => part_delta(part_id, *reasoning, text),
+        RunEvent::TextDone { part_id, text } => RunEventData::PartDone(PartDone {
+            part: StreamedPart::Text { text: text.clone() },
+            part_id: part_id.clone(),
+        }),
+        RunEvent::Done {
+            finish,
+            usage,
+            trace_id,
+            span_id,
+            pending,
+            reviews,
+            ..
+        } => RunEventData::ResponseDone(ResponseDone {
+            finish_reason: (*finish).into(),
+            pending_tool_calls: non_empty(pending),
+            pending_tool_reviews: non_empty(reviews),
+            telemetry: telemetry(trace_id, span_id),
+            usage: TokenUsage::from(usage),
+        }),
+        RunEvent::Failed { error, .. } => RunEventData::ResponseFailed(ResponseFailed {
+            code: 500,
+            error: error.clone(),
+        }),
+        RunEvent::Canceled { interrupted, .. } => RunEventData::ResponseFailed(ResponseFailed {
+            code: 499,
+            error: match interrupted {
+                true => "the turn was interrupted by a newer message",
+                false => "the task was canceled",
+            }
+            .into(),
+        }),
         RunEvent::ToolStarted { .. }
         | RunEvent::ToolDone { .. }
         | RunEvent::ToolFailed { .. }
         | RunEvent::ReviewRequested { .. }
         | RunEvent::ReviewDone { .. } => tool_wire(event),
-        RunEvent::Done { .. } => ("response.done", done_data(event)),
-        RunEvent::Failed { error } => ("response.failed", json!({"error": error, "code": 500})),
-        RunEvent::Canceled => (
-            "response.failed",
-            json!({"error": "the task was canceled", "code": 499}),
-        ),
     }
 }
 
-fn done_data(event: &RunEvent) -> Value {
-    let RunEvent::Done {
-        finish,
-        usage,
-        trace_id,
-        span_id,
-        pending,
-        reviews,
-    } = event
-    else {
-        return Value::Null;
-    };
-    let mut data = json!({
-        "finishReason": finish,
-        "usage": usage_json(usage),
-        "telemetry": {"trace_id": trace_id, "span_id": span_id},
-    });
-    if !pending.is_empty() {
-        data["pendingToolCalls"] = pending_json(pending);
-    }
-    if !reviews.is_empty() {
-        data["pendingToolReviews"] = reviews_json(reviews);
-    }
-    data
+fn part_delta(part_id: &str, reasoning: bool, text: &str) -> RunEventData {
+    let text = text.to_owned();
+    RunEventData::PartDelta(PartDelta {
+        delta: if reasoning {
+            StreamedPart::Reasoning { reasoning: text }
+        } else {
+            StreamedPart::Text { text }
+        },
+        part_id: part_id.to_owned(),
+    })
 }
 
-/// The orq type and `data` of a tool call's events.
-fn tool_wire(event: &RunEvent) -> (&'static str, Value) {
+/// The calls as the wire lists them; none when there are none.
+fn non_empty<'a, T: From<&'a ToolCall>>(calls: &'a [ToolCall]) -> Option<Vec<T>> {
+    (!calls.is_empty()).then(|| calls.iter().map(T::from).collect())
+}
+
+/// The orq event of a tool call's event (`wire` hands it only those).
+fn tool_wire(event: &RunEvent) -> RunEventData {
     match event {
         RunEvent::ToolStarted {
             tool_id,
             call,
             attempt,
-        } => {
-            let mut data = json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
-               "arguments": call.arguments});
-            if *attempt > 1 {
-                data["attempt"] = json!(attempt);
-            }
-            ("tool.started", data)
-        }
+        } => RunEventData::ToolStarted(ToolStarted {
+            arguments: call.arguments.clone(),
+            attempt: (*attempt > 1).then_some(*attempt),
+            tool_call_id: call.id.clone(),
+            tool_id: tool_id.clone(),
+            tool_name: call.name.clone(),
+        }),
         RunEvent::ToolDone {
             tool_id,
             call_id,
             result,
-        } => (
-            "tool.done",
-            json!({"toolId": tool_id, "toolCallId": call_id, "result": result}),
-        ),
+        } => RunEventData::ToolDone(ToolDone {
+            result: result.clone(),
+            tool_call_id: call_id.clone(),
+            tool_id: tool_id.clone(),
+        }),
         RunEvent::ToolFailed {
             tool_id,
             call_id,
             error,
-        } => (
-            "tool.failed",
-            json!({"toolId": tool_id, "toolCallId": call_id, "error": error}),
-        ),
-        RunEvent::ReviewRequested { tool_id, call } => (
-            "tool.review.requested",
-            json!({"toolId": tool_id, "toolCallId": call.id, "toolName": call.name,
-               "arguments": call.arguments, "requiresApproval": true}),
-        ),
+        } => RunEventData::ToolFailed(ToolFailed {
+            error: error.clone(),
+            tool_call_id: call_id.clone(),
+            tool_id: tool_id.clone(),
+        }),
+        RunEvent::ReviewRequested { tool_id, call } => {
+            RunEventData::ToolReviewRequested(ToolReviewRequested {
+                arguments: call.arguments.clone(),
+                requires_approval: true,
+                tool_call_id: call.id.clone(),
+                tool_id: tool_id.clone(),
+                tool_name: call.name.clone(),
+            })
+        }
         RunEvent::ReviewDone {
             tool_id,
             call_id,
             approved,
-        } => (
-            "tool.review.done",
-            json!({"toolId": tool_id, "toolCallId": call_id,
-               "review": if *approved { "approved" } else { "rejected" }}),
-        ),
-        _ => ("", Value::Null),
+        } => RunEventData::ToolReviewDone(ToolReviewDone {
+            review: if *approved {
+                ReviewDecision::Approved
+            } else {
+                ReviewDecision::Rejected
+            },
+            tool_call_id: call_id.clone(),
+            tool_id: tool_id.clone(),
+        }),
+        // Not a tool call's event: `wire` maps the others itself.
+        other => wire(other),
     }
 }
 

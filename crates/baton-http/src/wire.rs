@@ -1,8 +1,6 @@
 //! Small pieces of the wire format every resource shares.
 
-use axum::Json;
 use serde::Serialize;
-use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 /// A page of a list: `{"data": [...], "has_more": bool, "object": "list"}`.
@@ -35,16 +33,10 @@ pub enum ListObject {
     List,
 }
 
-/// A page of a list: `{"object": "list", "data": [...], "has_more": bool}`.
-pub(crate) fn list_json(data: Vec<Value>, has_more: bool) -> Json<Value> {
-    Json(json!({"object": "list", "data": data, "has_more": has_more}))
-}
-
-/// A Unix-milliseconds time as RFC 3339 UTC with milliseconds (`null` when out of range).
-pub(crate) fn rfc3339_ms(ms: i64) -> Value {
+/// A Unix-milliseconds time as RFC 3339 UTC with milliseconds (none when out of range).
+pub(crate) fn rfc3339_ms(ms: i64) -> Option<String> {
     chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
-        .unwrap_or(Value::Null)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 /// The cursor-paging query parameters of list operations, for the document (handlers read them

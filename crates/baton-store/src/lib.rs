@@ -42,6 +42,8 @@ mod sql_schedules;
 mod sql_tasks;
 #[cfg(feature = "sql")]
 mod sql_traces;
+#[cfg(feature = "sqlite")]
+mod sqlite_writer;
 #[cfg(feature = "testing")]
 pub mod testing;
 

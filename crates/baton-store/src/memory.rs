@@ -242,6 +242,13 @@ impl TaskStore for MemoryStore {
             .ok_or(StoreError::NotFound)
     }
 
+    async fn clear_cancel(&self, task_id: &str) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        let task = inner.tasks.get_mut(task_id).ok_or(StoreError::NotFound)?;
+        task.cancel_requested = false;
+        Ok(())
+    }
+
     async fn thread_tasks(
         &self,
         project: &ProjectId,

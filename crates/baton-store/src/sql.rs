@@ -18,6 +18,9 @@ pub struct SqlStore {
     db: DatabaseConnection,
     pub(crate) signals: EventSignals,
     pub(crate) listener: Arc<Listener>,
+    /// On a SQLite file, the thread that group-commits task writes.
+    #[cfg(feature = "sqlite")]
+    pub(crate) writer: Option<Arc<crate::sqlite_writer::SqliteWriter>>,
 }
 
 pub(crate) fn unavailable(e: DbErr) -> StoreError {
@@ -86,7 +89,8 @@ fn owner_only(path: &std::path::Path) -> Result<(), StoreError> {
 impl SqlStore {
     /// Connects to `url` (`sqlite://…` or `postgres://…`) and applies pending migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        if let Some(path) = sqlite_file(url) {
+        let file = sqlite_file(url);
+        if let Some(path) = file {
             owner_only(path)?;
         }
         let mut opts = ConnectOptions::new(url.to_owned());
@@ -112,10 +116,19 @@ impl SqlStore {
         }
         Migrator::up(&db, None).await.map_err(unavailable)?;
         let signals = EventSignals::new(fallback_look(db.get_database_backend()));
+        #[cfg(feature = "sqlite")]
+        let writer = match file {
+            Some(path) if db.get_database_backend() == DbBackend::Sqlite => {
+                Some(Arc::new(crate::sqlite_writer::SqliteWriter::open(path)?))
+            }
+            _ => None,
+        };
         Ok(Self {
             db,
             signals,
             listener: Arc::default(),
+            #[cfg(feature = "sqlite")]
+            writer,
         })
     }
 

@@ -33,7 +33,7 @@ fn record(m: span::Model) -> Result<SpanRecord, StoreError> {
     })
 }
 
-fn model(s: &SpanRecord) -> Result<span::Model, StoreError> {
+pub(crate) fn model(s: &SpanRecord) -> Result<span::Model, StoreError> {
     Ok(span::Model {
         trace_id: s.trace_id.clone(),
         span_id: s.span_id.clone(),

@@ -347,6 +347,14 @@ async fn task_contract(store: &dyn Store) {
     next.revision = 4;
     store.save_task(&next, 3).await.unwrap();
     assert!(store.cancel_requested("t1").await.unwrap());
+    // A new turn forgets the request; the revision stays.
+    store.clear_cancel("t1").await.unwrap();
+    assert!(!store.cancel_requested("t1").await.unwrap());
+    assert_eq!(store.task(&a, "t1").await.unwrap().unwrap().revision, 4);
+    assert!(matches!(
+        store.clear_cancel("nope").await,
+        Err(StoreError::NotFound)
+    ));
 
     let thread: Vec<String> = store
         .thread_tasks(&a, "th")

@@ -1,6 +1,6 @@
 //! Agents built in code or read from orq's JSON, and the input of a run.
 
-use crate::{invalid, EngineError, ToolReview};
+use crate::{invalid, EngineError, MultitaskStrategy, ToolReview};
 use baton_core::agent::{
     AgentSpec, AgentTool, CustomToolType, ModelConfig, StoredTool, ToolApproval, ToolEntry,
 };
@@ -139,6 +139,7 @@ pub struct RunInput {
     pub(super) task_id: Option<String>,
     pub(super) thread_id: Option<String>,
     pub(super) variables: Map<String, Value>,
+    pub(super) multitask: MultitaskStrategy,
 }
 
 impl RunInput {
@@ -193,6 +194,14 @@ impl RunInput {
     /// Continues this task (a new turn, or the answer to what it waits on).
     pub fn task(mut self, task_id: impl Into<String>) -> Self {
         self.task_id = Some(task_id.into());
+        self
+    }
+
+    /// What the message does if its task is still running: refused (the default, `Busy`),
+    /// queued behind the running turn, or queued to interrupt it. A queued message's run
+    /// answers with its own turn, once that turn has run.
+    pub fn multitask(mut self, strategy: MultitaskStrategy) -> Self {
+        self.multitask = strategy;
         self
     }
 

@@ -3,7 +3,7 @@
 use super::agent::{Agent, RunInput};
 use super::defaults::NO_CIPHER;
 use crate::state::TaskData;
-use crate::{invalid, Engine, EngineError, Prepared, RunRequest};
+use crate::{invalid, Admission, Engine, EngineError, RunRequest};
 use baton_core::agent::{AgentRecord, AgentStatus, AgentVersion};
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::ToolCall;
@@ -132,8 +132,12 @@ impl Engine {
         agent: &Agent,
         input: impl Into<RunInput>,
     ) -> Result<String, EngineError> {
-        let prepared = self.prepare_run(agent, input.into(), false, true).await?;
-        Ok(prepared.task.id)
+        Ok(
+            match self.prepare_run(agent, input.into(), false, true).await? {
+                Admission::Run(prepared) => prepared.task.id,
+                Admission::Queued(queued) => queued.task.id,
+            },
+        )
     }
 
     /// Waits until a task pauses or ends, wherever it runs, then returns its output.
@@ -168,14 +172,30 @@ impl Engine {
         input: RunInput,
         stream: bool,
     ) -> Result<RunHandle, EngineError> {
-        let prepared = self.prepare_run(agent, input, stream, false).await?;
-        let task_id = prepared.task.id.clone();
+        let admitted = self.prepare_run(agent, input, stream, false).await?;
+        let task_id = match &admitted {
+            Admission::Run(prepared) => prepared.task.id.clone(),
+            Admission::Queued(queued) => queued.task.id.clone(),
+        };
         // Subscribed before the run starts, so no event is missed.
         let events = self.subscribe(&task_id);
+        let engine = self.clone();
+        let join = match admitted {
+            Admission::Run(prepared) => {
+                tokio::spawn(async move { engine.run_turn(prepared).await })
+            }
+            // Its turn runs where the task runs; this waits for that turn.
+            Admission::Queued(q) => tokio::spawn(async move {
+                let project = q.task.project_id.clone();
+                engine
+                    .turn_outcome(&project, &q.task.id, &q.response_id, q.after)
+                    .await
+            }),
+        };
         Ok(RunHandle {
             task_id,
             events,
-            join: self.spawn(prepared),
+            join,
             structured: agent.spec.output_schema.is_some(),
         })
     }
@@ -186,7 +206,7 @@ impl Engine {
         input: RunInput,
         stream: bool,
         background: bool,
-    ) -> Result<Prepared, EngineError> {
+    ) -> Result<Admission, EngineError> {
         let secret = input
             .variables
             .iter()
@@ -210,7 +230,7 @@ impl Engine {
                 "send tool results and a new message in separate runs",
             ));
         };
-        self.prepare(RunRequest {
+        self.admit(RunRequest {
             project: agent.project.clone(),
             agent: record,
             version: None,
@@ -218,6 +238,7 @@ impl Engine {
             parts,
             message_id: None,
             task_id: input.task_id,
+            multitask: input.multitask,
             background,
             stream,
             variables: input.variables,

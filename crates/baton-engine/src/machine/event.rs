@@ -98,14 +98,57 @@ pub enum RunEvent {
         pending: Vec<ToolCall>,
         /// Server-side calls waiting for a review.
         reviews: Vec<ToolCall>,
+        /// Which turn ended and where its messages are.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnMark>,
     },
     /// The task failed.
     Failed {
         /// Why, readable.
         error: String,
+        /// Which turn ended and where its messages are.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnMark>,
     },
-    /// The task was canceled.
-    Canceled,
+    /// The turn was canceled.
+    Canceled {
+        /// Whether a newer message interrupted it (`multitask_strategy: interrupt`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        interrupted: bool,
+        /// Which turn ended and where its messages are.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        turn: Option<TurnMark>,
+    },
+}
+
+/// The turn a last event ends and where its messages lie in the task's history: a reader that
+/// waited on that turn tells its answer apart from the turns of messages queued behind it, which
+/// start at once.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TurnMark {
+    /// The turn's response id.
+    pub response_id: String,
+    /// The turn's root span id.
+    pub span_id: String,
+    /// Index of the turn's input in the history (its output follows it).
+    pub start: usize,
+    /// Length of the history when the turn ended (its output ends there).
+    pub end: usize,
+    /// Tokens and cost of the turn.
+    pub usage: Usage,
+}
+
+impl TurnMark {
+    /// The mark of the task's current turn, as it ends now.
+    pub fn of(data: &crate::state::TaskData) -> Self {
+        Self {
+            response_id: data.response_id.clone(),
+            span_id: data.span_id.clone(),
+            start: data.turn_start,
+            end: data.history.len(),
+            usage: data.turn_usage,
+        }
+    }
 }
 
 fn first_attempt() -> u32 {
@@ -121,7 +164,18 @@ impl RunEvent {
     pub fn is_terminal(&self) -> bool {
         matches!(
             self,
-            Self::Done { .. } | Self::Failed { .. } | Self::Canceled
+            Self::Done { .. } | Self::Failed { .. } | Self::Canceled { .. }
         )
+    }
+
+    /// The turn a last event ends (`None` for other events, and for events stored before
+    /// turns were marked).
+    pub fn turn_mark(&self) -> Option<&TurnMark> {
+        match self {
+            Self::Done { turn, .. } | Self::Failed { turn, .. } | Self::Canceled { turn, .. } => {
+                turn.as_ref()
+            }
+            _ => None,
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod admit;
 pub mod event;
+pub mod queue;
 pub mod reply;
 pub mod resume;
 pub mod transition;
@@ -13,7 +14,7 @@ pub mod turn;
 #[cfg(test)]
 mod tests;
 
-pub use event::RunEvent;
+pub use event::{RunEvent, TurnMark};
 pub use reply::{absorb_reply, Absorbed, Reply, SCHEMA_RETRIES};
 pub use resume::{AfterInterruption, Interruption, OUTCOME_UNKNOWN};
 pub use transition::{transition, Context, Effect, Input};

@@ -2,6 +2,7 @@
 //! produced) in, the changed checkpoint and the effects to perform out.
 
 use super::event::RunEvent;
+use super::queue;
 use super::reply::{absorb_reply, Reply};
 use super::resume::{resume, stage_model_call, Interruption};
 use super::turn;
@@ -54,6 +55,12 @@ pub enum Input {
         /// Sub-agent calls made so far in this task.
         sub_agent_calls: u32,
     },
+    /// The turn ended, entering `ended`, and messages are queued (some may have come while its
+    /// end was being stored): the next one's turn starts, or the run stops.
+    TurnEnded {
+        /// The state the ended turn entered.
+        ended: TaskState,
+    },
 }
 
 /// What the driver must do, in order. Published events are stored before anyone sees them:
@@ -84,6 +91,12 @@ pub enum Effect {
         /// Whether the turn ended without an error.
         ok: bool,
     },
+    /// The turn is over and messages are queued: answer with `TurnEnded` (the ended turn's
+    /// effects, its root span included, are performed first).
+    NextTurn,
+    /// A queued message starts the next turn: cancel requests and the tools of the turn before
+    /// are over.
+    NewTurn,
     /// The run is done on this worker.
     Stop,
     /// The run stops on this worker with its turn unfinished: the checkpoint before it is
@@ -117,10 +130,16 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             cancel_requested: true,
             ..
         }
-        | Input::Canceled => ended(turn::cancel(data), false),
+        | Input::Canceled => ended(data, turn::cancel, false),
+        // A message that interrupts this turn arrived: the turn stops at this checkpoint.
+        Input::Next { .. } if queue::interrupts_current(data) => ended(data, turn::cancel, false),
         Input::Next {
             now_ms, hand_over, ..
         } => decide(data, ctx, now_ms, hand_over),
+        Input::TurnEnded { ended } => match queue::runs_next(data, ended) {
+            true => queue::begin_queued(data, ctx),
+            false => vec![Effect::Checkpoint, Effect::Stop],
+        },
         Input::ModelReplied { reply, part_id } => {
             let absorbed = absorb_reply(
                 data,
@@ -132,13 +151,13 @@ pub fn transition(data: &mut TaskData, ctx: &Context<'_>, input: Input) -> Vec<E
             let mut effects: Vec<Effect> =
                 absorbed.events.into_iter().map(Effect::Publish).collect();
             match absorbed.failure {
-                Some(message) => effects.extend(ended(turn::fail(data, message), false)),
+                Some(message) => effects.extend(ended(data, |d| turn::fail(d, message), false)),
                 None => effects.push(Effect::Checkpoint),
             }
             effects
         }
-        Input::TimedOut => ended(turn::end(data, Finish::MaxTime, Vec::new()), true),
-        Input::Failed(message) => ended(turn::fail(data, message), false),
+        Input::TimedOut => ended(data, |d| turn::end(d, Finish::MaxTime, Vec::new()), true),
+        Input::Failed(message) => ended(data, |d| turn::fail(d, message), false),
         Input::ToolReturned {
             call,
             result,
@@ -218,22 +237,34 @@ fn decide(data: &mut TaskData, ctx: &Context<'_>, now_ms: i64, hand_over: bool) 
         }
         Step::Pause { calls, reviews } => {
             let (state, events) = turn::pause(data, ctx.kinds, calls, reviews);
-            end_effects(state, events, true)
+            end_effects(data, state, events, true)
         }
-        Step::Done(finish) => ended(turn::end(data, finish, Vec::new()), true),
-        Step::Fail(message) => ended(turn::fail(data, message), false),
+        Step::Done(finish) => ended(data, |d| turn::end(d, finish, Vec::new()), true),
+        Step::Fail(message) => ended(data, |d| turn::fail(d, message), false),
     }
 }
 
-fn ended((state, event): (TaskState, RunEvent), ok: bool) -> Vec<Effect> {
-    end_effects(state, vec![event], ok)
+/// Ends the turn the way `end` says.
+fn ended(
+    data: &mut TaskData,
+    end: impl FnOnce(&mut TaskData) -> (TaskState, RunEvent),
+    ok: bool,
+) -> Vec<Effect> {
+    let (state, event) = end(data);
+    end_effects(data, state, vec![event], ok)
 }
 
-/// The end of a turn: the state, its events, its root span, the checkpoint that stores it (and
-/// then publishes its last event), and stop.
-fn end_effects(state: TaskState, events: Vec<RunEvent>, ok: bool) -> Vec<Effect> {
+/// The end of a turn: the state, its events, its root span, then either the next queued
+/// message's turn (which the driver asks for once these are performed) or the checkpoint that
+/// stores the end (and then publishes its last event) and stop.
+fn end_effects(data: &TaskData, state: TaskState, events: Vec<RunEvent>, ok: bool) -> Vec<Effect> {
     let mut effects = vec![Effect::Enter(state)];
     effects.extend(events.into_iter().map(Effect::Publish));
-    effects.extend([Effect::EndTurn { ok }, Effect::Checkpoint, Effect::Stop]);
+    effects.push(Effect::EndTurn { ok });
+    if queue::runs_next(data, state) {
+        effects.push(Effect::NextTurn);
+    } else {
+        effects.extend([Effect::Checkpoint, Effect::Stop]);
+    }
     effects
 }

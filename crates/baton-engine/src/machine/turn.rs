@@ -1,7 +1,7 @@
 //! Tool calls, reviews and the ends of a turn (pause, answer, limit, failure, cancel) as
 //! changes of the task's checkpoint.
 
-use super::event::RunEvent;
+use super::event::{RunEvent, TurnMark};
 use crate::state::{Finish, TaskData, ToolAttempt};
 use crate::step::ToolKinds;
 use baton_core::message::{Message, Part, Role};
@@ -155,6 +155,7 @@ pub fn end(data: &mut TaskData, finish: Finish, pending: Vec<ToolCall>) -> (Task
         span_id: data.span_id.clone(),
         pending,
         reviews: data.awaiting_review.clone(),
+        turn: Some(TurnMark::of(data)),
     };
     (state, event)
 }
@@ -162,11 +163,26 @@ pub fn end(data: &mut TaskData, finish: Finish, pending: Vec<ToolCall>) -> (Task
 /// Fails the task with a readable message.
 pub fn fail(data: &mut TaskData, message: String) -> (TaskState, RunEvent) {
     data.error = Some(message.clone());
-    (TaskState::Failed, RunEvent::Failed { error: message })
+    let turn = Some(TurnMark::of(data));
+    (
+        TaskState::Failed,
+        RunEvent::Failed {
+            error: message,
+            turn,
+        },
+    )
 }
 
-/// Ends the task as canceled.
+/// What a turn a newer message interrupted says as its error.
+pub const INTERRUPTED: &str = "interrupted: a newer message took over the task";
+
+/// Ends the turn as canceled: by a cancel request, or interrupted by a queued message.
 pub fn cancel(data: &mut TaskData) -> (TaskState, RunEvent) {
-    data.error = Some("canceled".into());
-    (TaskState::Canceled, RunEvent::Canceled)
+    let interrupted = super::queue::interrupts_current(data);
+    data.error = Some(if interrupted { INTERRUPTED } else { "canceled" }.into());
+    let turn = Some(TurnMark::of(data));
+    (
+        TaskState::Canceled,
+        RunEvent::Canceled { interrupted, turn },
+    )
 }

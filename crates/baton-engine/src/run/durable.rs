@@ -58,6 +58,15 @@ async fn renew(inner: Arc<Inner>, task_id: String, lost: Arc<AtomicBool>, stop: 
     }
 }
 
+/// What became of a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stored {
+    /// It is stored.
+    Saved,
+    /// It would have ended the turn, but messages were queued meanwhile: not stored.
+    Reopened,
+}
+
 impl Runner {
     /// Gives the event the next id of the task's stream and queues it for the next
     /// checkpoint, which stores then publishes it. A text delta (never stored) goes out at once.
@@ -77,39 +86,50 @@ impl Runner {
         self.unpublished.push(event);
     }
 
-    /// Writes the checkpoint (compare-and-swap on the revision) and the step's events.
-    pub(super) async fn checkpoint(&mut self) -> Result<(), EngineError> {
-        if self.lease_lost.load(Ordering::SeqCst) {
-            return Err(EngineError::LeaseLost(self.task.id.clone()));
-        }
-        self.data.event_seq = self.seq.load(Ordering::SeqCst);
-        self.task.data = serde_json::to_value(&self.data)
-            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
-        self.task.updated = baton_core::id::now_rfc3339();
-        if self.task.state.is_inactive() {
-            self.task.lease_owner = None;
-            self.task.lease_expires_at = None;
-        } else {
-            self.task.lease_owner = Some(self.inner.config.worker_id.clone());
-            self.task.lease_expires_at =
-                Some(now_ms() + self.inner.config.lease.as_millis() as i64);
-        }
-        let expected = self.task.revision;
-        self.task.revision += 1;
-        let events = std::mem::take(&mut self.pending_events);
-        let spans = std::mem::take(&mut self.spans);
-        match self
-            .inner
-            .store
-            .save_checkpoint(&self.task, expected, &events, &spans)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(EngineError::LeaseLost(self.task.id.clone()))
+    /// Writes the checkpoint (compare-and-swap on the revision) and the step's events. Messages
+    /// other writers queued on the task meanwhile are taken in and the write retried; the end
+    /// of a turn is not stored when such messages came (`Reopened`: the machine decides again).
+    pub(super) async fn checkpoint(&mut self) -> Result<Stored, EngineError> {
+        loop {
+            if self.lease_lost.load(Ordering::SeqCst) {
+                return Err(EngineError::LeaseLost(self.task.id.clone()));
             }
-            Err(e) => return Err(e.into()),
+            self.data.event_seq = self.seq.load(Ordering::SeqCst);
+            self.task.data = serde_json::to_value(&self.data)
+                .map_err(|e| EngineError::internal("encode checkpoint", e))?;
+            self.task.updated = baton_core::id::now_rfc3339();
+            if self.task.state.is_inactive() {
+                self.task.lease_owner = None;
+                self.task.lease_expires_at = None;
+            } else {
+                self.task.lease_owner = Some(self.inner.config.worker_id.clone());
+                self.task.lease_expires_at =
+                    Some(now_ms() + self.inner.config.lease.as_millis() as i64);
+            }
+            let expected = self.task.revision;
+            self.task.revision += 1;
+            let saved = self
+                .inner
+                .store
+                .save_checkpoint(&self.task, expected, &self.pending_events, &self.spans)
+                .await;
+            match saved {
+                Ok(()) => break,
+                Err(StoreError::Conflict(_)) => {
+                    self.task.revision = expected;
+                    let grew = self.take_in_queued().await?;
+                    if grew && self.task.state.is_inactive() {
+                        return Ok(Stored::Reopened);
+                    }
+                }
+                Err(e) => {
+                    self.task.revision = expected;
+                    return Err(e.into());
+                }
+            }
         }
+        self.pending_events.clear();
+        let spans = std::mem::take(&mut self.spans);
         for event in self.unpublished.drain(..) {
             self.inner.hub.publish(&self.task.id, event);
         }
@@ -118,7 +138,7 @@ impl Runner {
                 exporter.export(&spans);
             }
         }
-        Ok(())
+        Ok(Stored::Saved)
     }
 
     pub(super) async fn cancel_requested(&self) -> Result<bool, EngineError> {

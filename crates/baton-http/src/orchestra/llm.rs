@@ -191,6 +191,7 @@ async fn run_request(
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| baton_core::id::new_id().to_lowercase());
     let request = RunRequest {
+        multitask: Default::default(),
         project: caller.project.clone(),
         agent,
         version: None,
@@ -268,7 +269,10 @@ pub(crate) async fn invoke(
     request_body(content = LlmBody, example = json!({
         "input": {"messages": [{"role": "user", "content": "Publish a post announcing our new feature."}]},
         "metadata": {"assistant_id": "asst-01jexample"}})),
-    responses((status = 200, description = "SSE stream", content_type = "text/event-stream"),
+    responses((status = 200, description = "The turn's events as `text/event-stream`, framed as on \
+        `responses_stream` (`RunEventMessage` data), then `event: result` whose data is the \
+        `LlmAnswer` JSON, then `data: [DONE]`.",
+        content((crate::orq_events::RunEventSse = "text/event-stream"))),
               (status = 400, description = "Invalid field", body = ErrorBody),
               (status = 404, description = "Unknown assistant", body = ErrorBody)))]
 pub(crate) async fn stream(

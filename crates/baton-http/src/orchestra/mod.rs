@@ -8,7 +8,7 @@ mod messages;
 mod threads;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::extract::State;
@@ -19,9 +19,11 @@ use baton_core::tool::{
     ArgumentType, HeaderValue, HttpArgument, HttpBlueprint, HttpDef, HttpMethod, ToolKind,
     ToolSpec, ToolStatus,
 };
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use baton_core::ProjectId;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -44,37 +46,108 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(threads::routes())
 }
 
-#[derive(Deserialize)]
+/// An Orchestra `api` tool's endpoint.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ApiToolDef {
-    base_url: String,
-    method: HttpMethod,
+pub struct ApiToolDef {
+    /// The API's base URL (`https://api.example.com`).
+    #[schema(pattern = "^https?://")]
+    pub base_url: String,
+    /// The HTTP method.
+    pub method: ApiToolMethod,
+    /// The path under `base_url` (`/v1/search`).
     #[serde(default)]
-    endpoint: String,
+    pub endpoint: String,
+    /// A JSON Schema of the arguments: each of its `properties` (string, number, integer or
+    /// boolean) becomes an argument, sent in the query string (GET, DELETE) or the JSON body
+    /// (POST, PUT).
     #[serde(default)]
-    args_schema: Option<Value>,
+    pub args_schema: Option<Value>,
+    /// Headers to send: a value, or `{"value", "encrypted": true}` for a secret.
     #[serde(default)]
-    headers: BTreeMap<String, HeaderValue>,
+    #[schema(value_type = BTreeMap<String, OrchestraHeaderValue>)]
+    pub headers: BTreeMap<String, HeaderValue>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ApiToolConfig {
-    api_tool: ApiToolDef,
+/// The HTTP methods an `api` tool may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum ApiToolMethod {
+    /// GET.
+    Get,
+    /// POST.
+    Post,
+    /// PUT.
+    Put,
+    /// DELETE.
+    Delete,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct CreateBody {
-    name: String,
+impl From<ApiToolMethod> for HttpMethod {
+    fn from(method: ApiToolMethod) -> Self {
+        match method {
+            ApiToolMethod::Get => Self::Get,
+            ApiToolMethod::Post => Self::Post,
+            ApiToolMethod::Put => Self::Put,
+            ApiToolMethod::Delete => Self::Delete,
+        }
+    }
+}
+
+/// A header value: a string, or an object (`encrypted: true` keeps it secret: sealed at rest
+/// and masked in answers).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum OrchestraHeaderValue {
+    /// A plain value.
+    Plain(String),
+    /// A value that may be secret.
+    Object {
+        /// The value.
+        value: String,
+        /// Whether it is a secret.
+        #[serde(default)]
+        encrypted: bool,
+    },
+}
+
+/// The `config` of an Orchestra tool.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ApiToolConfig {
+    /// The endpoint.
+    pub api_tool: ApiToolDef,
+}
+
+/// The body of `POST /api/tools`: an Orchestra `api` tool.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"name": "search_docs", "description": "Search the docs", "type": "api",
+    "config": {"api_tool": {"base_url": "https://docs.example.com", "method": "GET", "endpoint": "/search",
+    "args_schema": {"type": "object", "properties": {"q": {"type": "string", "description": "Query"}}}}}}))]
+pub struct OrchestraToolRequest {
+    /// The tool's name (its key).
+    pub name: String,
+    /// What it does, for the model.
     #[serde(default)]
-    description: String,
+    pub description: String,
+    /// Only `api`.
     #[serde(rename = "type")]
-    kind: String,
-    config: ApiToolConfig,
+    #[schema(value_type = OrchestraToolType)]
+    pub kind: String,
+    /// The endpoint.
+    pub config: ApiToolConfig,
+}
+
+/// The tool types `POST /api/tools` creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrchestraToolType {
+    /// An HTTP API.
+    Api,
 }
 
 /// Translates an Orchestra `api` tool into an orq `http` tool: every `args_schema` property
 /// becomes an argument, sent in the JSON body (POST, PUT) or the query string (GET, DELETE).
-pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
+pub(crate) fn to_spec(body: OrchestraToolRequest) -> Result<ToolSpec, ValidationError> {
     if body.kind != "api" {
         return Err(ValidationError::new(
             "type",
@@ -90,7 +163,7 @@ pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
     };
     let arguments = api_arguments(api.args_schema.as_ref())?;
     let (url, body_template) =
-        with_placeholders(format!("{base}{endpoint}"), api.method, &arguments);
+        with_placeholders(format!("{base}{endpoint}"), api.method.into(), &arguments);
     let spec = ToolSpec {
         key: body.name,
         path: "Default".into(),
@@ -103,7 +176,7 @@ pub(crate) fn to_spec(body: CreateBody) -> Result<ToolSpec, ValidationError> {
             http: HttpDef {
                 blueprint: HttpBlueprint {
                     url,
-                    method: api.method,
+                    method: api.method.into(),
                     headers: api.headers,
                     body: body_template,
                     timeout: None,
@@ -198,36 +271,65 @@ fn with_placeholders(
 }
 
 /// Create an Orchestra `api` tool (stored as an `http` tool).
-#[utoipa::path(post, path = "/api/tools", operation_id = "orchestra_create_tool", tag = "orchestra", request_body = Object,
-    responses((status = 201, description = "The tool, in orq's tool shape"), (status = 400, description = "Invalid field"),
-              (status = 409, description = "Name taken")))]
+#[utoipa::path(post, path = "/api/tools", operation_id = "orchestra_create_tool", tag = "orchestra",
+    request_body = OrchestraToolRequest,
+    responses((status = 201, description = "The tool, as `POST /v2/tools` answers it", body = crate::tools::ToolDto),
+              (status = 409, description = "A tool with this name exists", body = ErrorBody)))]
 pub(crate) async fn create(
     state: State<AppState>,
     caller: Extension<Caller>,
-    ApiJson(body): ApiJson<CreateBody>,
+    ApiJson(body): ApiJson<OrchestraToolRequest>,
 ) -> Result<(StatusCode, Json<crate::tools::ToolDto>), ApiError> {
     let spec = to_spec(body)?;
     let created = crate::tools::store_new(&state, &caller, spec).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct InvokeItem {
-    name: String,
+/// One tool to run in an Orchestra batch.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct InvokeItem {
+    /// The tool's key.
+    pub name: String,
+    /// Its arguments (an object; none when absent or null).
     #[serde(default)]
-    args: Value,
+    pub args: Value,
+}
+
+/// What one tool of a batch answered: its `output` or its `error`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum InvokeResult {
+    /// The tool ran.
+    Output {
+        /// The arguments it ran with.
+        args: Value,
+        /// The tool's key.
+        name: String,
+        /// What it returned, any JSON.
+        output: Value,
+    },
+    /// The tool is unknown, refused the arguments, or failed.
+    Error {
+        /// The arguments sent.
+        args: Value,
+        /// Why.
+        error: String,
+        /// The tool's key.
+        name: String,
+    },
 }
 
 /// Invoke tools by name, Orchestra's batch form: every item runs (in parallel) and answers with
 /// its `output` or its `error`.
-#[utoipa::path(post, path = "/api/tools/invoke", operation_id = "orchestra_invoke_tools", tag = "orchestra", request_body = Object,
-    responses((status = 200, description = "`[{name, args, output | error}]`, in request order"),
-              (status = 400, description = "Invalid body")))]
+#[utoipa::path(post, path = "/api/tools/invoke", operation_id = "orchestra_invoke_tools", tag = "orchestra",
+    request_body(content = Vec<InvokeItem>, description = "1 to 32 tools to run",
+        example = json!([{"name": "search_docs", "args": {"q": "webhooks"}}, {"name": "current_date"}])),
+    responses((status = 200, description = "One result per item, in request order", body = Vec<InvokeResult>)))]
 pub(crate) async fn invoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     crate::extract::JsonBody(value): crate::extract::JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<InvokeResult>>, ApiError> {
     if !value.is_array() {
         return Err(ApiError::invalid(
             "",
@@ -244,32 +346,39 @@ pub(crate) async fn invoke(
     if items.len() > 32 {
         return Err(ApiError::invalid("[]", "at most 32 tools per batch"));
     }
-    let runs = items.into_iter().map(|item| {
-        let state = state.clone();
-        let project = caller.project.clone();
-        async move {
-            let args = if item.args.is_null() {
-                json!({})
-            } else {
-                item.args
-            };
-            let outcome = match state.store.tool(&project, &item.name).await {
-                Ok(Some(tool)) => state
-                    .engine
-                    .invoke_tool(&tool, None, args.clone(), &Map::new())
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| r),
-                Ok(None) => Err(format!("no tool named `{}`", item.name)),
-                Err(e) => Err(e.to_string()),
-            };
-            match outcome {
-                Ok(output) => json!({"name": item.name, "args": args, "output": output}),
-                Err(error) => json!({"name": item.name, "args": args, "error": error}),
-            }
-        }
-    });
-    Ok(Json(Value::Array(
-        futures_util::future::join_all(runs).await,
-    )))
+    let runs = items
+        .into_iter()
+        .map(|item| invoke_one(&state, &caller.project, item));
+    Ok(Json(futures_util::future::join_all(runs).await))
+}
+
+/// Runs one item of a batch.
+async fn invoke_one(state: &AppState, project: &ProjectId, item: InvokeItem) -> InvokeResult {
+    let args = if item.args.is_null() {
+        Value::Object(Map::new())
+    } else {
+        item.args
+    };
+    let outcome = match state.store.tool(project, &item.name).await {
+        Ok(Some(tool)) => state
+            .engine
+            .invoke_tool(&tool, None, args.clone(), &Map::new())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r),
+        Ok(None) => Err(format!("no tool named `{}`", item.name)),
+        Err(e) => Err(e.to_string()),
+    };
+    match outcome {
+        Ok(output) => InvokeResult::Output {
+            args,
+            name: item.name,
+            output,
+        },
+        Err(error) => InvokeResult::Error {
+            args,
+            error,
+            name: item.name,
+        },
+    }
 }

@@ -119,6 +119,8 @@ fn a_cancel_wins_over_a_hand_over() {
         hand_over: true,
     };
     let effects = transition(&mut data, &c, cancel);
-    assert!(effects.contains(&Effect::Publish(RunEvent::Canceled)));
+    assert!(effects
+        .iter()
+        .any(|e| matches!(e, Effect::Publish(RunEvent::Canceled { .. }))));
     assert_eq!(effects.last(), Some(&Effect::Stop));
 }

@@ -2,6 +2,7 @@
 
 mod admit;
 mod hand_over;
+mod queue;
 mod reply;
 mod resume;
 mod transition;

@@ -267,10 +267,13 @@ fn a_cancel_ends_the_run_wherever_it_is() {
     ] {
         let mut data = started();
         let effects = transition(&mut data, &ctx(&spec), input);
-        assert_eq!(
+        assert!(matches!(
             assert_ended(&effects, TaskState::Canceled, false),
-            RunEvent::Canceled
-        );
+            RunEvent::Canceled {
+                interrupted: false,
+                turn: Some(_)
+            }
+        ));
     }
 }
 
@@ -325,7 +328,7 @@ fn limits_end_or_fail_the_turn() {
     let mut data = started();
     data.usage.cost = 0.5;
     let failed = assert_ended(&transition(&mut data, &c, next()), TaskState::Failed, false);
-    assert!(matches!(failed, RunEvent::Failed { ref error } if error.contains("max_cost")));
+    assert!(matches!(failed, RunEvent::Failed { ref error, .. } if error.contains("max_cost")));
 }
 
 #[test]
@@ -338,11 +341,9 @@ fn a_provider_failure_or_a_crash_fails_the_task() {
         Input::Failed("all models failed".into()),
     );
     let failed = assert_ended(&effects, TaskState::Failed, false);
-    assert_eq!(
-        failed,
-        RunEvent::Failed {
-            error: "all models failed".into()
-        }
+    assert!(
+        matches!(failed, RunEvent::Failed { ref error, turn: Some(ref t) }
+            if error == "all models failed" && t.end == data.history.len())
     );
     assert_eq!(data.error.as_deref(), Some("all models failed"));
 }
@@ -359,5 +360,7 @@ fn an_answer_that_keeps_failing_the_schema_fails_the_task_after_its_text_is_show
         Effect::Publish(RunEvent::TextDone { .. })
     ));
     let failed = assert_ended(&effects[1..], TaskState::Failed, false);
-    assert!(matches!(failed, RunEvent::Failed { ref error } if error.contains("output schema")));
+    assert!(
+        matches!(failed, RunEvent::Failed { ref error, .. } if error.contains("output schema"))
+    );
 }
