@@ -272,7 +272,7 @@ pub(crate) async fn invoke(
     responses((status = 200, description = "The turn's events as `text/event-stream`, framed as on \
         `responses_stream` (`RunEventMessage` data), then `event: result` whose data is the \
         `LlmAnswer` JSON, then `data: [DONE]`.",
-        content((crate::orq_events::RunEventSse = "text/event-stream"))),
+        content((super::stream_doc::LlmStreamSse = "text/event-stream"))),
               (status = 400, description = "Invalid field", body = ErrorBody),
               (status = 404, description = "Unknown assistant", body = ErrorBody)))]
 pub(crate) async fn stream(

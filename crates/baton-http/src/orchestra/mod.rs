@@ -5,6 +5,7 @@
 mod assistants;
 mod llm;
 mod messages;
+mod stream_doc;
 mod threads;
 
 use crate::auth::Caller;
