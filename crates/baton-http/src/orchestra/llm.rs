@@ -34,7 +34,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 
 /// One input message.
 #[derive(Deserialize, ToSchema)]
-pub(crate) struct InputMessage {
+pub(crate) struct LlmInputMessage {
     /// `user` (or `human`) and `system`; earlier turns come from the thread.
     role: String,
     /// Its text.
@@ -45,7 +45,7 @@ pub(crate) struct InputMessage {
 #[derive(Deserialize, ToSchema)]
 pub(crate) struct LlmInput {
     /// The new messages.
-    messages: Vec<InputMessage>,
+    messages: Vec<LlmInputMessage>,
 }
 
 /// Which assistant runs, on which thread.
