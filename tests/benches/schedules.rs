@@ -51,6 +51,7 @@ fn main() {
             project_id: project.clone(),
             status: AgentStatus::Live,
             version: 1,
+            published_version: None,
             created: baton_core::id::now_rfc3339(),
             updated: baton_core::id::now_rfc3339(),
             spec: spec.clone(),

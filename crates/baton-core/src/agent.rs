@@ -408,6 +408,8 @@ pub struct AgentRecord {
     pub status: AgentStatus,
     /// Number of the live version (1-based).
     pub version: u32,
+    /// The version marked published (Ensemble's `version: published`), if one is.
+    pub published_version: Option<u32>,
     /// Creation time (RFC 3339).
     pub created: String,
     /// Last update time (RFC 3339).

@@ -31,6 +31,7 @@ pub mod store;
 pub mod task;
 pub mod template;
 pub mod tenant;
+pub mod thread;
 pub mod tool;
 pub mod trace;
 pub mod usage;

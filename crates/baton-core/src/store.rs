@@ -92,6 +92,15 @@ pub trait AgentStore: Send + Sync {
         new_version: Option<&AgentVersion>,
     ) -> Result<(), StoreError>;
 
+    /// Marks one version of an agent as its published one (replacing any earlier mark); leaves
+    /// the rest of the agent row alone. `NotFound` if the agent or the version is absent.
+    async fn publish_agent_version(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+        version: u32,
+    ) -> Result<(), StoreError>;
+
     /// Deletes an agent and its versions; `NotFound` if absent.
     async fn delete_agent(&self, project: &ProjectId, agent_id: &str) -> Result<(), StoreError>;
 }
@@ -345,6 +354,7 @@ pub trait Store:
     + crate::collection::CollectionStore
     + crate::schedule::ScheduleStore
     + crate::trace::TraceStore
+    + crate::thread::ThreadStore
 {
 }
 
@@ -356,6 +366,7 @@ impl<T> Store for T where
         + crate::collection::CollectionStore
         + crate::schedule::ScheduleStore
         + crate::trace::TraceStore
+    + crate::thread::ThreadStore
 {
 }
 

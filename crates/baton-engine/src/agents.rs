@@ -79,6 +79,7 @@ impl Agents<'_> {
             project_id: project.clone(),
             status: AgentStatus::Live,
             version: 1,
+            published_version: None,
             created: now.clone(),
             updated: now.clone(),
             spec: spec.clone(),
@@ -189,7 +190,11 @@ impl Agents<'_> {
             description: patch.version_description,
             spec: spec.clone(),
         });
+        let publish = patch.status == Some(AgentStatus::Published);
         if new_version.is_none() && status == agent.status {
+            if publish && agent.published_version != Some(agent.version) {
+                return self.publish(project, key, agent.version).await;
+            }
             return Ok(agent);
         }
         agent.version = new_version.as_ref().map_or(expected, |v| v.version);
@@ -201,7 +206,51 @@ impl Agents<'_> {
             .store
             .update_agent(&agent, expected, new_version.as_ref())
             .await?;
+        // Setting the status `published` publishes the version live after this update, as
+        // `published` meant before versions carried a mark of their own.
+        if publish {
+            self.engine
+                .inner
+                .store
+                .publish_agent_version(project, &agent.id, agent.version)
+                .await?;
+            agent.published_version = Some(agent.version);
+        }
         Ok(agent)
+    }
+
+    /// Marks version `number` of an agent as its published one (Ensemble's
+    /// `version: published`), replacing any earlier mark; the live version stays as it is.
+    pub async fn publish(
+        &self,
+        project: &ProjectId,
+        key: &str,
+        number: u32,
+    ) -> Result<AgentRecord, EngineError> {
+        let mut agent = self.get(project, key).await?;
+        self.version(&agent, number).await?;
+        match self
+            .engine
+            .inner
+            .store
+            .publish_agent_version(project, &agent.id, number)
+            .await
+        {
+            Err(baton_core::store::StoreError::NotFound) => {
+                return Err(EngineError::NotFound(format!("agent `{key}` not found")))
+            }
+            other => other?,
+        }
+        agent.published_version = Some(number);
+        Ok(agent)
+    }
+
+    /// The version marked published, if the agent has one.
+    pub async fn published(&self, agent: &AgentRecord) -> Result<Option<AgentVersion>, EngineError> {
+        match agent.published_version {
+            Some(number) => self.version(agent, number).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Checks that the memory stores and knowledge bases a configuration names exist, and

@@ -73,6 +73,7 @@ mod run;
 pub mod scheduler;
 pub mod schedules;
 pub mod state;
+pub mod threads;
 pub mod step;
 pub mod tools;
 pub mod toolset;

@@ -41,6 +41,8 @@ mod sql_schedules;
 #[cfg(feature = "sql")]
 mod sql_tasks;
 #[cfg(feature = "sql")]
+mod sql_threads;
+#[cfg(feature = "sql")]
 mod sql_traces;
 #[cfg(feature = "sqlite")]
 mod sqlite_writer;

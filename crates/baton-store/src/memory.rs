@@ -9,6 +9,7 @@ use baton_core::store::{
     ApiKeyRecord, ClaimedTask, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore,
 };
 use baton_core::task::TaskState;
+use baton_core::thread::ThreadRecord;
 use baton_core::tool::ToolRecord;
 use baton_core::trace::{SpanRecord, TraceStore};
 use baton_core::ProjectId;
@@ -18,6 +19,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 mod agents;
 mod collections;
 mod schedules;
+mod threads;
 mod traces;
 
 #[derive(Default)]
@@ -33,6 +35,7 @@ struct Inner {
     schedules: BTreeMap<String, ScheduleRecord>,
     firings: BTreeMap<(String, u32, i64, bool), FiringRecord>,
     spans: BTreeMap<(String, String), SpanRecord>,
+    threads: BTreeMap<String, ThreadRecord>,
 }
 
 /// A store that keeps everything in process memory; nothing survives a restart.

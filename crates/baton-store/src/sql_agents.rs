@@ -23,6 +23,11 @@ fn agent_record(m: agent::Model) -> Result<AgentRecord, StoreError> {
         status,
         version: u32::try_from(m.version)
             .map_err(|_| StoreError::Corrupt("agent version".into()))?,
+        published_version: m
+            .published_version
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("agent published version".into()))?,
         created: m.created,
         updated: m.updated,
     })
@@ -36,6 +41,7 @@ fn agent_model(a: &AgentRecord) -> Result<agent::Model, StoreError> {
         key: a.spec.key.clone(),
         status: status.as_str().unwrap_or("live").to_owned(),
         version: a.version as i32,
+        published_version: a.published_version.map(|v| v as i32),
         created: a.created.clone(),
         updated: a.updated.clone(),
         spec: to_json(&a.spec)?,
@@ -224,6 +230,39 @@ impl AgentStore for SqlStore {
                 .map_err(|e| write_error(e, "that version already exists"))?;
         }
         txn.commit().await.map_err(unavailable)
+    }
+
+    async fn publish_agent_version(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        // Versions go only with their agent, so one seen here stays until the mark is set.
+        let version_exists = agent_version::Entity::find()
+            .filter(agent_version::Column::ProjectId.eq(project.as_str()))
+            .filter(agent_version::Column::AgentId.eq(agent_id))
+            .filter(agent_version::Column::Version.eq(version as i32))
+            .count(self.connection())
+            .await
+            .map_err(unavailable)?;
+        if version_exists == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let result = agent::Entity::update_many()
+            .col_expr(
+                agent::Column::PublishedVersion,
+                Expr::value(Some(version as i32)),
+            )
+            .filter(agent::Column::Id.eq(agent_id))
+            .filter(agent::Column::ProjectId.eq(project.as_str()))
+            .exec(self.connection())
+            .await
+            .map_err(unavailable)?;
+        if result.rows_affected == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn delete_agent(&self, project: &ProjectId, agent_id: &str) -> Result<(), StoreError> {

@@ -22,6 +22,7 @@ fn agent(project: &str, key: &str) -> (AgentRecord, AgentVersion) {
         project_id: ProjectId(project.into()),
         status: AgentStatus::Live,
         version: 1,
+        published_version: None,
         created: "2026-01-01T00:00:00.000Z".into(),
         updated: "2026-01-01T00:00:00.000Z".into(),
         spec: spec(key),

@@ -270,6 +270,7 @@ impl Engine {
                     project_id: agent.project.clone(),
                     status: AgentStatus::Live,
                     version: 1,
+                    published_version: None,
                     created: now.clone(),
                     updated: now.clone(),
                     spec: agent.spec.clone(),

@@ -17,6 +17,8 @@ pub struct Model {
     pub status: String,
     /// Live version number.
     pub version: i32,
+    /// The version marked published, if any.
+    pub published_version: Option<i32>,
     /// Creation time.
     pub created: String,
     /// Last update.

@@ -10,4 +10,5 @@ pub mod schedule_firing;
 pub mod span;
 pub mod task;
 pub mod task_event;
+pub mod thread;
 pub mod tool;

@@ -127,13 +127,39 @@ impl AgentStore for MemoryStore {
                 agent.spec.key
             )));
         }
-        inner.agents.insert(agent.id.clone(), agent.clone());
+        // The published mark is `publish_agent_version`'s alone: an update keeps it.
+        let published_version = current.published_version;
+        let mut stored = agent.clone();
+        stored.published_version = published_version;
+        inner.agents.insert(agent.id.clone(), stored);
         if let Some(v) = new_version {
             inner
                 .versions
                 .insert((agent.id.clone(), v.version), v.clone());
         }
         Ok(())
+    }
+
+    async fn publish_agent_version(
+        &self,
+        project: &ProjectId,
+        agent_id: &str,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.write();
+        if !inner
+            .versions
+            .contains_key(&(agent_id.to_owned(), version))
+        {
+            return Err(StoreError::NotFound);
+        }
+        match inner.agents.get_mut(agent_id) {
+            Some(a) if &a.project_id == project => {
+                a.published_version = Some(version);
+                Ok(())
+            }
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     async fn delete_agent(&self, project: &ProjectId, agent_id: &str) -> Result<(), StoreError> {

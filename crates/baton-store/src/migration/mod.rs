@@ -10,6 +10,7 @@ mod m0005_traces_keys;
 mod m0006_key_scopes;
 mod m0007_one_memory_per_entity;
 mod m0008_short_key_prefixes;
+mod m0009_threads;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_key_scopes::Migration),
             Box::new(m0007_one_memory_per_entity::Migration),
             Box::new(m0008_short_key_prefixes::Migration),
+            Box::new(m0009_threads::Migration),
         ]
     }
 }
