@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use baton_core::agent::{AgentRecord, AgentSpec, AgentStatus};
+use baton_core::agent::{AgentRecord, AgentSpec};
 use baton_core::message::{Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
@@ -119,8 +119,9 @@ fn selector(raw: Option<&Value>) -> Result<Selector, ApiError> {
 }
 
 /// The agent and the configuration of the version a selector names; 404 "Agent not found"
-/// for a missing agent or version. `published` is the live version of an agent whose status
-/// is `published`.
+/// for a missing agent or version. `published` is the version marked with
+/// `POST /v2/agents/{key}/versions/{n}/publish` (or live when the agent's status was set to
+/// `published`); an agent with no mark has no published version.
 async fn agent_version(
     state: &AppState,
     caller: &Caller,
@@ -137,11 +138,11 @@ async fn agent_version(
             let spec = agent.spec.clone();
             Ok((agent, None, spec))
         }
-        Selector::Published if agent.status == AgentStatus::Published => {
-            let (version, spec) = (agent.version, agent.spec.clone());
-            Ok((agent, Some(version), spec))
-        }
-        Selector::Published => Err(agent_not_found()),
+        Selector::Published => match state.engine.agents().published(&agent).await {
+            Ok(Some(published)) => Ok((agent, Some(published.version), published.spec)),
+            Ok(None) | Err(EngineError::NotFound(_)) => Err(agent_not_found()),
+            Err(e) => Err(e.into()),
+        },
         Selector::Number(n) => match state.engine.agents().version(&agent, n).await {
             Ok(version) => Ok((agent, Some(n), version.spec)),
             Err(EngineError::NotFound(_)) => Err(agent_not_found()),

@@ -218,6 +218,8 @@ pub struct AgentVersionDto {
     pub description: Option<String>,
     /// Whether it is the live version.
     pub live: bool,
+    /// Whether it is the version marked published (Ensemble's `version: published`).
+    pub published: bool,
     /// The agent as of this version.
     pub agent: AgentDto,
 }

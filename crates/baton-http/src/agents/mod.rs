@@ -11,7 +11,7 @@ use crate::wire::{ListPage, PageParams};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use baton_core::agent::{AgentRecord, AgentRef, AgentSpec};
+use baton_core::agent::{AgentRecord, AgentRef, AgentSpec, AgentVersion};
 use baton_core::ProjectId;
 use baton_engine::agents::AgentPatch;
 
@@ -26,6 +26,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(retrieve, update, delete))
         .routes(routes!(versions))
+        .routes(routes!(publish))
 }
 
 pub(crate) async fn live_agent(
@@ -158,14 +159,49 @@ pub(crate) async fn versions(
         .await?;
     let data = versions
         .iter()
-        .map(|v| AgentVersionDto {
-            version: v.version.to_string(),
-            version_number: v.version,
-            created: v.created.clone(),
-            description: v.description.clone(),
-            live: v.version == agent.version,
-            agent: AgentDto::new(&agent, &v.spec, v.version),
-        })
+        .map(|v| version_dto(&agent, v))
         .collect();
     Ok(Json(ListPage::new(data, false)))
+}
+
+fn version_dto(agent: &AgentRecord, v: &AgentVersion) -> AgentVersionDto {
+    AgentVersionDto {
+        version: v.version.to_string(),
+        version_number: v.version,
+        created: v.created.clone(),
+        description: v.description.clone(),
+        live: v.version == agent.version,
+        published: agent.published_version == Some(v.version),
+        agent: AgentDto::new(agent, &v.spec, v.version),
+    }
+}
+
+/// Mark a version as the agent's published one: Ensemble's `version: published` runs it
+/// (and its schema route tells its output schema) until another version is published. The
+/// live version, which orq's routes run, does not change.
+#[utoipa::path(post, path = "/v2/agents/{agent_key}/versions/{version}/publish", operation_id = "agents_publish_version", tag = "agents",
+    params(("agent_key" = String, Path, description = "Agent key"),
+           ("version" = u32, Path, description = "The version number to publish")),
+    responses((status = 200, description = "The version, now published", body = AgentVersionDto),
+              (status = 400, description = "`version` is not a positive whole number", body = ErrorBody),
+              (status = 404, description = "No such agent or version", body = ErrorBody)))]
+pub(crate) async fn publish(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((agent_key, version)): Path<(String, String)>,
+) -> Result<Json<AgentVersionDto>, ApiError> {
+    let number = version
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "version",
+                format!("`{version}` is not a version number (1, 2, 3, …)"),
+            )
+        })?;
+    let agents = state.engine.agents();
+    let agent = agents.publish(&caller.project, &agent_key, number).await?;
+    let published = agents.version(&agent, number).await?;
+    Ok(Json(version_dto(&agent, &published)))
 }

@@ -190,6 +190,7 @@ async fn run_request(
         .clone()
         .filter(|t| !t.trim().is_empty())
         .unwrap_or_else(|| baton_core::id::new_id().to_lowercase());
+    super::threads::may_run_on(state, caller, &thread_id).await?;
     let request = RunRequest {
         multitask: Default::default(),
         project: caller.project.clone(),
