@@ -60,7 +60,7 @@ pub async fn loopback_rig() -> Rig {
     .await
 }
 
-fn jwt(sub: &str) -> String {
+pub(crate) fn jwt(sub: &str) -> String {
     let claims = json!({"sub": sub, "tenant": "default",
                         "exp": chrono::Utc::now().timestamp() + 300});
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
@@ -274,6 +274,112 @@ async fn versions_are_selected_by_number_latest_or_published() {
     let (st, schema) = ensemble(&rig, API_KEY, Method::GET, published, None).await;
     assert_eq!(st, StatusCode::OK, "{schema}");
     assert_eq!(schema["outputSchema"], v2_schema);
+}
+
+#[tokio::test]
+async fn a_published_version_answers_until_another_is_published() {
+    let place = Placeholder::start().await;
+    let rig = loopback_rig().await;
+    poet(&rig, &place).await;
+    let titles = json!({"type": "object", "required": ["title"],
+                        "properties": {"title": {"type": "string"}}});
+    let patch = |body: Value| {
+        let rig = &rig;
+        async move {
+            let (st, out) = rig
+                .s
+                .call(Method::PATCH, "/v2/agents/poem-generator", Some(body))
+                .await;
+            assert_eq!(st, StatusCode::OK, "{out}");
+        }
+    };
+    patch(json!({"instructions": "Write limericks.", "output_schema": titles})).await;
+    let publish = |n: &str| format!("/v2/agents/poem-generator/versions/{n}/publish");
+    let (st, marked) = rig.s.call(Method::POST, &publish("2"), None).await;
+    assert_eq!(st, StatusCode::OK, "{marked}");
+    assert_eq!(
+        (marked["version_number"].clone(), marked["published"].clone()),
+        (json!(2), json!(true)),
+        "{marked}"
+    );
+    // A later version is live but not published.
+    patch(json!({"instructions": "Write sonnets.", "output_schema": poems_schema()})).await;
+    let published = "/api/agents/poem-generator/schema?version=published";
+    let (st, schema) = ensemble(&rig, API_KEY, Method::GET, published, None).await;
+    assert_eq!(st, StatusCode::OK, "{schema}");
+    assert_eq!(schema["outputSchema"], titles, "{schema}");
+    rig.openai
+        .push(Turn::text(json!({"title": "There once was a coder"}).to_string()));
+    let (st, out) = ensemble(
+        &rig,
+        API_KEY,
+        Method::POST,
+        "/api/agents/poem-generator/invoke",
+        Some(json!({"message": "Go", "version": "published"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    assert_eq!(out["data"]["title"], "There once was a coder", "{out}");
+    let sent = sent_text(&rig.openai.requests().pop().unwrap());
+    assert!(sent.contains("Write limericks."), "{sent}");
+    assert!(!sent.contains("Write sonnets."), "{sent}");
+    // `latest` is still the live version 3.
+    rig.openai.push(haiku("Latest"));
+    let (st, out) = ensemble(
+        &rig,
+        API_KEY,
+        Method::POST,
+        "/api/agents/poem-generator/invoke",
+        Some(json!({"message": "Go"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    assert!(sent_text(&rig.openai.requests().pop().unwrap()).contains("Write sonnets."));
+
+    let (st, versions) = rig
+        .s
+        .call(Method::GET, "/v2/agents/poem-generator/versions", None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{versions}");
+    let marks: Vec<(u64, bool, bool)> = versions["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            let n = v["version_number"].as_u64().unwrap();
+            (n, v["live"] == true, v["published"] == true)
+        })
+        .collect();
+    assert_eq!(marks, [(3, true, false), (2, false, true), (1, false, false)]);
+
+    // Publishing another version moves the mark.
+    let (st, _) = rig.s.call(Method::POST, &publish("1"), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, schema) = ensemble(&rig, API_KEY, Method::GET, published, None).await;
+    assert_eq!(schema["outputSchema"], poems_schema(), "{schema}");
+
+    let (st, err) = rig.s.call(Method::POST, &publish("9"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{err}");
+    let (st, err) = rig.s.call(Method::POST, &publish("one"), None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["error"]["param"], "version", "{err}");
+    let (st, err) = rig
+        .s
+        .call(Method::POST, "/v2/agents/nobody/versions/1/publish", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{err}");
+    // An agent with no published version: Ensemble's 404.
+    rig.agent("fresh", "openai/gpt-4o", json!({"output_schema": titles}))
+        .await;
+    let (st, err) = ensemble(
+        &rig,
+        API_KEY,
+        Method::GET,
+        "/api/agents/fresh/schema?version=published",
+        None,
+    )
+    .await;
+    assert_error(st, &err, StatusCode::NOT_FOUND, "Agent not found");
 }
 
 fn assert_error(st: StatusCode, body: &Value, status: StatusCode, message: &str) {

@@ -177,7 +177,7 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
     let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
     assert!(sent.contains("announcing our new feature"), "{sent}");
 
-    // A thread reads back with every message of its runs; POST /api/threads mints one.
+    // A thread a run started reads back with every message of its runs and its assistant.
     let (st, read_back) =
         orchestra(&rig, Method::GET, &format!("/api/threads/{thread}"), None).await;
     assert_eq!(st, StatusCode::OK, "{read_back}");
@@ -193,18 +193,35 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
         "{read_back}"
     );
     assert_eq!(read_back["messages"][4]["content"], "Did you publish?");
+    assert_eq!(read_back["metadata"]["assistant_id"], id.as_str());
+
+    // Step 6 of the walkthrough: a thread opened for the assistant, with a title, kept.
     let meta = json!({"metadata": {"assistant_id": id, "title": "Daily Blog Research"}});
     let (st, created) = orchestra(&rig, Method::POST, "/api/threads", Some(meta)).await;
     assert_eq!(st, StatusCode::CREATED, "{created}");
     assert_eq!(created["metadata"]["title"], "Daily Blog Research");
-    let fresh = created["thread_id"].as_str().unwrap();
-    let (st, _) = orchestra(&rig, Method::GET, &format!("/api/threads/{fresh}"), None).await;
-    assert_eq!(st, StatusCode::NOT_FOUND, "no run has named it yet");
+    let research = created["thread_id"].as_str().unwrap().to_owned();
+    let (st, got) = orchestra(&rig, Method::GET, &format!("/api/threads/{research}"), None).await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["metadata"]["title"], "Daily Blog Research", "{got}");
+    assert_eq!(got["metadata"]["assistant_id"], id.as_str(), "{got}");
+    assert_eq!(got["messages"], json!([]), "no run yet: {got}");
+    rig.openai.push(Turn::text("Noted: AI news on Mondays."));
+    let (st, first) = orchestra(
+        &rig,
+        Method::POST,
+        "/api/llm/invoke",
+        Some(json!({"input": user_says("Research AI news for Monday posts."),
+                    "metadata": {"assistant_id": id, "thread_id": research}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    assert_eq!(first["thread_id"], research.as_str());
     let unknown = json!({"metadata": {"assistant_id": "asst-nobody"}});
     let (st, _) = orchestra(&rig, Method::POST, "/api/threads", Some(unknown)).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 
-    // Step 7: a schedule whose every firing continues the thread.
+    // Step 7: a schedule whose every firing continues the thread opened for it.
     let (st, schedule) = orchestra(
         &rig,
         Method::POST,
@@ -212,7 +229,7 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
         Some(json!({"title": "Daily Blog Post Generator",
             "trigger": {"type": "cron", "expression": "0 9 * * 1"},
             "task": {"input": user_says("Write and publish a post about the latest AI news."),
-                     "metadata": {"assistant_id": id, "thread_id": thread}}})),
+                     "metadata": {"assistant_id": id, "thread_id": research}}})),
     )
     .await;
     assert_eq!(st, StatusCode::CREATED, "{schedule}");
@@ -223,23 +240,20 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
     );
     let (st, fired) = orchestra(&rig, Method::POST, &fire, None).await;
     assert_eq!(st, StatusCode::ACCEPTED, "{fired}");
-    let mut tasks = Vec::new();
+    let mut messages = Vec::new();
     for _ in 0..200 {
-        let (_, t) = rig
-            .s
-            .call(Method::GET, &format!("/v2/threads/{thread}"), None)
-            .await;
-        tasks = t["tasks"].as_array().cloned().unwrap_or_default();
-        if tasks.len() == 3 && tasks[2]["state"] == "completed" {
+        let (_, t) = orchestra(&rig, Method::GET, &format!("/api/threads/{research}"), None).await;
+        messages = t["messages"].as_array().cloned().unwrap_or_default();
+        if messages.len() == 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(tasks.len(), 3, "the firing joined the thread: {tasks:?}");
-    assert_eq!(tasks[2]["state"], "completed", "{tasks:?}");
+    assert_eq!(messages.len(), 4, "the firing joined the thread: {messages:?}");
+    assert_eq!(messages[3]["content"], "Posted the news.", "{messages:?}");
     let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
     assert!(
-        sent.contains("Did you publish?"),
+        sent.contains("Research AI news for Monday posts."),
         "the firing saw the thread: {sent}"
     );
 }
@@ -333,5 +347,164 @@ async fn assistants_are_listed_updated_as_versions_and_deleted() {
     let (st, _) = orchestra(&rig, Method::DELETE, &path, None).await;
     assert_eq!(st, StatusCode::NO_CONTENT);
     let (st, _) = orchestra(&rig, Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn threads_are_opened_listed_read_and_deleted_with_their_runs() {
+    let rig = loopback_rig().await;
+    let (st, bot) = orchestra(
+        &rig,
+        Method::POST,
+        "/api/assistants",
+        Some(json!({"name": "bot", "model": "openai:gpt-5.2"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED, "{bot}");
+    let bot = bot["assistant_id"].as_str().unwrap().to_owned();
+    let mut opened = Vec::new();
+    for title in ["First", "Second"] {
+        let body = json!({"metadata": {"assistant_id": bot, "title": title, "topic": "ai"}});
+        let (st, t) = orchestra(&rig, Method::POST, "/api/threads", Some(body)).await;
+        assert_eq!(st, StatusCode::CREATED, "{t}");
+        assert_eq!(t["metadata"]["topic"], "ai", "further metadata is kept: {t}");
+        opened.push(t["thread_id"].as_str().unwrap().to_owned());
+    }
+    let (st, list) = orchestra(&rig, Method::GET, "/api/threads", None).await;
+    assert_eq!(st, StatusCode::OK, "{list}");
+    let titles: Vec<&str> = list["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["metadata"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Second", "First"], "newest first: {list}");
+    assert_eq!(list["threads"][0]["metadata"]["assistant_id"], bot.as_str());
+    let (_, page) = orchestra(&rig, Method::GET, "/api/threads?limit=1", None).await;
+    assert_eq!(page["threads"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["has_more"], true, "{page}");
+    let after = format!("/api/threads?limit=1&starting_after={}", opened[1]);
+    let (_, rest) = orchestra(&rig, Method::GET, &after, None).await;
+    assert_eq!(rest["threads"][0]["thread_id"], opened[0].as_str(), "{rest}");
+    assert_eq!(rest["has_more"], false, "{rest}");
+
+    // A run continues the first thread; the thread reads back with it.
+    let first = opened[0].clone();
+    rig.openai.push(Turn::text("Hi there."));
+    let run = json!({"input": user_says("hello"),
+                     "metadata": {"assistant_id": bot, "thread_id": first}});
+    let (st, out) = orchestra(&rig, Method::POST, "/api/llm/invoke", Some(run.clone())).await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let path = format!("/api/threads/{first}");
+    let (st, got) = orchestra(&rig, Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["metadata"]["title"], "First");
+    assert_eq!(got["messages"][1]["content"], "Hi there.", "{got}");
+
+    // Another end user neither sees nor continues it; the thread it opens is its own.
+    let other = crate::ensemble::jwt("someone-else");
+    let (st, _) = rig
+        .s
+        .call_as(Some(&other), Method::GET, &path, None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = rig
+        .s
+        .call_as(Some(&other), Method::POST, "/api/llm/invoke", Some(run.clone()))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, own) = rig
+        .s
+        .call_as(
+            Some(&other),
+            Method::POST,
+            "/api/threads",
+            Some(json!({"metadata": {"title": "Mine"}})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{own}");
+    let (_, theirs) = rig
+        .s
+        .call_as(Some(&other), Method::GET, "/api/threads", None)
+        .await;
+    assert_eq!(theirs["threads"].as_array().unwrap().len(), 1, "{theirs}");
+    assert_eq!(theirs["threads"][0]["metadata"]["title"], "Mine");
+    let (st, _) = rig
+        .s
+        .call_as(Some(&other), Method::DELETE, &path, None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // While a run on it is in progress, the thread is not deleted: 409 names the run.
+    rig.openai
+        .push(Turn::text("Slow answer.").with_delay(std::time::Duration::from_secs(2)));
+    let slow = rig
+        .s
+        .request(Method::POST, "/api/llm/invoke")
+        .header("x-api-key", API_KEY)
+        .json(&run);
+    let running = tokio::spawn(async move { read(slow.send().await.unwrap()).await });
+    let mut busy = None;
+    for _ in 0..100 {
+        let (_, t) = rig
+            .s
+            .call(Method::GET, &format!("/v2/threads/{first}"), None)
+            .await;
+        if let Some(task) = t["tasks"]
+            .as_array()
+            .and_then(|tasks| tasks.iter().find(|t| t["state"] == "working"))
+        {
+            busy = Some(task["task_id"].as_str().unwrap().to_owned());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let busy = busy.expect("a run in progress");
+    let (st, err) = orchestra(&rig, Method::DELETE, &path, None).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{err}");
+    assert!(
+        err["error"]["message"].as_str().unwrap().contains(&busy),
+        "{err}"
+    );
+    let (st, done) = running.await.unwrap();
+    assert_eq!(st, StatusCode::OK, "{done}");
+
+    // Deleted: the record and the runs with their history.
+    let (st, _) = orchestra(&rig, Method::DELETE, &path, None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = orchestra(&rig, Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, gone) = rig
+        .s
+        .call(Method::GET, &format!("/v2/threads/{first}"), None)
+        .await;
+    assert!(
+        st == StatusCode::NOT_FOUND || gone["tasks"] == json!([]),
+        "{st} {gone}"
+    );
+    let (st, _) = orchestra(&rig, Method::DELETE, &path, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (_, list) = orchestra(&rig, Method::GET, "/api/threads", None).await;
+    assert_eq!(list["threads"].as_array().unwrap().len(), 2, "{list}");
+
+    // A thread only a run named (its id minted by the run) reads and deletes too.
+    rig.openai.push(Turn::text("Minted."));
+    let (st, out) = orchestra(
+        &rig,
+        Method::POST,
+        "/api/llm/invoke",
+        Some(json!({"input": user_says("new"), "metadata": {"assistant_id": bot}})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let minted = format!("/api/threads/{}", out["thread_id"].as_str().unwrap());
+    let (st, got) = orchestra(&rig, Method::GET, &minted, None).await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["metadata"]["assistant_id"], bot.as_str(), "{got}");
+    let (st, _) = orchestra(&rig, Method::DELETE, &minted, None).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    let (st, _) = orchestra(&rig, Method::GET, &minted, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = orchestra(&rig, Method::GET, "/api/threads/nope", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }

@@ -85,7 +85,7 @@ impl ThreadDto {
 
 /// A page of threads, newest first.
 #[derive(Serialize, ToSchema)]
-pub(crate) struct ThreadList {
+pub(crate) struct OrchestraThreadList {
     /// The threads opened with `POST /api/threads`.
     threads: Vec<ThreadDto>,
     /// Whether older threads follow (pass the last `thread_id` as `starting_after`).
@@ -206,13 +206,13 @@ pub(crate) async fn create(
 /// List the threads opened with `POST /api/threads`, newest first (an end user: its own).
 #[utoipa::path(get, path = "/api/threads", operation_id = "orchestra_list_threads", tag = "orchestra",
     params(PageParams),
-    responses((status = 200, description = "A page of threads", body = ThreadList),
+    responses((status = 200, description = "A page of threads", body = OrchestraThreadList),
               (status = 400, description = "Invalid paging parameter", body = ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<ThreadList>, ApiError> {
+) -> Result<Json<OrchestraThreadList>, ApiError> {
     let page = state
         .engine
         .threads()
@@ -222,7 +222,7 @@ pub(crate) async fn list(
             &page_request(&query)?,
         )
         .await?;
-    Ok(Json(ThreadList {
+    Ok(Json(OrchestraThreadList {
         threads: page.items.into_iter().map(ThreadDto::new).collect(),
         has_more: page.has_more,
     }))
