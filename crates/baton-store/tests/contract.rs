@@ -4,6 +4,7 @@
 
 use baton_core::agent::{AgentRecord, AgentSpec, AgentStatus, AgentVersion};
 use baton_core::store::{ApiKeyRecord, ApiKeyStore, PageRequest, Store, StoreError};
+use baton_core::thread::ThreadRecord;
 use baton_core::tool::{ToolRecord, ToolSpec};
 use baton_core::ProjectId;
 use baton_store::{MemoryStore, SqlStore};
@@ -971,6 +972,176 @@ async fn every_store_sums_usage_itself() {
     let pg = SqlStore::connect(&url).await.unwrap();
     usage_contract(&pg).await;
     pg.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
+
+fn thread_record(project: &str, title: &str, owner: Option<&str>) -> ThreadRecord {
+    ThreadRecord {
+        id: baton_core::id::new_id().to_lowercase(),
+        project_id: ProjectId(project.into()),
+        title: Some(title.into()),
+        assistant_id: Some("bot".into()),
+        owner: owner.map(str::to_owned),
+        metadata: json!({"topic": "ai"}).as_object().unwrap().clone(),
+        created: "2026-01-01T00:00:00.000Z".into(),
+        updated: "2026-01-01T00:00:00.000Z".into(),
+    }
+}
+
+/// Threads: scoped to their project, paged newest first, filtered by owner, and deleted with
+/// the tasks naming them (never while one of those runs).
+async fn thread_contract(store: &dyn Store) {
+    use baton_core::store::TaskEvent;
+    use baton_core::task::TaskState::*;
+    let a = ProjectId("a".into());
+    let b = ProjectId("b".into());
+    let first = thread_record("a", "first", None);
+    store.create_thread(&first).await.unwrap();
+    assert!(matches!(
+        store.create_thread(&first).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let second = thread_record("a", "second", Some("alice"));
+    store.create_thread(&second).await.unwrap();
+    store
+        .create_thread(&thread_record("b", "elsewhere", None))
+        .await
+        .unwrap();
+    assert_eq!(store.thread(&a, &first.id).await.unwrap().unwrap(), first);
+    assert!(store.thread(&b, &first.id).await.unwrap().is_none());
+
+    let page = store
+        .list_threads(
+            &a,
+            None,
+            &PageRequest {
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page.items, vec![second.clone()], "newest first");
+    assert!(page.has_more);
+    let rest = store
+        .list_threads(
+            &a,
+            None,
+            &PageRequest {
+                starting_after: Some(second.id.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.items, vec![first.clone()]);
+    assert!(!rest.has_more);
+    let alices = store
+        .list_threads(&a, Some("alice"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(alices.items, vec![second.clone()]);
+
+    // A working task on the thread keeps it; once it is done, both go with their events.
+    store
+        .create_task(&task("a", "tw", Some(&first.id), Working))
+        .await
+        .unwrap();
+    store
+        .create_task(&task("a", "td", Some(&first.id), Completed))
+        .await
+        .unwrap();
+    store
+        .create_task(&task("a", "keep", Some(&second.id), Completed))
+        .await
+        .unwrap();
+    store
+        .append_events(
+            "td",
+            &[TaskEvent {
+                seq: 1,
+                data: json!({"e": 1}),
+            }],
+        )
+        .await
+        .unwrap();
+    match store.delete_thread(&a, &first.id).await {
+        Err(StoreError::Conflict(why)) => assert!(why.contains("`tw`"), "{why}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let mut done = store.task(&a, "tw").await.unwrap().unwrap();
+    done.state = Completed;
+    done.revision = 1;
+    store.save_task(&done, 0).await.unwrap();
+    assert!(matches!(
+        store.delete_thread(&b, &first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.delete_thread(&a, &first.id).await.unwrap(), 2);
+    assert!(store.thread(&a, &first.id).await.unwrap().is_none());
+    assert!(store.thread_tasks(&a, &first.id).await.unwrap().is_empty());
+    assert!(store.task(&a, "td").await.unwrap().is_none());
+    assert!(store.events_after("td", 0).await.unwrap().is_empty());
+    assert!(store.task(&a, "keep").await.unwrap().is_some());
+    assert!(matches!(
+        store.delete_thread(&a, &first.id).await,
+        Err(StoreError::NotFound)
+    ));
+    // A thread only tasks name deletes too.
+    store
+        .create_task(&task("a", "tm", Some("minted"), Completed))
+        .await
+        .unwrap();
+    assert_eq!(store.delete_thread(&a, "minted").await.unwrap(), 1);
+
+    // The published mark: set on an existing version only, kept by later updates.
+    let (x, x1) = agent("a", "px");
+    store.create_agent(&x, &x1).await.unwrap();
+    assert!(matches!(
+        store.publish_agent_version(&a, &x.id, 2).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.publish_agent_version(&b, &x.id, 1).await,
+        Err(StoreError::NotFound)
+    ));
+    store.publish_agent_version(&a, &x.id, 1).await.unwrap();
+    let mut x2 = store.agent_by_key(&a, "px").await.unwrap().unwrap();
+    assert_eq!(x2.published_version, Some(1));
+    x2.version = 2;
+    x2.published_version = None;
+    x2.spec.instructions = "two".into();
+    let v2 = AgentVersion {
+        version: 2,
+        spec: x2.spec.clone(),
+        ..x1.clone()
+    };
+    store.update_agent(&x2, 1, Some(&v2)).await.unwrap();
+    let stored = store.agent_by_key(&a, "px").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.published_version), (2, Some(1)));
+}
+
+#[tokio::test]
+async fn every_store_keeps_the_thread_contract() {
+    thread_contract(&MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("th.db").display());
+    thread_contract(&SqlStore::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_the_thread_contract() {
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
+    thread_contract(&store).await;
+    store.connection().clone().close().await.unwrap();
     baton_store::testing::drop_postgres_database(&admin, &url)
         .await
         .unwrap();

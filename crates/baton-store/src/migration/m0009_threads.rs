@@ -90,3 +90,39 @@ impl MigrationTrait for Migration {
             .await
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use crate::entity::agent;
+    use crate::migration::Migrator;
+    use sea_orm::{ConnectionTrait, Database, EntityTrait};
+    use sea_orm_migration::MigratorTrait;
+
+    #[tokio::test]
+    async fn agents_already_published_keep_their_live_version_published() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&db, Some(8)).await.unwrap();
+        for (id, status) in [("pub", "published"), ("live", "live")] {
+            db.execute_unprepared(&format!(
+                "INSERT INTO agents (id, project_id, key, status, version, created, updated, spec) \
+                 VALUES ('{id}', 'default', '{id}', '{status}', 3, 'c', 'u', '{{}}')"
+            ))
+            .await
+            .unwrap();
+        }
+        Migrator::up(&db, None).await.unwrap();
+        let mark = |id: &'static str| {
+            let db = db.clone();
+            async move {
+                agent::Entity::find_by_id(id)
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .published_version
+            }
+        };
+        assert_eq!(mark("pub").await, Some(3));
+        assert_eq!(mark("live").await, None);
+    }
+}
