@@ -298,7 +298,10 @@ async fn a_published_version_answers_until_another_is_published() {
     let (st, marked) = rig.s.call(Method::POST, &publish("2"), None).await;
     assert_eq!(st, StatusCode::OK, "{marked}");
     assert_eq!(
-        (marked["version_number"].clone(), marked["published"].clone()),
+        (
+            marked["version_number"].clone(),
+            marked["published"].clone()
+        ),
         (json!(2), json!(true)),
         "{marked}"
     );
@@ -308,8 +311,9 @@ async fn a_published_version_answers_until_another_is_published() {
     let (st, schema) = ensemble(&rig, API_KEY, Method::GET, published, None).await;
     assert_eq!(st, StatusCode::OK, "{schema}");
     assert_eq!(schema["outputSchema"], titles, "{schema}");
-    rig.openai
-        .push(Turn::text(json!({"title": "There once was a coder"}).to_string()));
+    rig.openai.push(Turn::text(
+        json!({"title": "There once was a coder"}).to_string(),
+    ));
     let (st, out) = ensemble(
         &rig,
         API_KEY,
@@ -350,7 +354,10 @@ async fn a_published_version_answers_until_another_is_published() {
             (n, v["live"] == true, v["published"] == true)
         })
         .collect();
-    assert_eq!(marks, [(3, true, false), (2, false, true), (1, false, false)]);
+    assert_eq!(
+        marks,
+        [(3, true, false), (2, false, true), (1, false, false)]
+    );
 
     // Publishing another version moves the mark.
     let (st, _) = rig.s.call(Method::POST, &publish("1"), None).await;

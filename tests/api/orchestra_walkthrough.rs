@@ -211,8 +211,10 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
         &rig,
         Method::POST,
         "/api/llm/invoke",
-        Some(json!({"input": user_says("Research AI news for Monday posts."),
-                    "metadata": {"assistant_id": id, "thread_id": research}})),
+        Some(
+            json!({"input": user_says("Research AI news for Monday posts."),
+                    "metadata": {"assistant_id": id, "thread_id": research}}),
+        ),
     )
     .await;
     assert_eq!(st, StatusCode::OK, "{first}");
@@ -249,7 +251,11 @@ async fn the_orchestra_walkthrough_runs_end_to_end() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(messages.len(), 4, "the firing joined the thread: {messages:?}");
+    assert_eq!(
+        messages.len(),
+        4,
+        "the firing joined the thread: {messages:?}"
+    );
     assert_eq!(messages[3]["content"], "Posted the news.", "{messages:?}");
     let sent = rig.openai.requests().last().unwrap()["messages"].to_string();
     assert!(
@@ -367,7 +373,10 @@ async fn threads_are_opened_listed_read_and_deleted_with_their_runs() {
         let body = json!({"metadata": {"assistant_id": bot, "title": title, "topic": "ai"}});
         let (st, t) = orchestra(&rig, Method::POST, "/api/threads", Some(body)).await;
         assert_eq!(st, StatusCode::CREATED, "{t}");
-        assert_eq!(t["metadata"]["topic"], "ai", "further metadata is kept: {t}");
+        assert_eq!(
+            t["metadata"]["topic"], "ai",
+            "further metadata is kept: {t}"
+        );
         opened.push(t["thread_id"].as_str().unwrap().to_owned());
     }
     let (st, list) = orchestra(&rig, Method::GET, "/api/threads", None).await;
@@ -385,7 +394,11 @@ async fn threads_are_opened_listed_read_and_deleted_with_their_runs() {
     assert_eq!(page["has_more"], true, "{page}");
     let after = format!("/api/threads?limit=1&starting_after={}", opened[1]);
     let (_, rest) = orchestra(&rig, Method::GET, &after, None).await;
-    assert_eq!(rest["threads"][0]["thread_id"], opened[0].as_str(), "{rest}");
+    assert_eq!(
+        rest["threads"][0]["thread_id"],
+        opened[0].as_str(),
+        "{rest}"
+    );
     assert_eq!(rest["has_more"], false, "{rest}");
 
     // A run continues the first thread; the thread reads back with it.
@@ -403,14 +416,16 @@ async fn threads_are_opened_listed_read_and_deleted_with_their_runs() {
 
     // Another end user neither sees nor continues it; the thread it opens is its own.
     let other = crate::ensemble::jwt("someone-else");
-    let (st, _) = rig
-        .s
-        .call_as(Some(&other), Method::GET, &path, None)
-        .await;
+    let (st, _) = rig.s.call_as(Some(&other), Method::GET, &path, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, _) = rig
         .s
-        .call_as(Some(&other), Method::POST, "/api/llm/invoke", Some(run.clone()))
+        .call_as(
+            Some(&other),
+            Method::POST,
+            "/api/llm/invoke",
+            Some(run.clone()),
+        )
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     let (st, own) = rig

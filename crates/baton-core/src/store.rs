@@ -366,7 +366,7 @@ impl<T> Store for T where
         + crate::collection::CollectionStore
         + crate::schedule::ScheduleStore
         + crate::trace::TraceStore
-    + crate::thread::ThreadStore
+        + crate::thread::ThreadStore
 {
 }
 

@@ -34,8 +34,11 @@ pub trait ThreadStore: Send + Sync {
     async fn create_thread(&self, thread: &ThreadRecord) -> Result<(), StoreError>;
 
     /// The thread with this id in the project.
-    async fn thread(&self, project: &ProjectId, id: &str)
-        -> Result<Option<ThreadRecord>, StoreError>;
+    async fn thread(
+        &self,
+        project: &ProjectId,
+        id: &str,
+    ) -> Result<Option<ThreadRecord>, StoreError>;
 
     /// A page of the project's threads, newest first; with `owner`, only that end user's.
     async fn list_threads(

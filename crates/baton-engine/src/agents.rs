@@ -246,7 +246,10 @@ impl Agents<'_> {
     }
 
     /// The version marked published, if the agent has one.
-    pub async fn published(&self, agent: &AgentRecord) -> Result<Option<AgentVersion>, EngineError> {
+    pub async fn published(
+        &self,
+        agent: &AgentRecord,
+    ) -> Result<Option<AgentVersion>, EngineError> {
         match agent.published_version {
             Some(number) => self.version(agent, number).await.map(Some),
             None => Ok(None),

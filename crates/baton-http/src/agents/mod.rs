@@ -157,10 +157,7 @@ pub(crate) async fn versions(
         .agents()
         .versions(&caller.project, &agent_key)
         .await?;
-    let data = versions
-        .iter()
-        .map(|v| version_dto(&agent, v))
-        .collect();
+    let data = versions.iter().map(|v| version_dto(&agent, v)).collect();
     Ok(Json(ListPage::new(data, false)))
 }
 

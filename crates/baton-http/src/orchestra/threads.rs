@@ -146,7 +146,10 @@ async fn seen(state: &AppState, caller: &Caller, thread_id: &str) -> Result<Seen
         return Ok(Seen::Nothing);
     }
     if let Some(own) = caller.own_identity() {
-        if record.as_ref().is_some_and(|r| r.owner.as_deref() != Some(own)) {
+        if record
+            .as_ref()
+            .is_some_and(|r| r.owner.as_deref() != Some(own))
+        {
             return Ok(Seen::Hidden);
         }
         for task in &tasks {

@@ -147,10 +147,7 @@ impl AgentStore for MemoryStore {
         version: u32,
     ) -> Result<(), StoreError> {
         let mut inner = self.write();
-        if !inner
-            .versions
-            .contains_key(&(agent_id.to_owned(), version))
-        {
+        if !inner.versions.contains_key(&(agent_id.to_owned(), version)) {
             return Err(StoreError::NotFound);
         }
         match inner.agents.get_mut(agent_id) {

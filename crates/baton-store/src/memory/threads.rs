@@ -56,11 +56,14 @@ impl ThreadStore for MemoryStore {
 
     async fn delete_thread(&self, project: &ProjectId, id: &str) -> Result<u64, StoreError> {
         let mut inner = self.write();
-        let on_thread =
-            |t: &baton_core::store::TaskRecord| &t.project_id == project && t.thread_id.as_deref() == Some(id);
-        if let Some(running) = inner.tasks.values().find(|t| {
-            on_thread(t) && matches!(t.state, TaskState::Submitted | TaskState::Working)
-        }) {
+        let on_thread = |t: &baton_core::store::TaskRecord| {
+            &t.project_id == project && t.thread_id.as_deref() == Some(id)
+        };
+        if let Some(running) = inner
+            .tasks
+            .values()
+            .find(|t| on_thread(t) && matches!(t.state, TaskState::Submitted | TaskState::Working))
+        {
             return Err(StoreError::Conflict(format!(
                 "task `{}` is running on thread `{id}`; cancel it or wait for it to end",
                 running.id
@@ -85,7 +88,9 @@ impl ThreadStore for MemoryStore {
         for task_id in &task_ids {
             inner.tasks.remove(task_id);
         }
-        inner.events.retain(|(task_id, _), _| !task_ids.contains(task_id));
+        inner
+            .events
+            .retain(|(task_id, _), _| !task_ids.contains(task_id));
         Ok(task_ids.len() as u64)
     }
 }
