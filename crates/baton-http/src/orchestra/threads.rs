@@ -127,7 +127,7 @@ enum Seen {
     /// Another end user's thread.
     Hidden,
     /// Its record (absent for a thread only runs named) and its runs, oldest first.
-    Thread(Option<ThreadRecord>, Vec<TaskRecord>),
+    Thread(Option<Box<ThreadRecord>>, Vec<TaskRecord>),
 }
 
 /// A thread as this caller may see it: an end user sees only a thread it opened (or, without
@@ -158,7 +158,7 @@ async fn seen(state: &AppState, caller: &Caller, thread_id: &str) -> Result<Seen
             }
         }
     }
-    Ok(Seen::Thread(record, tasks))
+    Ok(Seen::Thread(record.map(Box::new), tasks))
 }
 
 /// Refuses a run on another end user's thread; a thread nothing named yet is free to start.
