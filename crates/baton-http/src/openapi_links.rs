@@ -46,6 +46,7 @@ const ORCHESTRA_SCHEDULE: &[(&str, &str)] = &[
     ("agent_key", "$response.body#/agent_key"),
     ("schedule_id", "$response.body#/_id"),
 ];
+const ORCHESTRA_THREAD: &[(&str, &str)] = &[("thread_id", "$response.body#/thread_id")];
 
 /// Every link of the document.
 pub(crate) const LINKS: &[LinkRow] = &[
@@ -90,6 +91,14 @@ pub(crate) const LINKS: &[LinkRow] = &[
         &[
             ("schedules_retrieve", ORCHESTRA_SCHEDULE),
             ("schedules_delete", ORCHESTRA_SCHEDULE),
+        ],
+    ),
+    (
+        "orchestra_create_thread",
+        "201",
+        &[
+            ("orchestra_get_thread", ORCHESTRA_THREAD),
+            ("orchestra_delete_thread", ORCHESTRA_THREAD),
         ],
     ),
     (
