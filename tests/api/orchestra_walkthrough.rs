@@ -449,6 +449,25 @@ async fn threads_are_opened_listed_read_and_deleted_with_their_runs() {
         .call_as(Some(&other), Method::DELETE, &path, None)
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // A third end user cannot run on the thread the second opened, through Ensemble either.
+    rig.agent(
+        "shaped",
+        "openai/gpt-4o",
+        json!({"output_schema": {"type": "object"}}),
+    )
+    .await;
+    let third = crate::ensemble::jwt("a-third-one");
+    let theirs_id = own["thread_id"].as_str().unwrap();
+    let (st, err) = rig
+        .s
+        .call_as(
+            Some(&third),
+            Method::POST,
+            "/api/agents/shaped/invoke",
+            Some(json!({"message": "hi", "threadId": theirs_id})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{err}");
 
     // While a run on it is in progress, the thread is not deleted: 409 names the run.
     rig.openai

@@ -232,6 +232,16 @@ async fn thread_for(
     };
     if let Some(own) = caller.own_identity() {
         // A thread's history becomes the run's context: an end user continues only its own.
+        let record = state
+            .engine
+            .threads()
+            .get(&caller.project, &thread_id)
+            .await?;
+        if record.is_some_and(|r| r.owner.as_deref() != Some(own)) {
+            return Err(ApiError::not_found(format!(
+                "thread `{thread_id}` not found"
+            )));
+        }
         for task in state
             .engine
             .thread_tasks(&caller.project, &thread_id)
