@@ -1,13 +1,14 @@
 """A tiny A2A agent on the official `a2a-sdk`, for Baton's A2A client tests.
 
-Usage: python server.py [--v03] [--token TOKEN]
-Prints `a2a listening on http://127.0.0.1:PORT` once it serves. The agent card is at
+Usage: python server.py [--v03] [--token TOKEN] [--advertise HOST]
+Listens on 127.0.0.1 and prints `a2a listening on http://HOST:PORT` (HOST as --advertise
+names it, the URLs its card gives) once it serves. The agent card is at
 /.well-known/agent-card.json, JSON-RPC at /rpc.
 
 The agent answers by the user's text:
   * `ask me` -> the task stops in input-required with a question;
   * `data`   -> completes with a text artifact and a data artifact;
-  * `slow`   -> answers in a later status update (the first reply is a working task);
+  * `slow`   -> answers after 1.5 s;
   * anything else -> completes with the artifact `echo: <text>`.
 With --token every JSON-RPC call must carry `Authorization: Bearer TOKEN`.
 """
@@ -85,13 +86,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--v03", action="store_true", help="serve a v0.3 card and methods")
     parser.add_argument("--token")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--advertise", default="127.0.0.1", help="the host its card names")
     args = parser.parse_args()
 
     sock = socket.socket()
-    sock.bind((args.host, 0))
+    sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    base = f"http://{args.host}:{port}"
+    base = f"http://{args.advertise}:{port}"
     version = "0.3" if args.v03 else "1.0"
     card = AgentCard(
         name="Echo agent",
