@@ -134,9 +134,18 @@ async fn a_remote_a2a_agent_answers_as_a_team_member_under_the_policy() {
     .await;
     // The header is sealed: answers mask it and the stored agent holds no clear text.
     let shown = created["team_of_agents"][0]["a2a"]["headers"]["Authorization"].clone();
-    assert_eq!(shown, json!({"value": "********", "encrypted": true}), "{created}");
+    assert_eq!(
+        shown,
+        json!({"value": "********", "encrypted": true}),
+        "{created}"
+    );
     assert!(!created.to_string().contains(TOKEN));
-    for spec in [rig.s.raw_specs("agents").await, rig.s.raw_specs("agent_versions").await].concat() {
+    for spec in [
+        rig.s.raw_specs("agents").await,
+        rig.s.raw_specs("agent_versions").await,
+    ]
+    .concat()
+    {
         assert!(!spec.contains(TOKEN), "{spec}");
     }
 
@@ -149,8 +158,15 @@ async fn a_remote_a2a_agent_answers_as_a_team_member_under_the_policy() {
     assert!(!task_id.is_empty());
     assert!(body.to_string().contains("echo: hello there"), "{body}");
     let span = sub_agent_span(&rig, &body).await;
-    assert_eq!(span["attributes"]["a2a.task_id"], task_id.as_str(), "{span}");
-    assert_eq!(span["attributes"]["a2a.context_id"], result["remote_context_id"]);
+    assert_eq!(
+        span["attributes"]["a2a.task_id"],
+        task_id.as_str(),
+        "{span}"
+    );
+    assert_eq!(
+        span["attributes"]["a2a.context_id"],
+        result["remote_context_id"]
+    );
     assert_eq!(
         span["attributes"]["a2a.agent_url"],
         format!("{}/rpc", remote.url).as_str()
@@ -158,7 +174,11 @@ async fn a_remote_a2a_agent_answers_as_a_team_member_under_the_policy() {
 
     // Data parts come back as structured data; input-required is a question the model reads.
     let (_, result) = delegate(&rig, "echo", "data").await;
-    assert_eq!(result["data"], json!({"temperature": 21.0, "unit": "C"}), "{result}");
+    assert_eq!(
+        result["data"],
+        json!({"temperature": 21.0, "unit": "C"}),
+        "{result}"
+    );
     let (_, result) = delegate(&rig, "echo", "ask me").await;
     assert_eq!(result["state"], "input-required", "{result}");
     assert_eq!(result["question"], "Which city do you mean?", "{result}");
@@ -199,7 +219,11 @@ async fn a_version_0_3_agent_is_called_with_message_send() {
     let (body, result) = delegate(&rig, "old-echo", "data").await;
     assert_eq!(result["protocol_version"], "0.3", "{result}");
     assert_eq!(result["answer"], "echo: data", "{result}");
-    assert_eq!(result["data"], json!({"temperature": 21.0, "unit": "C"}), "{result}");
+    assert_eq!(
+        result["data"],
+        json!({"temperature": 21.0, "unit": "C"}),
+        "{result}"
+    );
     let span = sub_agent_span(&rig, &body).await;
     assert_eq!(span["attributes"]["a2a.task_id"], result["remote_task_id"]);
 }
@@ -243,8 +267,55 @@ async fn a2a_team_members_are_checked_field_by_field() {
         .call(
             Method::POST,
             "/v2/agents",
-            Some(body(json!({"key": "r", "a2a": {"card_url": "https://a.example.com/c.json", "card": 1}}))),
+            Some(body(
+                json!({"key": "r", "a2a": {"card_url": "https://a.example.com/c.json", "card": 1}}),
+            )),
         )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{out}");
+}
+
+#[tokio::test]
+async fn orchestra_assistants_name_remote_a2a_agents() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    let post = |body: Value| {
+        rig.s
+            .request(Method::POST, "/api/assistants")
+            .header("x-api-key", baton_e2e::API_KEY)
+            .json(&body)
+            .send()
+    };
+    let created = baton_e2e::read(
+        post(json!({"name": "planner", "model": "openai:gpt-5.2",
+            "a2a": {"weather": {"card_url": "https://weather.example.com/.well-known/agent-card.json",
+                                "headers": {"X-Key": {"value": "k-123", "encrypted": true}}}}}))
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(created.0, StatusCode::CREATED, "{}", created.1);
+    assert_eq!(created.1["subagents"], json!(["weather"]));
+    let id = created.1["assistant_id"].as_str().unwrap();
+    let (st, agent) = rig
+        .s
+        .call(Method::GET, &format!("/v2/agents/{id}"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let member = &agent["team_of_agents"][0];
+    assert_eq!(member["key"], "weather");
+    assert_eq!(
+        member["a2a"]["headers"]["X-Key"]["value"], "********",
+        "{agent}"
+    );
+
+    let (st, err) = baton_e2e::read(
+        post(
+            json!({"name": "x", "model": "openai:gpt-5.2", "a2a": {"w": "https://w.example.com"}}),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
+    assert_eq!(err["error"]["param"], "a2a.w", "{err}");
 }

@@ -649,7 +649,9 @@ fn install_a2a_fixture() -> std::path::PathBuf {
         let out = command
             .stdin(std::process::Stdio::null())
             .output()
-            .unwrap_or_else(|e| panic!("the A2A tests need python3 with venv and pip: {what}: {e}"));
+            .unwrap_or_else(|e| {
+                panic!("the A2A tests need python3 with venv and pip: {what}: {e}")
+            });
         assert!(
             out.status.success(),
             "{what} failed ({}): {}{}",
@@ -665,7 +667,14 @@ fn install_a2a_fixture() -> std::path::PathBuf {
     );
     run(
         Command::new(&python)
-            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+            ])
             .arg(&requirements),
         "pip install -r tests/a2a/requirements.txt",
     );

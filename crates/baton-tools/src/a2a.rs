@@ -100,7 +100,10 @@ impl A2aClient {
             }
         }
         let url = reqwest::Url::parse(&def.card_url).map_err(|e| {
-            ToolError::Unavailable(format!("the agent card URL `{}` is invalid: {e}", def.card_url))
+            ToolError::Unavailable(format!(
+                "the agent card URL `{}` is invalid: {e}",
+                def.card_url
+            ))
         })?;
         let request = self
             .request(reqwest::Method::GET, url.clone(), def, ctx, deadline)?
@@ -209,7 +212,13 @@ impl A2aClient {
         let body = json!({"jsonrpc": "2.0", "id": baton_core::id::new_id(),
                           "method": method, "params": params});
         let mut request = self
-            .request(reqwest::Method::POST, endpoint.url.clone(), def, ctx, deadline)?
+            .request(
+                reqwest::Method::POST,
+                endpoint.url.clone(),
+                def,
+                ctx,
+                deadline,
+            )?
             .header(reqwest::header::ACCEPT, "application/json");
         if endpoint.protocol == Protocol::V1 {
             request = request.header(VERSION_HEADER, Protocol::V1.version());
@@ -342,7 +351,12 @@ fn state_of(task: &Value) -> String {
 fn settled(state: &str) -> bool {
     matches!(
         state,
-        "completed" | "failed" | "canceled" | "cancelled" | "rejected" | "input-required"
+        "completed"
+            | "failed"
+            | "canceled"
+            | "cancelled"
+            | "rejected"
+            | "input-required"
             | "auth-required"
     )
 }
@@ -451,8 +465,10 @@ impl ToolHandler for A2aAgent {
         if let Some(message) = message {
             let (mut texts, mut data) = (Vec::new(), Vec::new());
             collect_parts(message.get("parts"), &mut texts, &mut data);
-            for (field, name) in [("taskId", "remote_task_id"), ("contextId", "remote_context_id")]
-            {
+            for (field, name) in [
+                ("taskId", "remote_task_id"),
+                ("contextId", "remote_context_id"),
+            ] {
                 if let Some(id) = message.get(field).and_then(Value::as_str) {
                     answer.insert(name.into(), json!(id));
                 }
@@ -555,8 +571,8 @@ mod tests {
 
     #[test]
     fn cards_of_both_versions_name_their_json_rpc_endpoint() {
-        let base = reqwest::Url::parse("https://agents.example.com/.well-known/agent-card.json")
-            .unwrap();
+        let base =
+            reqwest::Url::parse("https://agents.example.com/.well-known/agent-card.json").unwrap();
         let v1 = json!({"supportedInterfaces": [
             {"url": "https://agents.example.com/grpc", "protocolBinding": "GRPC", "protocolVersion": "1.0"},
             {"url": "/a2a/v03", "protocolBinding": "JSONRPC", "protocolVersion": "0.3"},

@@ -239,7 +239,10 @@ impl HttpTool {
 }
 
 /// Checks a URL whose host is an IP literal: literal addresses skip the policy's DNS resolver.
-pub(crate) fn check_literal_host(policy: &OutboundPolicy, url: &reqwest::Url) -> Result<(), ToolError> {
+pub(crate) fn check_literal_host(
+    policy: &OutboundPolicy,
+    url: &reqwest::Url,
+) -> Result<(), ToolError> {
     if let Some(host) = url.host_str() {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<std::net::IpAddr>() {

@@ -10,9 +10,9 @@ mod typed;
 pub use error::{BoxError, ToolError};
 pub use typed::{definition_of, parameters_of, Tool, TypedHandler};
 
+use crate::agent::A2aAgentDef;
 use crate::model::ToolDefinition;
 use crate::store::SecretCipher;
-use crate::agent::A2aAgentDef;
 use crate::tool::{CodeDef, HttpDef, McpDef};
 use async_trait::async_trait;
 use serde_json::{Map, Value};
