@@ -302,7 +302,7 @@ fn pick_endpoint(card: &Value, card_url: &reqwest::Url) -> Result<Endpoint, Tool
     let main = card.get("url").and_then(Value::as_str);
     let preferred = card
         .get("preferredTransport")
-        .map_or(true, |t| is_jsonrpc(Some(t)));
+        .is_none_or(|t| is_jsonrpc(Some(t)));
     if let (Some(url), true) = (main, preferred) {
         return Ok(Endpoint {
             url: join(url)?,
