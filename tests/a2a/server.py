@@ -8,7 +8,7 @@ names it, the URLs its card gives) once it serves. The agent card is at
 The agent answers by the user's text:
   * `ask me` -> the task stops in input-required with a question;
   * `data`   -> completes with a text artifact and a data artifact;
-  * `slow`   -> answers after 1.5 s;
+  * `later`  -> the call returns a working task that completes a second later;
   * anything else -> completes with the artifact `echo: <text>`.
 With --token every JSON-RPC call must carry `Authorization: Bearer TOKEN`.
 """
@@ -46,6 +46,9 @@ from a2a.types.a2a_pb2 import (
 
 
 class EchoExecutor(AgentExecutor):
+    def __init__(self) -> None:
+        self.background: set[asyncio.Task] = set()
+
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         text = get_message_text(context.message) if context.message else ""
         if context.current_task is None and context.message is not None:
@@ -57,8 +60,15 @@ class EchoExecutor(AgentExecutor):
                 updater.new_agent_message([new_text_part("Which city do you mean?")])
             )
             return
-        if text.strip() == "slow":
-            await asyncio.sleep(1.5)
+        if text.strip() == "later":
+            # Answers after the call returned: the caller sees a working task and asks again.
+            async def finish() -> None:
+                await asyncio.sleep(1.0)
+                await updater.add_artifact([new_text_part("echo: later")], name="answer")
+                await updater.complete()
+
+            self.background.add(asyncio.get_running_loop().create_task(finish()))
+            return
         await updater.add_artifact([new_text_part(f"echo: {text}")], name="answer")
         if text.strip() == "data":
             await updater.add_artifact(

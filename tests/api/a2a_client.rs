@@ -172,6 +172,11 @@ async fn a_remote_a2a_agent_answers_as_a_team_member_under_the_policy() {
         format!("{}/rpc", remote.url).as_str()
     );
 
+    // A task still working when the send returns is read again until it completes.
+    let (_, result) = delegate(&rig, "echo", "later").await;
+    assert_eq!(result["answer"], "echo: later", "{result}");
+    assert_eq!(result["state"], "completed", "{result}");
+
     // Data parts come back as structured data; input-required is a question the model reads.
     let (_, result) = delegate(&rig, "echo", "data").await;
     assert_eq!(
@@ -213,7 +218,8 @@ async fn a_version_0_3_agent_is_called_with_message_send() {
     let rig = rig().await;
     orchestrator(
         &rig,
-        json!([{"key": "old-echo", "a2a": {"card_url": remote.card_url()}}]),
+        json!([{"key": "old-echo", "a2a": {"card_url": remote.card_url()}},
+               {"key": "hasty", "a2a": {"card_url": remote.card_url(), "timeout": 0.5}}]),
     )
     .await;
     let (body, result) = delegate(&rig, "old-echo", "data").await;
@@ -226,6 +232,13 @@ async fn a_version_0_3_agent_is_called_with_message_send() {
     );
     let span = sub_agent_span(&rig, &body).await;
     assert_eq!(span["attributes"]["a2a.task_id"], result["remote_task_id"]);
+
+    let (_, result) = delegate(&rig, "old-echo", "later").await;
+    assert_eq!(result["answer"], "echo: later", "{result}");
+    // A member's timeout bounds the wait, and the model reads which remote task is left.
+    let (_, result) = delegate(&rig, "hasty", "later").await;
+    let text = result.to_string();
+    assert!(text.contains("did not finish in"), "{text}");
 }
 
 #[tokio::test]

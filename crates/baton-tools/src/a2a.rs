@@ -134,7 +134,7 @@ impl A2aClient {
         if left.is_zero() {
             return Err(ToolError::Timeout(format!(
                 "the remote agent did not finish in the {} s the call may take",
-                self.timeout_of(def).as_secs()
+                self.timeout_of(def).as_secs_f64()
             )));
         }
         let origin = url_origin(&url).unwrap_or_default();
@@ -498,7 +498,7 @@ impl ToolHandler for A2aAgent {
                 return Err(ToolError::Timeout(format!(
                     "remote agent `{}` did not finish in {} s (remote task {task_id} is still {})",
                     self.key,
-                    client.timeout_of(&self.def).as_secs(),
+                    client.timeout_of(&self.def).as_secs_f64(),
                     state_of(&current)
                 )));
             }
