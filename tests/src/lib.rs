@@ -564,3 +564,120 @@ fn install_mcp_fixture() -> std::path::PathBuf {
     std::fs::write(dir.join("installed-package-lock.json"), wanted_lock).unwrap();
     script
 }
+
+/// A tiny A2A agent on the official Python `a2a-sdk` (`tests/a2a/server.py`), killed on drop.
+pub struct A2aAgentServer {
+    child: std::process::Child,
+    /// `http://host:port` as its card advertises it.
+    pub url: String,
+}
+
+impl A2aAgentServer {
+    /// Starts the agent with `args` (`--v03`, `--token T`, `--advertise HOST`); Python and the
+    /// SDK come from a venv under `target/`, made from `tests/a2a/requirements.txt` on first use.
+    #[allow(clippy::disallowed_methods)] // test support runs its Python fixture
+    pub fn start(args: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("a2a/server.py");
+        let mut child = std::process::Command::new(a2a_python())
+            .arg(script)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("a2a listening on ") {
+                        break url.to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    panic!("the A2A test agent exited before listening");
+                }
+            }
+        };
+        Self { child, url }
+    }
+
+    /// Its agent card's URL.
+    pub fn card_url(&self) -> String {
+        format!("{}/.well-known/agent-card.json", self.url)
+    }
+}
+
+impl Drop for A2aAgentServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python of the A2A fixture's venv (once for all test processes: a file lock guards the
+/// install; it is redone when the requirements change). Panics with one clear line when
+/// `python3 -m venv` or pip fails.
+pub fn a2a_python() -> std::path::PathBuf {
+    static PYTHON: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    PYTHON.get_or_init(install_a2a_fixture).clone()
+}
+
+#[allow(clippy::disallowed_methods)] // test support installs its Python fixture
+fn install_a2a_fixture() -> std::path::PathBuf {
+    use std::process::Command;
+    let requirements =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("a2a/requirements.txt");
+    let exe = std::env::current_exe().unwrap();
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .expect("a test binary lives under target/<profile>/deps");
+    let dir = target.join("a2a-fixture");
+    let lock = std::fs::File::create(target.join("a2a-fixture.lock")).unwrap();
+    lock.lock().unwrap(); // released when `lock` is dropped
+    let python = dir.join("bin/python");
+    let wanted = std::fs::read(&requirements).unwrap();
+    let installed = std::fs::read(dir.join("installed-requirements.txt")).ok();
+    if python.exists() && installed.as_deref() == Some(wanted.as_slice()) {
+        return python;
+    }
+    let run = |command: &mut Command, what: &str| {
+        let out = command
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("the A2A tests need python3 with venv and pip: {what}: {e}")
+            });
+        assert!(
+            out.status.success(),
+            "{what} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    run(
+        Command::new("python3").args(["-m", "venv"]).arg(&dir),
+        "python3 -m venv",
+    );
+    run(
+        Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements),
+        "pip install -r tests/a2a/requirements.txt",
+    );
+    std::fs::write(dir.join("installed-requirements.txt"), wanted).unwrap();
+    python
+}

@@ -210,6 +210,8 @@ pub struct ToolsFileConfig {
     pub mcp_stdio_commands: Vec<String>,
     /// Default MCP tool call timeout in seconds (default 60).
     pub mcp_timeout_s: Option<f64>,
+    /// Default time a call of a remote A2A team member may take, in seconds (default 120).
+    pub a2a_timeout_s: Option<f64>,
 }
 
 /// The isolation of code tools (`[tools] code_sandbox`).
@@ -621,6 +623,7 @@ fn resolve_tools(
     positive("tools.http_timeout_s", file.http_timeout_s)?;
     positive("tools.code_timeout_s", file.code_timeout_s)?;
     positive("tools.mcp_timeout_s", file.mcp_timeout_s)?;
+    positive("tools.a2a_timeout_s", file.a2a_timeout_s)?;
     if file.code_memory_mb == Some(0) {
         return Err(ConfigError::Invalid {
             setting: "tools.code_memory_mb",

@@ -155,6 +155,10 @@ async fn tool_runtime(config: &Config) -> Arc<ToolRuntime> {
             .mcp_timeout_s
             .map(Duration::from_secs_f64)
             .unwrap_or(tool_defaults.mcp_timeout),
+        a2a_timeout: file
+            .a2a_timeout_s
+            .map(Duration::from_secs_f64)
+            .unwrap_or(tool_defaults.a2a_timeout),
         mcp: McpSettings {
             stdio_commands: file.mcp_stdio_commands.clone(),
             stdio_env,

@@ -246,15 +246,88 @@ pub struct KnowledgeBaseRef {
     pub knowledge_id: String,
 }
 
-/// A sub-agent an orchestrator may delegate to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A sub-agent an orchestrator may delegate to: an agent of this project, or (with `a2a`) a
+/// remote agent reached over the A2A protocol, called by `key` all the same.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMember {
-    /// The sub-agent's key.
+    /// The sub-agent's key (for a remote agent: the name the model calls it by).
     pub key: String,
     /// Its role in the team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// A remote A2A agent instead of an agent of this project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a2a: Option<A2aAgentDef>,
+}
+
+/// A remote agent reached over the A2A protocol (JSON-RPC binding), named by its Agent Card.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct A2aAgentDef {
+    /// The Agent Card's URL (`https://host/.well-known/agent-card.json`).
+    pub card_url: String,
+    /// Headers sent with every request to the agent (card and calls); secret values are sealed
+    /// for the card's origin and sent only there.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, crate::tool::HeaderValue>,
+    /// Seconds one call may take, waiting for the remote task included (default 120, at most 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 600.0))]
+    pub timeout: Option<f64>,
+}
+
+impl A2aAgentDef {
+    /// The origin secret headers are sealed for: the card URL's scheme, host and port.
+    pub fn origin(&self) -> Option<String> {
+        url::Url::parse(&self.card_url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .as_ref()
+            .and_then(crate::secret::url_origin)
+    }
+
+    fn validate(&self, field: &str) -> Result<(), ValidationError> {
+        let card_field = format!("{field}.card_url");
+        let url = url::Url::parse(&self.card_url).map_err(|e| {
+            ValidationError::new(&card_field, format!("must be an absolute URL: {e}"))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(ValidationError::new(
+                card_field,
+                "must be an http:// or https:// URL with a host",
+            ));
+        }
+        for name in self.headers.keys() {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+                return Err(ValidationError::new(
+                    format!("{field}.headers"),
+                    format!("`{name}` is not a valid header name"),
+                ));
+            }
+        }
+        if let Some(timeout) = self.timeout {
+            if !(timeout > 0.0 && timeout <= 600.0) {
+                return Err(ValidationError::new(
+                    format!("{field}.timeout"),
+                    "must be between 0 and 600 seconds",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TeamMember {
+    /// The member as answers show it: secret header values masked.
+    pub fn masked(&self) -> TeamMember {
+        let mut member = self.clone();
+        if let Some(a2a) = &mut member.a2a {
+            a2a.headers = crate::tool::masked_headers(&a2a.headers);
+        }
+        member
+    }
 }
 
 /// The template engine that renders instructions with variables.
@@ -363,6 +436,15 @@ impl AgentSpec {
         }
         for (i, member) in self.team_of_agents.iter().enumerate() {
             validate::agent_key(&format!("team_of_agents[{i}].key"), &member.key)?;
+            if let Some(a2a) = &member.a2a {
+                a2a.validate(&format!("team_of_agents[{i}].a2a"))?;
+            }
+            if self.team_of_agents[..i].iter().any(|m| m.key == member.key) {
+                return Err(ValidationError::new(
+                    format!("team_of_agents[{i}].key"),
+                    format!("`{}` is already in the team", member.key),
+                ));
+            }
         }
         if let Some(schema) = &self.output_schema {
             if !schema.is_object() {
@@ -373,6 +455,42 @@ impl AgentSpec {
             }
         }
         Ok(())
+    }
+
+    /// Seals the secret headers of remote (A2A) team members for their card's origin before
+    /// the agent is stored. A header sent as the mask keeps the sealed value `previous` holds
+    /// for the member of the same key, while its card stays on the same origin.
+    pub fn seal_secrets(
+        &mut self,
+        cipher: &dyn crate::store::SecretCipher,
+        previous: Option<&AgentSpec>,
+    ) -> Result<(), ValidationError> {
+        for (i, member) in self.team_of_agents.iter_mut().enumerate() {
+            let Some(a2a) = &mut member.a2a else {
+                continue;
+            };
+            let old = previous
+                .and_then(|p| p.team_of_agents.iter().find(|m| m.key == member.key))
+                .and_then(|m| m.a2a.as_ref())
+                .map(|a| &a.headers);
+            let origin = a2a.origin();
+            crate::tool::seal_headers(
+                &mut a2a.headers,
+                old,
+                cipher,
+                &format!("team_of_agents[{i}].a2a.headers"),
+                &format!("team_of_agents[{i}].a2a.card_url"),
+                origin.as_deref(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The configuration as answers show it: secret header values masked.
+    pub fn masked(&self) -> AgentSpec {
+        let mut spec = self.clone();
+        spec.team_of_agents = spec.team_of_agents.iter().map(TeamMember::masked).collect();
+        spec
     }
 
     /// The project named by the first element of `path`.

@@ -605,51 +605,14 @@ impl ToolSpec {
         let Some(headers) = self.kind.headers_mut() else {
             return Ok(());
         };
-        for (name, header) in headers.iter_mut() {
-            let HeaderValue::Secret(value) = header else {
-                continue;
-            };
-            let field = format!("{headers_field}.{name}");
-            let stored = match old.and_then(|h| h.get(name)) {
-                Some(HeaderValue::Secret(SecretValue::Sealed(s))) => Some(s),
-                _ => None,
-            };
-            let kept = match value {
-                SecretValue::Plain(plain) if plain == MASK => stored.ok_or_else(|| {
-                    ValidationError::new(
-                        &field,
-                        format!("`{MASK}` stands for a stored secret and this header has none: send its value"),
-                    )
-                })?,
-                SecretValue::Plain(_) => {
-                    let origin = origin.as_deref().ok_or_else(|| {
-                        ValidationError::new(
-                            url_field,
-                            "a tool with encrypted headers needs a fixed scheme, host and port (no placeholder there)",
-                        )
-                    })?;
-                    *value = SecretValue::Sealed(value.clone().sealed_for(cipher, origin));
-                    continue;
-                }
-                // Only a value this tool already holds may come back sealed (a PATCH merges the
-                // stored definition); a client cannot hand in ciphertext of its own.
-                SecretValue::Sealed(sealed) => match stored {
-                    Some(stored) if stored == sealed => stored,
-                    _ => return Err(ValidationError::new(&field, "must be a string")),
-                },
-            };
-            if origin.as_deref() != Some(kept.origin.as_str()) {
-                return Err(ValidationError::new(
-                    field,
-                    format!(
-                        "its stored secret was entered for {} and the tool now points elsewhere: send the value again",
-                        kept.origin
-                    ),
-                ));
-            }
-            *value = SecretValue::Sealed(kept.clone());
-        }
-        Ok(())
+        seal_headers(
+            headers,
+            old,
+            cipher,
+            headers_field,
+            url_field,
+            origin.as_deref(),
+        )
     }
 
     /// The tool as answers show it: secret values masked.
@@ -691,6 +654,72 @@ impl ToolSpec {
             }
         }
     }
+}
+
+/// Seals every secret header for `origin` before it is stored. A header sent as [`MASK`]
+/// keeps `old`'s sealed value, only while the origin stays the same: moving the destination
+/// elsewhere needs its secrets again. Errors name `headers_field.<name>` or `url_field`.
+pub fn seal_headers(
+    headers: &mut BTreeMap<String, HeaderValue>,
+    old: Option<&BTreeMap<String, HeaderValue>>,
+    cipher: &dyn SecretCipher,
+    headers_field: &str,
+    url_field: &str,
+    origin: Option<&str>,
+) -> Result<(), ValidationError> {
+    for (name, header) in headers.iter_mut() {
+        let HeaderValue::Secret(value) = header else {
+            continue;
+        };
+        let field = format!("{headers_field}.{name}");
+        let stored = match old.and_then(|h| h.get(name)) {
+            Some(HeaderValue::Secret(SecretValue::Sealed(s))) => Some(s),
+            _ => None,
+        };
+        let kept = match value {
+            SecretValue::Plain(plain) if plain == MASK => stored.ok_or_else(|| {
+                ValidationError::new(
+                    &field,
+                    format!("`{MASK}` stands for a stored secret and this header has none: send its value"),
+                )
+            })?,
+            SecretValue::Plain(_) => {
+                let origin = origin.ok_or_else(|| {
+                    ValidationError::new(
+                        url_field,
+                        "a destination with encrypted headers needs a fixed scheme, host and port (no placeholder there)",
+                    )
+                })?;
+                *value = SecretValue::Sealed(value.clone().sealed_for(cipher, origin));
+                continue;
+            }
+            // Only a value this tool already holds may come back sealed (a PATCH merges the
+            // stored definition); a client cannot hand in ciphertext of its own.
+            SecretValue::Sealed(sealed) => match stored {
+                Some(stored) if stored == sealed => stored,
+                _ => return Err(ValidationError::new(&field, "must be a string")),
+            },
+        };
+        if origin != Some(kept.origin.as_str()) {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "its stored secret was entered for {} and the destination now is elsewhere: send the value again",
+                    kept.origin
+                ),
+            ));
+        }
+        *value = SecretValue::Sealed(kept.clone());
+    }
+    Ok(())
+}
+
+/// Headers as answers show them: secret values masked.
+pub fn masked_headers(headers: &BTreeMap<String, HeaderValue>) -> BTreeMap<String, HeaderValue> {
+    headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.masked()))
+        .collect()
 }
 
 fn schema_object(field: &str, schema: &Value) -> Result<(), ValidationError> {

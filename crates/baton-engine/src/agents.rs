@@ -72,6 +72,7 @@ impl Agents<'_> {
         mut spec: AgentSpec,
     ) -> Result<AgentRecord, EngineError> {
         spec.validate()?;
+        spec.seal_secrets(self.engine.inner.cipher.as_ref(), None)?;
         self.resolve_references(project, &mut spec, None).await?;
         let now = now_rfc3339();
         let agent = AgentRecord {
@@ -178,6 +179,7 @@ impl Agents<'_> {
         let mut agent = self.get(project, key).await?;
         let mut spec: AgentSpec = json::parse(merged_json(&agent.spec, &patch.fields)?)?;
         spec.validate()?;
+        spec.seal_secrets(self.engine.inner.cipher.as_ref(), Some(&agent.spec))?;
         self.resolve_references(project, &mut spec, Some(&agent.spec))
             .await?;
         let status = patch.status.unwrap_or(agent.status);

@@ -67,6 +67,11 @@ impl ToolHandler for RetrieveAgents {
     async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
         let mut agents = Vec::new();
         for member in &self.team {
+            if let Some(a2a) = &member.a2a {
+                agents.push(json!({"key": member.key, "role": member.role,
+                    "description": format!("a remote agent (A2A) described at {}", a2a.card_url)}));
+                continue;
+            }
             let found = self
                 .inner
                 .store
@@ -139,11 +144,11 @@ impl ToolHandler for CallSubAgent {
             .unwrap_or_default()
             .to_owned();
         let message = arguments["message"].as_str().unwrap_or_default().to_owned();
-        if !self.team.iter().any(|m| m.key == key) {
+        let Some(member) = self.team.iter().find(|m| m.key == key) else {
             return Err(ToolError::InvalidArguments(format!(
                 "`{key}` is not in this agent's team"
             )));
-        }
+        };
         if self.chain.contains(&key) {
             return Err(ToolError::Denied(format!(
                 "calling `{key}` would make a cycle ({} → {key}); answer without it",
@@ -163,6 +168,15 @@ impl ToolHandler for CallSubAgent {
                 )));
             }
             *made += 1;
+        }
+        if let Some(a2a) = &member.a2a {
+            // A remote agent runs no task here: its own server bills and bounds it.
+            let remote = self.inner.tools.a2a(&key, a2a);
+            let mut answer = remote.call(json!({"message": message}), ctx).await?;
+            if let Some(fields) = answer.as_object_mut() {
+                fields.insert("agent_key".into(), json!(key));
+            }
+            return Ok(answer);
         }
         let agent = self
             .inner

@@ -187,15 +187,7 @@ impl HttpTool {
     }
 
     async fn send(&self, request: reqwest::Request) -> Result<Value, ToolError> {
-        // Literal addresses skip the DNS resolver, so they are checked here.
-        if let Some(host) = request.url().host_str() {
-            let bare = host.trim_start_matches('[').trim_end_matches(']');
-            if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-                if !self.policy.host_is_allowed(bare) {
-                    self.policy.check_ip(ip).map_err(ToolError::Denied)?;
-                }
-            }
-        }
+        check_literal_host(&self.policy, request.url())?;
         let url = request.url().clone();
         let response = self
             .client
@@ -246,8 +238,24 @@ impl HttpTool {
     }
 }
 
+/// Checks a URL whose host is an IP literal: literal addresses skip the policy's DNS resolver.
+pub(crate) fn check_literal_host(
+    policy: &OutboundPolicy,
+    url: &reqwest::Url,
+) -> Result<(), ToolError> {
+    if let Some(host) = url.host_str() {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            if !policy.host_is_allowed(bare) {
+                policy.check_ip(ip).map_err(ToolError::Denied)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A failed exchange, its causes spelled out (the model cannot follow a source chain).
-fn describe(error: reqwest::Error, url: &reqwest::Url) -> ToolError {
+pub(crate) fn describe(error: reqwest::Error, url: &reqwest::Url) -> ToolError {
     use std::error::Error as _;
     let mut message = if error.is_timeout() {
         format!("{url} did not answer in time")

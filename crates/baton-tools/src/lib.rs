@@ -3,10 +3,12 @@
 //!
 //! Tool specifications (what is stored under `/v2/tools`) live in `baton_core::tool`.
 //!
-//! Features (both on by default): `code`, the sandboxed Python code tools, and `mcp`, MCP
-//! servers as tools. A build without one answers every call of that kind with a
-//! [`ToolError::Unavailable`] that names the missing feature.
+//! Features (all on by default): `code`, the sandboxed Python code tools, `mcp`, MCP servers
+//! as tools, and `a2a`, remote A2A agents as team members. A build without one answers every
+//! call of that kind with a [`ToolError::Unavailable`] that names what is missing.
 
+#[cfg(feature = "a2a")]
+pub mod a2a;
 pub mod code;
 pub mod http;
 #[cfg(feature = "mcp")]
@@ -36,6 +38,8 @@ pub struct ToolsConfig {
     pub max_response_bytes: usize,
     /// Default timeout of an MCP tool call.
     pub mcp_timeout: Duration,
+    /// Default time a call of a remote A2A agent may take, waiting for its task included.
+    pub a2a_timeout: Duration,
     /// MCP connection settings.
     pub mcp: McpSettings,
 }
@@ -47,6 +51,7 @@ impl Default for ToolsConfig {
             http_timeout: Duration::from_secs(60),
             max_response_bytes: 1024 * 1024,
             mcp_timeout: Duration::from_secs(60),
+            a2a_timeout: Duration::from_secs(120),
             mcp: McpSettings::default(),
         }
     }
@@ -88,6 +93,8 @@ pub struct ToolRuntime {
     sandbox: Sandbox,
     #[cfg(feature = "mcp")]
     mcp: Arc<McpPool>,
+    #[cfg(feature = "a2a")]
+    a2a: Arc<a2a::A2aClient>,
 }
 
 fn seconds(timeout: Option<f64>) -> Option<Duration> {
@@ -107,6 +114,13 @@ impl ToolRuntime {
             custom: Default::default(),
             #[cfg(feature = "mcp")]
             mcp: Arc::new(McpPool::new(policy.clone(), config.mcp.clone())),
+            #[cfg(feature = "a2a")]
+            a2a: Arc::new(a2a::A2aClient::new(
+                client.clone(),
+                policy.clone(),
+                config.a2a_timeout,
+                config.max_response_bytes,
+            )),
             config,
             policy,
             client,
@@ -177,6 +191,11 @@ impl ToolBackend for ToolRuntime {
                 seconds(timeout),
             )),
         }
+    }
+
+    #[cfg(feature = "a2a")]
+    fn a2a(&self, key: &str, def: &baton_core::agent::A2aAgentDef) -> Arc<dyn ToolHandler> {
+        self.a2a.agent(key, def)
     }
 
     #[cfg(not(feature = "mcp"))]

@@ -10,6 +10,7 @@ mod typed;
 pub use error::{BoxError, ToolError};
 pub use typed::{definition_of, parameters_of, Tool, TypedHandler};
 
+use crate::agent::A2aAgentDef;
 use crate::model::ToolDefinition;
 use crate::store::SecretCipher;
 use crate::tool::{CodeDef, HttpDef, McpDef};
@@ -89,4 +90,24 @@ pub trait ToolBackend: Send + Sync {
         timeout: Option<f64>,
         ctx: &ToolContext<'_>,
     ) -> Result<Vec<Runnable>, ToolError>;
+
+    /// A remote A2A agent of a team: its handler takes `{"message": <text>}` and answers with
+    /// the remote task's outcome (`answer`, `remote_task_id`, …). `key` is the team member's.
+    /// A backend without an A2A client answers every call that it has none.
+    fn a2a(&self, key: &str, def: &A2aAgentDef) -> Arc<dyn ToolHandler> {
+        let _ = (key, def);
+        Arc::new(Unavailable(
+            "remote A2A agents are not set up on this server: its tool runtime has no A2A client",
+        ))
+    }
+}
+
+/// A tool whose every call answers that it is not available here, and why.
+pub struct Unavailable(pub &'static str);
+
+#[async_trait]
+impl ToolHandler for Unavailable {
+    async fn call(&self, _arguments: Value, _ctx: &ToolContext<'_>) -> Result<Value, ToolError> {
+        Err(ToolError::Unavailable(self.0.into()))
+    }
 }

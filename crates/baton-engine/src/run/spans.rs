@@ -203,6 +203,9 @@ impl Runner {
         self.mark_tool_attempt(&mut span, call);
         match result {
             Ok(value) => {
+                if kind == SpanKind::SubAgent {
+                    link_remote_task(&mut span, value);
+                }
                 let text = value.to_string();
                 // Results can be large; the trace keeps the first 4 KB.
                 let kept = if text.len() > 4096 {
@@ -293,5 +296,20 @@ impl Runner {
             json!("the server stopped during this call; its outcome is unknown"),
         );
         self.spans.push(span);
+    }
+}
+
+/// A remote (A2A) sub-agent's call links the task it made on the remote server: its id, its
+/// context and the endpoint that holds it.
+fn link_remote_task(span: &mut SpanRecord, result: &Value) {
+    for (field, attribute) in [
+        ("remote_task_id", "a2a.task_id"),
+        ("remote_context_id", "a2a.context_id"),
+        ("agent_url", "a2a.agent_url"),
+        ("protocol_version", "a2a.protocol_version"),
+    ] {
+        if let Some(text) = result.get(field).and_then(Value::as_str) {
+            span.attributes.insert(attribute.into(), json!(text));
+        }
     }
 }

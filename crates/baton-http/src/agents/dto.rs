@@ -166,7 +166,7 @@ impl AgentDto {
             settings: AgentSettingsDto::from(spec.settings),
             memory_stores: spec.memory_stores,
             knowledge_bases: spec.knowledge_bases,
-            team_of_agents: spec.team_of_agents,
+            team_of_agents: spec.team_of_agents.iter().map(TeamMember::masked).collect(),
             skills: spec.skills,
             variables: spec.variables,
             source: spec.source,

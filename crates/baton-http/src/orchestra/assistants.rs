@@ -45,7 +45,8 @@ pub(crate) struct AssistantBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     mcp: Map<String, Value>,
-    /// A2A agents: only `{}`.
+    /// Remote A2A agents it may hand work to, by the name it calls them:
+    /// `{"name": {"card_url": "https://…/agent-card.json", "headers": {…}}}`.
     #[serde(default)]
     #[schema(value_type = Object)]
     a2a: Map<String, Value>,
@@ -157,17 +158,26 @@ async fn agent_fields(
             "only `{}` here: register MCP servers as tools (POST /v2/tools with type `mcp`) and name them in `tools`",
         ));
     }
-    if !body.a2a.is_empty() {
-        return Err(ApiError::invalid(
-            "a2a",
-            "only `{}` here: remote A2A agents are not supported",
-        ));
-    }
     if body.name.trim().is_empty() {
         return Err(ApiError::invalid("name", "must not be empty"));
     }
     let tools = tool_refs(state, project, "tools", &body.tools).await?;
-    let team: Vec<Value> = body.subagents.iter().map(|k| json!({"key": k})).collect();
+    let mut team: Vec<Value> = body.subagents.iter().map(|k| json!({"key": k})).collect();
+    for (name, remote) in body.a2a {
+        if !remote.is_object() {
+            return Err(ApiError::invalid(
+                format!("a2a.{name}"),
+                "must be an object with the agent's `card_url` (and optional `headers`, `timeout`)",
+            ));
+        }
+        if body.subagents.contains(&name) {
+            return Err(ApiError::invalid(
+                format!("a2a.{name}"),
+                "a sub-agent of this name is already in `subagents`",
+            ));
+        }
+        team.push(json!({"key": name, "a2a": remote}));
+    }
     let system_prompt = (!body.system_prompt.is_empty()).then_some(body.system_prompt);
     let fields = json!({
         "display_name": body.name, "description": body.description,
