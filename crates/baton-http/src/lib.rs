@@ -5,6 +5,7 @@
 //! `router(state)` is the whole API; the `baton` binary only serves it.
 
 mod agents;
+pub mod a2a;
 mod auth;
 mod collections;
 mod cors;
@@ -103,6 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
+        .merge(a2a::routes())
 }
 
 /// Liveness: answers 200 without auth.
