@@ -5,7 +5,7 @@ use super::error::{A2aError, A2aErrorBody};
 use super::push;
 use super::service::{self, Sent};
 use super::types::{
-    A2aListPushConfigsResponse, A2aListTasksRequest, A2aListTasksResponse,
+    A2aEmpty, A2aListPushConfigsResponse, A2aListTasksRequest, A2aListTasksResponse,
     A2aSendMessageRequest, A2aSendMessageResponse, A2aStreamResponse, A2aTask,
     A2aTaskPushNotificationConfig,
 };
@@ -14,7 +14,6 @@ use crate::extract::Path;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -257,14 +256,14 @@ pub(crate) async fn get_push_config(
 #[utoipa::path(delete, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs/{config_id}", operation_id = "a2a_delete_push_config", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("config_id" = String, Path, description = "Config id")),
-    responses((status = 204, description = "Removed"),
+    responses((status = 200, description = "Removed", body = A2aEmpty),
               (status = 400, description = "Push notifications are off", body = A2aErrorBody),
               (status = 404, description = "Unknown agent, task or config", body = A2aErrorBody)))]
 pub(crate) async fn delete_push_config(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((agent_key, task_id, config_id)): Path<(String, String, String)>,
-) -> Result<StatusCode, A2aError> {
+) -> Result<Json<A2aEmpty>, A2aError> {
     push::delete(&state, &caller, &agent_key, &task_id, &config_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(A2aEmpty {}))
 }

@@ -424,6 +424,10 @@ pub struct A2aListPushConfigsResponse {
     pub next_page_token: String,
 }
 
+/// An empty answer (`google.protobuf.Empty`), e.g. of a deleted push-notification config.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct A2aEmpty {}
+
 /// Where and how an agent is reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
