@@ -37,7 +37,7 @@ enum Answer {
 /// `tasks/resubscribe`, `tasks/pushNotificationConfig/{set,get,list,delete}`; these answer in
 /// v0.3's shapes). Errors are JSON-RPC errors with A2A's codes (-32001 task not found, …)
 /// in a 200 answer.
-#[utoipa::path(post, path = "/a2a/{agent_key}", operation_id = "a2a_jsonrpc", tag = "a2a",
+#[utoipa::path(post, path = "/a2a/{agent_key}", operation_id = "agent_rpc_call", tag = "a2a",
     request_body = A2aJsonRpcRequest,
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "The JSON-RPC response (JSON); for `SendStreamingMessage` and \

@@ -38,7 +38,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The default agent's card (`[server] a2a_default_agent`).
-#[utoipa::path(get, path = "/.well-known/agent-card.json", operation_id = "a2a_default_card", tag = "a2a",
+#[utoipa::path(get, path = "/.well-known/agent-card.json", operation_id = "agent_card_default", tag = "a2a",
     responses((status = 200, description = "The card of the agent `[server] a2a_default_agent` names", body = A2aAgentCard),
               (status = 404, description = "No default agent is configured, or it does not exist", body = ErrorBody)))]
 pub(crate) async fn default_card(
@@ -54,7 +54,7 @@ pub(crate) async fn default_card(
 
 /// An agent's A2A card: its endpoints (JSON-RPC and HTTP+JSON), skills (the agent and its
 /// tools) and how to authenticate.
-#[utoipa::path(get, path = "/a2a/{agent_key}/.well-known/agent-card.json", operation_id = "a2a_agent_card", tag = "a2a",
+#[utoipa::path(get, path = "/a2a/{agent_key}/.well-known/agent-card.json", operation_id = "agent_card_retrieve", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "The agent's card", body = A2aAgentCard),
               (status = 404, description = "Unknown agent", body = ErrorBody)))]

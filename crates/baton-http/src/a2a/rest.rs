@@ -72,7 +72,7 @@ fn sse(updates: BoxStream<'static, A2aStreamResponse>) -> Response {
 /// Send a message: a new task, or the next turn of the task `message.taskId` names. Answers
 /// when the turn ends or pauses (`TASK_STATE_INPUT_REQUIRED`), or at once with
 /// `configuration.returnImmediately`.
-#[utoipa::path(post, path = "/a2a/{agent_key}/message:send", operation_id = "a2a_send_message", tag = "a2a",
+#[utoipa::path(post, path = "/a2a/{agent_key}/message:send", operation_id = "agent_message_send", tag = "a2a",
     request_body = A2aSendMessageRequest,
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "The task", body = A2aSendMessageResponse),
@@ -101,7 +101,7 @@ pub(crate) async fn send_message(
 
 /// Send a message and follow its task: SSE messages whose `data:` is a stream response — the
 /// task first, then status and artifact updates until the turn ends or pauses.
-#[utoipa::path(post, path = "/a2a/{agent_key}/message:stream", operation_id = "a2a_stream_message", tag = "a2a",
+#[utoipa::path(post, path = "/a2a/{agent_key}/message:stream", operation_id = "agent_message_stream", tag = "a2a",
     request_body = A2aSendMessageRequest,
     params(("agent_key" = String, Path, description = "Agent key")),
     responses((status = 200, description = "The task's updates as `text/event-stream`", content((A2aStreamResponse = "text/event-stream"))),
@@ -127,7 +127,7 @@ pub(crate) async fn stream_message(
 }
 
 /// List the tasks of a context (`contextId` is required), newest first.
-#[utoipa::path(get, path = "/a2a/{agent_key}/tasks", operation_id = "a2a_list_tasks", tag = "a2a",
+#[utoipa::path(get, path = "/a2a/{agent_key}/tasks", operation_id = "agent_tasks_list", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"),
            ("contextId" = String, Query, description = "The context whose tasks to list"),
            ("status" = Option<String>, Query, nullable = false, description = "Only tasks in this state (`TASK_STATE_…`)"),
@@ -151,7 +151,7 @@ pub(crate) async fn list_tasks(
 }
 
 /// Get a task with its history and artifacts.
-#[utoipa::path(get, path = "/a2a/{agent_key}/tasks/{task_id}", operation_id = "a2a_get_task", tag = "a2a",
+#[utoipa::path(get, path = "/a2a/{agent_key}/tasks/{task_id}", operation_id = "agent_tasks_retrieve", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("historyLength" = Option<u32>, Query, nullable = false, description = "The last this many history messages (all when absent)")),
     responses((status = 200, description = "The task", body = A2aTask),
@@ -173,7 +173,7 @@ pub(crate) async fn get_task(
 
 /// `{id}:cancel` cancels a running task (JSON answer: the task); `{id}:subscribe` follows a
 /// running task's updates (SSE, as `message:stream`).
-#[utoipa::path(post, path = "/a2a/{agent_key}/tasks/{task_id}", operation_id = "a2a_task_action", tag = "a2a",
+#[utoipa::path(post, path = "/a2a/{agent_key}/tasks/{task_id}", operation_id = "agent_tasks_act", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"),
            ("task_id" = String, Path, description = "`<task id>:cancel` or `<task id>:subscribe`")),
     responses((status = 200, description = "`:cancel`: the task (JSON); `:subscribe`: its updates (`text/event-stream`)",
@@ -201,7 +201,7 @@ pub(crate) async fn task_action(
 }
 
 /// Register a webhook for a task's updates.
-#[utoipa::path(post, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs", operation_id = "a2a_create_push_config", tag = "a2a",
+#[utoipa::path(post, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs", operation_id = "agent_push_configs_create", tag = "a2a",
     request_body = A2aTaskPushNotificationConfig,
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
     responses((status = 200, description = "The config, with its id", body = A2aTaskPushNotificationConfig),
@@ -220,7 +220,7 @@ pub(crate) async fn create_push_config(
 }
 
 /// A task's webhooks.
-#[utoipa::path(get, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs", operation_id = "a2a_list_push_configs", tag = "a2a",
+#[utoipa::path(get, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs", operation_id = "agent_push_configs_list", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id")),
     responses((status = 200, description = "The task's configs", body = A2aListPushConfigsResponse),
               (status = 400, description = "Push notifications are off", body = A2aErrorBody),
@@ -236,7 +236,7 @@ pub(crate) async fn list_push_configs(
 }
 
 /// One of a task's webhooks.
-#[utoipa::path(get, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs/{config_id}", operation_id = "a2a_get_push_config", tag = "a2a",
+#[utoipa::path(get, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs/{config_id}", operation_id = "agent_push_configs_retrieve", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("config_id" = String, Path, description = "Config id")),
     responses((status = 200, description = "The config", body = A2aTaskPushNotificationConfig),
@@ -253,7 +253,7 @@ pub(crate) async fn get_push_config(
 }
 
 /// Remove one of a task's webhooks.
-#[utoipa::path(delete, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs/{config_id}", operation_id = "a2a_delete_push_config", tag = "a2a",
+#[utoipa::path(delete, path = "/a2a/{agent_key}/tasks/{task_id}/pushNotificationConfigs/{config_id}", operation_id = "agent_push_configs_delete", tag = "a2a",
     params(("agent_key" = String, Path, description = "Agent key"), ("task_id" = String, Path, description = "Task id"),
            ("config_id" = String, Path, description = "Config id")),
     responses((status = 200, description = "Removed", body = A2aEmpty),
