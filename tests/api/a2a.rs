@@ -133,7 +133,7 @@ async fn jsonrpc_runs_tasks_gets_and_lists_them_and_answers_errors_with_a2a_code
         assert_eq!(bad["error"]["code"], -32602, "{bad}");
         assert!(bad["error"]["message"].as_str().unwrap().contains("message.parts"));
         let (st, parse) = rig.s.call_raw(Method::POST, "/a2a/helper", "{nope").await;
-        assert_eq!(st, StatusCode::OK);
+        assert_eq!(st, StatusCode::BAD_REQUEST);
         assert_eq!(parse["error"]["code"], -32700, "{parse}");
         assert_eq!(parse["id"], Value::Null);
         rig.s.stop().await;

@@ -36,7 +36,7 @@ enum Answer {
 /// names or their v0.3 ones (`message/send`, `message/stream`, `tasks/get`, `tasks/cancel`,
 /// `tasks/resubscribe`, `tasks/pushNotificationConfig/{set,get,list,delete}`; these answer in
 /// v0.3's shapes). Errors are JSON-RPC errors with A2A's codes (-32001 task not found, …)
-/// in a 200 answer.
+/// in a 200 answer; a body that is not a JSON-RPC request answers 400.
 #[utoipa::path(post, path = "/a2a/{agent_key}", operation_id = "agent_rpc_call", tag = "a2a",
     request_body = A2aJsonRpcRequest,
     params(("agent_key" = String, Path, description = "Agent key")),
@@ -44,7 +44,9 @@ enum Answer {
         `SubscribeToTask`, a `text/event-stream` whose every `data:` is a JSON-RPC response whose \
         `result` is a stream response (`task`, `statusUpdate` or `artifactUpdate`). The stream \
         ends after the turn's last status.",
-        content((A2aJsonRpcResponse = "application/json"), (A2aJsonRpcResponse = "text/event-stream")))))]
+        content((A2aJsonRpcResponse = "application/json"), (A2aJsonRpcResponse = "text/event-stream"))),
+        (status = 400, description = "The body is not JSON (-32700) or not a JSON-RPC 2.0 request (-32600): \
+            the JSON-RPC error response", body = A2aJsonRpcResponse)))]
 pub(crate) async fn endpoint(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -59,6 +61,13 @@ pub(crate) async fn endpoint(
         }
     };
     let id = request.get("id").cloned().unwrap_or(Value::Null);
+    if !(id.is_string() || id.is_number() || id.is_null()) {
+        let error = A2aError::new(
+            A2aErrorKind::InvalidRequest,
+            "id must be a string, a number or null",
+        );
+        return reply(Value::Null, Err(error));
+    }
     let request: A2aJsonRpcRequest = match serde_json::from_value(request) {
         Ok(r) => r,
         Err(e) => {
@@ -111,7 +120,14 @@ fn response(id: Value, outcome: Result<Value, A2aError>) -> A2aJsonRpcResponse {
 }
 
 fn reply(id: Value, outcome: Result<Value, A2aError>) -> Response {
-    Json(response(id, outcome)).into_response()
+    // What is not a JSON-RPC request at all is refused at the HTTP level too.
+    let status = match &outcome {
+        Err(e) if matches!(e.kind, A2aErrorKind::Parse | A2aErrorKind::InvalidRequest) => {
+            axum::http::StatusCode::BAD_REQUEST
+        }
+        _ => axum::http::StatusCode::OK,
+    };
+    (status, Json(response(id, outcome))).into_response()
 }
 
 fn params<T: DeserializeOwned>(params: Value) -> Result<T, A2aError> {

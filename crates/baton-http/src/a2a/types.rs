@@ -557,9 +557,9 @@ pub struct A2aAgentCard {
 pub struct A2aJsonRpcRequest {
     /// Always `2.0`.
     pub jsonrpc: String,
-    /// The request's id (a string or number), echoed in the answer.
+    /// The request's id (a string, a number or null), echoed in the answer.
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Value)]
     pub id: Value,
     /// The method: `SendMessage`, `SendStreamingMessage`, `GetTask`, `ListTasks`,
     /// `CancelTask`, `SubscribeToTask`, `CreateTaskPushNotificationConfig`,
@@ -579,9 +579,9 @@ pub struct A2aJsonRpcError {
     pub code: i64,
     /// What went wrong.
     pub message: String,
-    /// Details.
+    /// Details: a `google.rpc.ErrorInfo` whose `reason` names the A2A error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub data: Option<Value>,
 }
 
@@ -590,8 +590,8 @@ pub struct A2aJsonRpcError {
 pub struct A2aJsonRpcResponse {
     /// Always `2.0`.
     pub jsonrpc: String,
-    /// The request's id.
-    #[schema(value_type = Object)]
+    /// The request's id (null when it could not be read).
+    #[schema(value_type = Value)]
     pub id: Value,
     /// The method's result (the REST binding's response body).
     #[serde(default, skip_serializing_if = "Option::is_none")]
