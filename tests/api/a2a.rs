@@ -79,7 +79,12 @@ async fn cards_describe_the_agent_its_bindings_and_auth() {
     assert_eq!(default, card);
     let (st, _) = rig
         .s
-        .call_as(None, Method::GET, "/a2a/front/.well-known/agent-card.json", None)
+        .call_as(
+            None,
+            Method::GET,
+            "/a2a/front/.well-known/agent-card.json",
+            None,
+        )
         .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
     let (st, body) = rig
@@ -95,7 +100,13 @@ async fn jsonrpc_runs_tasks_gets_and_lists_them_and_answers_errors_with_a2a_code
         let rig = Rig::start(backend).await;
         rig.agent("helper", "openai/gpt-4o", json!({})).await;
         rig.openai.push(Turn::text("Paris."));
-        let sent = rpc(&rig, "helper", "SendMessage", json!({"message": msg("Capital?")})).await;
+        let sent = rpc(
+            &rig,
+            "helper",
+            "SendMessage",
+            json!({"message": msg("Capital?")}),
+        )
+        .await;
         let task = &sent["result"]["task"];
         assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{sent}");
         assert_eq!(answer(task), "Paris.");
@@ -107,12 +118,22 @@ async fn jsonrpc_runs_tasks_gets_and_lists_them_and_answers_errors_with_a2a_code
         // The A2A task is Baton's task, its context the thread.
         let (st, polled) = rig
             .s
-            .call(Method::GET, &format!("/v2/agents/helper/responses/{id}"), None)
+            .call(
+                Method::GET,
+                &format!("/v2/agents/helper/responses/{id}"),
+                None,
+            )
             .await;
         assert_eq!(st, StatusCode::OK, "{polled}");
         assert_eq!(polled["contextId"], context);
 
-        let got = rpc(&rig, "helper", "GetTask", json!({"id": id, "historyLength": 1})).await;
+        let got = rpc(
+            &rig,
+            "helper",
+            "GetTask",
+            json!({"id": id, "historyLength": 1}),
+        )
+        .await;
         assert_eq!(got["result"]["id"], id);
         assert_eq!(got["result"]["history"].as_array().unwrap().len(), 1);
         let listed = rpc(&rig, "helper", "ListTasks", json!({"contextId": context})).await;
@@ -127,11 +148,19 @@ async fn jsonrpc_runs_tasks_gets_and_lists_them_and_answers_errors_with_a2a_code
         assert_eq!(finished["error"]["code"], -32004, "{finished}");
         let unknown = rpc(&rig, "helper", "Frobnicate", json!({})).await;
         assert_eq!(unknown["error"]["code"], -32601);
-        let bad = rpc(&rig, "helper", "SendMessage", json!({"message": {"messageId": "x",
-            "role": "ROLE_USER", "parts": []}}))
+        let bad = rpc(
+            &rig,
+            "helper",
+            "SendMessage",
+            json!({"message": {"messageId": "x",
+            "role": "ROLE_USER", "parts": []}}),
+        )
         .await;
         assert_eq!(bad["error"]["code"], -32602, "{bad}");
-        assert!(bad["error"]["message"].as_str().unwrap().contains("message.parts"));
+        assert!(bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("message.parts"));
         let (st, parse) = rig.s.call_raw(Method::POST, "/a2a/helper", "{nope").await;
         assert_eq!(st, StatusCode::BAD_REQUEST);
         assert_eq!(parse["error"]["code"], -32700, "{parse}");
@@ -201,10 +230,7 @@ async fn rest_binding_sends_gets_streams_and_answers_errors_with_statuses() {
     assert_eq!(st, StatusCode::OK, "{listed}");
     assert_eq!(listed["tasks"][0]["id"], id);
 
-    let (st, missing) = rig
-        .s
-        .call(Method::GET, "/a2a/rest/tasks/nope", None)
-        .await;
+    let (st, missing) = rig.s.call(Method::GET, "/a2a/rest/tasks/nope", None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(missing["error"]["details"][0]["reason"], "TASK_NOT_FOUND");
     let (st, done) = rig
@@ -213,12 +239,12 @@ async fn rest_binding_sends_gets_streams_and_answers_errors_with_statuses() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{done}");
     assert_eq!(done["error"]["details"][0]["reason"], "TASK_NOT_CANCELABLE");
-    let (st, bad) = rig
-        .s
-        .call(Method::GET, "/a2a/rest/tasks", None)
-        .await;
+    let (st, bad) = rig.s.call(Method::GET, "/a2a/rest/tasks", None).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    assert!(bad["error"]["message"].as_str().unwrap().contains("contextId"));
+    assert!(bad["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("contextId"));
 
     rig.openai
         .push(Turn::text("Streamed.").with_delay(Duration::from_millis(100)));
@@ -237,7 +263,10 @@ async fn rest_binding_sends_gets_streams_and_answers_errors_with_statuses() {
         .map(|m| serde_json::from_str(&m.data).unwrap())
         .collect();
     assert!(events[0]["task"].is_object(), "{events:?}");
-    assert_eq!(events[1]["statusUpdate"]["status"]["state"], "TASK_STATE_WORKING");
+    assert_eq!(
+        events[1]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_WORKING"
+    );
     let n = events.len();
     assert_eq!(
         events[n - 2]["artifactUpdate"]["artifact"]["parts"][0]["text"],
@@ -259,14 +288,18 @@ async fn jsonrpc_streams_and_a_client_tool_pauses_the_task_until_its_result() {
             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]}}),
     )
     .await;
-    rig.openai
-        .push(Turn::tool_calls(vec![("get_weather", json!({"city": "Oslo"}))]));
+    rig.openai.push(Turn::tool_calls(vec![(
+        "get_weather",
+        json!({"city": "Oslo"}),
+    )]));
     let resp = rig
         .s
         .request(Method::POST, "/a2a/tooly")
         .bearer_auth(API_KEY)
-        .json(&json!({"jsonrpc": "2.0", "id": "s1", "method": "SendStreamingMessage",
-                      "params": {"message": msg("Weather in Oslo?")}}))
+        .json(
+            &json!({"jsonrpc": "2.0", "id": "s1", "method": "SendStreamingMessage",
+                      "params": {"message": msg("Weather in Oslo?")}}),
+        )
         .send()
         .await
         .unwrap();
@@ -275,9 +308,14 @@ async fn jsonrpc_streams_and_a_client_tool_pauses_the_task_until_its_result() {
         .iter()
         .map(|m| serde_json::from_str(&m.data).unwrap())
         .collect();
-    assert!(events.iter().all(|e| e["jsonrpc"] == "2.0" && e["id"] == "s1"));
+    assert!(events
+        .iter()
+        .all(|e| e["jsonrpc"] == "2.0" && e["id"] == "s1"));
     let last = &events.last().unwrap()["result"]["statusUpdate"];
-    assert_eq!(last["status"]["state"], "TASK_STATE_INPUT_REQUIRED", "{events:?}");
+    assert_eq!(
+        last["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{events:?}"
+    );
     let call = &last["status"]["message"]["parts"][0]["data"]["toolCall"];
     assert_eq!(call["name"], "get_weather");
     assert_eq!(call["arguments"], json!({"city": "Oslo"}));
@@ -345,9 +383,11 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
     let task_id = sent["result"]["task"]["id"].as_str().unwrap().to_owned();
     let mut completed = false;
     for _ in 0..200 {
-        completed = seen.lock().unwrap().iter().any(|(_, b)| {
-            b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED"
-        });
+        completed = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, b)| b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED");
         if completed {
             break;
         }
@@ -356,7 +396,9 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
     assert!(completed, "{:?}", seen.lock().unwrap());
     let seen = seen.lock().unwrap().clone();
     assert!(seen.iter().all(|(token, _)| token == "t-1"));
-    assert!(seen.iter().any(|(_, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
+    assert!(seen
+        .iter()
+        .any(|(_, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
     let listed = rpc(
         &rig,
         "pushy",

@@ -4,8 +4,8 @@
 //!
 //! `router(state)` is the whole API; the `baton` binary only serves it.
 
-mod agents;
 pub mod a2a;
+mod agents;
 mod auth;
 mod collections;
 mod cors;

@@ -2,12 +2,12 @@
 
 use super::types::{
     A2aAgentCapabilities, A2aAgentCard, A2aAgentInterface, A2aAgentProvider, A2aAgentSkill,
-    A2aApiKeySecurityScheme, A2aHttpAuthSecurityScheme, A2aSecurityRequirement,
-    A2aSecurityScheme, A2aStringList, BINDING_HTTP_JSON, BINDING_JSONRPC, PROTOCOL_VERSION,
+    A2aApiKeySecurityScheme, A2aHttpAuthSecurityScheme, A2aSecurityRequirement, A2aSecurityScheme,
+    A2aStringList, BINDING_HTTP_JSON, BINDING_JSONRPC, PROTOCOL_VERSION,
 };
 use axum::http::HeaderMap;
-use baton_core::agent::{AgentTool, ToolEntry};
 use baton_core::agent::AgentRecord;
+use baton_core::agent::{AgentTool, ToolEntry};
 use std::collections::BTreeMap;
 
 /// The URL clients reached this server by: `X-Forwarded-Proto`/`X-Forwarded-Host` from a
@@ -50,14 +50,20 @@ pub(crate) fn card(agent: &AgentRecord, base: &str, push_notifications: bool) ->
     };
     let mut skills = vec![A2aAgentSkill {
         id: spec.key.clone(),
-        name: spec.display_name.clone().unwrap_or_else(|| spec.role.clone()),
+        name: spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| spec.role.clone()),
         description: description.clone(),
         tags: vec!["agent".into()],
     }];
     skills.extend(spec.settings.tools.iter().map(tool_skill));
     let scheme_names = ["bearer", "x_api_key"];
     A2aAgentCard {
-        name: spec.display_name.clone().unwrap_or_else(|| spec.key.clone()),
+        name: spec
+            .display_name
+            .clone()
+            .unwrap_or_else(|| spec.key.clone()),
         description,
         supported_interfaces: vec![interface(BINDING_JSONRPC), interface(BINDING_HTTP_JSON)],
         provider: A2aAgentProvider {

@@ -96,7 +96,9 @@ pub(crate) fn status(task: &TaskRecord, data: &TaskData) -> A2aTaskStatus {
             parts
         }
         TaskState::Failed => vec![A2aPart::text(
-            data.error.clone().unwrap_or_else(|| "the task failed".into()),
+            data.error
+                .clone()
+                .unwrap_or_else(|| "the task failed".into()),
         )],
         _ => Vec::new(),
     };
@@ -338,7 +340,9 @@ fn tool_review(v: &Value, at: &str) -> Result<ToolReviewInput, A2aError> {
         .filter(|s| !s.is_empty())
         .ok_or_else(|| A2aError::params(format!("{at}.data.toolReview.toolCallId is required")))?;
     let approved = v.get("approved").and_then(Value::as_bool).ok_or_else(|| {
-        A2aError::params(format!("{at}.data.toolReview.approved must be true or false"))
+        A2aError::params(format!(
+            "{at}.data.toolReview.approved must be true or false"
+        ))
     })?;
     Ok(ToolReviewInput {
         tool_call_id: id.to_owned(),

@@ -43,14 +43,24 @@ impl A2aErrorKind {
     /// (JSON-RPC code, HTTP status, gRPC status name, ErrorInfo reason).
     fn wire(self) -> (i64, StatusCode, &'static str, &'static str) {
         match self {
-            Self::Parse => (-32700, StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", "PARSE_ERROR"),
+            Self::Parse => (
+                -32700,
+                StatusCode::BAD_REQUEST,
+                "INVALID_ARGUMENT",
+                "PARSE_ERROR",
+            ),
             Self::InvalidRequest => (
                 -32600,
                 StatusCode::BAD_REQUEST,
                 "INVALID_ARGUMENT",
                 "INVALID_REQUEST",
             ),
-            Self::MethodNotFound => (-32601, StatusCode::NOT_FOUND, "NOT_FOUND", "METHOD_NOT_FOUND"),
+            Self::MethodNotFound => (
+                -32601,
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "METHOD_NOT_FOUND",
+            ),
             Self::InvalidParams => (
                 -32602,
                 StatusCode::BAD_REQUEST,
@@ -83,8 +93,18 @@ impl A2aErrorKind {
                 "PUSH_NOTIFICATION_NOT_SUPPORTED",
             ),
             // A2A has no code of its own for these: JSON-RPC's server-error range.
-            Self::Forbidden => (-32000, StatusCode::FORBIDDEN, "PERMISSION_DENIED", "FORBIDDEN"),
-            Self::Busy => (-32000, StatusCode::CONFLICT, "FAILED_PRECONDITION", "TASK_BUSY"),
+            Self::Forbidden => (
+                -32000,
+                StatusCode::FORBIDDEN,
+                "PERMISSION_DENIED",
+                "FORBIDDEN",
+            ),
+            Self::Busy => (
+                -32000,
+                StatusCode::CONFLICT,
+                "FAILED_PRECONDITION",
+                "TASK_BUSY",
+            ),
             Self::Unavailable => (
                 -32000,
                 StatusCode::SERVICE_UNAVAILABLE,

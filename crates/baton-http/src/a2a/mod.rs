@@ -11,8 +11,8 @@ mod jsonrpc;
 pub mod push;
 mod rest;
 mod service;
-mod v03;
 pub mod types;
+mod v03;
 
 pub use error::{A2aErrorBody, A2aErrorStatus};
 

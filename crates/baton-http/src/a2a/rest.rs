@@ -62,7 +62,9 @@ fn query<T: DeserializeOwned>(params: BTreeMap<String, String>) -> Result<T, A2a
 
 fn sse(updates: BoxStream<'static, A2aStreamResponse>) -> Response {
     let messages = updates.map(|update| {
-        Ok::<_, Infallible>(Event::default().data(serde_json::to_string(&update).unwrap_or_default()))
+        Ok::<_, Infallible>(
+            Event::default().data(serde_json::to_string(&update).unwrap_or_default()),
+        )
     });
     Sse::new(messages)
         .keep_alive(KeepAlive::default())
@@ -186,12 +188,11 @@ pub(crate) async fn task_action(
     Path((agent_key, action)): Path<(String, String)>,
 ) -> Result<Response, A2aError> {
     match action.rsplit_once(':') {
-        Some((id, "cancel")) => Ok(Json(
-            service::cancel_task(&state, &caller, &agent_key, id).await?,
-        )
-        .into_response()),
+        Some((id, "cancel")) => {
+            Ok(Json(service::cancel_task(&state, &caller, &agent_key, id).await?).into_response())
+        }
         Some((id, "subscribe")) => Ok(sse(
-            service::subscribe(&state, &caller, &agent_key, id).await?,
+            service::subscribe(&state, &caller, &agent_key, id).await?
         )),
         _ => Err(A2aError::new(
             super::error::A2aErrorKind::MethodNotFound,

@@ -5,8 +5,8 @@ use super::convert::{self, View};
 use super::error::{A2aError, A2aErrorKind};
 use super::types::{
     A2aArtifact, A2aGetTaskRequest, A2aListTasksRequest, A2aListTasksResponse,
-    A2aSendMessageRequest, A2aStreamResponse, A2aTask, A2aTaskArtifactUpdateEvent,
-    A2aTaskStatus, A2aTaskStatusUpdateEvent, A2aTaskState,
+    A2aSendMessageRequest, A2aStreamResponse, A2aTask, A2aTaskArtifactUpdateEvent, A2aTaskState,
+    A2aTaskStatus, A2aTaskStatusUpdateEvent,
 };
 use crate::agents::live_agent;
 use crate::auth::Caller;

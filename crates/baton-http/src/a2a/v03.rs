@@ -71,10 +71,7 @@ fn push_in(config: Value, task_id: Option<Value>) -> Value {
         c.insert("taskId".into(), task_id);
     }
     if let Some(Value::Object(auth)) = c.get_mut("authentication") {
-        if let Some(scheme) = auth
-            .remove("schemes")
-            .and_then(|s| s.get(0).cloned())
-        {
+        if let Some(scheme) = auth.remove("schemes").and_then(|s| s.get(0).cloned()) {
             auth.insert("scheme".into(), scheme);
         }
     }
