@@ -1,6 +1,7 @@
 //! The wire API over real HTTP, on every available backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+mod a2a;
 mod a2a_client;
 mod agents;
 mod auth;

@@ -55,6 +55,8 @@ pub struct ServerFileConfig {
     /// Seconds a stopping server (SIGTERM) takes at most to hand its runs over and end its
     /// streams before it exits anyway (default 10).
     pub drain_timeout_s: Option<f64>,
+    /// The agent whose A2A card `/.well-known/agent-card.json` shows (default none).
+    pub a2a_default_agent: Option<String>,
 }
 
 /// Resolved connection settings.
@@ -68,6 +70,8 @@ pub struct ServerSettings {
     pub cors_allowed_origins: Vec<String>,
     /// Longest drain on shutdown.
     pub drain_timeout: std::time::Duration,
+    /// The agent of `/.well-known/agent-card.json`.
+    pub a2a_default_agent: Option<String>,
 }
 
 /// Default seconds to receive a request's headers.
@@ -100,6 +104,7 @@ fn resolve_server(file: ServerFileConfig) -> Result<ServerSettings, ConfigError>
         drain_timeout: std::time::Duration::from_secs_f64(
             file.drain_timeout_s.unwrap_or(DEFAULT_DRAIN_TIMEOUT_S),
         ),
+        a2a_default_agent: file.a2a_default_agent.filter(|k| !k.trim().is_empty()),
     })
 }
 

@@ -94,6 +94,24 @@ fn scheduler_config(file: &crate::config::SchedulerFileConfig) -> SchedulerConfi
 }
 
 /// Builds the tool runtime from the `[tools]` settings.
+/// What server-side tools and A2A push-notification webhooks may reach (`[tools]`).
+fn outbound_policy(config: &Config) -> OutboundPolicy {
+    let file = &config.tools.file;
+    OutboundPolicy {
+        allow_loopback: file.allow_loopback.unwrap_or(false),
+        allow_private: file.allow_private_networks.unwrap_or(false),
+        allowed_hosts: file.allowed_hosts.clone(),
+    }
+}
+
+/// A2A push notifications go out through the tools' outbound policy: a client registers the
+/// webhook, so it must not reach what tools may not.
+fn push_sender(config: &Config) -> baton_http::a2a::push::PushSender {
+    let policy = Arc::new(outbound_policy(config));
+    let client = baton_tools::http::client(policy.clone());
+    baton_http::a2a::push::PushSender::new(client, Arc::new(move |ip| policy.check_ip(ip)))
+}
+
 async fn tool_runtime(config: &Config) -> Arc<ToolRuntime> {
     let settings = &config.tools;
     let file = &settings.file;
@@ -139,11 +157,7 @@ async fn tool_runtime(config: &Config) -> Arc<ToolRuntime> {
     }
     let tool_defaults = ToolsConfig::default();
     let config = ToolsConfig {
-        policy: OutboundPolicy {
-            allow_loopback: file.allow_loopback.unwrap_or(false),
-            allow_private: file.allow_private_networks.unwrap_or(false),
-            allowed_hosts: file.allowed_hosts.clone(),
-        },
+        policy: outbound_policy(config),
         http_timeout: file
             .http_timeout_s
             .map(Duration::from_secs_f64)
@@ -236,7 +250,9 @@ impl Server {
             scheduler,
             timeout: config.server.drain_timeout,
         };
-        let mut state = AppState::new(store, cipher, engine);
+        let mut state = AppState::new(store, cipher, engine)
+            .with_a2a_default_agent(config.server.a2a_default_agent.clone())
+            .with_push(push_sender(&config));
         if let Some(jwt) = &config.jwt {
             state = state.with_jwt(jwt_settings(jwt)?);
         }

@@ -4,6 +4,7 @@
 //!
 //! `router(state)` is the whole API; the `baton` binary only serves it.
 
+pub mod a2a;
 mod agents;
 mod auth;
 mod collections;
@@ -103,6 +104,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
+        .merge(a2a::routes())
 }
 
 /// Liveness: answers 200 without auth.

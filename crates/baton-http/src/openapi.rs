@@ -44,6 +44,7 @@ use utoipa::OpenApi;
         (name = "api-keys", description = "API keys (admin only)"),
         (name = "orchestra", description = "Adapters for Orchestra's `/api` routes"),
         (name = "ensemble", description = "Ensemble's Agent API: structured invocations of agents"),
+        (name = "a2a", description = "A2A v1.0: agent cards, JSON-RPC and HTTP+JSON bindings"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -15,6 +15,10 @@ pub struct AppState {
     pub engine: Engine,
     /// How JWTs are checked, when front ends may use them.
     pub jwt: Option<Arc<crate::auth::JwtSettings>>,
+    /// The agent whose A2A card `/.well-known/agent-card.json` shows.
+    pub a2a_default_agent: Option<String>,
+    /// Sends A2A push notifications; none turns them off.
+    pub push: Option<crate::a2a::push::PushSender>,
 }
 
 impl AppState {
@@ -25,12 +29,26 @@ impl AppState {
             cipher,
             engine,
             jwt: None,
+            a2a_default_agent: None,
+            push: None,
         }
     }
 
     /// The same state, accepting JWTs checked with `settings`.
     pub fn with_jwt(mut self, settings: crate::auth::JwtSettings) -> Self {
         self.jwt = Some(Arc::new(settings));
+        self
+    }
+
+    /// The same state, showing `agent_key`'s A2A card at `/.well-known/agent-card.json`.
+    pub fn with_a2a_default_agent(mut self, agent_key: Option<String>) -> Self {
+        self.a2a_default_agent = agent_key;
+        self
+    }
+
+    /// The same state, sending A2A push notifications with `sender`.
+    pub fn with_push(mut self, sender: crate::a2a::push::PushSender) -> Self {
+        self.push = Some(sender);
         self
     }
 }

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 /// Tags whose operations are typed end to end: all of them.
-const TYPED_TAGS: [&str; 10] = [
+const TYPED_TAGS: [&str; 11] = [
     "agents",
     "tools",
     "responses",
@@ -19,6 +19,7 @@ const TYPED_TAGS: [&str; 10] = [
     "api-keys",
     "orchestra",
     "ensemble",
+    "a2a",
 ];
 
 fn document() -> Value {
@@ -75,10 +76,15 @@ fn request_and_answer_bodies_name_their_schemas() {
                     "{method} {path} {status} {media}: untyped {schema}"
                 );
                 if status.starts_with('4') || status.starts_with('5') {
-                    // FlatErrorBody: the one layout orq's SDK expects on a tool update's 404.
+                    // FlatErrorBody: the one layout orq's SDK expects on a tool update's 404;
+                    // A2aErrorBody: A2A's REST binding (a `google.rpc.Status`);
+                    // A2aJsonRpcResponse: its JSON-RPC binding (a JSON-RPC error response).
                     let error = schema["$ref"].as_str().unwrap_or_default();
                     assert!(
-                        error.ends_with("/ErrorBody") || error.ends_with("/FlatErrorBody"),
+                        error.ends_with("/ErrorBody")
+                            || error.ends_with("/FlatErrorBody")
+                            || error.ends_with("/A2aErrorBody")
+                            || error.ends_with("/A2aJsonRpcResponse"),
                         "{method} {path} {status}: {error}"
                     );
                 }

@@ -2,7 +2,7 @@
 //! continue its task, poll it, resume its event stream, cancel it; `/v2/threads/{id}`.
 
 mod answer;
-mod create;
+pub(crate) mod create;
 pub(crate) mod dto;
 
 use crate::agents::live_agent;
@@ -102,7 +102,7 @@ fn sse(
 }
 
 /// Whether a task acts for this identity (its `identity.id`).
-fn owned_by(task: &TaskRecord, identity: &str) -> Result<bool, ApiError> {
+pub(crate) fn owned_by(task: &TaskRecord, identity: &str) -> Result<bool, ApiError> {
     let data = Engine::data(task)?;
     Ok(data
         .identity
@@ -112,7 +112,7 @@ fn owned_by(task: &TaskRecord, identity: &str) -> Result<bool, ApiError> {
         == Some(identity))
 }
 
-async fn agent_task(
+pub(crate) async fn agent_task(
     state: &AppState,
     caller: &Caller,
     agent_key: &str,

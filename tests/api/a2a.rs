@@ -1,0 +1,426 @@
+//! The A2A v1.0 server over real HTTP: cards, the JSON-RPC binding (and v0.3's method names),
+//! the HTTP+JSON binding, streaming, input-required and push notifications to a loopback
+//! webhook, against the testkit's fake model provider.
+
+use crate::runs::Rig;
+use baton::{ServerFileConfig, ToolsFileConfig};
+use baton_e2e::{backends, read_sse, Backend, Options, API_KEY};
+use baton_testkit::Turn;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn msg(text: &str) -> Value {
+    json!({"messageId": format!("m-{text}"), "role": "ROLE_USER", "parts": [{"text": text}]})
+}
+
+async fn rpc(rig: &Rig, key: &str, method: &str, params: Value) -> Value {
+    let (st, body) = rig
+        .s
+        .call(
+            Method::POST,
+            &format!("/a2a/{key}"),
+            Some(json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], 7, "{body}");
+    body
+}
+
+fn answer(task: &Value) -> String {
+    task["artifacts"][0]["parts"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn cards_describe_the_agent_its_bindings_and_auth() {
+    let options = Options {
+        server: ServerFileConfig {
+            a2a_default_agent: Some("front".into()),
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let rig = Rig::start_with(Backend::Sqlite, options).await;
+    rig.agent(
+        "front",
+        "openai/gpt-4o",
+        json!({"settings": {"tools": [{"type": "current_date"}]}}),
+    )
+    .await;
+    let (st, card) = rig
+        .s
+        .call(Method::GET, "/a2a/front/.well-known/agent-card.json", None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{card}");
+    let url = format!("{}/a2a/front", rig.s.url);
+    assert_eq!(
+        card["supportedInterfaces"],
+        json!([{"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+               {"url": url, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}])
+    );
+    assert_eq!(card["description"], "Helps");
+    assert_eq!(card["capabilities"]["streaming"], true);
+    assert_eq!(card["capabilities"]["pushNotifications"], true);
+    assert_eq!(card["skills"][1]["id"], "tool:current_date");
+    assert_eq!(
+        card["securitySchemes"]["x_api_key"]["apiKeySecurityScheme"]["name"],
+        "x-api-key"
+    );
+    let (st, default) = rig
+        .s
+        .call(Method::GET, "/.well-known/agent-card.json", None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(default, card);
+    let (st, _) = rig
+        .s
+        .call_as(
+            None,
+            Method::GET,
+            "/a2a/front/.well-known/agent-card.json",
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, body) = rig
+        .s
+        .call(Method::GET, "/a2a/nobody/.well-known/agent-card.json", None)
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[tokio::test]
+async fn jsonrpc_runs_tasks_gets_and_lists_them_and_answers_errors_with_a2a_codes() {
+    for backend in backends() {
+        let rig = Rig::start(backend).await;
+        rig.agent("helper", "openai/gpt-4o", json!({})).await;
+        rig.openai.push(Turn::text("Paris."));
+        let sent = rpc(
+            &rig,
+            "helper",
+            "SendMessage",
+            json!({"message": msg("Capital?")}),
+        )
+        .await;
+        let task = &sent["result"]["task"];
+        assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{sent}");
+        assert_eq!(answer(task), "Paris.");
+        assert_eq!(task["history"][0]["role"], "ROLE_USER");
+        assert_eq!(task["history"][1]["role"], "ROLE_AGENT");
+        let id = task["id"].as_str().unwrap();
+        let context = task["contextId"].as_str().unwrap();
+
+        // The A2A task is Baton's task, its context the thread.
+        let (st, polled) = rig
+            .s
+            .call(
+                Method::GET,
+                &format!("/v2/agents/helper/responses/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{polled}");
+        assert_eq!(polled["contextId"], context);
+
+        let got = rpc(
+            &rig,
+            "helper",
+            "GetTask",
+            json!({"id": id, "historyLength": 1}),
+        )
+        .await;
+        assert_eq!(got["result"]["id"], id);
+        assert_eq!(got["result"]["history"].as_array().unwrap().len(), 1);
+        let listed = rpc(&rig, "helper", "ListTasks", json!({"contextId": context})).await;
+        assert_eq!(listed["result"]["tasks"][0]["id"], id, "{listed}");
+        assert_eq!(listed["result"]["totalSize"], 1);
+
+        let missing = rpc(&rig, "helper", "GetTask", json!({"id": "nope"})).await;
+        assert_eq!(missing["error"]["code"], -32001, "{missing}");
+        let done = rpc(&rig, "helper", "CancelTask", json!({"id": id})).await;
+        assert_eq!(done["error"]["code"], -32002, "{done}");
+        let finished = rpc(&rig, "helper", "SubscribeToTask", json!({"id": id})).await;
+        assert_eq!(finished["error"]["code"], -32004, "{finished}");
+        let unknown = rpc(&rig, "helper", "Frobnicate", json!({})).await;
+        assert_eq!(unknown["error"]["code"], -32601);
+        let bad = rpc(
+            &rig,
+            "helper",
+            "SendMessage",
+            json!({"message": {"messageId": "x",
+            "role": "ROLE_USER", "parts": []}}),
+        )
+        .await;
+        assert_eq!(bad["error"]["code"], -32602, "{bad}");
+        assert!(bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("message.parts"));
+        let (st, parse) = rig.s.call_raw(Method::POST, "/a2a/helper", "{nope").await;
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert_eq!(parse["error"]["code"], -32700, "{parse}");
+        assert_eq!(parse["id"], Value::Null);
+        rig.s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn v03_method_names_answer_in_v03_shapes() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("legacy", "openai/gpt-4o", json!({})).await;
+    rig.openai.push(Turn::text("Hello from v0.3."));
+    let sent = rpc(
+        &rig,
+        "legacy",
+        "message/send",
+        json!({"message": {"kind": "message", "messageId": "m1", "role": "user",
+                           "parts": [{"kind": "text", "text": "Hi"}]}}),
+    )
+    .await;
+    let task = &sent["result"];
+    assert_eq!(task["kind"], "task", "{sent}");
+    assert_eq!(task["status"]["state"], "completed");
+    assert_eq!(task["history"][0]["role"], "user");
+    assert_eq!(
+        task["artifacts"][0]["parts"][0],
+        json!({"kind": "text", "text": "Hello from v0.3."})
+    );
+    let got = rpc(&rig, "legacy", "tasks/get", json!({"id": task["id"]})).await;
+    assert_eq!(got["result"]["kind"], "task");
+    let missing = rpc(&rig, "legacy", "tasks/cancel", json!({"id": "nope"})).await;
+    assert_eq!(missing["error"]["code"], -32001);
+}
+
+#[tokio::test]
+async fn rest_binding_sends_gets_streams_and_answers_errors_with_statuses() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("rest", "openai/gpt-4o", json!({})).await;
+    rig.openai.push(Turn::text("Via REST."));
+    let (st, sent) = rig
+        .s
+        .call(
+            Method::POST,
+            "/a2a/rest/message:send",
+            Some(json!({"message": msg("Hi")})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{sent}");
+    let id = sent["task"]["id"].as_str().unwrap();
+    assert_eq!(answer(&sent["task"]), "Via REST.");
+    let (st, got) = rig
+        .s
+        .call(Method::GET, &format!("/a2a/rest/tasks/{id}"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(got["status"]["state"], "TASK_STATE_COMPLETED");
+    let context = got["contextId"].as_str().unwrap();
+    let (st, listed) = rig
+        .s
+        .call(
+            Method::GET,
+            &format!("/a2a/rest/tasks?contextId={context}&pageSize=1"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{listed}");
+    assert_eq!(listed["tasks"][0]["id"], id);
+
+    let (st, missing) = rig.s.call(Method::GET, "/a2a/rest/tasks/nope", None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(missing["error"]["details"][0]["reason"], "TASK_NOT_FOUND");
+    let (st, done) = rig
+        .s
+        .call(Method::POST, &format!("/a2a/rest/tasks/{id}:cancel"), None)
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{done}");
+    assert_eq!(done["error"]["details"][0]["reason"], "TASK_NOT_CANCELABLE");
+    let (st, bad) = rig.s.call(Method::GET, "/a2a/rest/tasks", None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(bad["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("contextId"));
+
+    rig.openai
+        .push(Turn::text("Streamed.").with_delay(Duration::from_millis(100)));
+    let resp = rig
+        .s
+        .request(Method::POST, "/a2a/rest/message:stream")
+        .bearer_auth(API_KEY)
+        .json(&json!({"message": msg("Stream")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let events: Vec<Value> = read_sse(resp, 100)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(&m.data).unwrap())
+        .collect();
+    assert!(events[0]["task"].is_object(), "{events:?}");
+    assert_eq!(
+        events[1]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_WORKING"
+    );
+    let n = events.len();
+    assert_eq!(
+        events[n - 2]["artifactUpdate"]["artifact"]["parts"][0]["text"],
+        "Streamed."
+    );
+    assert_eq!(
+        events[n - 1]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+}
+
+#[tokio::test]
+async fn jsonrpc_streams_and_a_client_tool_pauses_the_task_until_its_result() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent(
+        "tooly",
+        "openai/gpt-4o",
+        json!({"settings": {"tools": [{"type": "function", "function": {"name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]}}),
+    )
+    .await;
+    rig.openai.push(Turn::tool_calls(vec![(
+        "get_weather",
+        json!({"city": "Oslo"}),
+    )]));
+    let resp = rig
+        .s
+        .request(Method::POST, "/a2a/tooly")
+        .bearer_auth(API_KEY)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": "s1", "method": "SendStreamingMessage",
+                      "params": {"message": msg("Weather in Oslo?")}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let events: Vec<Value> = read_sse(resp, 100)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(&m.data).unwrap())
+        .collect();
+    assert!(events
+        .iter()
+        .all(|e| e["jsonrpc"] == "2.0" && e["id"] == "s1"));
+    let last = &events.last().unwrap()["result"]["statusUpdate"];
+    assert_eq!(
+        last["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{events:?}"
+    );
+    let call = &last["status"]["message"]["parts"][0]["data"]["toolCall"];
+    assert_eq!(call["name"], "get_weather");
+    assert_eq!(call["arguments"], json!({"city": "Oslo"}));
+    let task_id = last["taskId"].as_str().unwrap();
+
+    rig.openai.push(Turn::text("Snowing in Oslo."));
+    let done = rpc(
+        &rig,
+        "tooly",
+        "SendMessage",
+        json!({"message": {"messageId": "r1", "role": "ROLE_USER", "taskId": task_id,
+            "parts": [{"data": {"toolResult": {"toolCallId": call["id"], "result": {"sky": "snow"}}}}]}}),
+    )
+    .await;
+    let task = &done["result"]["task"];
+    assert_eq!(task["id"], task_id, "{done}");
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
+    assert_eq!(answer(task), "Snowing in Oslo.");
+}
+
+/// A loopback webhook keeping every body and token it receives.
+async fn webhook() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
+    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let recorder = seen.clone();
+    let app = axum::Router::new().fallback(
+        move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let recorder = recorder.clone();
+            async move {
+                let token = headers
+                    .get("x-a2a-notification-token")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                recorder.lock().unwrap().push((token, body));
+                StatusCode::OK
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy() {
+    let tools = ToolsFileConfig {
+        allow_loopback: Some(true),
+        ..Default::default()
+    };
+    let rig = Rig::start_with(Backend::Sqlite, Options::default().tools(tools)).await;
+    rig.agent("pushy", "openai/gpt-4o", json!({})).await;
+    let (url, seen) = webhook().await;
+    rig.openai
+        .push(Turn::text("Pushed.").with_delay(Duration::from_millis(200)));
+    let sent = rpc(
+        &rig,
+        "pushy",
+        "SendMessage",
+        json!({"message": msg("Notify me"), "configuration": {"returnImmediately": true,
+            "taskPushNotificationConfig": {"url": url, "token": "t-1"}}}),
+    )
+    .await;
+    let task_id = sent["result"]["task"]["id"].as_str().unwrap().to_owned();
+    let mut completed = false;
+    for _ in 0..200 {
+        completed = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, b)| b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED");
+        if completed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(completed, "{:?}", seen.lock().unwrap());
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.iter().all(|(token, _)| token == "t-1"));
+    assert!(seen
+        .iter()
+        .any(|(_, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
+    let listed = rpc(
+        &rig,
+        "pushy",
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"][0]["url"], url, "{listed}");
+
+    // Without loopback allowed, the same webhook gets nothing.
+    let strict = Rig::start(Backend::Sqlite).await;
+    strict.agent("pushy", "openai/gpt-4o", json!({})).await;
+    let (url, refused) = webhook().await;
+    strict.openai.push(Turn::text("Not pushed."));
+    rpc(
+        &strict,
+        "pushy",
+        "SendMessage",
+        json!({"message": msg("Notify me"), "configuration": {
+            "taskPushNotificationConfig": {"url": url}}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(refused.lock().unwrap().is_empty());
+}
