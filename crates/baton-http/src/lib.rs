@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod keys;
 mod knowledge;
+mod mcp;
 mod memory;
 mod message_wire;
 mod openapi;
@@ -55,7 +56,7 @@ pub mod dto {
     pub use crate::traces::query_dto::*;
 }
 
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -70,11 +71,21 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_api_key,
         ));
+    // The MCP transport is not a REST operation: it is mounted beside the documented API,
+    // behind the same authentication and scope check.
+    let mcp = Router::new()
+        .route(mcp::PATH, any(mcp::transport))
+        .route_layer(axum::middleware::from_fn(scope::require_scope))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", openapi::serve(&doc))
         .route("/metrics", get(traces::metrics))
         .merge(api)
+        .merge(mcp)
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

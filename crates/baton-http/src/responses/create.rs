@@ -12,7 +12,7 @@ use baton_engine::{RunRequest, ToolReview};
 use serde_json::{json, Value};
 
 /// The run a request asks for, after checking what an end user may name.
-pub(super) async fn run_request(
+pub(crate) async fn run_request(
     state: &AppState,
     caller: &Caller,
     agent: AgentRecord,

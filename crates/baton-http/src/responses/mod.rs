@@ -2,7 +2,7 @@
 //! continue its task, poll it, resume its event stream, cancel it; `/v2/threads/{id}`.
 
 mod answer;
-mod create;
+pub(crate) mod create;
 pub(crate) mod dto;
 
 use crate::agents::live_agent;
