@@ -43,6 +43,7 @@ pub use wire::{ListObject, ListPage};
 /// The typed bodies of the responses, schedules, traces and Orchestra endpoints and the
 /// payloads of a run's SSE events, as the OpenAPI document describes them.
 pub mod dto {
+    pub use crate::mcp::dto::*;
     pub use crate::message_wire::*;
     pub use crate::orchestra::{
         ApiToolConfig, ApiToolDef, ApiToolMethod, InvokeItem, InvokeResult, OrchestraHeaderValue,
@@ -56,7 +57,7 @@ pub mod dto {
     pub use crate::traces::query_dto::*;
 }
 
-use axum::routing::{any, get};
+use axum::routing::get;
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -71,21 +72,11 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_api_key,
         ));
-    // The MCP transport is not a REST operation: it is mounted beside the documented API,
-    // behind the same authentication and scope check.
-    let mcp = Router::new()
-        .route(mcp::PATH, any(mcp::transport))
-        .route_layer(axum::middleware::from_fn(scope::require_scope))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_api_key,
-        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", openapi::serve(&doc))
         .route("/metrics", get(traces::metrics))
         .merge(api)
-        .merge(mcp)
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -114,6 +105,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
+        .merge(mcp::routes())
 }
 
 /// Liveness: answers 200 without auth.

@@ -44,6 +44,7 @@ use utoipa::OpenApi;
         (name = "api-keys", description = "API keys (admin only)"),
         (name = "orchestra", description = "Adapters for Orchestra's `/api` routes"),
         (name = "ensemble", description = "Ensemble's Agent API: structured invocations of agents"),
+        (name = "mcp", description = "The project's agents as the tools of an MCP server (streamable HTTP)"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -45,6 +45,7 @@ fn task_meta(task_id: &str) -> MetaObject {
 }
 
 /// The tool's arguments: `message`, optional `variables` and `task_id`.
+#[derive(Debug)]
 struct Arguments {
     message: String,
     variables: Map<String, Value>,

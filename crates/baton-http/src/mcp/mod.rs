@@ -7,8 +7,13 @@
 //! the API. Runs go through the engine like `POST /v2/agents/{key}/responses`.
 
 mod call;
+pub(crate) mod dto;
 
 use crate::auth::Caller;
+use crate::error::ErrorBody;
+use dto::{McpJsonRpcMessage, McpJsonRpcRequest};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -24,9 +29,6 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Value};
 use std::sync::{Arc, LazyLock};
-
-/// The path the MCP server answers on.
-pub(crate) const PATH: &str = "/mcp";
 
 /// Agents listed per `tools/list` page.
 const TOOLS_PAGE: u64 = 100;
@@ -50,7 +52,32 @@ static SERVICE: LazyLock<StreamableHttpService<AgentTools, NeverSessionManager>>
         )
     });
 
-/// `POST`, `GET` and `DELETE /mcp`, after authentication: the MCP transport.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(transport))
+}
+
+/// The MCP server (streamable HTTP transport, stateless): the project's agents are its tools.
+///
+/// Post one JSON-RPC message: `initialize` (protocol 2025-11-25 and earlier) or
+/// `server/discover` (2026-07-28), `tools/list`, `tools/call`. A tool is named by its agent's
+/// key and takes `{message, variables?, task_id?}`; its result is the answer as text content
+/// (and `structuredContent` when the agent has an object output schema), with the task's id in
+/// `_meta.task_id`. A run that fails is a result with `isError: true`. With a `progressToken`
+/// in the call's `_meta`, the answer is an SSE stream of `notifications/progress` (one per step:
+/// turn started, tool called, tool answered, turn ended) ending with the result. Notifications
+/// and responses a client posts are answered 202 without a body. `GET` and `DELETE` answer 405:
+/// there is no session and no server-initiated stream. Refusals of the transport itself (no
+/// `Accept` of both media types, an unsupported `MCP-Protocol-Version`, a body that is no
+/// JSON-RPC message) are 4xx answers of the MCP transport, as its specification describes.
+#[utoipa::path(post, path = "/mcp", operation_id = "mcp_post", tag = "mcp",
+    request_body = McpJsonRpcRequest,
+    responses(
+        (status = 200, description = "The answer: one JSON-RPC message (JSON), or progress notifications then \
+            the answer as `text/event-stream` (each SSE `data:` one JSON-RPC message)",
+            content((McpJsonRpcMessage = "application/json"), (McpJsonRpcMessage = "text/event-stream"))),
+        (status = 202, description = "A notification or response was accepted (no body)"),
+        (status = 401, description = "No API key, or not a valid one", body = ErrorBody),
+        (status = 403, description = "The credential may not run agents", body = ErrorBody)))]
 pub(crate) async fn transport(State(state): State<AppState>, mut req: Request) -> Response {
     req.extensions_mut().insert(state);
     SERVICE.handle(req).await.into_response()
