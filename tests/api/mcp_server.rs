@@ -68,8 +68,12 @@ async fn call_tool(rig: &Rig, id: u64, params: Value) -> (Vec<Value>, Value) {
 #[tokio::test]
 async fn agents_are_tools_of_the_mcp_server() {
     let rig = Rig::start(Backend::Sqlite).await;
-    rig.agent("helper", "openai/gpt-4o", json!({"description": "Answers tickets"}))
-        .await;
+    rig.agent(
+        "helper",
+        "openai/gpt-4o",
+        json!({"description": "Answers tickets"}),
+    )
+    .await;
     let schema = json!({"type": "object", "properties": {"mood": {"type": "string"}},
                         "required": ["mood"]});
     rig.agent("mood", "openai/gpt-4o", json!({"output_schema": schema}))
@@ -77,7 +81,10 @@ async fn agents_are_tools_of_the_mcp_server() {
 
     // No key, or a wrong one: 401 before any MCP.
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-    assert_eq!(rpc(&rig, None, list.clone()).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        rpc(&rig, None, list.clone()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         rpc(&rig, Some("nope"), list.clone()).await.0,
         StatusCode::UNAUTHORIZED
@@ -94,7 +101,10 @@ async fn agents_are_tools_of_the_mcp_server() {
     assert_eq!(status, StatusCode::OK, "{init:?}");
     let init = answer(&init, 0);
     assert_eq!(init["result"]["protocolVersion"], VERSION, "{init}");
-    assert!(init["result"]["capabilities"]["tools"].is_object(), "{init}");
+    assert!(
+        init["result"]["capabilities"]["tools"].is_object(),
+        "{init}"
+    );
 
     let (status, listed) = rpc(&rig, Some(API_KEY), list).await;
     assert_eq!(status, StatusCode::OK);
@@ -109,7 +119,10 @@ async fn agents_are_tools_of_the_mcp_server() {
             .unwrap_or_else(|| panic!("no tool {name} in {tools}"))
     };
     assert_eq!(tool("helper")["description"], "Answers tickets");
-    assert_eq!(tool("helper")["inputSchema"]["required"], json!(["message"]));
+    assert_eq!(
+        tool("helper")["inputSchema"]["required"],
+        json!(["message"])
+    );
     assert!(tool("helper").get("outputSchema").is_none());
     assert_eq!(tool("mood")["outputSchema"], schema);
 
@@ -123,7 +136,10 @@ async fn agents_are_tools_of_the_mcp_server() {
     .await;
     let result = &first["result"];
     assert_eq!(result["isError"], false, "{first}");
-    assert_eq!(result["content"], json!([{"type": "text", "text": "Hello there."}]));
+    assert_eq!(
+        result["content"],
+        json!([{"type": "text", "text": "Hello there."}])
+    );
     let task_id = result["_meta"]["task_id"].as_str().unwrap().to_owned();
     rig.openai.push(Turn::text("Again."));
     let (_, second) = call_tool(
@@ -159,8 +175,10 @@ async fn agents_are_tools_of_the_mcp_server() {
 
     // A run that fails is a tool error; an unknown tool a protocol error; bad arguments name
     // the field.
-    rig.openai
-        .push(Turn::error(400, json!({"error": {"message": "bad request"}})));
+    rig.openai.push(Turn::error(
+        400,
+        json!({"error": {"message": "bad request"}}),
+    ));
     let (_, failed) = call_tool(
         &rig,
         5,

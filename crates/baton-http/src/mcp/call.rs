@@ -40,7 +40,8 @@ fn failed(message: impl Into<String>, task_id: Option<&str>) -> CallToolResponse
 
 fn task_meta(task_id: &str) -> MetaObject {
     let mut meta = MetaObject::new();
-    meta.0.insert(TASK_META.into(), Value::String(task_id.into()));
+    meta.0
+        .insert(TASK_META.into(), Value::String(task_id.into()));
     meta
 }
 
@@ -149,19 +150,10 @@ async fn run(
         Admission::Queued(queued) => {
             let task_id = queued.task.id.clone();
             let events = progress.as_ref().map(|_| {
-                engine.follow_turn(
-                    &caller.project,
-                    &task_id,
-                    queued.after,
-                    &queued.response_id,
-                )
+                engine.follow_turn(&caller.project, &task_id, queued.after, &queued.response_id)
             });
-            let turn = engine.turn_outcome(
-                &caller.project,
-                &task_id,
-                &queued.response_id,
-                queued.after,
-            );
+            let turn =
+                engine.turn_outcome(&caller.project, &task_id, &queued.response_id, queued.after);
             wait(engine, caller, &task_id, turn, events, progress, context).await
         }
     };
@@ -214,8 +206,8 @@ async fn report(
             continue;
         };
         step += 1;
-        let note = ProgressNotificationParam::new(token.clone(), f64::from(step))
-            .with_message(message);
+        let note =
+            ProgressNotificationParam::new(token.clone(), f64::from(step)).with_message(message);
         if peer.notify_progress(note).await.is_err() {
             // The client is gone; the run goes on and its result is stored.
             return;
@@ -279,23 +271,22 @@ fn answer(task: &TaskRecord, structured: bool) -> CallToolResponse {
         });
     match (task.state, text) {
         (TaskState::Completed, Some(text)) => {
-            let mut result = if structured {
-                match serde_json::from_str::<Value>(&text) {
-                    Ok(value @ Value::Object(_)) => {
-                        let mut result = CallToolResult::structured(value);
-                        result.content = vec![ContentBlock::text(text)];
-                        result
-                    }
-                    _ => {
-                        return failed(
+            let mut result =
+                if structured {
+                    match serde_json::from_str::<Value>(&text) {
+                        Ok(value @ Value::Object(_)) => {
+                            let mut result = CallToolResult::structured(value);
+                            result.content = vec![ContentBlock::text(text)];
+                            result
+                        }
+                        _ => return failed(
                             "the agent's answer is not the JSON object its output schema describes",
                             Some(&task.id),
-                        )
+                        ),
                     }
-                }
-            } else {
-                CallToolResult::success(vec![ContentBlock::text(text)])
-            };
+                } else {
+                    CallToolResult::success(vec![ContentBlock::text(text)])
+                };
             result.meta = Some(task_meta(&task.id));
             result.into()
         }
@@ -343,7 +334,9 @@ mod tests {
             ("hi", Some("t1"))
         );
         assert!(args(json!({})).unwrap_err().contains("`message`"));
-        assert!(args(json!({"message": 3})).unwrap_err().contains("`message`"));
+        assert!(args(json!({"message": 3}))
+            .unwrap_err()
+            .contains("`message`"));
         assert!(args(json!({"message": "x", "variables": []}))
             .unwrap_err()
             .contains("`variables`"));

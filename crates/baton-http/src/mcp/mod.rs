@@ -11,14 +11,12 @@ pub(crate) mod dto;
 
 use crate::auth::Caller;
 use crate::error::ErrorBody;
-use dto::{McpJsonRpcMessage, McpJsonRpcRequest};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use baton_core::agent::AgentRecord;
 use baton_core::store::PageRequest;
+use dto::{McpJsonRpcMessage, McpJsonRpcRequest};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, JsonObject, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -29,6 +27,8 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Value};
 use std::sync::{Arc, LazyLock};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Agents listed per `tools/list` page.
 const TOOLS_PAGE: u64 = 100;
