@@ -108,14 +108,16 @@ pub(super) async fn call(
         Ok(args) => args,
         Err(why) => return Ok(failed(why, None)),
     };
-    let mut body = CreateResponseRequest::default();
-    body.message = Some(InputMessage {
-        role: MessageRole::User,
-        parts: vec![MessagePart::Text { text: args.message }],
-        message_id: None,
-    });
-    body.variables = args.variables;
-    body.task_id = args.task_id;
+    let body = CreateResponseRequest {
+        message: Some(InputMessage {
+            role: MessageRole::User,
+            parts: vec![MessagePart::Text { text: args.message }],
+            message_id: None,
+        }),
+        variables: args.variables,
+        task_id: args.task_id,
+        ..Default::default()
+    };
     let structured = output_schema(&agent).is_some();
     match run(state, caller, agent, body, &context).await {
         Ok(task) => Ok(answer(&task, structured)),
@@ -134,7 +136,7 @@ async fn run(
     let request = run_request(state, caller, agent, None, body).await?;
     let engine = &state.engine;
     let progress = context.meta.get_progress_token();
-    let finished = match engine.admit(request).await? {
+    match engine.admit(request).await? {
         Admission::Run(prepared) => {
             let task = &prepared.task;
             let data = Engine::data(task)?;
@@ -156,8 +158,7 @@ async fn run(
                 engine.turn_outcome(&caller.project, &task_id, &queued.response_id, queued.after);
             wait(engine, caller, &task_id, turn, events, progress, context).await
         }
-    };
-    Ok(finished?)
+    }
 }
 
 /// Waits for a turn, turning its events into progress notifications; a client that cancels
