@@ -9,6 +9,7 @@ mod bad_input;
 mod code_sandbox;
 mod ensemble;
 mod http_surface;
+mod mcp_server;
 mod memory_knowledge;
 mod memory_pages;
 mod multitask;

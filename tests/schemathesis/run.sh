@@ -12,7 +12,9 @@
 #   SCHEMATHESIS       the schemathesis executable (default .venv/bin/schemathesis)
 #   ST_MAX_EXAMPLES    examples per operation (default 30)
 #   ST_SEED            the seed (default 20240601)
-#   ST_TAGS            space-separated OpenAPI tags to test (default: the typed resources)
+#   ST_TAGS            space-separated OpenAPI tags to test (default: the typed resources; not
+#                      `mcp`, whose transport answers the MCP specification's own refusals, e.g.
+#                      406 without `Accept: application/json, text/event-stream`, in plain text)
 #   ST_EXTRA_ARGS      more `schemathesis run` options (e.g. `--phases stateful --report har`)
 set -euo pipefail
 

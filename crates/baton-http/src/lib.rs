@@ -14,6 +14,7 @@ mod error;
 mod extract;
 mod keys;
 mod knowledge;
+mod mcp;
 mod memory;
 mod message_wire;
 mod openapi;
@@ -43,6 +44,7 @@ pub use wire::{ListObject, ListPage};
 /// The typed bodies of the responses, schedules, traces and Orchestra endpoints and the
 /// payloads of a run's SSE events, as the OpenAPI document describes them.
 pub mod dto {
+    pub use crate::mcp::dto::*;
     pub use crate::message_wire::*;
     pub use crate::orchestra::{
         ApiToolConfig, ApiToolDef, ApiToolMethod, InvokeItem, InvokeResult, OrchestraHeaderValue,
@@ -105,6 +107,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(keys::routes())
         .merge(responses::routes())
         .merge(a2a::routes())
+        .merge(mcp::routes())
 }
 
 /// Liveness: answers 200 without auth.

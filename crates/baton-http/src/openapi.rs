@@ -45,6 +45,7 @@ use utoipa::OpenApi;
         (name = "orchestra", description = "Adapters for Orchestra's `/api` routes"),
         (name = "ensemble", description = "Ensemble's Agent API: structured invocations of agents"),
         (name = "a2a", description = "A2A v1.0: agent cards, JSON-RPC and HTTP+JSON bindings"),
+        (name = "mcp", description = "The project's agents as the tools of an MCP server (streamable HTTP)"),
     )
 )]
 pub(crate) struct ApiDoc;

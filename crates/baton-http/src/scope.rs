@@ -118,6 +118,7 @@ fn required(method: &Method, path: &str) -> Scope {
         || path == "/api/agents/{agent_id}/invoke"
         || section("/api/llm")
         || section("/api/threads")
+        || path == "/mcp"
     {
         Scope::AgentsRun
     } else if read
@@ -181,6 +182,8 @@ mod tests {
                 Scope::AgentsRun,
             ),
             (Method::GET, "/v2/threads/{thread_id}", Scope::AgentsRun),
+            (Method::POST, "/mcp", Scope::AgentsRun),
+            (Method::GET, "/mcp", Scope::AgentsRun),
             (Method::GET, "/v2/agents", Scope::Read),
             (Method::POST, "/v2/agents", Scope::AgentsWrite),
             (Method::PATCH, "/v2/agents/{agent_key}", Scope::AgentsWrite),
