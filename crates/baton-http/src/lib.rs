@@ -15,6 +15,7 @@ mod keys;
 mod knowledge;
 mod memory;
 mod message_wire;
+mod openai;
 mod openapi;
 mod openapi_constraints;
 mod openapi_links;
@@ -48,6 +49,7 @@ pub mod dto {
         OrchestraToolRequest, OrchestraToolType,
     };
     pub use crate::orq_events::dto::*;
+    pub use crate::openai::dto::*;
     pub use crate::responses::dto::*;
     pub use crate::run_wire::*;
     pub use crate::schedules::dto::*;
@@ -103,6 +105,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
+        .merge(openai::routes())
 }
 
 /// Liveness: answers 200 without auth.

@@ -44,6 +44,8 @@ use utoipa::OpenApi;
         (name = "api-keys", description = "API keys (admin only)"),
         (name = "orchestra", description = "Adapters for Orchestra's `/api` routes"),
         (name = "ensemble", description = "Ensemble's Agent API: structured invocations of agents"),
+        (name = "openai", description = "OpenAI-compatible chat completions, responses and models: \
+            `model` names an agent (`agent/<key>` or `agent/<key>@<version>`)"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -118,6 +118,7 @@ fn required(method: &Method, path: &str) -> Scope {
         || path == "/api/agents/{agent_id}/invoke"
         || section("/api/llm")
         || section("/api/threads")
+        || matches!(path, "/v1/chat/completions" | "/v1/responses")
     {
         Scope::AgentsRun
     } else if read

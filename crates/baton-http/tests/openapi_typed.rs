@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 /// Tags whose operations are typed end to end: all of them.
-const TYPED_TAGS: [&str; 10] = [
+const TYPED_TAGS: [&str; 11] = [
     "agents",
     "tools",
     "responses",
@@ -19,6 +19,7 @@ const TYPED_TAGS: [&str; 10] = [
     "api-keys",
     "orchestra",
     "ensemble",
+    "openai",
 ];
 
 fn document() -> Value {

@@ -102,7 +102,7 @@ fn sse(
 }
 
 /// Whether a task acts for this identity (its `identity.id`).
-fn owned_by(task: &TaskRecord, identity: &str) -> Result<bool, ApiError> {
+pub(crate) fn owned_by(task: &TaskRecord, identity: &str) -> Result<bool, ApiError> {
     let data = Engine::data(task)?;
     Ok(data
         .identity
