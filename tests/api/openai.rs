@@ -110,8 +110,7 @@ async fn chat_completions_run_agents_and_continue_tasks_with_tool_results() {
         assert_eq!(call["type"], "function");
         assert_eq!(call["function"]["name"], "get_weather");
         assert_eq!(
-            serde_json::from_str::<Value>(call["function"]["arguments"].as_str().unwrap())
-                .unwrap(),
+            serde_json::from_str::<Value>(call["function"]["arguments"].as_str().unwrap()).unwrap(),
             json!({"city": "Paris"})
         );
         let call_id = call["id"].as_str().unwrap().to_owned();
@@ -159,7 +158,9 @@ async fn chat_completions_run_agents_and_continue_tasks_with_tool_results() {
             .iter()
             .map(|e| serde_json::from_str(&e.data).unwrap())
             .collect();
-        assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"));
+        assert!(chunks
+            .iter()
+            .all(|c| c["object"] == "chat.completion.chunk"));
         assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
         let text: String = chunks
             .iter()

@@ -44,12 +44,12 @@ pub use wire::{ListObject, ListPage};
 /// payloads of a run's SSE events, as the OpenAPI document describes them.
 pub mod dto {
     pub use crate::message_wire::*;
+    pub use crate::openai::dto::*;
     pub use crate::orchestra::{
         ApiToolConfig, ApiToolDef, ApiToolMethod, InvokeItem, InvokeResult, OrchestraHeaderValue,
         OrchestraToolRequest, OrchestraToolType,
     };
     pub use crate::orq_events::dto::*;
-    pub use crate::openai::dto::*;
     pub use crate::responses::dto::*;
     pub use crate::run_wire::*;
     pub use crate::schedules::dto::*;

@@ -8,8 +8,8 @@ use super::dto::{
     OpenAiFinishReason, OpenAiFunctionCall, OpenAiToolCall, OpenAiToolCallType,
 };
 use super::{
-    answer_text, arguments_text, call_id_in, call_id_out, content_text, context_part,
-    run_request, run_streamed, run_to_end, tool_output, RunOptions, TurnInput,
+    answer_text, arguments_text, call_id_in, call_id_out, content_text, context_part, run_request,
+    run_streamed, run_to_end, tool_output, RunOptions, TurnInput,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -62,8 +62,14 @@ pub(crate) async fn create(
             .and_then(|o| o.include_usage)
             .unwrap_or(false);
         let (task, events) = run_streamed(&state, request).await?;
-        return Ok(stream_answer(state.engine.clone(), task, events, body.model, include_usage)?
-            .into_response());
+        return Ok(stream_answer(
+            state.engine.clone(),
+            task,
+            events,
+            body.model,
+            include_usage,
+        )?
+        .into_response());
     }
     let task = run_to_end(&state, request).await?;
     let data = Engine::data(&task)?;
@@ -121,11 +127,14 @@ fn chat_input(messages: &[OpenAiChatMessage]) -> Result<TurnInput, ApiError> {
     }
     let earlier = &messages[..last_index];
     let continued = earlier.iter().enumerate().rev().find_map(|(i, m)| {
-        m.tool_calls.iter().flatten().enumerate().find_map(|(j, c)| {
-            call_id_in(&c.id).map(|(task, _)| {
-                (task.to_owned(), format!("messages[{i}].tool_calls[{j}].id"))
+        m.tool_calls
+            .iter()
+            .flatten()
+            .enumerate()
+            .find_map(|(j, c)| {
+                call_id_in(&c.id)
+                    .map(|(task, _)| (task.to_owned(), format!("messages[{i}].tool_calls[{j}].id")))
             })
-        })
     });
     let mut parts = Vec::new();
     let instructions: Vec<String> = earlier
@@ -187,7 +196,10 @@ fn tool_results(messages: &[OpenAiChatMessage]) -> Result<TurnInput, ApiError> {
     for (i, message) in messages.iter().enumerate().skip(first) {
         let param = format!("messages[{i}].tool_call_id");
         let Some(id) = message.tool_call_id.as_deref() else {
-            return Err(ApiError::invalid(param, "a `tool` message needs the call's id"));
+            return Err(ApiError::invalid(
+                param,
+                "a `tool` message needs the call's id",
+            ));
         };
         let Some((task_id, call_id)) = call_id_in(id) else {
             return Err(ApiError::invalid(
@@ -387,8 +399,8 @@ impl Chunker {
                 None,
             ));
         }
-        let has_calls = task.state == TaskState::InputRequired
-            && !data.client_pending_calls().is_empty();
+        let has_calls =
+            task.state == TaskState::InputRequired && !data.client_pending_calls().is_empty();
         out.push(self.chunk(
             OpenAiChunkDelta::default(),
             Some(finish_reason(data.finish, has_calls)),

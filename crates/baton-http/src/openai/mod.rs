@@ -114,12 +114,7 @@ async fn resolve_model(
         Err(e) => return Err(e.into()),
     };
     if let Some(version) = reference.version {
-        match state
-            .engine
-            .agents()
-            .version(&agent, version)
-            .await
-        {
+        match state.engine.agents().version(&agent, version).await {
             Ok(_) => {}
             Err(EngineError::NotFound(_) | EngineError::AgentNotFound(_)) => {
                 return Err(unknown_model(model))
@@ -210,17 +205,18 @@ async fn run_request(
 ) -> Result<RunRequest, ApiError> {
     if let (Some(own), Some(user)) = (caller.own_identity(), &options.user) {
         if user != own {
-            let mut e = ApiError::forbidden(
-                "user must be the token's subject: an end user acts as itself",
-            );
+            let mut e =
+                ApiError::forbidden("user must be the token's subject: an end user acts as itself");
             e.param = Some("user".into());
             return Err(e);
         }
     }
     let task_id = match &input.task {
-        Some((task_id, param)) => {
-            Some(continued_task(state, caller, &agent, task_id, param).await?.id)
-        }
+        Some((task_id, param)) => Some(
+            continued_task(state, caller, &agent, task_id, param)
+                .await?
+                .id,
+        ),
         None => None,
     };
     let identity = options

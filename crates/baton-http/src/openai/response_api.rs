@@ -130,11 +130,11 @@ impl Head {
                     .clone()
                     .unwrap_or_else(|| "the run was canceled".into()),
             }),
-            incomplete_details: incomplete
-                .filter(|_| ended && !failed)
-                .map(|reason| OpenAiIncompleteDetails {
+            incomplete_details: incomplete.filter(|_| ended && !failed).map(|reason| {
+                OpenAiIncompleteDetails {
                     reason: reason.into(),
-                }),
+                }
+            }),
             previous_response_id: self.previous.clone(),
             metadata: self.metadata.clone(),
             parallel_tool_calls: true,
@@ -218,9 +218,7 @@ fn response_input(body: &OpenAiResponseRequest) -> Result<TurnInput, ApiError> {
             (_, Some(OpenAiChatRole::System | OpenAiChatRole::Developer)) => {
                 instructions.push(text)
             }
-            (_, Some(OpenAiChatRole::Assistant)) => {
-                conversation.push(format!("assistant: {text}"))
-            }
+            (_, Some(OpenAiChatRole::Assistant)) => conversation.push(format!("assistant: {text}")),
             _ => conversation.push(format!("user: {text}")),
         }
     }
@@ -269,7 +267,10 @@ fn call_outputs(
     for (i, item) in items.iter().enumerate().skip(first) {
         let param = format!("input[{i}].call_id");
         let Some(id) = item.call_id.as_deref() else {
-            return Err(ApiError::invalid(param, "a `function_call_output` needs the call's id"));
+            return Err(ApiError::invalid(
+                param,
+                "a `function_call_output` needs the call's id",
+            ));
         };
         let Some((task_id, call_id)) = call_id_in(id) else {
             return Err(ApiError::invalid(
@@ -278,12 +279,10 @@ fn call_outputs(
             ));
         };
         match &task {
-            Some((known, _)) if known != task_id => {
-                return Err(ApiError::invalid(
-                    param,
-                    "answers a call of another task than previous_response_id or the items before it",
-                ))
-            }
+            Some((known, _)) if known != task_id => return Err(ApiError::invalid(
+                param,
+                "answers a call of another task than previous_response_id or the items before it",
+            )),
             Some(_) => {}
             None => task = Some((task_id.to_owned(), param)),
         }
@@ -465,7 +464,9 @@ impl Streamer {
             return out;
         };
         let piece = if whole {
-            text.strip_prefix(open.text.as_str()).unwrap_or("").to_owned()
+            text.strip_prefix(open.text.as_str())
+                .unwrap_or("")
+                .to_owned()
         } else {
             text.to_owned()
         };
