@@ -14,6 +14,7 @@ mod memory_knowledge;
 mod memory_pages;
 mod multitask;
 mod observability;
+mod openai;
 mod orchestra_walkthrough;
 mod runs;
 mod schedules;

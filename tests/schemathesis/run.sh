@@ -24,7 +24,7 @@ baton_bin="${BATON_BIN:-target/debug/baton}"
 schemathesis="${SCHEMATHESIS:-.venv/bin/schemathesis}"
 max_examples="${ST_MAX_EXAMPLES:-30}"
 seed="${ST_SEED:-20240601}"
-tags="${ST_TAGS:-agents tools memory knowledge api-keys responses schedules traces orchestra ensemble a2a}"
+tags="${ST_TAGS:-agents tools memory knowledge api-keys responses schedules traces orchestra ensemble a2a openai}"
 fake_bin="${BATON_FAKE_BIN:-$(dirname "$baton_bin")/baton-fake}"
 
 work="$(mktemp -d)"

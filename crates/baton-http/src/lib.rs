@@ -17,6 +17,7 @@ mod knowledge;
 mod mcp;
 mod memory;
 mod message_wire;
+mod openai;
 mod openapi;
 mod openapi_constraints;
 mod openapi_links;
@@ -46,6 +47,7 @@ pub use wire::{ListObject, ListPage};
 pub mod dto {
     pub use crate::mcp::dto::*;
     pub use crate::message_wire::*;
+    pub use crate::openai::dto::*;
     pub use crate::orchestra::{
         ApiToolConfig, ApiToolDef, ApiToolMethod, InvokeItem, InvokeResult, OrchestraHeaderValue,
         OrchestraToolRequest, OrchestraToolType,
@@ -108,6 +110,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(responses::routes())
         .merge(a2a::routes())
         .merge(mcp::routes())
+        .merge(openai::routes())
 }
 
 /// Liveness: answers 200 without auth.

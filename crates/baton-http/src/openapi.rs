@@ -46,6 +46,8 @@ use utoipa::OpenApi;
         (name = "ensemble", description = "Ensemble's Agent API: structured invocations of agents"),
         (name = "a2a", description = "A2A v1.0: agent cards, JSON-RPC and HTTP+JSON bindings"),
         (name = "mcp", description = "The project's agents as the tools of an MCP server (streamable HTTP)"),
+        (name = "openai", description = "OpenAI-compatible chat completions, responses and models: \
+            `model` names an agent (`agent/<key>` or `agent/<key>@<version>`)"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -119,6 +119,7 @@ fn required(method: &Method, path: &str) -> Scope {
         || section("/api/llm")
         || section("/api/threads")
         || path == "/mcp"
+        || matches!(path, "/v1/chat/completions" | "/v1/responses")
     {
         Scope::AgentsRun
     } else if read
@@ -184,6 +185,9 @@ mod tests {
             (Method::GET, "/v2/threads/{thread_id}", Scope::AgentsRun),
             (Method::POST, "/mcp", Scope::AgentsRun),
             (Method::GET, "/mcp", Scope::AgentsRun),
+            (Method::POST, "/v1/chat/completions", Scope::AgentsRun),
+            (Method::POST, "/v1/responses", Scope::AgentsRun),
+            (Method::GET, "/v1/models", Scope::Read),
             (Method::GET, "/v2/agents", Scope::Read),
             (Method::POST, "/v2/agents", Scope::AgentsWrite),
             (Method::PATCH, "/v2/agents/{agent_key}", Scope::AgentsWrite),

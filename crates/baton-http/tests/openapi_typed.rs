@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 /// Tags whose operations are typed end to end: all of them.
-const TYPED_TAGS: [&str; 12] = [
+const TYPED_TAGS: [&str; 13] = [
     "agents",
     "tools",
     "responses",
@@ -21,6 +21,7 @@ const TYPED_TAGS: [&str; 12] = [
     "ensemble",
     "a2a",
     "mcp",
+    "openai",
 ];
 
 fn document() -> Value {

@@ -1,0 +1,360 @@
+//! OpenAI-compatible endpoints, so OpenAI's SDKs run Baton agents: `POST /v1/chat/completions`
+//! ([`chat`]), `POST /v1/responses` ([`response_api`]) and `GET /v1/models`. `model` names an
+//! agent: `agent/<key>` (the live version) or `agent/<key>@<version>`.
+//!
+//! A request is one turn of a Baton task, run by the engine as `/v2/agents/{key}/responses`
+//! runs it. How the task travels, without state of this adapter's own:
+//! - a client-side function call's id is `call_<task id>_<call id>`: `tool` messages (chat) or
+//!   `function_call_output` items (Responses) answering it continue that task;
+//! - a response's id is `resp_<task id>_<response id>`: `previous_response_id` continues it;
+//! - a chat completion's id is `chatcmpl-<response id>`.
+//!
+//! Anything else starts a new task. Its input is the last `user` message; the request's
+//! `system`/`developer` messages (and Responses' `instructions`) and the earlier messages of
+//! the conversation go to the model as a leading text part of that message ("Instructions from
+//! the caller" and "Conversation so far"): the agent's own instructions stay its system prompt.
+
+mod chat;
+pub(crate) mod dto;
+mod response_api;
+mod stream_doc;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::responses::owned_by;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::{Extension, Json};
+use baton_core::agent::{AgentRecord, AgentRef};
+use baton_core::message::{Part, Role};
+use baton_core::store::{PageRequest, TaskRecord};
+use baton_engine::follow::StreamItem;
+use baton_engine::{Admission, Engine, EngineError, RunRequest};
+use dto::{OpenAiListObject, OpenAiModel, OpenAiModelList, OpenAiModelObject};
+use futures_util::stream::{BoxStream, StreamExt};
+use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(models))
+        .routes(routes!(chat::create))
+        .routes(routes!(response_api::create))
+}
+
+/// The prefix of a model naming an agent.
+const AGENT_PREFIX: &str = "agent/";
+
+/// List the project's agents as models (`agent/<key>`), newest first.
+#[utoipa::path(get, path = "/v1/models", operation_id = "openai_models_list", tag = "openai",
+    responses((status = 200, description = "The agents as models", body = OpenAiModelList)))]
+pub(crate) async fn models(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Json<OpenAiModelList>, ApiError> {
+    let page = state
+        .engine
+        .agents()
+        .list(&caller.project, &PageRequest::default())
+        .await?;
+    let data = page
+        .items
+        .iter()
+        .map(|a| OpenAiModel {
+            id: format!("{AGENT_PREFIX}{}", a.spec.key),
+            object: OpenAiModelObject::Model,
+            created: unix_seconds(&a.created),
+            owned_by: "baton".into(),
+        })
+        .collect();
+    Ok(Json(OpenAiModelList {
+        object: OpenAiListObject::List,
+        data,
+    }))
+}
+
+/// RFC 3339 as Unix seconds (0 when unreadable).
+fn unix_seconds(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.timestamp())
+        .unwrap_or_default()
+}
+
+/// A 404 about `model`, as OpenAI answers an unknown model.
+fn unknown_model(model: &str) -> ApiError {
+    let mut e = ApiError::not_found(format!(
+        "The model `{model}` does not exist: name an agent as `agent/<key>` or `agent/<key>@<version>` (GET /v1/models lists them)"
+    ));
+    e.code = "model_not_found";
+    e.param = Some("model".into());
+    e
+}
+
+/// The agent and pinned version `model` names.
+async fn resolve_model(
+    state: &AppState,
+    caller: &Caller,
+    model: &str,
+) -> Result<(AgentRecord, Option<u32>), ApiError> {
+    let Some(reference) = model.strip_prefix(AGENT_PREFIX) else {
+        return Err(unknown_model(model));
+    };
+    let reference = AgentRef::parse(reference).map_err(|_| unknown_model(model))?;
+    let agent = match state
+        .engine
+        .agents()
+        .get(&caller.project, reference.key)
+        .await
+    {
+        Ok(agent) => agent,
+        Err(EngineError::NotFound(_) | EngineError::AgentNotFound(_)) => {
+            return Err(unknown_model(model))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(version) = reference.version {
+        match state.engine.agents().version(&agent, version).await {
+            Ok(_) => {}
+            Err(EngineError::NotFound(_) | EngineError::AgentNotFound(_)) => {
+                return Err(unknown_model(model))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((agent, reference.version))
+}
+
+/// A client-side call's id as clients see it: the task travels with it.
+fn call_id_out(task_id: &str, call_id: &str) -> String {
+    format!("call_{task_id}_{call_id}")
+}
+
+/// The task and the engine's call id of a call id this adapter gave out.
+fn call_id_in(id: &str) -> Option<(&str, &str)> {
+    let (task, call) = id.strip_prefix("call_")?.split_once('_')?;
+    (!task.is_empty() && !call.is_empty()).then_some((task, call))
+}
+
+/// A response's id: its task and turn.
+fn response_id_out(task_id: &str, response_id: &str) -> String {
+    format!("resp_{task_id}_{response_id}")
+}
+
+/// The task of a response id this adapter gave out.
+fn response_id_in(id: &str) -> Option<&str> {
+    let (task, _) = id.strip_prefix("resp_")?.split_once('_')?;
+    (!task.is_empty()).then_some(task)
+}
+
+/// A task of `agent` this caller may continue; `param` names the field that led to it.
+async fn continued_task(
+    state: &AppState,
+    caller: &Caller,
+    agent: &AgentRecord,
+    task_id: &str,
+    param: &str,
+) -> Result<TaskRecord, ApiError> {
+    let task = state
+        .engine
+        .task(&caller.project, task_id)
+        .await?
+        .filter(|t| t.agent_id == agent.id);
+    let visible = match (&task, caller.own_identity()) {
+        (Some(_), None) => true,
+        (Some(task), Some(own)) => owned_by(task, own)?,
+        (None, _) => false,
+    };
+    match task {
+        Some(task) if visible => Ok(task),
+        // Another user's task is as unknown as a missing one.
+        _ => {
+            let mut e = ApiError::not_found(format!(
+                "{param}: no task `{task_id}` of this agent (it comes from an answer of another agent, or of no one)"
+            ));
+            e.param = Some(param.to_owned());
+            Err(e)
+        }
+    }
+}
+
+/// The turn a request asks for: a message for a new task or for a continued one.
+struct TurnInput {
+    /// `user` text, or `tool` results.
+    role: Role,
+    /// The message's parts.
+    parts: Vec<Part>,
+    /// The task to continue, and the field that named it.
+    task: Option<(String, String)>,
+}
+
+/// What a request adds besides its input.
+struct RunOptions {
+    stream: bool,
+    user: Option<String>,
+    metadata: Option<Map<String, Value>>,
+}
+
+/// The engine's run request for a turn, after the same checks `/v2` makes.
+async fn run_request(
+    state: &AppState,
+    caller: &Caller,
+    (agent, version): (AgentRecord, Option<u32>),
+    input: TurnInput,
+    options: RunOptions,
+) -> Result<RunRequest, ApiError> {
+    if let (Some(own), Some(user)) = (caller.own_identity(), &options.user) {
+        if user != own {
+            let mut e =
+                ApiError::forbidden("user must be the token's subject: an end user acts as itself");
+            e.param = Some("user".into());
+            return Err(e);
+        }
+    }
+    let task_id = match &input.task {
+        Some((task_id, param)) => Some(
+            continued_task(state, caller, &agent, task_id, param)
+                .await?
+                .id,
+        ),
+        None => None,
+    };
+    let identity = options
+        .user
+        .or_else(|| caller.subject.clone())
+        .map(|id| json!({ "id": id }));
+    Ok(RunRequest {
+        project: caller.project.clone(),
+        agent,
+        // A pinned version applies to new tasks; a task keeps the version it started with.
+        version: if task_id.is_some() { None } else { version },
+        role: input.role,
+        parts: input.parts,
+        message_id: None,
+        reviews: Vec::new(),
+        lineage: None,
+        task_id,
+        multitask: Default::default(),
+        background: false,
+        stream: options.stream,
+        variables: Map::new(),
+        identity,
+        thread_id: None,
+        memory_entity_id: None,
+        metadata: options.metadata.unwrap_or_default(),
+    })
+}
+
+/// Admits a request's turn; the default strategy refuses a busy task (409) rather than queue.
+async fn admit(state: &AppState, request: RunRequest) -> Result<baton_engine::Prepared, ApiError> {
+    match state.engine.admit(request).await? {
+        Admission::Run(prepared) => Ok(prepared),
+        Admission::Queued(queued) => Err(ApiError::conflict(format!(
+            "task `{}` is still running",
+            queued.task.id
+        ))),
+    }
+}
+
+/// Runs a turn to its end on this server; the task after it.
+async fn run_to_end(state: &AppState, request: RunRequest) -> Result<TaskRecord, ApiError> {
+    let prepared = admit(state, request).await?;
+    Ok(state.engine.run_turn(prepared).await?)
+}
+
+/// Starts a turn and follows its events from its start; the task as the turn starts.
+async fn run_streamed(
+    state: &AppState,
+    request: RunRequest,
+) -> Result<(TaskRecord, BoxStream<'static, StreamItem>), ApiError> {
+    let prepared = admit(state, request).await?;
+    let task = prepared.task.clone();
+    let data = Engine::data(&task)?;
+    // Followed before the run starts, from the task's last stored event: nothing is missed.
+    let events = state
+        .engine
+        .follow_turn(
+            &task.project_id,
+            &task.id,
+            data.event_seq,
+            &data.response_id,
+        )
+        .boxed();
+    let _run = state.engine.spawn(prepared);
+    Ok((task, events))
+}
+
+/// The text of a message's content.
+fn content_text(content: Option<&dto::OpenAiContent>) -> String {
+    match content {
+        None => String::new(),
+        Some(dto::OpenAiContent::Text(text)) => text.clone(),
+        Some(dto::OpenAiContent::Parts(parts)) => parts
+            .iter()
+            .filter_map(|p| p.text.as_deref())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+/// A tool's output as a result: JSON text is read as JSON, other text kept as text.
+fn tool_output(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// The leading part of a new task's message: the caller's instructions and the conversation
+/// before the last message. `None` when there are neither.
+fn context_part(instructions: &[String], conversation: &[String]) -> Option<Part> {
+    let mut sections = Vec::new();
+    if !instructions.is_empty() {
+        sections.push(format!(
+            "Instructions from the caller:\n{}",
+            instructions.join("\n")
+        ));
+    }
+    if !conversation.is_empty() {
+        sections.push(format!("Conversation so far:\n{}", conversation.join("\n")));
+    }
+    (!sections.is_empty()).then(|| Part::Text {
+        text: sections.join("\n\n"),
+    })
+}
+
+/// The text of a turn's answer: the text parts of its agent messages.
+fn answer_text(data: &baton_engine::state::TaskData) -> String {
+    let texts: Vec<&str> = data
+        .turn_output()
+        .iter()
+        .filter(|m| m.role == Role::Agent)
+        .flat_map(|m| &m.parts)
+        .filter_map(|p| match p {
+            Part::Text { text } if !text.is_empty() => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    texts.join("\n\n")
+}
+
+/// A call's arguments as OpenAI sends them: JSON text.
+fn arguments_text(arguments: &Value) -> String {
+    match arguments {
+        Value::String(raw) => raw.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_task() {
+        let call = call_id_out("01JTASK", "call_abc_1");
+        assert_eq!(call_id_in(&call), Some(("01JTASK", "call_abc_1")));
+        assert_eq!(call_id_in("call_abc"), None);
+        assert_eq!(call_id_in("toolu_1"), None);
+        let resp = response_id_out("01JTASK", "01JRESP");
+        assert_eq!(response_id_in(&resp), Some("01JTASK"));
+        assert_eq!(response_id_in("resp_"), None);
+    }
+}
