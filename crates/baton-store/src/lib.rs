@@ -22,6 +22,8 @@ mod memory;
 #[cfg(feature = "sql")]
 mod migration;
 mod page;
+#[cfg(feature = "postgres")]
+mod postgres_writer;
 pub mod secrets;
 mod signals;
 #[cfg(feature = "sql")]
@@ -44,6 +46,8 @@ mod sql_tasks;
 mod sql_traces;
 #[cfg(feature = "sqlite")]
 mod sqlite_writer;
+#[cfg(feature = "sql")]
+mod task_writes;
 #[cfg(feature = "testing")]
 pub mod testing;
 
