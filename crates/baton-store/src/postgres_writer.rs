@@ -1,15 +1,16 @@
 //! PostgreSQL's task writer: one task with its own connection takes the task writes of every
 //! run in this process (new tasks, saves, checkpoints with their events and spans) and commits
-//! all those waiting in one transaction (group commit), a handful of statements per batch
-//! whatever its size: each kind of row goes in as arrays (`UNNEST`), and the checkpoints' task
-//! rows are compare-and-swapped in one `UPDATE … RETURNING`. A caller hears back only once its
+//! all those waiting in one statement, its own transaction (group commit): one round trip and
+//! one commit per batch whatever its size. Each kind of row goes in as arrays (`UNNEST`), the
+//! checkpoints' task rows are compare-and-swapped in one `UPDATE … RETURNING`, and only the
+//! events and spans of the rows saved are inserted. A caller hears back only once its
 //! write is committed (`synchronous_commit` as configured), so a step is never acknowledged
 //! before it is durable.
 //!
 //! A write the store refuses fails alone: a stale revision is simply not among the updated
 //! rows, a taken task id not among the inserted ones. An event whose sequence number exists
-//! fails the batch's statement: the batch is then done again write by write, each in a
-//! savepoint. Two writes of one task never share a batch, so each sees the other's outcome.
+//! fails the batch's statement (and so stores nothing of it): the batch is then done again
+//! write by write in one transaction, each write in a savepoint. Two writes of one task never share a batch, so each sees the other's outcome.
 //! A failed commit fails every write of its batch.
 
 use crate::entity::{span, task};
@@ -127,13 +128,10 @@ async fn commit(
     batch: &[Job],
 ) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
     let writes: Vec<&Write> = batch.iter().map(|j| &j.write).collect();
-    let mut txn = Connection::begin(&mut *conn).await?;
-    match apply(&mut txn, &writes).await {
-        Ok(outcomes) => {
-            txn.commit().await?;
-            return Ok(outcomes);
-        }
-        Err(e) if unique_violation(&e) => txn.rollback().await?,
+    // One statement, its own transaction: committed (or not at all) when it answers.
+    match apply(conn, &writes).await {
+        Ok(outcomes) => return Ok(outcomes),
+        Err(e) if unique_violation(&e) => {}
         Err(e) => return Err(e),
     }
     let mut txn = Connection::begin(&mut *conn).await?;
@@ -157,46 +155,59 @@ async fn commit(
     Ok(outcomes)
 }
 
-const INSERT_TASKS: &str = "INSERT INTO tasks (id, project_id, agent_id, agent_key, \
-    agent_version, state, thread_id, background, revision, lease_owner, lease_expires_at, \
-    cancel_requested, created, updated, data) \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::text[], \
-    $7::text[], $8::bool[], $9::int8[], $10::text[], $11::int8[], $12::bool[], $13::text[], \
-    $14::text[], $15::text[]) \
-    ON CONFLICT (id) DO NOTHING RETURNING id";
-
-const UPDATE_TASKS: &str = "UPDATE tasks AS t SET agent_version = v.agent_version, \
-    state = v.state, thread_id = v.thread_id, background = v.background, \
-    revision = v.revision, lease_owner = v.lease_owner, lease_expires_at = v.lease_expires_at, \
-    updated = v.updated, data = v.data \
-    FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int4[], $5::text[], $6::text[], \
-    $7::bool[], $8::int8[], $9::text[], $10::int8[], $11::text[], $12::text[]) \
+/// The whole batch in one statement, so one round trip and one commit: new task rows, the
+/// compare-and-swap of the checkpoints' rows, then the events, spans and notifications of the
+/// checkpoints saved only. Being one statement it is all or nothing; its rows say which tasks
+/// were created and which saved (a statement's parts see the rows as they were before it, so
+/// a batch never holds two writes of one task).
+const BATCH: &str = "WITH created AS (\
+    INSERT INTO tasks (id, project_id, agent_id, agent_key, agent_version, state, thread_id, \
+    background, revision, lease_owner, lease_expires_at, cancel_requested, created, updated, \
+    data) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], \
+    $6::text[], $7::text[], $8::bool[], $9::int8[], $10::text[], $11::int8[], $12::bool[], \
+    $13::text[], $14::text[], $15::text[]) \
+    ON CONFLICT (id) DO NOTHING RETURNING id), \
+    saved AS (\
+    UPDATE tasks AS t SET agent_version = v.agent_version, state = v.state, \
+    thread_id = v.thread_id, background = v.background, revision = v.revision, \
+    lease_owner = v.lease_owner, lease_expires_at = v.lease_expires_at, updated = v.updated, \
+    data = v.data \
+    FROM UNNEST($16::text[], $17::text[], $18::int8[], $19::int4[], $20::text[], $21::text[], \
+    $22::bool[], $23::int8[], $24::text[], $25::int8[], $26::text[], $27::text[]) \
     AS v(id, project_id, expected, agent_version, state, thread_id, background, revision, \
     lease_owner, lease_expires_at, updated, data) \
     WHERE t.id = v.id AND t.project_id = v.project_id AND t.revision = v.expected \
-    RETURNING t.id";
+    RETURNING t.id), \
+    events AS (\
+    INSERT INTO task_events (task_id, seq, data) SELECT e.task_id, e.seq, e.data \
+    FROM UNNEST($28::text[], $29::int8[], $30::text[]) AS e(task_id, seq, data) \
+    WHERE e.task_id IN (SELECT id FROM saved)), \
+    spans AS (\
+    INSERT INTO spans (trace_id, span_id, parent_span_id, project_id, task_id, agent_key, kind, \
+    name, status, started_ms, ended_ms, prompt_tokens, completion_tokens, cost, attributes) \
+    SELECT s.trace_id, s.span_id, s.parent_span_id, s.project_id, s.task_id, s.agent_key, \
+    s.kind, s.name, s.status, s.started_ms, s.ended_ms, s.prompt_tokens, s.completion_tokens, \
+    s.cost, s.attributes \
+    FROM UNNEST($31::text[], $32::text[], $33::text[], $34::text[], $35::text[], $36::text[], \
+    $37::text[], $38::text[], $39::text[], $40::int8[], $41::int8[], $42::int8[], $43::int8[], \
+    $44::float8[], $45::text[], $46::text[]) \
+    AS s(trace_id, span_id, parent_span_id, project_id, task_id, agent_key, kind, name, status, \
+    started_ms, ended_ms, prompt_tokens, completion_tokens, cost, attributes, checkpoint) \
+    WHERE s.checkpoint IN (SELECT id FROM saved) \
+    ON CONFLICT (trace_id, span_id) DO NOTHING), \
+    announced AS (\
+    SELECT pg_notify($47, n.payload) FROM UNNEST($48::text[], $49::text[]) AS n(task_id, payload) \
+    WHERE n.task_id IN (SELECT id FROM saved)) \
+    SELECT 'created' AS outcome, id FROM created \
+    UNION ALL SELECT 'saved', id FROM saved \
+    UNION ALL SELECT 'announced', count(*)::text FROM announced";
 
-const INSERT_EVENTS: &str = "INSERT INTO task_events (task_id, seq, data) \
-    SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[])";
-
-// A resumed run may write a span again: the first copy stands.
-const INSERT_SPANS: &str = "INSERT INTO spans (trace_id, span_id, parent_span_id, project_id, \
-    task_id, agent_key, kind, name, status, started_ms, ended_ms, prompt_tokens, \
-    completion_tokens, cost, attributes) \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
-    $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int8[], \
-    $13::int8[], $14::float8[], $15::text[]) \
-    ON CONFLICT (trace_id, span_id) DO NOTHING";
-
-/// Tells the other servers a task has new events (see `sql_events`): sent at commit.
-const NOTIFY: &str = "SELECT pg_notify($1, p) FROM UNNEST($2::text[]) AS p";
-
-/// The writes of a batch, each task once: new task rows first, then the checkpoints.
+/// The writes of a batch, each task once; what became of each.
 async fn apply(
     conn: &mut PgConnection,
     writes: &[&Write],
 ) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
-    let mut outcomes: Vec<Result<(), StoreError>> = Vec::with_capacity(writes.len());
     let created: Vec<&task::Model> = writes
         .iter()
         .filter_map(|w| match w {
@@ -204,119 +215,8 @@ async fn apply(
             Write::Checkpoint { .. } => None,
         })
         .collect();
-    let inserted = if created.is_empty() {
-        HashSet::new()
-    } else {
-        insert_tasks(conn, &created).await?
-    };
     // Ordered by id, so two servers' batches lock rows in the same order.
-    let mut saves: Vec<&Write> = writes
-        .iter()
-        .copied()
-        .filter(|w| matches!(w, Write::Checkpoint { .. }))
-        .collect();
-    saves.sort_by(|a, b| a.task_id().cmp(b.task_id()));
-    let saved = if saves.is_empty() {
-        HashSet::new()
-    } else {
-        update_tasks(conn, &saves).await?
-    };
-    let refused: Vec<&str> = saves
-        .iter()
-        .map(|w| w.task_id())
-        .filter(|id| !saved.contains(*id))
-        .collect();
-    let existing: HashSet<String> = if refused.is_empty() {
-        HashSet::new()
-    } else {
-        sqlx::query_scalar("SELECT id FROM tasks WHERE id = ANY($1)")
-            .bind(&refused)
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let mut events: Vec<(&str, i64, &str)> = Vec::new();
-    let mut spans: Vec<&span::Model> = Vec::new();
-    let mut announced: Vec<String> = Vec::new();
-    for write in writes {
-        let id = write.task_id();
-        outcomes.push(match write {
-            Write::Create(_) if inserted.contains(id) => Ok(()),
-            Write::Create(_) => Err(StoreError::Conflict(
-                "a task with that id already exists".into(),
-            )),
-            Write::Checkpoint {
-                events: evs,
-                spans: sps,
-                ..
-            } if saved.contains(id) => {
-                events.extend(evs.iter().map(|(seq, data)| (id, *seq, data.as_str())));
-                spans.extend(sps);
-                if let Some(last) = evs.iter().map(|(seq, _)| *seq).max() {
-                    announced.push(format!("{last} {id}"));
-                }
-                Ok(())
-            }
-            Write::Checkpoint { .. } if existing.contains(id) => Err(StoreError::Conflict(
-                "the task was saved by another writer".into(),
-            )),
-            Write::Checkpoint { .. } => Err(StoreError::NotFound),
-        });
-    }
-    if !events.is_empty() {
-        sqlx::query(INSERT_EVENTS)
-            .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.1).collect::<Vec<_>>())
-            .bind(events.iter().map(|e| e.2).collect::<Vec<_>>())
-            .execute(&mut *conn)
-            .await?;
-    }
-    if !spans.is_empty() {
-        insert_spans(conn, &spans).await?;
-    }
-    if !announced.is_empty() {
-        sqlx::query(NOTIFY)
-            .bind(crate::sql_events::CHANNEL)
-            .bind(&announced)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(outcomes)
-}
-
-async fn insert_tasks(
-    conn: &mut PgConnection,
-    rows: &[&task::Model],
-) -> Result<HashSet<String>, sqlx::Error> {
-    let text = |f: fn(&task::Model) -> &str| rows.iter().map(|t| f(t)).collect::<Vec<_>>();
-    let ids: Vec<String> = sqlx::query_scalar(INSERT_TASKS)
-        .bind(text(|t| &t.id))
-        .bind(text(|t| &t.project_id))
-        .bind(text(|t| &t.agent_id))
-        .bind(text(|t| &t.agent_key))
-        .bind(rows.iter().map(|t| t.agent_version).collect::<Vec<_>>())
-        .bind(text(|t| &t.state))
-        .bind(rows.iter().map(|t| t.thread_id.as_deref()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|t| t.background).collect::<Vec<_>>())
-        .bind(rows.iter().map(|t| t.revision).collect::<Vec<_>>())
-        .bind(rows.iter().map(|t| t.lease_owner.as_deref()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|t| t.lease_expires_at).collect::<Vec<_>>())
-        .bind(rows.iter().map(|t| t.cancel_requested).collect::<Vec<_>>())
-        .bind(text(|t| &t.created))
-        .bind(text(|t| &t.updated))
-        .bind(text(|t| &t.data))
-        .fetch_all(&mut *conn)
-        .await?;
-    Ok(ids.into_iter().collect())
-}
-
-/// Compare-and-swaps the task rows of checkpoints; the ids of those saved.
-async fn update_tasks(
-    conn: &mut PgConnection,
-    saves: &[&Write],
-) -> Result<HashSet<String>, sqlx::Error> {
-    let rows: Vec<(&task::Model, i64)> = saves
+    let mut saves: Vec<(&task::Model, i64)> = writes
         .iter()
         .filter_map(|w| match w {
             Write::Checkpoint {
@@ -327,45 +227,118 @@ async fn update_tasks(
             Write::Create(_) => None,
         })
         .collect();
-    let text = |f: fn(&task::Model) -> &str| rows.iter().map(|(t, _)| f(t)).collect::<Vec<_>>();
-    let ids: Vec<String> = sqlx::query_scalar(UPDATE_TASKS)
-        .bind(text(|t| &t.id))
-        .bind(text(|t| &t.project_id))
-        .bind(rows.iter().map(|(_, expected)| *expected).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(t, _)| t.agent_version).collect::<Vec<_>>())
-        .bind(text(|t| &t.state))
-        .bind(rows.iter().map(|(t, _)| t.thread_id.as_deref()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(t, _)| t.background).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(t, _)| t.revision).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(t, _)| t.lease_owner.as_deref()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(t, _)| t.lease_expires_at).collect::<Vec<_>>())
-        .bind(text(|t| &t.updated))
-        .bind(text(|t| &t.data))
+    saves.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let mut events: Vec<(&str, i64, &str)> = Vec::new();
+    let mut spans: Vec<(&span::Model, &str)> = Vec::new();
+    let mut announced: Vec<(&str, String)> = Vec::new();
+    for write in writes {
+        if let Write::Checkpoint {
+            task,
+            events: evs,
+            spans: sps,
+            ..
+        } = write
+        {
+            let id = task.id.as_str();
+            events.extend(evs.iter().map(|(seq, data)| (id, *seq, data.as_str())));
+            spans.extend(sps.iter().map(|s| (s, id)));
+            if let Some(last) = evs.iter().map(|(seq, _)| *seq).max() {
+                announced.push((id, format!("{last} {id}")));
+            }
+        }
+    }
+    let new = |f: fn(&task::Model) -> &str| created.iter().map(|t| f(t)).collect::<Vec<_>>();
+    let saving = |f: fn(&task::Model) -> &str| saves.iter().map(|(t, _)| f(t)).collect::<Vec<_>>();
+    let span_text = |f: fn(&span::Model) -> &str| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
+    let span_number = |f: fn(&span::Model) -> i64| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
+    let rows: Vec<(String, String)> = sqlx::query_as(BATCH)
+        .bind(new(|t| &t.id))
+        .bind(new(|t| &t.project_id))
+        .bind(new(|t| &t.agent_id))
+        .bind(new(|t| &t.agent_key))
+        .bind(created.iter().map(|t| t.agent_version).collect::<Vec<_>>())
+        .bind(new(|t| &t.state))
+        .bind(created.iter().map(|t| t.thread_id.as_deref()).collect::<Vec<_>>())
+        .bind(created.iter().map(|t| t.background).collect::<Vec<_>>())
+        .bind(created.iter().map(|t| t.revision).collect::<Vec<_>>())
+        .bind(created.iter().map(|t| t.lease_owner.as_deref()).collect::<Vec<_>>())
+        .bind(created.iter().map(|t| t.lease_expires_at).collect::<Vec<_>>())
+        .bind(created.iter().map(|t| t.cancel_requested).collect::<Vec<_>>())
+        .bind(new(|t| &t.created))
+        .bind(new(|t| &t.updated))
+        .bind(new(|t| &t.data))
+        .bind(saving(|t| &t.id))
+        .bind(saving(|t| &t.project_id))
+        .bind(saves.iter().map(|(_, expected)| *expected).collect::<Vec<_>>())
+        .bind(saves.iter().map(|(t, _)| t.agent_version).collect::<Vec<_>>())
+        .bind(saving(|t| &t.state))
+        .bind(saves.iter().map(|(t, _)| t.thread_id.as_deref()).collect::<Vec<_>>())
+        .bind(saves.iter().map(|(t, _)| t.background).collect::<Vec<_>>())
+        .bind(saves.iter().map(|(t, _)| t.revision).collect::<Vec<_>>())
+        .bind(saves.iter().map(|(t, _)| t.lease_owner.as_deref()).collect::<Vec<_>>())
+        .bind(saves.iter().map(|(t, _)| t.lease_expires_at).collect::<Vec<_>>())
+        .bind(saving(|t| &t.updated))
+        .bind(saving(|t| &t.data))
+        .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.1).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.2).collect::<Vec<_>>())
+        .bind(span_text(|s| &s.trace_id))
+        .bind(span_text(|s| &s.span_id))
+        .bind(spans.iter().map(|(s, _)| s.parent_span_id.as_deref()).collect::<Vec<_>>())
+        .bind(span_text(|s| &s.project_id))
+        .bind(span_text(|s| &s.task_id))
+        .bind(span_text(|s| &s.agent_key))
+        .bind(span_text(|s| &s.kind))
+        .bind(span_text(|s| &s.name))
+        .bind(span_text(|s| &s.status))
+        .bind(span_number(|s| s.started_ms))
+        .bind(span_number(|s| s.ended_ms))
+        .bind(span_number(|s| s.prompt_tokens))
+        .bind(span_number(|s| s.completion_tokens))
+        .bind(spans.iter().map(|(s, _)| s.cost).collect::<Vec<_>>())
+        .bind(span_text(|s| &s.attributes))
+        .bind(spans.iter().map(|(_, checkpoint)| *checkpoint).collect::<Vec<_>>())
+        .bind(crate::sql_events::CHANNEL)
+        .bind(announced.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+        .bind(announced.iter().map(|(_, payload)| payload.as_str()).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
-    Ok(ids.into_iter().collect())
-}
-
-async fn insert_spans(conn: &mut PgConnection, rows: &[&span::Model]) -> Result<(), sqlx::Error> {
-    let text = |f: fn(&span::Model) -> &str| rows.iter().map(|s| f(s)).collect::<Vec<_>>();
-    let number = |f: fn(&span::Model) -> i64| rows.iter().map(|s| f(s)).collect::<Vec<_>>();
-    sqlx::query(INSERT_SPANS)
-        .bind(text(|s| &s.trace_id))
-        .bind(text(|s| &s.span_id))
-        .bind(rows.iter().map(|s| s.parent_span_id.as_deref()).collect::<Vec<_>>())
-        .bind(text(|s| &s.project_id))
-        .bind(text(|s| &s.task_id))
-        .bind(text(|s| &s.agent_key))
-        .bind(text(|s| &s.kind))
-        .bind(text(|s| &s.name))
-        .bind(text(|s| &s.status))
-        .bind(number(|s| s.started_ms))
-        .bind(number(|s| s.ended_ms))
-        .bind(number(|s| s.prompt_tokens))
-        .bind(number(|s| s.completion_tokens))
-        .bind(rows.iter().map(|s| s.cost).collect::<Vec<_>>())
-        .bind(text(|s| &s.attributes))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let outcomes: HashSet<(&str, &str)> = rows
+        .iter()
+        .map(|(outcome, id)| (outcome.as_str(), id.as_str()))
+        .collect();
+    let done = |outcome: &str, id: &str| outcomes.contains(&(outcome, id));
+    let refused: Vec<&str> = saves
+        .iter()
+        .map(|(t, _)| t.id.as_str())
+        .filter(|id| !done("saved", id))
+        .collect();
+    // Rare: whether a refused checkpoint's task exists at all.
+    let existing: HashSet<String> = if refused.is_empty() {
+        HashSet::new()
+    } else {
+        sqlx::query_scalar("SELECT id FROM tasks WHERE id = ANY($1)")
+            .bind(&refused)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(writes
+        .iter()
+        .map(|write| {
+            let id = write.task_id();
+            match write {
+                Write::Create(_) if done("created", id) => Ok(()),
+                Write::Create(_) => Err(StoreError::Conflict(
+                    "a task with that id already exists".into(),
+                )),
+                Write::Checkpoint { .. } if done("saved", id) => Ok(()),
+                Write::Checkpoint { .. } if existing.contains(id) => Err(StoreError::Conflict(
+                    "the task was saved by another writer".into(),
+                )),
+                Write::Checkpoint { .. } => Err(StoreError::NotFound),
+            }
+        })
+        .collect())
 }
