@@ -249,8 +249,10 @@ async fn apply(
     }
     let new = |f: fn(&task::Model) -> &str| created.iter().map(|t| f(t)).collect::<Vec<_>>();
     let saving = |f: fn(&task::Model) -> &str| saves.iter().map(|(t, _)| f(t)).collect::<Vec<_>>();
-    let span_text = |f: fn(&span::Model) -> &str| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
-    let span_number = |f: fn(&span::Model) -> i64| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
+    let span_text =
+        |f: fn(&span::Model) -> &str| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
+    let span_number =
+        |f: fn(&span::Model) -> i64| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
     let rows: Vec<(String, String)> = sqlx::query_as(BATCH)
         .bind(new(|t| &t.id))
         .bind(new(|t| &t.project_id))
@@ -258,25 +260,70 @@ async fn apply(
         .bind(new(|t| &t.agent_key))
         .bind(created.iter().map(|t| t.agent_version).collect::<Vec<_>>())
         .bind(new(|t| &t.state))
-        .bind(created.iter().map(|t| t.thread_id.as_deref()).collect::<Vec<_>>())
+        .bind(
+            created
+                .iter()
+                .map(|t| t.thread_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(created.iter().map(|t| t.background).collect::<Vec<_>>())
         .bind(created.iter().map(|t| t.revision).collect::<Vec<_>>())
-        .bind(created.iter().map(|t| t.lease_owner.as_deref()).collect::<Vec<_>>())
-        .bind(created.iter().map(|t| t.lease_expires_at).collect::<Vec<_>>())
-        .bind(created.iter().map(|t| t.cancel_requested).collect::<Vec<_>>())
+        .bind(
+            created
+                .iter()
+                .map(|t| t.lease_owner.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            created
+                .iter()
+                .map(|t| t.lease_expires_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            created
+                .iter()
+                .map(|t| t.cancel_requested)
+                .collect::<Vec<_>>(),
+        )
         .bind(new(|t| &t.created))
         .bind(new(|t| &t.updated))
         .bind(new(|t| &t.data))
         .bind(saving(|t| &t.id))
         .bind(saving(|t| &t.project_id))
-        .bind(saves.iter().map(|(_, expected)| *expected).collect::<Vec<_>>())
-        .bind(saves.iter().map(|(t, _)| t.agent_version).collect::<Vec<_>>())
+        .bind(
+            saves
+                .iter()
+                .map(|(_, expected)| *expected)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _)| t.agent_version)
+                .collect::<Vec<_>>(),
+        )
         .bind(saving(|t| &t.state))
-        .bind(saves.iter().map(|(t, _)| t.thread_id.as_deref()).collect::<Vec<_>>())
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _)| t.thread_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(saves.iter().map(|(t, _)| t.background).collect::<Vec<_>>())
         .bind(saves.iter().map(|(t, _)| t.revision).collect::<Vec<_>>())
-        .bind(saves.iter().map(|(t, _)| t.lease_owner.as_deref()).collect::<Vec<_>>())
-        .bind(saves.iter().map(|(t, _)| t.lease_expires_at).collect::<Vec<_>>())
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _)| t.lease_owner.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _)| t.lease_expires_at)
+                .collect::<Vec<_>>(),
+        )
         .bind(saving(|t| &t.updated))
         .bind(saving(|t| &t.data))
         .bind(events.iter().map(|e| e.0).collect::<Vec<_>>())
@@ -284,7 +331,12 @@ async fn apply(
         .bind(events.iter().map(|e| e.2).collect::<Vec<_>>())
         .bind(span_text(|s| &s.trace_id))
         .bind(span_text(|s| &s.span_id))
-        .bind(spans.iter().map(|(s, _)| s.parent_span_id.as_deref()).collect::<Vec<_>>())
+        .bind(
+            spans
+                .iter()
+                .map(|(s, _)| s.parent_span_id.as_deref())
+                .collect::<Vec<_>>(),
+        )
         .bind(span_text(|s| &s.project_id))
         .bind(span_text(|s| &s.task_id))
         .bind(span_text(|s| &s.agent_key))
@@ -297,10 +349,20 @@ async fn apply(
         .bind(span_number(|s| s.completion_tokens))
         .bind(spans.iter().map(|(s, _)| s.cost).collect::<Vec<_>>())
         .bind(span_text(|s| &s.attributes))
-        .bind(spans.iter().map(|(_, checkpoint)| *checkpoint).collect::<Vec<_>>())
+        .bind(
+            spans
+                .iter()
+                .map(|(_, checkpoint)| *checkpoint)
+                .collect::<Vec<_>>(),
+        )
         .bind(crate::sql_events::CHANNEL)
         .bind(announced.iter().map(|(id, _)| *id).collect::<Vec<_>>())
-        .bind(announced.iter().map(|(_, payload)| payload.as_str()).collect::<Vec<_>>())
+        .bind(
+            announced
+                .iter()
+                .map(|(_, payload)| payload.as_str())
+                .collect::<Vec<_>>(),
+        )
         .fetch_all(&mut *conn)
         .await?;
     let outcomes: HashSet<(&str, &str)> = rows

@@ -199,7 +199,12 @@ impl TaskStore for SqlStore {
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
             return writer
-                .write(crate::task_writes::checkpoint(t, expected_revision, &[], &[])?)
+                .write(crate::task_writes::checkpoint(
+                    t,
+                    expected_revision,
+                    &[],
+                    &[],
+                )?)
                 .await;
         }
         save_task_on(self.connection(), t, expected_revision).await
@@ -214,7 +219,12 @@ impl TaskStore for SqlStore {
     ) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
             writer
-                .write(crate::task_writes::checkpoint(t, expected_revision, events, spans)?)
+                .write(crate::task_writes::checkpoint(
+                    t,
+                    expected_revision,
+                    events,
+                    spans,
+                )?)
                 .await?;
             self.woken(&t.id, events);
             return Ok(());
