@@ -22,6 +22,8 @@ mod memory;
 #[cfg(feature = "sql")]
 mod migration;
 mod page;
+#[cfg(feature = "postgres")]
+mod postgres_writer;
 pub mod secrets;
 mod signals;
 #[cfg(feature = "sql")]
@@ -46,6 +48,8 @@ mod sql_threads;
 mod sql_traces;
 #[cfg(feature = "sqlite")]
 mod sqlite_writer;
+#[cfg(feature = "sql")]
+mod task_writes;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -18,9 +18,8 @@ pub struct SqlStore {
     db: DatabaseConnection,
     pub(crate) signals: EventSignals,
     pub(crate) listener: Arc<Listener>,
-    /// On a SQLite file, the thread that group-commits task writes.
-    #[cfg(feature = "sqlite")]
-    pub(crate) writer: Option<Arc<crate::sqlite_writer::SqliteWriter>>,
+    /// On a SQLite file and on PostgreSQL, the writer that group-commits task writes.
+    pub(crate) writer: Option<Arc<crate::task_writes::TaskWriter>>,
 }
 
 pub(crate) fn unavailable(e: DbErr) -> StoreError {
@@ -116,18 +115,22 @@ impl SqlStore {
         }
         Migrator::up(&db, None).await.map_err(unavailable)?;
         let signals = EventSignals::new(fallback_look(db.get_database_backend()));
-        #[cfg(feature = "sqlite")]
-        let writer = match file {
-            Some(path) if db.get_database_backend() == DbBackend::Sqlite => {
-                Some(Arc::new(crate::sqlite_writer::SqliteWriter::open(path)?))
-            }
+        let writer = match (db.get_database_backend(), file) {
+            #[cfg(feature = "sqlite")]
+            (DbBackend::Sqlite, Some(path)) => Some(crate::task_writes::TaskWriter::Sqlite(
+                crate::sqlite_writer::SqliteWriter::open(path)?,
+            )),
+            #[cfg(feature = "postgres")]
+            (DbBackend::Postgres, _) => Some(crate::task_writes::TaskWriter::Postgres(
+                crate::postgres_writer::PostgresWriter::start(db.get_postgres_connection_pool()),
+            )),
             _ => None,
-        };
+        }
+        .map(Arc::new);
         Ok(Self {
             db,
             signals,
             listener: Arc::default(),
-            #[cfg(feature = "sqlite")]
             writer,
         })
     }

@@ -134,32 +134,6 @@ async fn append_events_on<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-/// A checkpoint as the SQLite writer takes it: rows ready to bind.
-#[cfg(feature = "sqlite")]
-fn checkpoint_write(
-    t: &TaskRecord,
-    expected_revision: u64,
-    events: &[TaskEvent],
-    spans: &[baton_core::trace::SpanRecord],
-) -> Result<crate::sqlite_writer::Write, StoreError> {
-    Ok(crate::sqlite_writer::Write::Checkpoint {
-        task: model(t)?,
-        expected_revision: expected_revision as i64,
-        events: events
-            .iter()
-            .map(|e| {
-                let data = serde_json::to_string(&e.data)
-                    .map_err(|err| StoreError::Corrupt(format!("event: {err}")))?;
-                Ok((e.seq as i64, data))
-            })
-            .collect::<Result<_, StoreError>>()?,
-        spans: spans
-            .iter()
-            .map(crate::sql_traces::model)
-            .collect::<Result<_, _>>()?,
-    })
-}
-
 impl SqlStore {
     /// Wakes this process's readers of the task's stream once its events are committed.
     fn woken(&self, task_id: &str, events: &[TaskEvent]) {
@@ -172,10 +146,9 @@ impl SqlStore {
 #[async_trait]
 impl TaskStore for SqlStore {
     async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
-        #[cfg(feature = "sqlite")]
         if let Some(writer) = &self.writer {
             return writer
-                .write(crate::sqlite_writer::Write::Create(model(t)?))
+                .write(crate::task_writes::Write::Create(model(t)?))
                 .await;
         }
         task::Entity::insert(model(t)?.into_active_model())
@@ -224,10 +197,14 @@ impl TaskStore for SqlStore {
     }
 
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
-        #[cfg(feature = "sqlite")]
         if let Some(writer) = &self.writer {
             return writer
-                .write(checkpoint_write(t, expected_revision, &[], &[])?)
+                .write(crate::task_writes::checkpoint(
+                    t,
+                    expected_revision,
+                    &[],
+                    &[],
+                )?)
                 .await;
         }
         save_task_on(self.connection(), t, expected_revision).await
@@ -240,15 +217,19 @@ impl TaskStore for SqlStore {
         events: &[TaskEvent],
         spans: &[baton_core::trace::SpanRecord],
     ) -> Result<(), StoreError> {
-        #[cfg(feature = "sqlite")]
         if let Some(writer) = &self.writer {
             writer
-                .write(checkpoint_write(t, expected_revision, events, spans)?)
+                .write(crate::task_writes::checkpoint(
+                    t,
+                    expected_revision,
+                    events,
+                    spans,
+                )?)
                 .await?;
             self.woken(&t.id, events);
             return Ok(());
         }
-        // One transaction: one commit per step instead of three.
+        // Without a writer (SQLite in memory): one transaction per step.
         let txn = self.connection().begin().await.map_err(unavailable)?;
         save_task_on(&txn, t, expected_revision).await?;
         append_events_on(&txn, &t.id, events).await?;

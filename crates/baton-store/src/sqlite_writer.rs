@@ -10,6 +10,7 @@
 //! anyway; here a batch of many checkpoints costs one hand-over each way and one commit.
 
 use crate::entity::{span, task};
+use crate::task_writes::Write;
 use baton_core::store::StoreError;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 use std::path::Path;
@@ -18,20 +19,6 @@ use tokio::sync::oneshot;
 
 /// At most this many writes share a transaction, so one batch never holds the lock for long.
 const MAX_BATCH: usize = 512;
-
-/// A write the writer performs.
-pub(crate) enum Write {
-    /// A new task row; `Conflict` if the id is taken.
-    Create(task::Model),
-    /// The task row (compare-and-swap on its revision), then the step's events and spans.
-    Checkpoint {
-        task: task::Model,
-        expected_revision: i64,
-        /// `(seq, JSON)` of each event.
-        events: Vec<(i64, String)>,
-        spans: Vec<span::Model>,
-    },
-}
 
 struct Job {
     write: Write,

@@ -61,16 +61,43 @@ fn span(task: &str, step: u64) -> SpanRecord {
 
 /// Step `step` of a task: revision `step`, its event `step` and its span.
 async fn step(store: &dyn Store, id: &str, step: u64, payload: &str) -> Result<(), StoreError> {
+    step_with_event(store, id, step, step, payload).await
+}
+
+/// Step `step` of a task carrying event `seq`.
+async fn step_with_event(
+    store: &dyn Store,
+    id: &str,
+    step: u64,
+    seq: u64,
+    payload: &str,
+) -> Result<(), StoreError> {
     let mut t = task(id);
     t.revision = step;
-    t.data = json!({"step": step});
+    t.data = json!({"step": step, "payload": payload});
     let events = [TaskEvent {
-        seq: step,
+        seq,
         data: json!({"type": "step", "payload": payload}),
     }];
     store
         .save_checkpoint(&t, step - 1, &events, &[span(id, step)])
         .await
+}
+
+/// A fresh PostgreSQL database's store and URL, if PostgreSQL is available.
+async fn postgres() -> Option<(Arc<SqlStore>, String)> {
+    let admin = baton_store::testing::postgres_admin_url()?;
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    Some((Arc::new(SqlStore::connect(&url).await.unwrap()), url))
+}
+
+async fn drop_postgres(store: Arc<SqlStore>, url: &str) {
+    drop(store);
+    if let Some(admin) = baton_store::testing::postgres_admin_url() {
+        let _ = baton_store::testing::drop_postgres_database(&admin, url).await;
+    }
 }
 
 async fn sqlite() -> (Arc<SqlStore>, tempfile::TempDir) {
@@ -102,7 +129,7 @@ async fn many_tasks_at_once(store: Arc<SqlStore>) {
     for id in &ids {
         let stored = store.task(&project(), id).await.unwrap().unwrap();
         assert_eq!(stored.revision, 5);
-        assert_eq!(stored.data, json!({"step": 5}));
+        assert_eq!(stored.data, json!({"step": 5, "payload": "ok"}));
         let events = store.events_after(id, 0).await.unwrap();
         let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [1, 2, 3, 4, 5], "{id}");
@@ -126,21 +153,60 @@ async fn sqlite_stores_every_checkpoint_of_many_tasks_at_once() {
 
 #[tokio::test]
 async fn postgres_stores_every_checkpoint_of_many_tasks_at_once() {
-    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+    let Some((store, url)) = postgres().await else {
         return;
     };
-    let url = baton_store::testing::fresh_postgres_database(&admin)
-        .await
-        .unwrap();
-    let store = Arc::new(SqlStore::connect(&url).await.unwrap());
     many_tasks_at_once(store.clone()).await;
-    drop(store);
-    let _ = baton_store::testing::drop_postgres_database(&admin, &url).await;
+    drop_postgres(store, &url).await;
+}
+
+/// Two writers of each of 50 tasks at once, with the same expected revision (a stale lease
+/// holder and the new one) and events of different numbers: exactly one of each pair is
+/// saved, and only its event is stored.
+async fn two_writers_of_one_task(store: Arc<SqlStore>) {
+    let ids: Vec<String> = (0..50).map(|i| format!("pair-{i:02}")).collect();
+    for id in &ids {
+        store.create_task(&task(id)).await.unwrap();
+    }
+    let write = |id: &String, seq: u64, payload: &'static str| {
+        let (store, id) = (store.clone(), id.clone());
+        tokio::spawn(async move { step_with_event(store.as_ref(), &id, 1, seq, payload).await })
+    };
+    let pairs: Vec<_> = ids
+        .iter()
+        .map(|id| (write(id, 1, "one"), write(id, 2, "two")))
+        .collect();
+    for (id, (one, two)) in ids.iter().zip(pairs) {
+        let (one, two) = (one.await.unwrap(), two.await.unwrap());
+        let winner = match (&one, &two) {
+            (Ok(()), Err(StoreError::Conflict(_))) => "one",
+            (Err(StoreError::Conflict(_)), Ok(())) => "two",
+            other => panic!("{id}: exactly one writer must win: {other:?}"),
+        };
+        let stored = store.task(&project(), id).await.unwrap().unwrap();
+        assert_eq!(stored.data["payload"], winner, "{id}");
+        let events = store.events_after(id, 0).await.unwrap();
+        assert_eq!(events.len(), 1, "{id}: the loser's event is stored too");
+        assert_eq!(events[0].data["payload"], winner, "{id}");
+    }
 }
 
 #[tokio::test]
-async fn a_checkpoint_whose_event_is_taken_is_refused_whole() {
+async fn sqlite_saves_one_of_two_writers_of_a_task() {
     let (store, _dir) = sqlite().await;
+    two_writers_of_one_task(store).await;
+}
+
+#[tokio::test]
+async fn postgres_saves_one_of_two_writers_of_a_task() {
+    let Some((store, url)) = postgres().await else {
+        return;
+    };
+    two_writers_of_one_task(store.clone()).await;
+    drop_postgres(store, &url).await;
+}
+
+async fn event_taken(store: Arc<SqlStore>) {
     store.create_task(&task("t")).await.unwrap();
     step(store.as_ref(), "t", 1, "ok").await.unwrap();
     // Step 2 carrying event 1 again: refused, and the task row stays at step 1.
@@ -160,19 +226,26 @@ async fn a_checkpoint_whose_event_is_taken_is_refused_whole() {
     step(store.as_ref(), "t", 2, "ok").await.unwrap();
 }
 
-/// Writes queued behind a held lock form one batch; one of them makes the batch fail (a
-/// trigger raises an error that is no conflict). Every write answered `Ok` is stored, every
-/// other is absent, and the failed batch took more than the faulty write down with it.
 #[tokio::test]
-async fn a_failed_batch_fails_all_its_writes_and_stores_none() {
+async fn sqlite_refuses_a_checkpoint_whose_event_is_taken_whole() {
     let (store, _dir) = sqlite().await;
+    event_taken(store).await;
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_checkpoint_whose_event_is_taken_whole() {
+    let Some((store, url)) = postgres().await else {
+        return;
+    };
+    event_taken(store.clone()).await;
+    drop_postgres(store, &url).await;
+}
+
+/// Writes queued behind a held lock form one batch; one of them makes the batch fail (a
+/// trigger raises an error that is no conflict; the caller installs it). Every write answered `Ok` is stored, every
+/// other is absent, and the failed batch took more than the faulty write down with it.
+async fn a_failed_batch_fails_all_its_writes_and_stores_none(store: Arc<SqlStore>) {
     let db = store.connection();
-    db.execute_unprepared(
-        "CREATE TRIGGER fault BEFORE INSERT ON task_events WHEN NEW.data LIKE '%fault%' \
-         BEGIN SELECT json('not json'); END",
-    )
-    .await
-    .unwrap();
     let ids: Vec<String> = (0..40).map(|i| format!("task-{i:02}")).collect();
     for id in &ids {
         store.create_task(&task(id)).await.unwrap();
@@ -221,4 +294,34 @@ async fn a_failed_batch_fails_all_its_writes_and_stores_none() {
         first.revision, 1,
         "the batch before the faulty one was stored"
     );
+}
+
+#[tokio::test]
+async fn sqlite_fails_a_failed_batch_whole() {
+    let (store, _dir) = sqlite().await;
+    store
+        .connection()
+        .execute_unprepared(
+            "CREATE TRIGGER fault BEFORE INSERT ON task_events WHEN NEW.data LIKE '%fault%' \
+             BEGIN SELECT json('not json'); END",
+        )
+        .await
+        .unwrap();
+    a_failed_batch_fails_all_its_writes_and_stores_none(store).await;
+}
+
+#[tokio::test]
+async fn postgres_fails_a_failed_batch_whole() {
+    let Some((store, url)) = postgres().await else {
+        return;
+    };
+    for sql in [
+        "CREATE FUNCTION fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.data LIKE '%fault%' THEN RAISE EXCEPTION 'fault'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER fault BEFORE INSERT ON task_events FOR EACH ROW EXECUTE FUNCTION fault()",
+    ] {
+        store.connection().execute_unprepared(sql).await.unwrap();
+    }
+    a_failed_batch_fails_all_its_writes_and_stores_none(store.clone()).await;
+    drop_postgres(store, &url).await;
 }

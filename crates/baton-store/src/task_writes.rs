@@ -1,0 +1,76 @@
+//! The task writes a group-commit writer takes (SQLite's writer thread, PostgreSQL's writer
+//! task), and the writer a store has: rows ready to bind, answered once their batch commits.
+
+use crate::entity::{span, task};
+use baton_core::store::{StoreError, TaskEvent, TaskRecord};
+use baton_core::trace::SpanRecord;
+
+/// A write the writer performs.
+pub(crate) enum Write {
+    /// A new task row; `Conflict` if the id is taken.
+    Create(task::Model),
+    /// The task row (compare-and-swap on its revision), then the step's events and spans.
+    Checkpoint {
+        task: task::Model,
+        expected_revision: i64,
+        /// `(seq, JSON)` of each event.
+        events: Vec<(i64, String)>,
+        spans: Vec<span::Model>,
+    },
+}
+
+impl Write {
+    /// The task written.
+    pub(crate) fn task_id(&self) -> &str {
+        match self {
+            Self::Create(t) | Self::Checkpoint { task: t, .. } => &t.id,
+        }
+    }
+}
+
+/// A checkpoint as the writers take it.
+pub(crate) fn checkpoint(
+    t: &TaskRecord,
+    expected_revision: u64,
+    events: &[TaskEvent],
+    spans: &[SpanRecord],
+) -> Result<Write, StoreError> {
+    Ok(Write::Checkpoint {
+        task: crate::sql_tasks::model(t)?,
+        expected_revision: expected_revision as i64,
+        events: events
+            .iter()
+            .map(|e| {
+                let data = serde_json::to_string(&e.data)
+                    .map_err(|err| StoreError::Corrupt(format!("event: {err}")))?;
+                Ok((e.seq as i64, data))
+            })
+            .collect::<Result<_, StoreError>>()?,
+        spans: spans
+            .iter()
+            .map(crate::sql_traces::model)
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// The group-commit writer of a store's database.
+pub(crate) enum TaskWriter {
+    /// A SQLite file's writer thread.
+    #[cfg(feature = "sqlite")]
+    Sqlite(crate::sqlite_writer::SqliteWriter),
+    /// PostgreSQL's writer task.
+    #[cfg(feature = "postgres")]
+    Postgres(crate::postgres_writer::PostgresWriter),
+}
+
+impl TaskWriter {
+    /// Performs `write` in the next batch; returns once that batch is committed.
+    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(w) => w.write(write).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(w) => w.write(write).await,
+        }
+    }
+}
