@@ -332,3 +332,58 @@ async fn orchestra_assistants_name_remote_a2a_agents() {
     assert_eq!(st, StatusCode::BAD_REQUEST, "{err}");
     assert_eq!(err["error"]["param"], "a2a.w", "{err}");
 }
+
+/// One Baton calls an agent of another over A2A: the card, the JSON-RPC binding and the
+/// remote task are Baton's own on both sides, and the calling trace links the remote task.
+#[tokio::test]
+async fn one_baton_calls_an_agent_of_another_over_a2a() {
+    let remote = Rig::start(Backend::Sqlite).await;
+    remote.openai.set_responder(Arc::new(|req: &SeenRequest| {
+        Turn::text(format!("forecast for {}", last_user_text(&req.body)))
+    }));
+    remote.agent("forecaster", "openai/gpt-4o", json!({})).await;
+    let card_url = format!(
+        "{}/a2a/forecaster/.well-known/agent-card.json",
+        remote.s.url.replace("127.0.0.1", "localhost")
+    );
+    let rig = rig().await;
+    orchestrator(
+        &rig,
+        json!([
+            {"key": "forecaster", "a2a": {"card_url": card_url, "headers": {"Authorization":
+                {"value": format!("Bearer {}", baton_e2e::API_KEY), "encrypted": true}}}},
+            {"key": "keyless", "a2a": {"card_url": card_url}}
+        ]),
+    )
+    .await;
+
+    let (body, result) = delegate(&rig, "forecaster", "Paris").await;
+    assert_eq!(result["state"], "completed", "{result}");
+    assert_eq!(result["protocol_version"], "1.0", "{result}");
+    assert_eq!(result["answer"], "forecast for Paris", "{result}");
+    let task_id = result["remote_task_id"].as_str().unwrap().to_owned();
+    let span = sub_agent_span(&rig, &body).await;
+    assert_eq!(
+        span["attributes"]["a2a.task_id"],
+        task_id.as_str(),
+        "{span}"
+    );
+
+    // The remote task is a task of the other server, completed, with the answer as artifact.
+    let (st, task) = remote
+        .s
+        .call(
+            Method::GET,
+            &format!("/a2a/forecaster/tasks/{task_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{task}");
+    assert_eq!(task["id"], task_id.as_str(), "{task}");
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{task}");
+    assert!(task.to_string().contains("forecast for Paris"), "{task}");
+
+    // Without the key, the other server refuses the card, and the model reads why.
+    let (_, result) = delegate(&rig, "keyless", "Paris").await;
+    assert!(result.to_string().contains("401"), "{result}");
+}
