@@ -9,14 +9,15 @@ use super::dto::{
 };
 use super::{
     answer_text, arguments_text, call_id_in, call_id_out, content_text, context_part, run_request,
-    run_streamed, run_to_end, tool_output, RunOptions, TurnInput,
+    run_streamed, run_to_end, tool_output, translated_stream, RunOptions, TurnInput,
+    TurnTranslator,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use baton_core::message::{Part, Role};
@@ -24,10 +25,9 @@ use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
 use baton_core::usage::Usage;
 use baton_engine::follow::StreamItem;
-use baton_engine::machine::RunEvent;
 use baton_engine::state::{Finish, TaskData};
 use baton_engine::Engine;
-use futures_util::stream::{self, StreamExt};
+
 use std::convert::Infallible;
 
 /// Run an agent turn as a chat completion: the last message is the input (a `user` message, or
@@ -303,6 +303,23 @@ impl Chunker {
         sse_json(&chunk)
     }
 
+    /// The first chunk, with the role, once.
+    fn role(&mut self) -> Vec<SseEvent> {
+        if std::mem::replace(&mut self.started, true) {
+            return Vec::new();
+        }
+        vec![self.chunk(
+            OpenAiChunkDelta {
+                role: Some(OpenAiAssistantRole::Assistant),
+                content: Some(String::new()),
+                ..Default::default()
+            },
+            None,
+        )]
+    }
+}
+
+impl TurnTranslator for Chunker {
     /// The chunks of some text of a part; a new part starts on a new paragraph.
     fn text(&mut self, part_id: &str, text: &str, whole: bool) -> Vec<SseEvent> {
         let mut piece = String::new();
@@ -341,22 +358,6 @@ impl Chunker {
         ));
         out
     }
-
-    /// The first chunk, with the role, once.
-    fn role(&mut self) -> Vec<SseEvent> {
-        if std::mem::replace(&mut self.started, true) {
-            return Vec::new();
-        }
-        vec![self.chunk(
-            OpenAiChunkDelta {
-                role: Some(OpenAiAssistantRole::Assistant),
-                content: Some(String::new()),
-                ..Default::default()
-            },
-            None,
-        )]
-    }
-
     /// The last chunks, from the task as the turn left it.
     async fn end(&mut self) -> Vec<SseEvent> {
         let task = self
@@ -418,24 +419,6 @@ impl Chunker {
         out.push(SseEvent::default().data("[DONE]"));
         out
     }
-
-    /// The chunks of one followed item, and whether the stream ends with it.
-    async fn on(&mut self, item: StreamItem) -> (Vec<SseEvent>, bool) {
-        let StreamItem::Event(event) = item else {
-            // A server shutting down mid-turn: the run goes on elsewhere, this stream ends.
-            return (Vec::new(), matches!(item, StreamItem::Reconnect));
-        };
-        match &event.event {
-            RunEvent::Delta {
-                part_id,
-                reasoning: false,
-                text,
-            } => (self.text(part_id, text, false), false),
-            RunEvent::TextDone { part_id, text } => (self.text(part_id, text, true), false),
-            e if e.is_terminal() => (self.end().await, true),
-            _ => (Vec::new(), false),
-        }
-    }
 }
 
 /// A value as the `data:` of an SSE message.
@@ -463,12 +446,5 @@ fn stream_answer(
         part: None,
         sent_any: false,
     };
-    let chunks = stream::unfold(Some((events, chunker)), |state| async move {
-        let (mut events, mut chunker) = state?;
-        let item = events.next().await?;
-        let (out, last) = chunker.on(item).await;
-        Some((out, (!last).then_some((events, chunker))))
-    })
-    .flat_map(stream::iter);
-    Ok(Sse::new(chunks.map(Ok)).keep_alive(KeepAlive::default()))
+    Ok(translated_stream(Vec::new(), events, chunker))
 }

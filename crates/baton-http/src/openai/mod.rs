@@ -24,17 +24,66 @@ use crate::error::ApiError;
 use crate::responses::owned_by;
 use crate::state::AppState;
 use axum::extract::State;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::{Extension, Json};
 use baton_core::agent::{AgentRecord, AgentRef};
 use baton_core::message::{Part, Role};
 use baton_core::store::{PageRequest, TaskRecord};
 use baton_engine::follow::StreamItem;
+use baton_engine::machine::RunEvent;
 use baton_engine::{Admission, Engine, EngineError, RunRequest};
 use dto::{OpenAiListObject, OpenAiModel, OpenAiModelList, OpenAiModelObject};
-use futures_util::stream::{BoxStream, StreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt};
 use serde_json::{json, Map, Value};
+use std::convert::Infallible;
+use std::future::Future;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// Translates a turn's followed events into the SSE messages of one OpenAI stream format.
+trait TurnTranslator: Send + 'static {
+    /// The messages for a text delta (`whole`: the part's full text, once it is done).
+    fn text(&mut self, part_id: &str, text: &str, whole: bool) -> Vec<SseEvent>;
+    /// The last messages, from the task as the turn left it.
+    fn end(&mut self) -> impl Future<Output = Vec<SseEvent>> + Send;
+}
+
+/// The messages of one followed item, and whether the stream ends with it.
+async fn translate_item<T: TurnTranslator>(
+    translator: &mut T,
+    item: StreamItem,
+) -> (Vec<SseEvent>, bool) {
+    let StreamItem::Event(event) = item else {
+        // A server shutting down mid-turn: the run goes on elsewhere, this stream ends.
+        return (Vec::new(), matches!(item, StreamItem::Reconnect));
+    };
+    match &event.event {
+        RunEvent::Delta {
+            part_id,
+            reasoning: false,
+            text,
+        } => (translator.text(part_id, text, false), false),
+        RunEvent::TextDone { part_id, text } => (translator.text(part_id, text, true), false),
+        e if e.is_terminal() => (translator.end().await, true),
+        _ => (Vec::new(), false),
+    }
+}
+
+/// The SSE answer of a streamed turn: `first`, then `events` as `translator` renders them.
+fn translated_stream<T: TurnTranslator>(
+    first: Vec<SseEvent>,
+    events: BoxStream<'static, StreamItem>,
+    translator: T,
+) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, Infallible>>> {
+    let rest = stream::unfold(Some((events, translator)), |state| async move {
+        let (mut events, mut translator) = state?;
+        let item = events.next().await?;
+        let (out, last) = translate_item(&mut translator, item).await;
+        Some((out, (!last).then_some((events, translator))))
+    })
+    .flat_map(stream::iter);
+    Sse::new(stream::iter(first).chain(rest).map(Ok)).keep_alive(KeepAlive::default())
+}
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -10,24 +10,24 @@ use super::dto::{
 };
 use super::{
     arguments_text, call_id_in, call_id_out, content_text, context_part, response_id_in,
-    response_id_out, run_request, run_streamed, run_to_end, tool_output, RunOptions, TurnInput,
+    response_id_out, run_request, run_streamed, run_to_end, tool_output, translated_stream,
+    RunOptions, TurnInput, TurnTranslator,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use baton_core::message::{Part, Role};
 use baton_core::store::TaskRecord;
 use baton_core::task::TaskState;
 use baton_engine::follow::StreamItem;
-use baton_engine::machine::RunEvent;
 use baton_engine::state::{Finish, TaskData};
 use baton_engine::Engine;
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::BoxStream;
 use serde_json::{Map, Value};
 use std::convert::Infallible;
 
@@ -451,44 +451,6 @@ impl Streamer {
         });
     }
 
-    /// A piece of text; the whole text of the part when `whole` (which closes it).
-    fn text(&mut self, part_id: &str, text: &str, whole: bool) -> Vec<SseEvent> {
-        let mut out = Vec::new();
-        if self.open.as_ref().is_some_and(|m| m.part_id != part_id) {
-            self.close(&mut out);
-        }
-        if self.open.is_none() {
-            self.open(part_id, &mut out);
-        }
-        let Some(open) = self.open.as_mut() else {
-            return out;
-        };
-        let piece = if whole {
-            text.strip_prefix(open.text.as_str())
-                .unwrap_or("")
-                .to_owned()
-        } else {
-            text.to_owned()
-        };
-        open.text.push_str(&piece);
-        let item_id = open.item_id.clone();
-        if !piece.is_empty() {
-            let index = self.index();
-            out.push(self.emit(OpenAiResponseEvent {
-                item_id: Some(item_id),
-                output_index: Some(index),
-                content_index: Some(0),
-                delta: Some(piece),
-                logprobs: Some(Vec::new()),
-                ..event("response.output_text.delta")
-            }));
-        }
-        if whole {
-            self.close(&mut out);
-        }
-        out
-    }
-
     /// Closes the open message item.
     fn close(&mut self, out: &mut Vec<SseEvent>) {
         let Some(open) = self.open.take() else {
@@ -531,7 +493,46 @@ impl Streamer {
             self.lifecycle("response.in_progress", response),
         ]
     }
+}
 
+impl TurnTranslator for Streamer {
+    /// A piece of text; the whole text of the part when `whole` (which closes it).
+    fn text(&mut self, part_id: &str, text: &str, whole: bool) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        if self.open.as_ref().is_some_and(|m| m.part_id != part_id) {
+            self.close(&mut out);
+        }
+        if self.open.is_none() {
+            self.open(part_id, &mut out);
+        }
+        let Some(open) = self.open.as_mut() else {
+            return out;
+        };
+        let piece = if whole {
+            text.strip_prefix(open.text.as_str())
+                .unwrap_or("")
+                .to_owned()
+        } else {
+            text.to_owned()
+        };
+        open.text.push_str(&piece);
+        let item_id = open.item_id.clone();
+        if !piece.is_empty() {
+            let index = self.index();
+            out.push(self.emit(OpenAiResponseEvent {
+                item_id: Some(item_id),
+                output_index: Some(index),
+                content_index: Some(0),
+                delta: Some(piece),
+                logprobs: Some(Vec::new()),
+                ..event("response.output_text.delta")
+            }));
+        }
+        if whole {
+            self.close(&mut out);
+        }
+        out
+    }
     /// The last events: the function calls, then the finished response.
     async fn end(&mut self) -> Vec<SseEvent> {
         let mut out = Vec::new();
@@ -577,24 +578,6 @@ impl Streamer {
         out.push(self.lifecycle(kind, response));
         out
     }
-
-    /// The events of one followed item, and whether the stream ends with it.
-    async fn on(&mut self, item: StreamItem) -> (Vec<SseEvent>, bool) {
-        let StreamItem::Event(event) = item else {
-            // A server shutting down mid-turn: the run goes on elsewhere, this stream ends.
-            return (Vec::new(), matches!(item, StreamItem::Reconnect));
-        };
-        match &event.event {
-            RunEvent::Delta {
-                part_id,
-                reasoning: false,
-                text,
-            } => (self.text(part_id, text, false), false),
-            RunEvent::TextDone { part_id, text } => (self.text(part_id, text, true), false),
-            e if e.is_terminal() => (self.end().await, true),
-            _ => (Vec::new(), false),
-        }
-    }
 }
 
 /// The streamed answer of a turn.
@@ -613,13 +596,5 @@ fn stream_answer(
         open: None,
     };
     let first = streamer.start();
-    let rest = stream::unfold(Some((events, streamer)), |state| async move {
-        let (mut events, mut streamer) = state?;
-        let item = events.next().await?;
-        let (out, last) = streamer.on(item).await;
-        Some((out, (!last).then_some((events, streamer))))
-    })
-    .flat_map(stream::iter);
-    let all = stream::iter(first).chain(rest);
-    Ok(Sse::new(all.map(Ok)).keep_alive(KeepAlive::default()))
+    Ok(translated_stream(first, events, streamer))
 }
