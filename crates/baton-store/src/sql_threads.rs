@@ -86,46 +86,49 @@ impl ThreadStore for SqlStore {
 
     async fn delete_thread(&self, project: &ProjectId, id: &str) -> Result<u64, StoreError> {
         let txn = self.connection().begin().await.map_err(unavailable)?;
-        let running: Option<String> = task::Entity::find()
+        // The thread's tasks, locked (PostgreSQL; SQLite serializes writers): a run saving one
+        // of them meanwhile waits for this transaction, and the states read here are the ones
+        // it committed, so a run that starts at this instant is seen, not deleted.
+        let tasks: Vec<(String, String)> = task::Entity::find()
             .select_only()
             .column(task::Column::Id)
+            .column(task::Column::State)
             .filter(task::Column::ProjectId.eq(project.as_str()))
             .filter(task::Column::ThreadId.eq(id))
-            .filter(task::Column::State.is_in(RUNNING))
             .order_by_asc(task::Column::Id)
-            .into_tuple()
-            .one(&txn)
-            .await
-            .map_err(unavailable)?;
-        if let Some(task_id) = running {
-            return Err(StoreError::Conflict(format!(
-                "task `{task_id}` is running on thread `{id}`; cancel it or wait for it to end"
-            )));
-        }
-        let task_ids: Vec<String> = task::Entity::find()
-            .select_only()
-            .column(task::Column::Id)
-            .filter(task::Column::ProjectId.eq(project.as_str()))
-            .filter(task::Column::ThreadId.eq(id))
+            .lock_exclusive()
             .into_tuple()
             .all(&txn)
             .await
             .map_err(unavailable)?;
-        // Events go in chunks: a thread of many runs must not exceed a statement's parameters.
-        for chunk in task_ids.chunks(500) {
+        if let Some((task_id, _)) = tasks
+            .iter()
+            .find(|(_, state)| RUNNING.contains(&state.as_str()))
+        {
+            return Err(StoreError::Conflict(format!(
+                "task `{task_id}` is running on thread `{id}`; cancel it or wait for it to end"
+            )));
+        }
+        // By id, not by thread: a task created on the thread after the lock is a new run's,
+        // and stays (the thread lives on through it). Chunks keep a thread of many runs within
+        // a statement's parameters.
+        let mut deleted = 0;
+        for chunk in tasks.chunks(500) {
+            let ids = || chunk.iter().map(|(task_id, _)| task_id.as_str());
             task_event::Entity::delete_many()
-                .filter(task_event::Column::TaskId.is_in(chunk.iter().map(String::as_str)))
+                .filter(task_event::Column::TaskId.is_in(ids()))
                 .exec(&txn)
                 .await
                 .map_err(unavailable)?;
+            deleted += task::Entity::delete_many()
+                .filter(task::Column::ProjectId.eq(project.as_str()))
+                .filter(task::Column::Id.is_in(ids()))
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?
+                .rows_affected;
         }
-        let tasks = task::Entity::delete_many()
-            .filter(task::Column::ProjectId.eq(project.as_str()))
-            .filter(task::Column::ThreadId.eq(id))
-            .exec(&txn)
-            .await
-            .map_err(unavailable)?
-            .rows_affected;
+        let tasks = deleted;
         let records = thread::Entity::delete_many()
             .filter(thread::Column::ProjectId.eq(project.as_str()))
             .filter(thread::Column::Id.eq(id))

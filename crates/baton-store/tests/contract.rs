@@ -1146,3 +1146,57 @@ async fn postgres_store_keeps_the_thread_contract() {
         .await
         .unwrap();
 }
+
+/// A run that starts on a thread while it is being deleted (another server saving its task
+/// between the delete's check and its removal) keeps its task: the delete answers a conflict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_thread_delete_does_not_take_a_run_starting_meanwhile() {
+    use baton_core::store::TaskStore;
+    use baton_core::task::TaskState::Completed;
+    use baton_core::thread::ThreadStore;
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
+    let a = ProjectId("a".into());
+    store
+        .create_task(&task("a", "done", Some("th"), Completed))
+        .await
+        .unwrap();
+
+    // The other server's run: it holds the task row while it moves it to `working`.
+    let other = SqlStore::connect(&url).await.unwrap();
+    let run = other.connection().begin().await.unwrap();
+    let sql = |q: &str| Statement::from_string(sea_orm::DatabaseBackend::Postgres, q.to_owned());
+    run.execute(sql("SELECT id FROM tasks WHERE id = 'done' FOR UPDATE"))
+        .await
+        .unwrap();
+    let delete = tokio::spawn({
+        let store = store.clone();
+        let a = a.clone();
+        async move { store.delete_thread(&a, "th").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    run.execute(sql(
+        "UPDATE tasks SET state = 'working', revision = revision + 1 WHERE id = 'done'",
+    ))
+    .await
+    .unwrap();
+    run.commit().await.unwrap();
+
+    match delete.await.unwrap() {
+        Err(StoreError::Conflict(why)) => assert!(why.contains("`done`"), "{why}"),
+        other => panic!("the running task was not protected: {other:?}"),
+    }
+    let kept = store.task(&a, "done").await.unwrap().expect("task kept");
+    assert_eq!(kept.state, baton_core::task::TaskState::Working);
+    other.connection().clone().close().await.unwrap();
+    store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
