@@ -501,6 +501,92 @@ pub fn listening_url(child: &mut std::process::Child) -> String {
     panic!("the server exited before listening");
 }
 
+/// A `baton serve` child process as the fault tests start one: on a free loopback port, with
+/// one API key, a data dir (and a SQLite database in it unless [`Serve::database`] names
+/// another), `RUST_LOG=warn`; [`Serve::spawn`] waits until it listens.
+pub struct Serve {
+    command: std::process::Command,
+    dir: std::path::PathBuf,
+    config: Vec<String>,
+}
+
+impl Serve {
+    /// `binary serve` with `key` as its API key and `dir` as its data dir.
+    #[allow(clippy::disallowed_methods)] // the tests run the real server binary
+    pub fn new(binary: impl AsRef<std::ffi::OsStr>, key: &str, dir: &std::path::Path) -> Self {
+        let mut command = std::process::Command::new(binary);
+        command
+            .arg("serve")
+            .env("BATON_LISTEN", "127.0.0.1:0")
+            .env("BATON_API_KEY", key)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}?mode=rwc", dir.join("baton.db").display()),
+            )
+            .env("BATON_DATA_DIR", dir)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit());
+        Self {
+            command,
+            dir: dir.to_owned(),
+            config: Vec::new(),
+        }
+    }
+
+    /// The database (a `DATABASE_URL`) instead of SQLite in the data dir.
+    pub fn database(self, url: &str) -> Self {
+        self.env("DATABASE_URL", url)
+    }
+
+    /// OpenAI-compatible models at `base_url` (a testkit fake).
+    pub fn model(self, base_url: &str) -> Self {
+        self.env("OPENAI_BASE_URL", base_url)
+            .env("OPENAI_API_KEY", "sk-test")
+    }
+
+    /// Short leases and polls, so another process takes over a dead one's tasks in seconds.
+    pub fn quick_takeover(self) -> Self {
+        self.env("BATON_LEASE_MS", "1500")
+            .env("BATON_POLL_MS", "100")
+    }
+
+    /// Lets tools reach loopback addresses (the test's own servers).
+    pub fn loopback_tools(self) -> Self {
+        self.config("[tools]\nallow_loopback = true")
+    }
+
+    /// A table of `baton.toml` (written to the data dir when the process starts).
+    pub fn config(mut self, toml: &str) -> Self {
+        self.config.push(toml.to_owned());
+        self
+    }
+
+    /// Another environment variable.
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    /// The command to adjust further before spawning.
+    pub fn command(&mut self) -> &mut std::process::Command {
+        &mut self.command
+    }
+
+    /// Starts the process; it and the url it listens on.
+    pub fn spawn(mut self) -> (std::process::Child, String) {
+        if !self.config.is_empty() {
+            std::fs::create_dir_all(&self.dir).unwrap();
+            let path = self.dir.join("baton.toml");
+            std::fs::write(&path, self.config.join("\n") + "\n").unwrap();
+            self.command.arg("--config").arg(path);
+        }
+        let mut child = self.command.spawn().unwrap();
+        let url = listening_url(&mut child);
+        (child, url)
+    }
+}
+
 pub mod bench;
 
 /// The reference MCP server `@modelcontextprotocol/server-everything`, pinned in `tests/mcp`:

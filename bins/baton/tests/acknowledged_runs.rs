@@ -7,33 +7,18 @@
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const KEY: &str = "acknowledged-key";
 
-#[allow(clippy::disallowed_methods)] // the test runs the real server binary
 fn start_server(dir: &Path, fake: &FakeProvider) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("serve")
-        .env("BATON_LISTEN", "127.0.0.1:0")
-        .env("BATON_API_KEY", KEY)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.join("baton.db").display()),
-        )
-        .env("BATON_DATA_DIR", dir)
-        .env("OPENAI_BASE_URL", fake.base_url())
-        .env("OPENAI_API_KEY", "sk-test")
+    baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+        .model(&fake.base_url())
         .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
-        .unwrap();
-    let url = baton_e2e::listening_url(&mut child);
-    (child, url)
 }
 
 /// Kills the server when the test ends, passed or not.

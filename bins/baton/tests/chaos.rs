@@ -15,7 +15,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -40,31 +40,15 @@ struct Cluster {
 }
 
 impl Cluster {
-    #[allow(clippy::disallowed_methods)] // the test runs the real server binary
     fn spawn(&self, dir: &Path) -> (Child, String) {
         std::fs::create_dir_all(dir).unwrap();
-        let config = dir.join("baton.toml");
-        std::fs::write(&config, "[tools]\nallow_loopback = true\n").unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-            .arg("serve")
-            .arg("--config")
-            .arg(&config)
-            .env("BATON_LISTEN", "127.0.0.1:0")
-            .env("BATON_API_KEY", KEY)
+        baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+            .database(&self.database_url)
+            .model(&self.fake_url)
+            .quick_takeover()
+            .loopback_tools()
             .env("BATON_SECRET_KEY", SECRET)
-            .env("DATABASE_URL", &self.database_url)
-            .env("BATON_DATA_DIR", dir)
-            .env("BATON_LEASE_MS", "1500")
-            .env("BATON_POLL_MS", "100")
-            .env("OPENAI_BASE_URL", &self.fake_url)
-            .env("OPENAI_API_KEY", "sk-test")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
-            .unwrap();
-        let url = baton_e2e::listening_url(&mut child);
-        (child, url)
     }
 
     fn start(database_url: String, fake_url: String, root: &Path, n: usize) -> Arc<Self> {

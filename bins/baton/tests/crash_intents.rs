@@ -7,39 +7,19 @@ use baton_e2e::{read_sse, SseMessage};
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
 const KEY: &str = "intents-key";
 
-#[allow(clippy::disallowed_methods)] // the test runs the real server binary
 fn start_server(dir: &Path, fake: &FakeProvider) -> (Child, String) {
     // Tools may reach the test's loopback API.
-    let config = dir.join("baton.toml");
-    std::fs::write(&config, "[tools]\nallow_loopback = true\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("BATON_LISTEN", "127.0.0.1:0")
-        .env("BATON_API_KEY", KEY)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.join("baton.db").display()),
-        )
-        .env("BATON_DATA_DIR", dir)
-        .env("BATON_LEASE_MS", "1500")
-        .env("BATON_POLL_MS", "100")
-        .env("OPENAI_BASE_URL", fake.base_url())
-        .env("OPENAI_API_KEY", "sk-test")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+    baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+        .model(&fake.base_url())
+        .quick_takeover()
+        .loopback_tools()
         .spawn()
-        .unwrap();
-    let url = baton_e2e::listening_url(&mut child);
-    (child, url)
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> reqwest::Response {

@@ -8,7 +8,7 @@
 use futures_util::stream::{self, StreamExt};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 const KEY: &str = "http-limits-key";
@@ -23,27 +23,11 @@ impl Drop for Running {
     }
 }
 
-#[allow(clippy::disallowed_methods)] // the test runs the real server binary
 fn start_server(dir: &Path, config: &str) -> (Running, String) {
-    let config_path = dir.join("baton.toml");
-    std::fs::write(&config_path, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config_path)
-        .env("BATON_LISTEN", "127.0.0.1:0")
-        .env("BATON_API_KEY", KEY)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.join("baton.db").display()),
-        )
-        .env("BATON_DATA_DIR", dir)
+    let (child, url) = baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+        .config(config)
         .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let url = baton_e2e::listening_url(&mut child);
+        .spawn();
     (Running(child), url)
 }
 

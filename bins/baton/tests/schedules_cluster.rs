@@ -7,41 +7,22 @@ use baton_testkit::{FakeProvider, Flavor, Turn};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 
 const KEY: &str = "cluster-key";
 const SECRET: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
-#[allow(clippy::disallowed_methods)] // the test runs the real server binary
 fn start_server(dir: &Path, database_url: &str, fake: &FakeProvider) -> (Child, String) {
     std::fs::create_dir_all(dir).unwrap();
-    let config = dir.join("baton.toml");
-    std::fs::write(
-        &config,
-        "[scheduler]\nmin_interval_s = 1\npoll_ms = 50\ngrace_s = 5\n",
-    )
-    .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("BATON_LISTEN", "127.0.0.1:0")
-        .env("BATON_API_KEY", KEY)
+    baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+        .database(database_url)
+        .model(&fake.base_url())
         .env("BATON_SECRET_KEY", SECRET)
-        .env("DATABASE_URL", database_url)
-        .env("BATON_DATA_DIR", dir)
         .env("BATON_POLL_MS", "100")
-        .env("OPENAI_BASE_URL", fake.base_url())
-        .env("OPENAI_API_KEY", "sk-test")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .config("[scheduler]\nmin_interval_s = 1\npoll_ms = 50\ngrace_s = 5")
         .spawn()
-        .unwrap();
-    let url = baton_e2e::listening_url(&mut child);
-    (child, url)
 }
 
 async fn call(

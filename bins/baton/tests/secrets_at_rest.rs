@@ -33,7 +33,6 @@ async fn call(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[allow(clippy::disallowed_methods)] // the test runs the real server binary
 async fn a_planted_secret_is_used_but_never_stored_logged_or_returned() {
     // A loopback API that records the Authorization header it receives.
     let recorder = baton_e2e::AuthRecorder::start().await;
@@ -48,32 +47,15 @@ async fn a_planted_secret_is_used_but_never_stored_logged_or_returned() {
     }));
 
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("baton.toml");
-    std::fs::write(&config, "[tools]\nallow_loopback = true\n").unwrap();
     let log_path = dir.path().join("server.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("BATON_LISTEN", "127.0.0.1:0")
-        .env("BATON_API_KEY", KEY)
-        .env(
-            "DATABASE_URL",
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("baton.db").display()
-            ),
-        )
-        .env("BATON_DATA_DIR", dir.path())
-        .env("OPENAI_BASE_URL", fake.base_url())
-        .env("OPENAI_API_KEY", "sk-test")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let url = baton_e2e::listening_url(&mut child);
+    let mut serve = baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir.path())
+        .model(&fake.base_url())
+        .loopback_tools()
+        .env("RUST_LOG", "debug");
+    serve
+        .command()
+        .stderr(std::fs::File::create(&log_path).unwrap());
+    let (mut child, url) = serve.spawn();
     let client = reqwest::Client::new();
     let mut answers = Vec::new();
     answers.push(call(&client, &url, reqwest::Method::POST, "/v2/tools", Some(json!({

@@ -8,7 +8,7 @@ use baton_e2e::{read_sse, SideEffectCounter, SseMessage};
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,6 @@ struct Server {
 impl Server {
     /// Starts a server on the database; `config` is appended to its `baton.toml`, `lease_ms`
     /// overrides the default 30 s lease.
-    #[allow(clippy::disallowed_methods)] // the test runs the real server binary
     fn start(
         dir: &Path,
         database_url: &str,
@@ -34,31 +33,21 @@ impl Server {
         lease_ms: Option<u64>,
     ) -> Self {
         std::fs::create_dir_all(dir).unwrap();
-        let file = dir.join("baton.toml");
-        std::fs::write(&file, format!("[tools]\nallow_loopback = true\n{config}")).unwrap();
         let log = dir.join(format!("server-{}.log", baton_core::id::new_id()));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
-        command
-            .arg("serve")
-            .arg("--config")
-            .arg(&file)
-            .env("BATON_LISTEN", "127.0.0.1:0")
-            .env("BATON_API_KEY", KEY)
+        let mut serve = baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+            .database(database_url)
+            .model(&fake.base_url())
+            .loopback_tools()
+            .config(config)
             .env("BATON_SECRET_KEY", SECRET)
-            .env("DATABASE_URL", database_url)
-            .env("BATON_DATA_DIR", dir)
             .env("BATON_POLL_MS", "100")
             .env("BATON_LOG_JSON", "true")
-            .env("OPENAI_BASE_URL", fake.base_url())
-            .env("OPENAI_API_KEY", "sk-test")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap());
+            .env("RUST_LOG", "info");
         if let Some(lease) = lease_ms {
-            command.env("BATON_LEASE_MS", lease.to_string());
+            serve = serve.env("BATON_LEASE_MS", lease.to_string());
         }
-        let mut child = command.spawn().unwrap();
-        let url = baton_e2e::listening_url(&mut child);
+        serve.command().stderr(std::fs::File::create(&log).unwrap());
+        let (child, url) = serve.spawn();
         Self { child, url, log }
     }
 

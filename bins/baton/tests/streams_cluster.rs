@@ -7,7 +7,7 @@ use baton_e2e::{read_sse, SseMessage};
 use baton_testkit::{FakeProvider, Flavor, SeenRequest, Turn};
 use serde_json::json;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,30 +33,15 @@ impl Drop for Server {
     }
 }
 
-#[allow(clippy::disallowed_methods)] // the test runs the real server binary
 fn start_server(dir: &Path, database_url: &str, fake: &FakeProvider) -> (Server, String) {
     std::fs::create_dir_all(dir).unwrap();
-    let config = dir.join("baton.toml");
-    std::fs::write(&config, "[tools]\nallow_loopback = true\n").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_baton"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .env("BATON_LISTEN", "127.0.0.1:0")
-        .env("BATON_API_KEY", KEY)
+    let (child, url) = baton_e2e::Serve::new(env!("CARGO_BIN_EXE_baton"), KEY, dir)
+        .database(database_url)
+        .model(&fake.base_url())
+        .quick_takeover()
+        .loopback_tools()
         .env("BATON_SECRET_KEY", SECRET)
-        .env("DATABASE_URL", database_url)
-        .env("BATON_DATA_DIR", dir)
-        .env("BATON_LEASE_MS", "1500")
-        .env("BATON_POLL_MS", "100")
-        .env("OPENAI_BASE_URL", fake.base_url())
-        .env("OPENAI_API_KEY", "sk-test")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let url = baton_e2e::listening_url(&mut child);
+        .spawn();
     (Server(child), url)
 }
 
