@@ -270,10 +270,7 @@ impl TaskFilter {
     /// Whether `task` passes the filter.
     pub fn matches(&self, task: &TaskRecord) -> bool {
         self.state.is_none_or(|s| s == task.state)
-            && self
-                .agent_key
-                .as_ref()
-                .is_none_or(|k| *k == task.agent_key)
+            && self.agent_key.as_ref().is_none_or(|k| *k == task.agent_key)
             && self
                 .thread_id
                 .as_ref()

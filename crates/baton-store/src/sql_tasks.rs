@@ -333,7 +333,11 @@ impl TaskStore for SqlStore {
         }
         let rows = crate::sql::paged(self.connection(), select, task::Column::Id, page).await?;
         Ok(Page {
-            items: rows.items.into_iter().map(record).collect::<Result<_, _>>()?,
+            items: rows
+                .items
+                .into_iter()
+                .map(record)
+                .collect::<Result<_, _>>()?,
             has_more: rows.has_more,
         })
     }

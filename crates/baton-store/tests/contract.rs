@@ -1173,7 +1173,12 @@ async fn task_list_contract(store: &dyn Store) {
     let (every, more) = list(TaskFilter::default(), all.clone()).await;
     assert_eq!(
         every,
-        vec![ids[3].clone(), ids[2].clone(), ids[1].clone(), ids[0].clone()]
+        vec![
+            ids[3].clone(),
+            ids[2].clone(),
+            ids[1].clone(),
+            ids[0].clone()
+        ]
     );
     assert!(!more);
     let by_state = TaskFilter {
