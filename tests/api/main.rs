@@ -20,6 +20,7 @@ mod runs;
 mod schedules;
 mod scopes;
 mod secrets;
+mod tasks;
 mod teams;
 mod tenancy;
 mod tool_intents;

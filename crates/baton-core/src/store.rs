@@ -255,6 +255,29 @@ pub struct ClaimedTask {
     pub previous_owner: Option<String>,
 }
 
+/// Which tasks a task list returns; every field set narrows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    /// Only tasks in this state.
+    pub state: Option<crate::task::TaskState>,
+    /// Only tasks of the agent with this key.
+    pub agent_key: Option<String>,
+    /// Only tasks of this thread.
+    pub thread_id: Option<String>,
+}
+
+impl TaskFilter {
+    /// Whether `task` passes the filter.
+    pub fn matches(&self, task: &TaskRecord) -> bool {
+        self.state.is_none_or(|s| s == task.state)
+            && self.agent_key.as_ref().is_none_or(|k| *k == task.agent_key)
+            && self
+                .thread_id
+                .as_ref()
+                .is_none_or(|t| task.thread_id.as_ref() == Some(t))
+    }
+}
+
 /// Tasks, their leases and their event streams.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
@@ -309,6 +332,14 @@ pub trait TaskStore: Send + Sync {
     /// Forgets a cancel request (a new turn starts; the request was for the one before). Does
     /// not touch the revision; `NotFound` if absent.
     async fn clear_cancel(&self, task_id: &str) -> Result<(), StoreError>;
+
+    /// A page of the project's tasks passing `filter`, newest first.
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+        page: &PageRequest,
+    ) -> Result<Page<TaskRecord>, StoreError>;
 
     /// Tasks of a thread, oldest first.
     async fn thread_tasks(

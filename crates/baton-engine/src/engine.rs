@@ -5,7 +5,9 @@ use crate::state::TaskData;
 use crate::{metrics, run, worker, EngineConfig, EngineError, Prepared, Workers};
 use baton_core::handler::ToolBackend;
 use baton_core::model::ModelGateway;
-use baton_core::store::{SecretCipher, Store, TaskEvent, TaskRecord};
+use baton_core::store::{
+    Page, PageRequest, SecretCipher, Store, TaskEvent, TaskFilter, TaskRecord,
+};
 use baton_core::ProjectId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,77 @@ impl Engine {
         Ok(self.inner.store.thread_tasks(project, thread_id).await?)
     }
 
+    /// A page of the project's tasks passing `filter`, newest first; with `owner`, only the
+    /// tasks acting for that identity (an end user's own).
+    pub async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+        owner: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<TaskRecord>, EngineError> {
+        let store = &self.inner.store;
+        let Some(owner) = owner else {
+            return Ok(store.list_tasks(project, filter, page).await?);
+        };
+        // Ownership lives in the checkpoint, not in a column: scan the filtered list in
+        // chunks from the cursor until one more owned task than asked for turns up.
+        const CHUNK: u64 = 200;
+        let backwards = page.ending_before.is_some();
+        let wanted = page.limit.map(|l| l as usize);
+        let mut cursor = PageRequest {
+            limit: Some(CHUNK),
+            ..page.clone()
+        };
+        let mut owned: Vec<TaskRecord> = Vec::new();
+        loop {
+            let chunk = store.list_tasks(project, filter, &cursor).await?;
+            let edge = if backwards {
+                chunk.items.first()
+            } else {
+                chunk.items.last()
+            }
+            .map(|t| t.id.clone());
+            let mut mine = Vec::new();
+            for task in chunk.items {
+                if identity_id(&Self::data(&task)?).as_deref() == Some(owner) {
+                    mine.push(task);
+                }
+            }
+            if backwards {
+                // Newest first: the chunk lies above the tasks found so far.
+                mine.append(&mut owned);
+                owned = mine;
+            } else {
+                owned.append(&mut mine);
+            }
+            let enough = wanted.is_some_and(|w| owned.len() > w);
+            match edge {
+                Some(edge) if chunk.has_more && !enough => {
+                    if backwards {
+                        cursor.ending_before = Some(edge);
+                    } else {
+                        cursor.starting_after = Some(edge);
+                    }
+                }
+                _ => break,
+            }
+        }
+        let has_more = wanted.is_some_and(|w| owned.len() > w);
+        if let Some(w) = wanted.filter(|w| owned.len() > *w) {
+            if backwards {
+                // The `w` closest to the cursor: the oldest of those found.
+                owned.drain(..owned.len() - w);
+            } else {
+                owned.truncate(w);
+            }
+        }
+        Ok(Page {
+            items: owned,
+            has_more,
+        })
+    }
+
     /// Receives a task's live events from now on.
     pub fn subscribe(&self, task_id: &str) -> events::Subscription {
         self.inner.hub.subscribe(task_id)
@@ -169,4 +242,13 @@ impl Engine {
     pub fn start_workers(&self) -> Workers {
         worker::start(self.inner.clone())
     }
+}
+
+/// The `id` of the identity a task acts for.
+fn identity_id(data: &TaskData) -> Option<String> {
+    data.identity
+        .as_ref()
+        .and_then(|i| i.get("id"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
 }

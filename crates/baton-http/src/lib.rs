@@ -31,6 +31,7 @@ mod run_wire;
 mod schedules;
 mod scope;
 mod state;
+mod tasks;
 mod tools;
 mod traces;
 mod wire;
@@ -108,6 +109,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(traces::routes())
         .merge(keys::routes())
         .merge(responses::routes())
+        .merge(tasks::routes())
         .merge(a2a::routes())
         .merge(mcp::routes())
         .merge(openai::routes())

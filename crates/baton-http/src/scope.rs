@@ -115,6 +115,7 @@ fn required(method: &Method, path: &str) -> Scope {
     };
     if path.starts_with("/v2/agents/{agent_key}/responses")
         || section("/v2/threads")
+        || section("/v2/tasks")
         || path == "/api/agents/{agent_id}/invoke"
         || section("/api/llm")
         || section("/api/threads")

@@ -6,7 +6,8 @@ use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::collection::{CollectionRecord, EntryRecord};
 use baton_core::schedule::{FiringRecord, ScheduleRecord};
 use baton_core::store::{
-    ApiKeyRecord, ClaimedTask, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore,
+    ApiKeyRecord, ClaimedTask, EventWatch, Page, PageRequest, StoreError, TaskEvent, TaskFilter,
+    TaskRecord, TaskStore,
 };
 use baton_core::task::TaskState;
 use baton_core::thread::ThreadRecord;
@@ -250,6 +251,24 @@ impl TaskStore for MemoryStore {
         let task = inner.tasks.get_mut(task_id).ok_or(StoreError::NotFound)?;
         task.cancel_requested = false;
         Ok(())
+    }
+
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+        page: &PageRequest,
+    ) -> Result<Page<TaskRecord>, StoreError> {
+        let items = newest_first(
+            self.read()
+                .tasks
+                .values()
+                .filter(|t| &t.project_id == project && filter.matches(t))
+                .cloned()
+                .collect::<Vec<_>>()
+                .into_iter(),
+        );
+        Ok(crate::page::page_sorted(items, |t| t.id.as_str(), page))
     }
 
     async fn thread_tasks(

@@ -6,7 +6,10 @@ use crate::sql::{unavailable, write_error, SqlStore};
 use crate::sql_events::{announce_on, last_seq};
 use crate::sql_leases;
 use async_trait::async_trait;
-use baton_core::store::{ClaimedTask, EventWatch, StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{
+    ClaimedTask, EventWatch, Page, PageRequest, StoreError, TaskEvent, TaskFilter, TaskRecord,
+    TaskStore,
+};
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
@@ -310,6 +313,33 @@ impl TaskStore for SqlStore {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    async fn list_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+        page: &PageRequest,
+    ) -> Result<Page<TaskRecord>, StoreError> {
+        let mut select = task::Entity::find().filter(task::Column::ProjectId.eq(project.as_str()));
+        if let Some(state) = filter.state {
+            select = select.filter(task::Column::State.eq(state.as_str()));
+        }
+        if let Some(key) = &filter.agent_key {
+            select = select.filter(task::Column::AgentKey.eq(key.as_str()));
+        }
+        if let Some(thread) = &filter.thread_id {
+            select = select.filter(task::Column::ThreadId.eq(thread.as_str()));
+        }
+        let rows = crate::sql::paged(self.connection(), select, task::Column::Id, page).await?;
+        Ok(Page {
+            items: rows
+                .items
+                .into_iter()
+                .map(record)
+                .collect::<Result<_, _>>()?,
+            has_more: rows.has_more,
+        })
     }
 
     async fn thread_tasks(

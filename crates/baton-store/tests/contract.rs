@@ -1200,3 +1200,107 @@ async fn postgres_thread_delete_does_not_take_a_run_starting_meanwhile() {
         .await
         .unwrap();
 }
+
+/// `list_tasks`: newest first, project-scoped, each filter narrowing, cursor paging both ways.
+async fn task_list_contract(store: &dyn Store) {
+    use baton_core::store::TaskFilter;
+    use baton_core::task::TaskState::*;
+    let a = &ProjectId("a".into());
+    let ids: Vec<String> = (0..5).map(|_| baton_core::id::new_id()).collect();
+    let mut other_agent = task("a", &ids[1], Some("th2"), Completed);
+    other_agent.agent_key = "other".into();
+    for record in [
+        task("a", &ids[0], Some("th1"), Completed),
+        other_agent,
+        task("a", &ids[2], Some("th1"), InputRequired),
+        task("a", &ids[3], None, Completed),
+        task("b", &ids[4], Some("th1"), Completed),
+    ] {
+        store.create_task(&record).await.unwrap();
+    }
+    let list = |filter: TaskFilter, page: PageRequest| async move {
+        let page = store.list_tasks(a, &filter, &page).await.unwrap();
+        let ids: Vec<String> = page.items.into_iter().map(|t| t.id).collect();
+        (ids, page.has_more)
+    };
+    let all = PageRequest::default();
+    let (every, more) = list(TaskFilter::default(), all.clone()).await;
+    assert_eq!(
+        every,
+        vec![
+            ids[3].clone(),
+            ids[2].clone(),
+            ids[1].clone(),
+            ids[0].clone()
+        ]
+    );
+    assert!(!more);
+    let by_state = TaskFilter {
+        state: Some(Completed),
+        ..TaskFilter::default()
+    };
+    assert_eq!(
+        list(by_state, all.clone()).await.0,
+        vec![ids[3].clone(), ids[1].clone(), ids[0].clone()]
+    );
+    let by_agent = TaskFilter {
+        agent_key: Some("other".into()),
+        ..TaskFilter::default()
+    };
+    assert_eq!(list(by_agent, all.clone()).await.0, vec![ids[1].clone()]);
+    let by_thread_and_state = TaskFilter {
+        state: Some(Completed),
+        thread_id: Some("th1".into()),
+        ..TaskFilter::default()
+    };
+    assert_eq!(
+        list(by_thread_and_state, all.clone()).await.0,
+        vec![ids[0].clone()]
+    );
+    let first = PageRequest {
+        limit: Some(2),
+        ..PageRequest::default()
+    };
+    assert_eq!(
+        list(TaskFilter::default(), first).await,
+        (vec![ids[3].clone(), ids[2].clone()], true)
+    );
+    let after = PageRequest {
+        limit: Some(2),
+        starting_after: Some(ids[2].clone()),
+        ending_before: None,
+    };
+    assert_eq!(
+        list(TaskFilter::default(), after).await,
+        (vec![ids[1].clone(), ids[0].clone()], false)
+    );
+    let before = PageRequest {
+        limit: Some(1),
+        starting_after: None,
+        ending_before: Some(ids[1].clone()),
+    };
+    assert_eq!(
+        list(TaskFilter::default(), before).await,
+        (vec![ids[2].clone()], true)
+    );
+}
+
+#[tokio::test]
+async fn every_store_lists_tasks() {
+    task_list_contract(&MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("tl.db").display());
+    task_list_contract(&SqlStore::connect(&url).await.unwrap()).await;
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
+    task_list_contract(&store).await;
+    store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
