@@ -239,12 +239,18 @@ async fn rest_binding_sends_gets_streams_and_answers_errors_with_statuses() {
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{done}");
     assert_eq!(done["error"]["details"][0]["reason"], "TASK_NOT_CANCELABLE");
-    let (st, bad) = rig.s.call(Method::GET, "/a2a/rest/tasks", None).await;
+    let (st, listed) = rig.s.call(Method::GET, "/a2a/rest/tasks", None).await;
+    assert_eq!(st, StatusCode::OK, "{listed}");
+    assert_eq!(listed["tasks"][0]["id"], id);
+    let (st, bad) = rig
+        .s
+        .call(Method::GET, "/a2a/rest/tasks?pageToken=7", None)
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(bad["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("contextId"));
+        .contains("pageToken"));
 
     rig.openai
         .push(Turn::text("Streamed.").with_delay(Duration::from_millis(100)));
@@ -423,4 +429,76 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(refused.lock().unwrap().is_empty());
+}
+
+/// `ListTasks` without a context lists the agent's tasks across contexts, newest first, in
+/// cursor pages that hold still while tasks arrive, filtered by state.
+#[tokio::test]
+async fn list_tasks_pages_over_every_context_of_the_agent() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("lister", "openai/gpt-4o", json!({})).await;
+    rig.agent("bystander", "openai/gpt-4o", json!({})).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        rig.openai.push(Turn::text(format!("answer {n}")));
+        let sent = rpc(&rig, "lister", "SendMessage", json!({"message": msg("hi")})).await;
+        ids.push(sent["result"]["task"]["id"].as_str().unwrap().to_owned());
+    }
+    rig.openai.push(Turn::text("not yours"));
+    rpc(
+        &rig,
+        "bystander",
+        "SendMessage",
+        json!({"message": msg("hi")}),
+    )
+    .await;
+
+    let first = rpc(&rig, "lister", "ListTasks", json!({"pageSize": 2})).await;
+    let page: Vec<&str> = first["result"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(page, vec![ids[2].as_str(), ids[1].as_str()], "{first}");
+    assert_eq!(first["result"]["totalSize"], 3);
+    let token = first["result"]["nextPageToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!token.is_empty());
+
+    // A task arriving between pages does not shift the next one.
+    rig.openai.push(Turn::text("late"));
+    rpc(
+        &rig,
+        "lister",
+        "SendMessage",
+        json!({"message": msg("late")}),
+    )
+    .await;
+    let second = rpc(
+        &rig,
+        "lister",
+        "ListTasks",
+        json!({"pageSize": 2, "pageToken": token}),
+    )
+    .await;
+    assert_eq!(second["result"]["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(second["result"]["tasks"][0]["id"], ids[0].as_str());
+    assert_eq!(second["result"]["nextPageToken"], "");
+    assert_eq!(second["result"]["totalSize"], 4);
+
+    let none = rpc(
+        &rig,
+        "lister",
+        "ListTasks",
+        json!({"status": "TASK_STATE_WORKING"}),
+    )
+    .await;
+    assert_eq!(none["result"]["tasks"], json!([]), "{none}");
+    assert_eq!(none["result"]["totalSize"], 0);
+    let bad = rpc(&rig, "lister", "ListTasks", json!({"pageToken": "12"})).await;
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    rig.s.stop().await;
 }

@@ -161,13 +161,16 @@ def test_send_message_completes_a_task_with_its_answer_and_get_and_list_find_it(
             got = await agent.client.get_task(GetTaskRequest(id=task.id))
             short = await agent.client.get_task(GetTaskRequest(id=task.id, history_length=1))
             listed = await agent.client.list_tasks(ListTasksRequest(context_id=task.context_id, history_length=1))
+            # Without a context: the agent's tasks, one per page, the token leading on.
+            paged = await agent.client.list_tasks(ListTasksRequest(page_size=1))
+            rest = await agent.client.list_tasks(ListTasksRequest(page_size=1, page_token=paged.next_page_token))
             with pytest.raises(TaskNotFoundError):
                 await agent.client.get_task(GetTaskRequest(id="no-such-task"))
             with pytest.raises(TaskNotCancelableError):
                 await agent.client.cancel_task(CancelTaskRequest(id=task.id))
-            return task, second.task, got, short, listed
+            return task, second.task, got, short, listed, paged, rest
 
-    task, second, got, short, listed = run(go())
+    task, second, got, short, listed, paged, rest = run(go())
     assert task.status.state == TaskState.TASK_STATE_COMPLETED, as_dict(task)
     assert answer_text(task) == "Paris is the capital of France."
     assert [m.role for m in task.history] == [1, 2]  # ROLE_USER, ROLE_AGENT
@@ -180,6 +183,8 @@ def test_send_message_completes_a_task_with_its_answer_and_get_and_list_find_it(
     assert second.context_id == task.context_id and second.id != task.id
     assert [t.id for t in listed.tasks] == [second.id, task.id]
     assert listed.total_size == 2
+    assert [t.id for t in list(paged.tasks) + list(rest.tasks)] == [second.id, task.id]
+    assert paged.total_size == 2 and paged.next_page_token and not rest.next_page_token
 
 
 @pytest.mark.parametrize("binding", BINDINGS)

@@ -341,6 +341,13 @@ pub trait TaskStore: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<TaskRecord>, StoreError>;
 
+    /// How many of the project's tasks pass `filter`.
+    async fn count_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+    ) -> Result<u64, StoreError>;
+
     /// Tasks of a thread, oldest first.
     async fn thread_tasks(
         &self,

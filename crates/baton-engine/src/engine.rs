@@ -163,6 +163,37 @@ impl Engine {
         })
     }
 
+    /// How many of the project's tasks pass `filter`; with `owner`, only that identity's.
+    pub async fn count_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+        owner: Option<&str>,
+    ) -> Result<u64, EngineError> {
+        let store = &self.inner.store;
+        let Some(owner) = owner else {
+            return Ok(store.count_tasks(project, filter).await?);
+        };
+        // Ownership lives in the checkpoint: count it chunk by chunk.
+        let mut cursor = PageRequest {
+            limit: Some(200),
+            ..PageRequest::default()
+        };
+        let mut owned = 0;
+        loop {
+            let chunk = store.list_tasks(project, filter, &cursor).await?;
+            for task in &chunk.items {
+                if identity_id(&Self::data(task)?).as_deref() == Some(owner) {
+                    owned += 1;
+                }
+            }
+            match chunk.items.last() {
+                Some(last) if chunk.has_more => cursor.starting_after = Some(last.id.clone()),
+                _ => return Ok(owned),
+            }
+        }
+    }
+
     /// Receives a task's live events from now on.
     pub fn subscribe(&self, task_id: &str) -> events::Subscription {
         self.inner.hub.subscribe(task_id)

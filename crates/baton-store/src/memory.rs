@@ -271,6 +271,18 @@ impl TaskStore for MemoryStore {
         Ok(crate::page::page_sorted(items, |t| t.id.as_str(), page))
     }
 
+    async fn count_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+    ) -> Result<u64, StoreError> {
+        let tasks = &self.read().tasks;
+        Ok(tasks
+            .values()
+            .filter(|t| &t.project_id == project && filter.matches(t))
+            .count() as u64)
+    }
+
     async fn thread_tasks(
         &self,
         project: &ProjectId,

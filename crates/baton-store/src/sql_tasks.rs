@@ -321,16 +321,7 @@ impl TaskStore for SqlStore {
         filter: &TaskFilter,
         page: &PageRequest,
     ) -> Result<Page<TaskRecord>, StoreError> {
-        let mut select = task::Entity::find().filter(task::Column::ProjectId.eq(project.as_str()));
-        if let Some(state) = filter.state {
-            select = select.filter(task::Column::State.eq(state.as_str()));
-        }
-        if let Some(key) = &filter.agent_key {
-            select = select.filter(task::Column::AgentKey.eq(key.as_str()));
-        }
-        if let Some(thread) = &filter.thread_id {
-            select = select.filter(task::Column::ThreadId.eq(thread.as_str()));
-        }
+        let select = filtered(project, filter);
         let rows = crate::sql::paged(self.connection(), select, task::Column::Id, page).await?;
         Ok(Page {
             items: rows
@@ -340,6 +331,17 @@ impl TaskStore for SqlStore {
                 .collect::<Result<_, _>>()?,
             has_more: rows.has_more,
         })
+    }
+
+    async fn count_tasks(
+        &self,
+        project: &ProjectId,
+        filter: &TaskFilter,
+    ) -> Result<u64, StoreError> {
+        filtered(project, filter)
+            .count(self.connection())
+            .await
+            .map_err(unavailable)
     }
 
     async fn thread_tasks(
@@ -391,4 +393,19 @@ impl TaskStore for SqlStore {
             })
             .collect()
     }
+}
+
+/// The project's tasks passing `filter`.
+fn filtered(project: &ProjectId, filter: &TaskFilter) -> sea_orm::Select<task::Entity> {
+    let mut select = task::Entity::find().filter(task::Column::ProjectId.eq(project.as_str()));
+    if let Some(state) = filter.state {
+        select = select.filter(task::Column::State.eq(state.as_str()));
+    }
+    if let Some(key) = &filter.agent_key {
+        select = select.filter(task::Column::AgentKey.eq(key.as_str()));
+    }
+    if let Some(thread) = &filter.thread_id {
+        select = select.filter(task::Column::ThreadId.eq(thread.as_str()));
+    }
+    select
 }

@@ -1247,6 +1247,11 @@ async fn task_list_contract(store: &dyn Store) {
         agent_key: Some("other".into()),
         ..TaskFilter::default()
     };
+    assert_eq!(store.count_tasks(a, &by_agent).await.unwrap(), 1);
+    assert_eq!(
+        store.count_tasks(a, &TaskFilter::default()).await.unwrap(),
+        4
+    );
     assert_eq!(list(by_agent, all.clone()).await.0, vec![ids[1].clone()]);
     let by_thread_and_state = TaskFilter {
         state: Some(Completed),

@@ -10,12 +10,13 @@ use super::types::{
 };
 use crate::agents::live_agent;
 use crate::auth::Caller;
+use crate::responses::agent_task;
 use crate::responses::create::run_request;
 use crate::responses::dto::{CreateResponseRequest, MultitaskStrategyInput, ThreadInput};
-use crate::responses::{agent_task, owned_by};
 use crate::state::AppState;
 use baton_core::agent::AgentRef;
-use baton_core::store::TaskRecord;
+use baton_core::store::{PageRequest, TaskFilter, TaskRecord};
+use baton_core::task::TaskState;
 use baton_engine::follow::StreamItem;
 use baton_engine::{Admission, Engine};
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
@@ -234,73 +235,89 @@ pub(crate) async fn find(
 const MAX_PAGE: u32 = 100;
 const DEFAULT_PAGE: u32 = 50;
 
-/// `ListTasks`: the tasks of one context (Baton lists tasks by context), newest first.
+/// `ListTasks`: the agent's tasks (of one context when `contextId` is given), newest first.
+/// The page token is the last task id of the page before (the store's cursor), so pages hold
+/// still while new tasks arrive.
 pub(crate) async fn list_tasks(
     state: &AppState,
     caller: &Caller,
     agent_key: &str,
     req: A2aListTasksRequest,
 ) -> Result<A2aListTasksResponse, A2aError> {
-    let context_id = req.context_id.filter(|c| !c.is_empty()).ok_or_else(|| {
-        A2aError::params("contextId is required: this server lists the tasks of one context")
-    })?;
     let page_size = req.page_size.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&page_size) {
         return Err(A2aError::params(format!(
             "pageSize must be between 1 and {MAX_PAGE}"
         )));
     }
-    let offset: usize = match req.page_token.as_deref().filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(t) => t
-            .parse()
-            .map_err(|_| A2aError::params("pageToken is not a token this server gave"))?,
+    let after = match req.page_token.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(t) if is_task_id(t) => Some(t.to_owned()),
+        Some(_) => {
+            return Err(A2aError::params(
+                "pageToken is not a token this server gave",
+            ))
+        }
     };
     let reference = AgentRef::parse(agent_key)?;
     let agent = live_agent(state, &caller.project, reference.key).await?;
-    let mut tasks = Vec::new();
-    for task in state
+    let filter = TaskFilter {
+        state: req.status.and_then(baton_state),
+        agent_key: Some(agent.spec.key.clone()),
+        thread_id: req.context_id.filter(|c| !c.is_empty()),
+    };
+    let owner = caller.own_identity();
+    let page = PageRequest {
+        limit: Some(u64::from(page_size)),
+        starting_after: after,
+        ending_before: None,
+    };
+    let found = state
         .engine
-        .thread_tasks(&caller.project, &context_id)
-        .await?
-        .into_iter()
-        .rev()
-    {
-        if task.agent_id != agent.id {
-            continue;
-        }
-        if let Some(own) = caller.own_identity() {
-            if !owned_by(&task, own)? {
-                continue;
-            }
-        }
-        let a2a_state = convert::state(task.state);
-        if req.status.is_some_and(|s| s != a2a_state) {
-            continue;
-        }
-        tasks.push(task);
-    }
-    let total = tasks.len();
+        .list_tasks(&caller.project, &filter, owner, &page)
+        .await?;
+    let total = state
+        .engine
+        .count_tasks(&caller.project, &filter, owner)
+        .await?;
     let view = View {
         history: Some(req.history_length.unwrap_or(0)),
         artifacts: req.include_artifacts,
     };
-    let page = tasks
+    let tasks = found
+        .items
         .iter()
-        .skip(offset)
-        .take(page_size as usize)
         .map(|t| Ok(convert::task(t, &Engine::data(t)?, view)))
         .collect::<Result<Vec<_>, A2aError>>()?;
-    let next = offset + page.len();
+    let next_page_token = match found.items.last() {
+        Some(last) if found.has_more => last.id.clone(),
+        _ => String::new(),
+    };
     Ok(A2aListTasksResponse {
-        tasks: page,
-        next_page_token: if next < total {
-            next.to_string()
-        } else {
-            String::new()
-        },
+        tasks,
+        next_page_token,
         page_size,
-        total_size: total as u32,
+        total_size: u32::try_from(total).unwrap_or(u32::MAX),
+    })
+}
+
+/// Whether `token` has the shape of a task id (a ULID), as the page tokens this server gives.
+fn is_task_id(token: &str) -> bool {
+    token.len() == 26 && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The Baton state an A2A state filter names (`TASK_STATE_UNSPECIFIED`: no filter).
+fn baton_state(state: A2aTaskState) -> Option<TaskState> {
+    Some(match state {
+        A2aTaskState::Unspecified => return None,
+        A2aTaskState::Submitted => TaskState::Submitted,
+        A2aTaskState::Working => TaskState::Working,
+        A2aTaskState::InputRequired => TaskState::InputRequired,
+        A2aTaskState::Completed => TaskState::Completed,
+        A2aTaskState::Failed => TaskState::Failed,
+        A2aTaskState::Canceled => TaskState::Canceled,
+        A2aTaskState::Rejected => TaskState::Rejected,
+        A2aTaskState::AuthRequired => TaskState::AuthRequired,
     })
 }
 

@@ -362,7 +362,7 @@ pub struct A2aTaskIdRequest {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct A2aListTasksRequest {
-    /// Only this conversation's tasks (required by Baton).
+    /// Only this conversation's tasks (all of the agent's when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context_id: Option<String>,
     /// Only tasks in this state.
