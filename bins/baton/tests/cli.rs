@@ -97,7 +97,11 @@ async fn the_cli_drives_a_real_server() {
     )
     .await;
     assert!(ran.stdout.contains("→ tool current_date"), "{}", ran.stdout);
-    assert!(ran.stdout.contains("← result"), "{}", ran.stdout);
+    assert!(
+        ran.stdout.contains("← result current_date"),
+        "{}",
+        ran.stdout
+    );
     assert!(ran.stdout.contains("It is a fine day."), "{}", ran.stdout);
     assert!(ran.stdout.contains(": completed"), "{}", ran.stdout);
     let seen = fake.requests();
@@ -126,6 +130,49 @@ async fn the_cli_drives_a_real_server() {
         streamed.stdout
     );
 
+    // A client-side tool pauses the task: the end says what it waits for.
+    let (status, body) = server
+        .call(
+            reqwest::Method::POST,
+            "/v2/tools",
+            Some(
+                json!({"path": "Default", "key": "get_weather", "description": "Weather",
+                "type": "function", "status": "live", "function": {"name": "get_weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                    "required": ["city"]}}}),
+            ),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let (status, body2) = server
+        .call(
+            reqwest::Method::POST,
+            "/v2/agents",
+            Some(
+                json!({"key": "weather", "role": "r", "description": "d", "instructions": "i",
+                "path": "Default", "model": "openai/gpt-4o",
+                "settings": {"tools": [{"type": "function", "key": "get_weather"}]}}),
+            ),
+        )
+        .await;
+    assert!(status.is_success(), "{body2}");
+    fake.push(Turn::tool_calls(vec![(
+        "get_weather",
+        json!({"city": "Paris"}),
+    )]));
+    let paused = ok(url, &["run", "weather", "Weather in Paris?", "--stream"]).await;
+    assert!(
+        paused.stdout.contains(": input-required"),
+        "{}",
+        paused.stdout
+    );
+    assert!(
+        paused.stdout.contains("pending: tool get_weather"),
+        "{}",
+        paused.stdout
+    );
+    assert!(paused.stdout.contains("Paris"), "{}", paused.stdout);
+
     // JSON output is the API's body; it names the task and the trace.
     fake.push(Turn::text("Third."));
     let third = ok(url, &["run", "helper", "Once more", "-o", "json"])
@@ -144,7 +191,7 @@ async fn the_cli_drives_a_real_server() {
 
     // Tasks.
     let tasks = ok(url, &["tasks", "list", "-o", "json"]).await.json();
-    assert_eq!(tasks["data"].as_array().unwrap().len(), 3, "{tasks}");
+    assert_eq!(tasks["data"].as_array().unwrap().len(), 4, "{tasks}");
     assert_eq!(tasks["data"][0]["_id"], task_id.as_str());
     let table = ok(
         url,
@@ -283,7 +330,7 @@ async fn errors_say_what_went_wrong_and_exit_non_zero() {
     // A bad field is named.
     let state = baton(url, Some(API_KEY), &["tasks", "list", "--state", "done"]).await;
     assert!(
-        !state.ok && state.stderr.contains("`state`"),
+        !state.ok && state.stderr.contains("state: `done` is not a task state"),
         "{}",
         state.stderr
     );

@@ -198,6 +198,7 @@ fn server_error(status: StatusCode, body: &str) -> CliError {
         .unwrap_or_else(|| body.trim().chars().take(300).collect());
     let param = json["error"]["param"]
         .as_str()
+        .filter(|p| !message.contains(&format!("{p}:")))
         .map(|p| format!(" (field `{p}`)"))
         .unwrap_or_default();
     fail(format!("server answered {status}: {message}{param}"))

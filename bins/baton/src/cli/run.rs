@@ -57,9 +57,16 @@ pub(crate) async fn run(client: &Client, args: RunArgs) -> Result<(), CliError> 
     if client.printed_json(&answer) {
         return Ok(());
     }
+    // Results name their call; show the tool's name as the stream does.
+    let mut tool_names = std::collections::HashMap::new();
     for message in answer["output"].as_array().into_iter().flatten() {
         for part in message["parts"].as_array().into_iter().flatten() {
-            print_part(part);
+            if let (Some(id), Some(name)) =
+                (part["tool_call_id"].as_str(), part["tool_name"].as_str())
+            {
+                tool_names.insert(id.to_owned(), name.to_owned());
+            }
+            print_part(part, &tool_names);
         }
     }
     print_end(&answer);
@@ -67,7 +74,7 @@ pub(crate) async fn run(client: &Client, args: RunArgs) -> Result<(), CliError> 
 }
 
 /// One part of an output message as a line.
-fn print_part(part: &Value) {
+fn print_part(part: &Value, tool_names: &std::collections::HashMap<String, String>) {
     match part["kind"].as_str() {
         Some("text") => println!("{}", cell(&part["text"])),
         Some("tool_call") => println!(
@@ -75,11 +82,14 @@ fn print_part(part: &Value) {
             cell(&part["tool_name"]),
             short(&part["arguments"])
         ),
-        Some("tool_result") => println!(
-            "← result {} {}",
-            cell(&part["tool_call_id"]),
-            short(&part["result"])
-        ),
+        Some("tool_result") => {
+            let id = cell(&part["tool_call_id"]);
+            println!(
+                "← result {} {}",
+                tool_names.get(&id).unwrap_or(&id),
+                short(&part["result"])
+            );
+        }
         Some("error") => println!("✗ {}", cell(&part["error"])),
         _ => {}
     }
@@ -203,6 +213,9 @@ async fn stream(client: &Client, path: &str, body: &Value) -> Result<(), CliErro
 struct StreamPrinter {
     task_id: Option<String>,
     mid_line: bool,
+    /// Parts whose text came as deltas; a part without any (a replayed stream holds only
+    /// finished parts) is printed whole when it is done.
+    streamed_parts: std::collections::HashSet<String>,
 }
 
 impl StreamPrinter {
@@ -212,12 +225,18 @@ impl StreamPrinter {
             "response.started" => self.task_id = data["taskId"].as_str().map(str::to_owned),
             "part.delta" => {
                 if let Some(text) = data["delta"]["text"].as_str() {
-                    print!("{text}");
-                    let _ = std::io::stdout().flush();
-                    self.mid_line = !text.ends_with('\n');
+                    self.streamed_parts.insert(cell(&data["partId"]));
+                    self.write(text);
                 }
             }
-            "part.done" => self.finish_line(),
+            "part.done" => {
+                if !self.streamed_parts.contains(&cell(&data["partId"])) {
+                    if let Some(text) = data["part"]["text"].as_str() {
+                        self.write(text);
+                    }
+                }
+                self.finish_line();
+            }
             "tool.started" => {
                 self.finish_line();
                 let name = data["toolName"].as_str().or(data["toolId"].as_str());
@@ -253,11 +272,21 @@ impl StreamPrinter {
             }
             "response.failed" => {
                 self.finish_line();
-                return Err(fail(format!("the run failed: {}", cell(&data["error"]))));
+                let task = self.task_id.as_deref().unwrap_or("?");
+                return Err(fail(format!(
+                    "the run of task {task} failed: {}",
+                    cell(&data["error"])
+                )));
             }
             _ => {}
         }
         Ok(())
+    }
+
+    fn write(&mut self, text: &str) {
+        print!("{text}");
+        let _ = std::io::stdout().flush();
+        self.mid_line = !text.ends_with('\n');
     }
 
     fn finish_line(&mut self) {

@@ -91,7 +91,7 @@ fn describe(span: &Value) -> String {
     }
     if let Some(total) = span["usage"]["total_tokens"].as_u64() {
         text.push_str(&format!(
-            " tokens {}/{}/{total}",
+            " {total} tokens ({} in, {} out)",
             cell(&span["usage"]["prompt_tokens"]),
             cell(&span["usage"]["completion_tokens"])
         ));
