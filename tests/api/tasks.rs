@@ -144,6 +144,44 @@ async fn tasks_are_listed_filtered_paged_and_scoped_to_their_end_user() {
             )
             .await;
         assert_eq!(st, StatusCode::NOT_FOUND);
+        // Pages of one's own tasks skip the others' in both directions.
+        rig.openai.push(Turn::text("again"));
+        let (_, second) = rig
+            .s
+            .call_as(
+                Some(&ann),
+                Method::POST,
+                "/v2/agents/beta/responses",
+                Some(json!({"message": user("hi")})),
+            )
+            .await;
+        let second = second["task_id"].as_str().unwrap().to_owned();
+        let (_, newer) = rig
+            .s
+            .call_as(
+                Some(&ann),
+                Method::GET,
+                &format!("/v2/tasks?limit=1&ending_before={mine}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (ids(&newer), newer["has_more"].clone()),
+            (vec![second.clone()], json!(false))
+        );
+        let (_, older) = rig
+            .s
+            .call_as(
+                Some(&ann),
+                Method::GET,
+                &format!("/v2/tasks?limit=1&starting_after={second}"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (ids(&older), older["has_more"].clone()),
+            (vec![mine.clone()], json!(false))
+        );
         let bob = user_token("bob", None);
         let (_, empty) = rig
             .s

@@ -1,7 +1,9 @@
 //! `baton`: the server (`baton serve`) and its CLI.
 
+mod cli;
+
 use baton::{Config, FileConfig, Overrides, Server};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,6 +19,53 @@ struct Cli {
 enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Manage agents.
+    Agents {
+        #[command(subcommand)]
+        command: cli::agents::AgentsCommand,
+        #[command(flatten)]
+        connection: cli::Connection,
+    },
+    /// Run an agent on a message and print its answer.
+    Run {
+        #[command(flatten)]
+        args: cli::run::RunArgs,
+        #[command(flatten)]
+        connection: cli::Connection,
+    },
+    /// List, show and cancel tasks.
+    Tasks {
+        #[command(subcommand)]
+        command: cli::tasks::TasksCommand,
+        #[command(flatten)]
+        connection: cli::Connection,
+    },
+    /// Show traces.
+    Traces {
+        #[command(subcommand)]
+        command: cli::traces::TracesCommand,
+        #[command(flatten)]
+        connection: cli::Connection,
+    },
+    /// Manage an agent's schedules.
+    Schedules {
+        #[command(subcommand)]
+        command: cli::schedules::SchedulesCommand,
+        #[command(flatten)]
+        connection: cli::Connection,
+    },
+    /// Manage API keys (admin keys only).
+    Keys {
+        #[command(subcommand)]
+        command: cli::keys::KeysCommand,
+        #[command(flatten)]
+        connection: cli::Connection,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(clap::Args)]
@@ -153,9 +202,68 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     }
 }
 
+/// Runs a client subcommand against a server: the API's answer on stdout, errors on stderr.
+fn client_command(command: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("baton: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let done = runtime.block_on(async move {
+        match command {
+            Command::Agents {
+                command,
+                connection,
+            } => cli::agents::run(&cli::Client::new(&connection)?, command).await,
+            Command::Run { args, connection } => {
+                cli::run::run(&cli::Client::new(&connection)?, args).await
+            }
+            Command::Tasks {
+                command,
+                connection,
+            } => cli::tasks::run(&cli::Client::new(&connection)?, command).await,
+            Command::Traces {
+                command,
+                connection,
+            } => cli::traces::run(&cli::Client::new(&connection)?, command).await,
+            Command::Schedules {
+                command,
+                connection,
+            } => cli::schedules::run(&cli::Client::new(&connection)?, command).await,
+            Command::Keys {
+                command,
+                connection,
+            } => cli::keys::run(&cli::Client::new(&connection)?, command).await,
+            Command::Serve(_) | Command::Completions { .. } => Ok(()),
+        }
+    });
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "baton", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        command @ (Command::Agents { .. }
+        | Command::Run { .. }
+        | Command::Tasks { .. }
+        | Command::Traces { .. }
+        | Command::Schedules { .. }
+        | Command::Keys { .. }) => client_command(command),
         Command::Serve(args) => {
             init_logging(args.log_json);
             let runtime = match tokio::runtime::Builder::new_multi_thread()
