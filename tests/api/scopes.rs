@@ -7,14 +7,14 @@ use baton_testkit::Turn;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
+pub(crate) const SECRET: &str = "a-test-secret-of-at-least-32-bytes!!";
 
 fn token(claims: Value) -> String {
     let key = jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes());
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
 }
 
-fn user_token(sub: &str, scope: Option<&str>) -> String {
+pub(crate) fn user_token(sub: &str, scope: Option<&str>) -> String {
     let now = chrono::Utc::now().timestamp();
     let mut claims = json!({"sub": sub, "tenant": "default", "exp": now + 300});
     if let Some(scope) = scope {
