@@ -119,7 +119,10 @@ fn required(method: &Method, path: &str) -> Scope {
         || section("/api/llm")
         || section("/api/threads")
         || path == "/mcp"
-        || matches!(path, "/v1/chat/completions" | "/v1/responses")
+        || matches!(
+            path,
+            "/v1/chat/completions" | "/v1/responses" | "/v1/responses/{response_id}"
+        )
     {
         Scope::AgentsRun
     } else if read
@@ -194,6 +197,7 @@ mod tests {
             (Method::GET, "/mcp", Scope::AgentsRun),
             (Method::POST, "/v1/chat/completions", Scope::AgentsRun),
             (Method::POST, "/v1/responses", Scope::AgentsRun),
+            (Method::GET, "/v1/responses/{response_id}", Scope::AgentsRun),
             (Method::GET, "/v1/models", Scope::Read),
             (Method::GET, "/v2/agents", Scope::Read),
             (Method::POST, "/v2/agents", Scope::AgentsWrite),
