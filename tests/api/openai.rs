@@ -689,3 +689,33 @@ async fn a_response_is_retrieved_by_its_id() {
     }
     rig.s.stop().await;
 }
+
+#[tokio::test]
+async fn an_end_user_retrieves_its_own_responses_only() {
+    use crate::scopes::{user_token, SECRET};
+    let rig = Rig::start_with(
+        Backend::Sqlite,
+        baton_e2e::Options::default().env("BATON_JWT_SECRET", SECRET),
+    )
+    .await;
+    weather_agent(&rig, "weather-bot").await;
+    let (alice, bob) = (user_token("alice", None), user_token("bob", None));
+    rig.openai.push(Turn::text("Hi Alice."));
+    let (st, made) = rig
+        .s
+        .call_as(
+            Some(&alice),
+            Method::POST,
+            "/v1/responses",
+            Some(json!({"model": "agent/weather-bot", "input": "Hi"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{made}");
+    let path = format!("/v1/responses/{}", made["id"].as_str().unwrap());
+    let (st, got) = rig.s.call_as(Some(&alice), Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["output"][0]["content"][0]["text"], "Hi Alice.");
+    let (st, e) = rig.s.call_as(Some(&bob), Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{e}");
+    rig.s.stop().await;
+}
