@@ -271,3 +271,141 @@ async fn a_long_run_reports_its_steps_as_progress() {
     assert_eq!(messages.len(), 1, "{messages:?}");
     rig.s.stop().await;
 }
+
+#[tokio::test]
+async fn an_end_user_lists_the_agents_its_token_may_list_and_no_more() {
+    use crate::scopes::{user_token, SECRET};
+    let rig = Rig::start_with(
+        Backend::Sqlite,
+        baton_e2e::Options::default().env("BATON_JWT_SECRET", SECRET),
+    )
+    .await;
+    rig.agent("helper", "openai/gpt-4o", json!({})).await;
+    rig.agent("other", "openai/gpt-4o", json!({})).await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let listed_keys = |messages: &[Value]| {
+        let mut keys: Vec<String> = answer(messages, 1)["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no tools in {messages:?}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+
+    // Without `read`, `GET /v2/agents` refuses the token: so does `tools/list`, naming why.
+    let alice = user_token("alice", None);
+    let (st, body) = rig
+        .s
+        .call_as(Some(&alice), Method::GET, "/v2/agents", None)
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    let (status, messages) = rpc(&rig, Some(&alice), list.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{messages:?}");
+    let refused = answer(&messages, 1);
+    assert!(refused.get("result").is_none(), "{refused}");
+    assert_eq!(refused["error"]["data"]["status"], 403, "{refused}");
+    let why = refused["error"]["message"].as_str().unwrap();
+    assert!(why.contains("`read`"), "{why}");
+    // Running an agent by its key is what the token is for.
+    rig.openai.push(Turn::text("Hello Alice."));
+    let (status, messages) = rpc(
+        &rig,
+        Some(&alice),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+               "params": {"name": "helper", "arguments": {"message": "Hi"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        answer(&messages, 2)["result"]["content"][0]["text"],
+        "Hello Alice.",
+        "{messages:?}"
+    );
+
+    // With `read`, both list the same agents.
+    let reader = user_token("reader", Some("read"));
+    let (st, page) = rig
+        .s
+        .call_as(Some(&reader), Method::GET, "/v2/agents", None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{page}");
+    let mut shown: Vec<String> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["key"].as_str().unwrap().to_owned())
+        .collect();
+    shown.sort();
+    let (_, messages) = rpc(&rig, Some(&reader), list).await;
+    assert_eq!(listed_keys(&messages), shown);
+    assert_eq!(shown, ["helper", "other"]);
+    rig.s.stop().await;
+}
+
+/// Posts `tools/list` with `origin` (none: a program, not a browser) and `key`.
+async fn list_from(rig: &Rig, origin: Option<&str>, key: Option<&str>) -> (StatusCode, Value) {
+    let mut req = rig
+        .s
+        .request(Method::POST, "/mcp")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", VERSION)
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}));
+    if let Some(origin) = origin {
+        req = req.header("origin", origin);
+    }
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn browsers_reach_mcp_only_from_the_origins_cors_lists() {
+    let options = baton_e2e::Options {
+        server: baton::ServerFileConfig {
+            cors_allowed_origins: vec!["https://app.example.com".into()],
+            ..Default::default()
+        },
+        ..baton_e2e::Options::default()
+    };
+    let rig = Rig::start_with(Backend::Sqlite, options).await;
+    rig.agent("helper", "openai/gpt-4o", json!({})).await;
+
+    // A page of another origin (a rebinding one, too) is refused, with a key or without one.
+    for key in [Some(API_KEY), None] {
+        let (status, body) = list_from(&rig, Some("https://evil.example.com"), key).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"]["code"], "forbidden", "{body}");
+        let why = body["error"]["message"].as_str().unwrap();
+        assert!(
+            why.contains("https://evil.example.com") && why.contains("cors_allowed_origins"),
+            "{why}"
+        );
+    }
+    assert_eq!(
+        list_from(&rig, Some(&rig.s.url), Some(API_KEY)).await.0,
+        StatusCode::FORBIDDEN,
+        "the server's own name is what a rebinding page sends"
+    );
+    // The listed origin, and programs (no Origin), are answered.
+    for origin in [Some("https://app.example.com"), None] {
+        let (status, body) = list_from(&rig, origin, Some(API_KEY)).await;
+        assert_eq!(status, StatusCode::OK, "{origin:?}: {body}");
+        assert_eq!(body["result"]["tools"][0]["name"], "helper", "{body}");
+    }
+    // Other routes keep plain CORS: the check is the MCP transport's.
+    let resp = rig
+        .s
+        .request(Method::GET, "/v2/agents")
+        .header("origin", "https://evil.example.com")
+        .bearer_auth(API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    rig.s.stop().await;
+}

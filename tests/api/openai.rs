@@ -402,3 +402,320 @@ async fn models_list_agents_and_errors_take_openais_shape() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     rig.s.stop().await;
 }
+
+/// A function tool in chat's shape.
+fn chat_function(name: &str) -> Value {
+    json!({"type": "function", "function": {"name": name, "description": "Looks an order up",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}}})
+}
+
+/// The names of the tools the model was offered in its last request.
+fn offered(rig: &Rig) -> (Vec<String>, Value) {
+    let sent = rig.openai.requests().last().cloned().unwrap();
+    let names = sent["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .map(|t| t["function"]["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (names, sent["tool_choice"].clone())
+}
+
+#[tokio::test]
+async fn a_requests_own_function_tools_reach_the_model_and_come_back_as_calls() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    weather_agent(&rig, "weather-bot").await;
+
+    // Chat: the request's function is offered with the agent's tools, its call comes back.
+    rig.openai.push(Turn::tool_calls(vec![(
+        "lookup_order",
+        json!({"id": "A1"}),
+    )]));
+    let mut messages = vec![json!({"role": "user", "content": "Where is order A1?"})];
+    let (st, first) = post(
+        &rig,
+        "/v1/chat/completions",
+        json!({"model": "agent/weather-bot", "messages": messages,
+               "tools": [chat_function("lookup_order")], "tool_choice": "required"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    let (names, choice) = offered(&rig);
+    assert_eq!(names, ["current_date", "get_weather", "lookup_order"]);
+    assert_eq!(choice, "required");
+    let choice0 = &first["choices"][0];
+    assert_eq!(choice0["finish_reason"], "tool_calls", "{first}");
+    let call = &choice0["message"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "lookup_order");
+    assert_eq!(call["function"]["arguments"], r#"{"id":"A1"}"#);
+
+    // The next request answers it and continues the task; the choice was the first call's.
+    rig.openai.push(Turn::text("A1 has shipped."));
+    messages.push(choice0["message"].clone());
+    messages.push(
+        json!({"role": "tool", "tool_call_id": call["id"], "content": "{\"status\": \"shipped\"}"}),
+    );
+    let (st, second) = post(
+        &rig,
+        "/v1/chat/completions",
+        json!({"model": "agent/weather-bot", "messages": messages,
+               "tools": [chat_function("lookup_order")]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{second}");
+    assert_eq!(
+        second["choices"][0]["message"]["content"],
+        "A1 has shipped."
+    );
+    let (names, choice) = offered(&rig);
+    assert!(names.contains(&"lookup_order".to_owned()), "{names:?}");
+    assert!(choice.is_null(), "{choice}");
+    let sent = rig.openai.requests().last().cloned().unwrap().to_string();
+    assert!(sent.contains("shipped") && sent.contains("Where is order A1?"));
+
+    // A turn offers its own request's tools only.
+    rig.openai.push(Turn::text("Anything else?"));
+    messages.push(second["choices"][0]["message"].clone());
+    messages.push(json!({"role": "user", "content": "Thanks"}));
+    let (st, _) = post(
+        &rig,
+        "/v1/chat/completions",
+        json!({"model": "agent/weather-bot", "messages": messages}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(offered(&rig).0, ["current_date", "get_weather"]);
+
+    // Only a turn's first model call is forced: the call after a server-side tool is free.
+    rig.openai
+        .push(Turn::tool_calls(vec![("current_date", json!({}))]));
+    rig.openai.push(Turn::text("It is Monday."));
+    let (st, out) = post(
+        &rig,
+        "/v1/chat/completions",
+        json!({"model": "agent/weather-bot", "messages": [{"role": "user", "content": "Day?"}],
+               "tools": [chat_function("lookup_order")], "tool_choice": "required"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    assert_eq!(out["choices"][0]["message"]["content"], "It is Monday.");
+    let sent = rig.openai.requests();
+    let [.., forced, free] = sent.as_slice() else {
+        panic!("two model calls: {sent:?}")
+    };
+    assert_eq!(forced["tool_choice"], "required");
+    assert!(free["tool_choice"].is_null(), "{free}");
+
+    // Responses: the same, the choice naming the function; the response shows both.
+    rig.openai.push(Turn::tool_calls(vec![(
+        "lookup_order",
+        json!({"id": "B2"}),
+    )]));
+    let tool = json!({"type": "function", "name": "lookup_order",
+        "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}});
+    let (st, first) = post(
+        &rig,
+        "/v1/responses",
+        json!({"model": "agent/weather-bot", "input": "Where is order B2?", "tools": [tool],
+               "tool_choice": {"type": "function", "name": "lookup_order"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    assert_eq!(
+        offered(&rig).1,
+        json!({"type": "function", "function": {"name": "lookup_order"}})
+    );
+    assert_eq!(first["tools"][0]["name"], "lookup_order", "{first}");
+    assert_eq!(
+        first["tool_choice"],
+        json!({"type": "function", "name": "lookup_order"})
+    );
+    let call = first["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "function_call")
+        .cloned()
+        .unwrap_or_else(|| panic!("no function_call in {first}"));
+    assert_eq!(call["name"], "lookup_order");
+
+    rig.openai.push(Turn::text("B2 is on its way."));
+    let (st, second) = post(
+        &rig,
+        "/v1/responses",
+        json!({"model": "agent/weather-bot", "previous_response_id": first["id"], "tools": [tool],
+               "input": [{"type": "function_call_output", "call_id": call["call_id"], "output": "on its way"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{second}");
+    assert_eq!(
+        second["output"][0]["content"][0]["text"],
+        "B2 is on its way."
+    );
+    rig.s.stop().await;
+}
+
+#[tokio::test]
+async fn bad_request_tools_are_refused_naming_the_field() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    weather_agent(&rig, "weather-bot").await;
+    let user = json!([{"role": "user", "content": "x"}]);
+    let chat = |tools: Value, choice: Value| json!({"model": "agent/weather-bot", "messages": user, "tools": tools, "tool_choice": choice});
+    let response = |tools: Value, choice: Value| json!({"model": "agent/weather-bot", "input": "x", "tools": tools, "tool_choice": choice});
+    let object = json!({"type": "object", "properties": {}});
+    let cases = [
+        (
+            "/v1/chat/completions",
+            chat(json!([{"type": "web_search"}]), Value::Null),
+            "tools[0].type",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(
+                json!([chat_function("ok"), {"type": "function", "function": {"name": "not ok"}}]),
+                Value::Null,
+            ),
+            "tools[1].function.name",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(
+                json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}]),
+                Value::Null,
+            ),
+            "tools[0].function.parameters",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(json!([chat_function("f"), chat_function("f")]), Value::Null),
+            "tools[1].function.name",
+        ),
+        (
+            "/v1/chat/completions",
+            chat(
+                json!([chat_function("f")]),
+                json!({"type": "function", "function": {"name": "g"}}),
+            ),
+            "tool_choice",
+        ),
+        (
+            "/v1/responses",
+            response(
+                json!([{"type": "function", "parameters": object}]),
+                Value::Null,
+            ),
+            "tools[0].name",
+        ),
+        (
+            "/v1/responses",
+            response(
+                json!([{"type": "function", "name": "f", "parameters": {"type": "object", "properties": 3}}]),
+                Value::Null,
+            ),
+            "tools[0].parameters",
+        ),
+        (
+            "/v1/responses",
+            response(json!([]), json!("always")),
+            "tool_choice",
+        ),
+    ];
+    for (path, body, param) in cases {
+        let (st, e) = post(&rig, path, body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {e}");
+        assert_eq!(e["error"]["param"], param, "{body}: {e}");
+    }
+    assert_eq!(rig.openai.request_count(), 0, "nothing ran");
+    rig.s.stop().await;
+}
+
+#[tokio::test]
+async fn a_response_is_retrieved_by_its_id() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    weather_agent(&rig, "weather-bot").await;
+    rig.openai.push(Turn::tool_calls(vec![(
+        "get_weather",
+        json!({"city": "Oslo"}),
+    )]));
+    let (st, first) = post(
+        &rig,
+        "/v1/responses",
+        json!({"model": "agent/weather-bot", "input": "Weather in Oslo?", "metadata": {"k": "v"}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{first}");
+    let id = first["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/responses/{id}");
+    let (st, got) = rig.s.call(Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    for field in ["id", "status", "output", "usage", "metadata", "created_at"] {
+        assert_eq!(got[field], first[field], "{field}: {got}");
+    }
+    assert_eq!(got["model"], "agent/weather-bot");
+
+    // Once the task went on, the id of its earlier turn is unknown; the new one is found.
+    let call_id = first["output"][0]["call_id"].clone();
+    rig.openai.push(Turn::text("Cold in Oslo."));
+    let (st, second) = post(
+        &rig,
+        "/v1/responses",
+        json!({"model": "agent/weather-bot",
+               "input": [{"type": "function_call_output", "call_id": call_id, "output": "-3"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{second}");
+    let (st, got) = rig
+        .s
+        .call(
+            Method::GET,
+            &format!("/v1/responses/{}", second["id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["output"][0]["content"][0]["text"], "Cold in Oslo.");
+    for unknown in [
+        path,
+        "/v1/responses/resp_nope_nope".to_owned(),
+        "/v1/responses/nope".to_owned(),
+    ] {
+        let (st, e) = rig.s.call(Method::GET, &unknown, None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{unknown}: {e}");
+        assert_eq!(e["error"]["param"], "response_id", "{e}");
+        assert!(e["error"]["type"].is_string(), "{e}");
+    }
+    rig.s.stop().await;
+}
+
+#[tokio::test]
+async fn an_end_user_retrieves_its_own_responses_only() {
+    use crate::scopes::{user_token, SECRET};
+    let rig = Rig::start_with(
+        Backend::Sqlite,
+        baton_e2e::Options::default().env("BATON_JWT_SECRET", SECRET),
+    )
+    .await;
+    weather_agent(&rig, "weather-bot").await;
+    let (alice, bob) = (user_token("alice", None), user_token("bob", None));
+    rig.openai.push(Turn::text("Hi Alice."));
+    let (st, made) = rig
+        .s
+        .call_as(
+            Some(&alice),
+            Method::POST,
+            "/v1/responses",
+            Some(json!({"model": "agent/weather-bot", "input": "Hi"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{made}");
+    let path = format!("/v1/responses/{}", made["id"].as_str().unwrap());
+    let (st, got) = rig.s.call_as(Some(&alice), Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::OK, "{got}");
+    assert_eq!(got["output"][0]["content"][0]["text"], "Hi Alice.");
+    let (st, e) = rig.s.call_as(Some(&bob), Method::GET, &path, None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{e}");
+    rig.s.stop().await;
+}

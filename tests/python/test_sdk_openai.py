@@ -160,3 +160,69 @@ def test_unknown_model_is_not_found(client):
     assert "agent/no-such-agent" in err.value.body["message"]
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model="gpt-4o", input="x")
+
+
+LOOKUP = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+
+
+def offered(fake_openai, back: int = 1) -> list[str]:
+    return [t["function"]["name"] for t in fake_openai.requests()[-back].get("tools", [])]
+
+
+def test_chat_request_function_tools_come_back_as_tool_calls(client, agent, fake_openai):
+    model, tool = agent
+    tools = [{"type": "function", "function": {"name": "lookup_order", "description": "Order status",
+                                                "parameters": LOOKUP}}]
+    fake_openai.push({"tool_calls": [{"name": "lookup_order", "arguments": {"id": "A1"}}]})
+    messages = [{"role": "user", "content": "Where is order A1?"}]
+    first = client.chat.completions.create(model=model, messages=messages, tools=tools, tool_choice="required")
+    assert first.choices[0].finish_reason == "tool_calls"
+    call = first.choices[0].message.tool_calls[0]
+    assert call.function.name == "lookup_order"
+    assert json.loads(call.function.arguments) == {"id": "A1"}
+    assert "lookup_order" in offered(fake_openai) and tool in offered(fake_openai)
+    assert fake_openai.requests()[-1]["tool_choice"] == "required"
+
+    fake_openai.push({"text": "A1 has shipped."})
+    messages += [first.choices[0].message.model_dump(exclude_none=True),
+                 {"role": "tool", "tool_call_id": call.id, "content": json.dumps({"status": "shipped"})}]
+    second = client.chat.completions.create(model=model, messages=messages, tools=tools)
+    assert second.choices[0].message.content == "A1 has shipped."
+    assert "shipped" in json.dumps(fake_openai.requests()[-1])
+
+
+def test_chat_request_function_tools_stream_their_calls(client, agent, fake_openai):
+    model, _ = agent
+    tools = [{"type": "function", "function": {"name": "lookup_order", "parameters": LOOKUP}}]
+    fake_openai.push({"tool_calls": [{"name": "lookup_order", "arguments": {"id": "C3"}}]})
+    chunks = list(client.chat.completions.create(
+        model=model, stream=True, tools=tools, messages=[{"role": "user", "content": "Order C3?"}]))
+    calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+    assert [c.function.name for c in calls] == ["lookup_order"]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
+
+
+def test_responses_request_function_tools_and_retrieve(client, agent, fake_openai):
+    model, _ = agent
+    tools = [{"type": "function", "name": "lookup_order", "description": "Order status", "parameters": LOOKUP,
+              "strict": False}]
+    fake_openai.push({"tool_calls": [{"name": "lookup_order", "arguments": {"id": "B2"}}]})
+    first = client.responses.create(model=model, input="Where is order B2?", tools=tools,
+                                    tool_choice={"type": "function", "name": "lookup_order"})
+    calls = [i for i in first.output if i.type == "function_call"]
+    assert [c.name for c in calls] == ["lookup_order"]
+    assert json.loads(calls[0].arguments) == {"id": "B2"}
+    assert [t.name for t in first.tools] == ["lookup_order"]
+
+    got = client.responses.retrieve(first.id)
+    assert got.id == first.id and got.status == "completed"
+    assert [i.type for i in got.output] == [i.type for i in first.output]
+
+    fake_openai.push({"text": "B2 is on its way."})
+    second = client.responses.create(model=model, previous_response_id=first.id, tools=tools, input=[
+        {"type": "function_call_output", "call_id": calls[0].call_id, "output": "on its way"}])
+    assert second.output_text == "B2 is on its way."
+    assert client.responses.retrieve(second.id).output_text == "B2 is on its way."
+    with pytest.raises(openai.NotFoundError) as err:
+        client.responses.retrieve("resp_nope_nope")
+    assert err.value.status_code == 404

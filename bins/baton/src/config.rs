@@ -49,7 +49,8 @@ pub struct ServerFileConfig {
     pub header_read_timeout_s: Option<f64>,
     /// Most connections open at once (default 10000); more are answered 503 and closed.
     pub max_connections: Option<usize>,
-    /// Origins browsers may call the API from (`https://app.example.com`; default none).
+    /// Origins browsers may call the API from (`https://app.example.com`; default none); `/mcp`
+    /// refuses a browser from any other origin (403).
     #[serde(default)]
     pub cors_allowed_origins: Vec<String>,
     /// Seconds a stopping server (SIGTERM) takes at most to hand its runs over and end its

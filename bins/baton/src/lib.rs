@@ -252,7 +252,8 @@ impl Server {
         };
         let mut state = AppState::new(store, cipher, engine)
             .with_a2a_default_agent(config.server.a2a_default_agent.clone())
-            .with_push(push_sender(&config));
+            .with_push(push_sender(&config))
+            .with_allowed_origins(config.server.cors_allowed_origins.clone());
         if let Some(jwt) = &config.jwt {
             state = state.with_jwt(jwt_settings(jwt)?);
         }

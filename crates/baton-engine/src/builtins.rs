@@ -214,6 +214,7 @@ impl ToolHandler for CallSubAgent {
                 chain,
                 trace: ctx.trace.clone(),
             }),
+            turn_tools: Default::default(),
         };
         let prepared = engine.prepare(request).await.map_err(service_failure)?;
         let child_id = prepared.task.id.clone();

@@ -154,6 +154,9 @@ impl Engine {
             parts: req.parts.clone(),
         };
         machine::admit::check_message(&message)?;
+        req.turn_tools
+            .check()
+            .map_err(|(field, why)| crate::invalid(&format!("turn_tools.{field}"), why))?;
         let busy = !task.state.is_inactive();
         let interrupts = (busy && req.multitask == MultitaskStrategy::Interrupt)
             .then(|| data.response_id.clone());
@@ -167,6 +170,7 @@ impl Engine {
                 &req.variables,
                 self.inner.cipher.as_ref(),
             ),
+            turn_tools: req.turn_tools.clone(),
         };
         let receipt = QueuedMessage {
             message_id: queued.message.message_id.clone(),

@@ -58,12 +58,17 @@ impl Engine {
             parts: req.parts.clone(),
         };
         machine::admit::check_request(&message, &req.reviews, req.task_id.is_some())?;
+        req.turn_tools
+            .check()
+            .map_err(|(field, why)| crate::invalid(&format!("turn_tools.{field}"), why))?;
         let now = now_ms();
         let now_text = baton_core::id::now_rfc3339();
         let (mut task, mut data, spec) = match &req.task_id {
             Some(task_id) => self.continued(req, task_id, &message).await?,
             None => self.started(req, &message, &now_text).await?,
         };
+        // A turn's own tools are its request's: an earlier turn's are not offered again.
+        data.turn_tools = req.turn_tools.clone();
         // Held by this process unless it runs in the background; if the process dies, the
         // lease expires and a worker resumes the run.
         let holder = (!req.background).then(|| {

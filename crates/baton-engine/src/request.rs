@@ -58,6 +58,8 @@ pub struct RunRequest {
     pub reviews: Vec<ToolReview>,
     /// For a sub-agent's task: its parent and the chain of agents above.
     pub lineage: Option<builtins::Lineage>,
+    /// Tools the caller offers for this turn besides the agent's.
+    pub turn_tools: crate::state::TurnTools,
 }
 
 /// A reviewer's decision on one call the task waits on.

@@ -222,13 +222,23 @@ impl Runner {
             system: (!system.is_empty()).then_some(system),
             messages: conversation::chat_messages(history),
             tools: self.tools.definitions.clone(),
-            parameters: Default::default(),
+            parameters: self.turn_parameters(),
             output_schema: self.spec.output_schema.as_ref().map(|schema| OutputSchema {
                 name: "output".into(),
                 schema: schema.clone(),
                 strict: false,
             }),
         })
+    }
+
+    /// The model parameters the turn's request sets: its tool choice, on the turn's first call
+    /// only (a forced call answered by a server-side tool must not be forced again).
+    fn turn_parameters(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut parameters = serde_json::Map::new();
+        if let (Some(choice), 0) = (&self.data.turn_tools.choice, self.data.iterations) {
+            parameters.insert("tool_choice".into(), choice.clone());
+        }
+        parameters
     }
 
     async fn call_model(&mut self) -> Result<Input, EngineError> {

@@ -190,6 +190,7 @@ impl Engine {
             metadata,
             reviews: Vec::new(),
             lineage: None,
+            turn_tools: Default::default(),
         })
     }
 

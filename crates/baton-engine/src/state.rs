@@ -1,7 +1,7 @@
 //! The checkpoint document of a task: everything needed to resume it after any step.
 
 use baton_core::message::{Message, Part, Role};
-use baton_core::model::ToolCall;
+use baton_core::model::{ToolCall, ToolDefinition};
 use baton_core::usage::Usage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -41,6 +41,97 @@ pub struct ModelAttempt {
     pub started_ms: i64,
 }
 
+/// What a caller offers the model for one turn besides the agent's tools: its own function
+/// tools (client-side: the turn pauses in `input-required` for their results, as for the
+/// agent's `function` tools) and how the model must use tools.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnTools {
+    /// The functions; one named like a tool of the agent is not offered (the agent's wins).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<ToolDefinition>,
+    /// How the turn's first model call uses tools: `"auto"`, `"none"`, `"required"`, or
+    /// `{"function": {"name": …}}` naming one of `functions`. Later calls of the turn choose
+    /// freely, so a forced call cannot repeat without end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<Value>,
+}
+
+impl TurnTools {
+    /// Whether the turn adds nothing to the agent's tools.
+    pub fn is_empty(&self) -> bool {
+        self.functions.is_empty() && self.choice.is_none()
+    }
+
+    /// Checks the functions and the choice; the error names the field at fault
+    /// (`functions[1].name`, `choice`) and says why.
+    pub fn check(&self) -> Result<(), (String, String)> {
+        for (i, function) in self.functions.iter().enumerate() {
+            check_function(function)
+                .map_err(|(field, why)| (format!("functions[{i}].{field}"), why))?;
+            if self.functions[..i].iter().any(|f| f.name == function.name) {
+                return Err((
+                    format!("functions[{i}].name"),
+                    format!("`{}` is offered twice", function.name),
+                ));
+            }
+        }
+        let Some(choice) = &self.choice else {
+            return Ok(());
+        };
+        match choice {
+            Value::String(mode) if matches!(mode.as_str(), "auto" | "none" | "required") => Ok(()),
+            Value::Object(named) => {
+                let name = named
+                    .get("function")
+                    .and_then(|f| f.get("name"))
+                    .and_then(Value::as_str);
+                match name {
+                    Some(name) if self.functions.iter().any(|f| f.name == name) => Ok(()),
+                    Some(name) => Err((
+                        "choice".into(),
+                        format!("`{name}` is not one of the functions offered"),
+                    )),
+                    None => Err((
+                        "choice".into(),
+                        "name a function as {\"function\": {\"name\": …}}".into(),
+                    )),
+                }
+            }
+            _ => Err((
+                "choice".into(),
+                "must be \"auto\", \"none\", \"required\" or a named function".into(),
+            )),
+        }
+    }
+}
+
+/// Checks a function a caller offers: a name models accept (`^[a-zA-Z0-9_-]{1,64}$`) and
+/// parameters that are a JSON schema of an object. The error names `name` or `parameters`.
+pub fn check_function(function: &ToolDefinition) -> Result<(), (&'static str, String)> {
+    let name = &function.name;
+    let name_ok = (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !name_ok {
+        return Err((
+            "name",
+            format!("`{name}` is not a function name: 1 to 64 letters, digits, `_` or `-`"),
+        ));
+    }
+    let parameters = &function.parameters;
+    if parameters.get("type").and_then(Value::as_str) != Some("object") {
+        return Err((
+            "parameters",
+            "must be the JSON schema of an object (`\"type\": \"object\"`)".into(),
+        ));
+    }
+    if let Err(e) = jsonschema::validator_for(parameters) {
+        return Err(("parameters", format!("not a valid JSON schema: {e}")));
+    }
+    Ok(())
+}
+
 /// A user message that arrived while the task was running, waiting for its turn.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueuedTurn {
@@ -57,6 +148,9 @@ pub struct QueuedTurn {
     /// The request's variables (secrets sealed), laid over the task's when its turn starts.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub variables: Map<String, Value>,
+    /// The request's own tools for its turn.
+    #[serde(default, skip_serializing_if = "TurnTools::is_empty")]
+    pub turn_tools: TurnTools,
 }
 
 /// Why a turn ended, as the wire reports it.
@@ -158,6 +252,9 @@ pub struct TaskData {
     /// The model call that follows this checkpoint, if one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_call: Option<ModelAttempt>,
+    /// The current turn's own tools, from its request.
+    #[serde(default, skip_serializing_if = "TurnTools::is_empty")]
+    pub turn_tools: TurnTools,
     /// Messages waiting for the running turn (or a pause) to end, in arrival order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queued: Vec<QueuedTurn>,
@@ -219,5 +316,73 @@ impl TaskData {
     pub fn turn_output(&self) -> &[Message] {
         let start = (self.turn_start + 1).min(self.history.len());
         &self.history[start..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn function(name: &str, parameters: Value) -> ToolDefinition {
+        ToolDefinition {
+            name: name.into(),
+            description: String::new(),
+            parameters,
+        }
+    }
+
+    #[test]
+    fn turn_tools_name_the_field_at_fault() {
+        let object = json!({"type": "object", "properties": {}});
+        let tools =
+            |functions: Vec<ToolDefinition>, choice: Option<Value>| TurnTools { functions, choice };
+        let field = |t: TurnTools| t.check().unwrap_err().0;
+        assert!(tools(vec![function("lookup_order", object.clone())], None)
+            .check()
+            .is_ok());
+        for choice in [json!("auto"), json!("none"), json!("required")] {
+            assert!(tools(Vec::new(), Some(choice)).check().is_ok());
+        }
+        assert!(tools(
+            vec![function("f", object.clone())],
+            Some(json!({"function": {"name": "f"}}))
+        )
+        .check()
+        .is_ok());
+        assert_eq!(
+            field(tools(vec![function("a b", object.clone())], None)),
+            "functions[0].name"
+        );
+        assert_eq!(
+            field(tools(vec![function(&"x".repeat(65), object.clone())], None)),
+            "functions[0].name"
+        );
+        assert_eq!(
+            field(tools(
+                vec![function("f", object.clone()), function("f", object.clone())],
+                None
+            )),
+            "functions[1].name"
+        );
+        assert_eq!(
+            field(tools(vec![function("f", json!({"type": "string"}))], None)),
+            "functions[0].parameters"
+        );
+        assert_eq!(
+            field(tools(
+                vec![function("f", json!({"type": "object", "properties": 3}))],
+                None
+            )),
+            "functions[0].parameters"
+        );
+        assert_eq!(
+            field(tools(
+                vec![function("f", object)],
+                Some(json!({"function": {"name": "g"}}))
+            )),
+            "choice"
+        );
+        assert_eq!(field(tools(Vec::new(), Some(json!("always")))), "choice");
     }
 }

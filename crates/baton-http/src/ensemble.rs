@@ -199,6 +199,7 @@ pub(crate) async fn invoke(
         message_id: None,
         reviews: Vec::new(),
         lineage: None,
+        turn_tools: Default::default(),
         task_id: None,
         background: false,
         stream: false,

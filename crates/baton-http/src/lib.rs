@@ -75,6 +75,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
+        ))
+        // Before authentication: a browser from a foreign origin is refused whatever it sends.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mcp::check_origin,
         ));
     Router::new()
         .route("/healthz", get(healthz))

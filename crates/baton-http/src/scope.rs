@@ -120,7 +120,10 @@ fn required(method: &Method, path: &str) -> Scope {
         || section("/api/llm")
         || section("/api/threads")
         || path == "/mcp"
-        || matches!(path, "/v1/chat/completions" | "/v1/responses")
+        || matches!(
+            path,
+            "/v1/chat/completions" | "/v1/responses" | "/v1/responses/{response_id}"
+        )
     {
         Scope::AgentsRun
     } else if read
@@ -147,22 +150,29 @@ fn required(method: &Method, path: &str) -> Scope {
     }
 }
 
+/// Whether `caller` may call the route `method path` (a route template such as
+/// `/v2/agents/{agent_key}`); the 403 naming the missing scope otherwise. Other surfaces that
+/// show what a route shows (the MCP server's tool list) ask this too.
+pub(crate) fn permits(
+    caller: Option<&Caller>,
+    method: &Method,
+    path: &str,
+) -> Result<(), ApiError> {
+    let needed = required(method, path);
+    if caller.is_some_and(|c| c.scopes.has(needed)) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "this credential lacks the `{}` scope needed for {method} {path}",
+        needed.name(),
+    )))
+}
+
 /// Refuses a request whose caller lacks the scope its route needs (403 naming the scope).
 pub async fn require_scope(req: Request, next: Next) -> Result<Response, ApiError> {
     let path = req.extensions().get::<MatchedPath>().cloned(); // a shared string: no copy
     let path = path.as_ref().map_or("", MatchedPath::as_str);
-    let needed = required(req.method(), path);
-    let granted = req
-        .extensions()
-        .get::<Caller>()
-        .is_some_and(|c| c.scopes.has(needed));
-    if !granted {
-        return Err(ApiError::forbidden(format!(
-            "this credential lacks the `{}` scope needed for {} {path}",
-            needed.name(),
-            req.method()
-        )));
-    }
+    permits(req.extensions().get::<Caller>(), req.method(), path)?;
     Ok(next.run(req).await)
 }
 
@@ -188,6 +198,7 @@ mod tests {
             (Method::GET, "/mcp", Scope::AgentsRun),
             (Method::POST, "/v1/chat/completions", Scope::AgentsRun),
             (Method::POST, "/v1/responses", Scope::AgentsRun),
+            (Method::GET, "/v1/responses/{response_id}", Scope::AgentsRun),
             (Method::GET, "/v1/models", Scope::Read),
             (Method::GET, "/v2/agents", Scope::Read),
             (Method::POST, "/v2/agents", Scope::AgentsWrite),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub a2a_default_agent: Option<String>,
     /// Sends A2A push notifications; none turns them off.
     pub push: Option<crate::a2a::push::PushSender>,
+    /// The browser origins the server's CORS setting lists (`https://app.example.com`).
+    pub allowed_origins: Arc<[String]>,
 }
 
 impl AppState {
@@ -31,6 +33,7 @@ impl AppState {
             jwt: None,
             a2a_default_agent: None,
             push: None,
+            allowed_origins: Arc::from(Vec::new()),
         }
     }
 
@@ -49,6 +52,12 @@ impl AppState {
     /// The same state, sending A2A push notifications with `sender`.
     pub fn with_push(mut self, sender: crate::a2a::push::PushSender) -> Self {
         self.push = Some(sender);
+        self
+    }
+
+    /// The same state, knowing the browser origins CORS lets in (`/mcp` refuses others).
+    pub fn with_allowed_origins(mut self, origins: Vec<String>) -> Self {
+        self.allowed_origins = Arc::from(origins);
         self
     }
 }

@@ -248,6 +248,7 @@ impl Engine {
             metadata: Map::new(),
             reviews: input.reviews,
             lineage: None,
+            turn_tools: Default::default(),
         })
         .await
     }

@@ -46,6 +46,7 @@ pub fn begin_queued(data: &mut TaskData, ctx: &Context<'_>) -> Vec<Effect> {
     data.span_id = crate::random_hex(8);
     data.turn_started_ms = ctx.now_ms;
     data.streaming = next.streaming;
+    data.turn_tools = next.turn_tools;
     data.announced_turn = data.response_id.clone();
     data.model_call = None;
     vec![

@@ -36,6 +36,16 @@ pub(super) async fn toolset(
     )
     .await?;
     attach_builtins(&mut tools, inner, task, data, spec, ledger, calls_made);
+    // After the agent's own: a caller's function cannot stand in for one of them.
+    for function in &data.turn_tools.functions {
+        tools.add(
+            function.clone(),
+            Side::Client,
+            function.name.clone(),
+            false,
+            false,
+        );
+    }
     Ok(tools)
 }
 

@@ -10,9 +10,11 @@ mod call;
 pub(crate) mod dto;
 
 use crate::auth::Caller;
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, Method};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use baton_core::agent::AgentRecord;
 use baton_core::store::PageRequest;
@@ -42,7 +44,8 @@ static SERVICE: LazyLock<StreamableHttpService<AgentTools, NeverSessionManager>>
             .with_legacy_session_mode(false)
             // A plain JSON answer unless a run sends progress before its result.
             .with_json_response(true)
-            // Every request carries an API key, which a rebinding page cannot send: the
+            // Every request carries an API key, which a rebinding page cannot send, and a
+            // browser's Origin is checked against the CORS origins ([`check_origin`]): the
             // loopback-only Host check would only refuse deployments behind their own names.
             .disable_allowed_hosts();
         StreamableHttpService::new(
@@ -69,6 +72,8 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
 /// there is no session and no server-initiated stream. Refusals of the transport itself (no
 /// `Accept` of both media types, an unsupported `MCP-Protocol-Version`, a body that is no
 /// JSON-RPC message) are 4xx answers of the MCP transport, as its specification describes.
+/// `tools/list` needs the `read` scope, as `GET /v2/agents` does; a browser request whose
+/// `Origin` is not one of the server's CORS origins is refused (403) before anything else.
 #[utoipa::path(post, path = "/mcp", operation_id = "mcp_post", tag = "mcp",
     request_body = McpJsonRpcRequest,
     responses(
@@ -77,10 +82,39 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
             content((McpJsonRpcMessage = "application/json"), (McpJsonRpcMessage = "text/event-stream"))),
         (status = 202, description = "A notification or response was accepted (no body)"),
         (status = 401, description = "No API key, or not a valid one", body = ErrorBody),
-        (status = 403, description = "The credential may not run agents", body = ErrorBody)))]
+        (status = 403, description = "The credential may not run agents, or a browser's `Origin` is not one \
+            of the server's CORS origins (checked before the credential)", body = ErrorBody)))]
 pub(crate) async fn transport(State(state): State<AppState>, mut req: Request) -> Response {
     req.extensions_mut().insert(state);
     SERVICE.handle(req).await.into_response()
+}
+
+/// Refuses a browser's request to `/mcp` from an origin the CORS setting does not list (403),
+/// before authentication, as the transport's specification asks against DNS rebinding: a page
+/// that rebinds its own name to this server sends its own origin. The server's own name is no
+/// exception for that reason. Requests without `Origin` (programs, not browsers) pass.
+pub(crate) async fn check_origin(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let is_mcp = req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|p| p.as_str() == "/mcp");
+    if let (true, Some(origin)) = (is_mcp, req.headers().get(header::ORIGIN)) {
+        let listed = origin
+            .to_str()
+            .is_ok_and(|o| state.allowed_origins.iter().any(|a| a == o));
+        if !listed {
+            return Err(ApiError::forbidden(format!(
+                "origin `{}` may not call /mcp: browsers may call it only from the origins \
+                 listed in server.cors_allowed_origins",
+                String::from_utf8_lossy(origin.as_bytes())
+            )));
+        }
+    }
+    Ok(next.run(req).await)
 }
 
 /// The MCP server: one tool per agent of the caller's project.
@@ -171,6 +205,11 @@ impl ServerHandler for AgentTools {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let (state, caller) = request_scope(&context)?;
+        // The tools are the agents `GET /v2/agents` lists: a caller that may not list them
+        // there (an end user's token without `read`) may not here either.
+        crate::scope::permits(Some(&caller), &Method::GET, "/v2/agents").map_err(|e| {
+            ErrorData::invalid_request(e.message, Some(json!({"status": 403, "code": e.code})))
+        })?;
         let page = PageRequest {
             limit: Some(TOOLS_PAGE),
             starting_after: request.and_then(|r| r.cursor),

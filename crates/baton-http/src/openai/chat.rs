@@ -48,12 +48,14 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<OpenAiChatRequest>,
 ) -> Result<Response, ApiError> {
     let input = chat_input(&body.messages)?;
+    let turn_tools = super::turn_tools(body.tools.as_deref(), body.tool_choice.as_ref())?;
     let agent = super::resolve_model(&state, &caller, &body.model).await?;
     let streaming = body.stream.unwrap_or(false);
     let options = RunOptions {
         stream: streaming,
         user: body.user,
         metadata: body.metadata,
+        turn_tools,
     };
     let request = run_request(&state, &caller, agent, input, options).await?;
     if streaming {

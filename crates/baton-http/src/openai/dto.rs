@@ -23,10 +23,15 @@ pub struct OpenAiChatRequest {
     /// Stream options: `include_usage` adds a last chunk with the usage.
     #[serde(default)]
     pub stream_options: Option<OpenAiStreamOptions>,
-    /// Accepted for compatibility; the model is offered the agent's own tools (declare client
-    /// function tools on the agent).
+    /// Function tools the caller runs, offered to the model besides the agent's own tools
+    /// (the agent's win a name both use); a call of one ends the turn with `tool_calls`, and
+    /// `tool` messages answer it in the next request.
     #[serde(default)]
     pub tools: Option<Vec<OpenAiToolDefinition>>,
+    /// `"auto"`, `"none"`, `"required"`, or `{"type": "function", "function": {"name"}}`
+    /// naming one of `tools`; it applies to the turn's first model call.
+    #[serde(default)]
+    pub tool_choice: Option<Value>,
     /// The end user the run acts for (its identity id).
     #[serde(default)]
     pub user: Option<String>,
@@ -44,17 +49,24 @@ pub struct OpenAiStreamOptions {
 }
 
 /// A tool definition a request carries (OpenAI's shape; only `function` tools).
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, ToSchema)]
 pub struct OpenAiToolDefinition {
     /// `function`.
     #[serde(rename = "type")]
     pub kind: String,
-    /// The function (chat completions; the Responses API puts `name` at the top).
-    #[serde(default)]
+    /// The function: `name`, `description`, `parameters` (chat completions; the Responses
+    /// API puts them at the top).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<Map<String, Value>>,
     /// The function's name (Responses API).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// What the function does (Responses API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The JSON schema of its arguments, an object (Responses API; none: no arguments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
 }
 
 /// Who wrote a chat message.
@@ -327,9 +339,15 @@ pub struct OpenAiResponseRequest {
     /// Answer with the typed event stream (`response.created`, …, `response.completed`).
     #[serde(default)]
     pub stream: Option<bool>,
-    /// Accepted for compatibility; the model is offered the agent's own tools.
+    /// Function tools the caller runs, offered to the model besides the agent's own tools
+    /// (the agent's win a name both use); a call of one ends the response with a
+    /// `function_call` item, which a `function_call_output` item answers in the next request.
     #[serde(default)]
     pub tools: Option<Vec<OpenAiToolDefinition>>,
+    /// `"auto"`, `"none"`, `"required"`, or `{"type": "function", "name"}` naming one of
+    /// `tools`; it applies to the turn's first model call.
+    #[serde(default)]
+    pub tool_choice: Option<Value>,
     /// The end user the run acts for (its identity id).
     #[serde(default)]
     pub user: Option<String>,
@@ -431,11 +449,10 @@ pub struct OpenAiResponse {
     pub metadata: Map<String, Value>,
     /// Always true.
     pub parallel_tool_calls: bool,
-    /// Always `auto`.
-    pub tool_choice: String,
-    /// Always empty: the agent's tools are its own.
-    #[schema(value_type = Vec<Object>)]
-    pub tools: Vec<Value>,
+    /// The request's `tool_choice` (`auto` when it set none).
+    pub tool_choice: Value,
+    /// The request's function tools (the agent's own are not listed).
+    pub tools: Vec<OpenAiToolDefinition>,
 }
 
 /// Tokens of a response.

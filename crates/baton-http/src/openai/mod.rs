@@ -1,6 +1,7 @@
 //! OpenAI-compatible endpoints, so OpenAI's SDKs run Baton agents: `POST /v1/chat/completions`
-//! ([`chat`]), `POST /v1/responses` ([`response_api`]) and `GET /v1/models`. `model` names an
-//! agent: `agent/<key>` (the live version) or `agent/<key>@<version>`.
+//! ([`chat`]), `POST /v1/responses` and `GET /v1/responses/{id}` ([`response_api`]) and
+//! `GET /v1/models`. `model` names an agent: `agent/<key>` (the live version) or
+//! `agent/<key>@<version>`.
 //!
 //! A request is one turn of a Baton task, run by the engine as `/v2/agents/{key}/responses`
 //! runs it. How the task travels, without state of this adapter's own:
@@ -8,6 +9,11 @@
 //!   `function_call_output` items (Responses) answering it continue that task;
 //! - a response's id is `resp_<task id>_<response id>`: `previous_response_id` continues it;
 //! - a chat completion's id is `chatcmpl-<response id>`.
+//!
+//! A request's `tools` (function tools only) are offered to the model for its turn besides
+//! the agent's own (which win a name both use): they are client-side, so a call of one ends
+//! the turn as `tool_calls` / `function_call` items, answered as above. `tool_choice` applies
+//! to the turn's first model call. `GET /v1/responses/{id}` shows a task's latest turn.
 //!
 //! Anything else starts a new task. Its input is the last `user` message; the request's
 //! `system`/`developer` messages (and Responses' `instructions`) and the earlier messages of
@@ -28,9 +34,11 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::{Extension, Json};
 use baton_core::agent::{AgentRecord, AgentRef};
 use baton_core::message::{Part, Role};
+use baton_core::model::ToolDefinition;
 use baton_core::store::{PageRequest, TaskRecord};
 use baton_engine::follow::StreamItem;
 use baton_engine::machine::RunEvent;
+use baton_engine::state::{check_function, TurnTools};
 use baton_engine::{Admission, Engine, EngineError, RunRequest};
 use dto::{OpenAiListObject, OpenAiModel, OpenAiModelList, OpenAiModelObject};
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -90,6 +98,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(models))
         .routes(routes!(chat::create))
         .routes(routes!(response_api::create))
+        .routes(routes!(response_api::retrieve))
 }
 
 /// The prefix of a model naming an agent.
@@ -196,6 +205,23 @@ fn response_id_in(id: &str) -> Option<&str> {
     (!task.is_empty()).then_some(task)
 }
 
+/// The task `task_id` if this caller may see it (an end user sees only its own tasks:
+/// another user's is as unknown as a missing one).
+async fn visible_task(
+    state: &AppState,
+    caller: &Caller,
+    task_id: &str,
+) -> Result<Option<TaskRecord>, ApiError> {
+    let Some(task) = state.engine.task(&caller.project, task_id).await? else {
+        return Ok(None);
+    };
+    let visible = match caller.own_identity() {
+        None => true,
+        Some(own) => owned_by(&task, own)?,
+    };
+    Ok(visible.then_some(task))
+}
+
 /// A task of `agent` this caller may continue; `param` names the field that led to it.
 async fn continued_task(
     state: &AppState,
@@ -204,19 +230,11 @@ async fn continued_task(
     task_id: &str,
     param: &str,
 ) -> Result<TaskRecord, ApiError> {
-    let task = state
-        .engine
-        .task(&caller.project, task_id)
+    let task = visible_task(state, caller, task_id)
         .await?
         .filter(|t| t.agent_id == agent.id);
-    let visible = match (&task, caller.own_identity()) {
-        (Some(_), None) => true,
-        (Some(task), Some(own)) => owned_by(task, own)?,
-        (None, _) => false,
-    };
     match task {
-        Some(task) if visible => Ok(task),
-        // Another user's task is as unknown as a missing one.
+        Some(task) => Ok(task),
         _ => {
             let mut e = ApiError::not_found(format!(
                 "{param}: no task `{task_id}` of this agent (it comes from an answer of another agent, or of no one)"
@@ -242,6 +260,134 @@ struct RunOptions {
     stream: bool,
     user: Option<String>,
     metadata: Option<Map<String, Value>>,
+    turn_tools: TurnTools,
+}
+
+/// A request's `tools` and `tool_choice` as the turn's own tools. Both of OpenAI's shapes are
+/// read: chat's `{"type": "function", "function": {name, description, parameters}}` and the
+/// Responses API's `{"type": "function", name, description, parameters}`.
+fn turn_tools(
+    tools: Option<&[dto::OpenAiToolDefinition]>,
+    choice: Option<&Value>,
+) -> Result<TurnTools, ApiError> {
+    let mut functions = Vec::new();
+    for (i, tool) in tools.unwrap_or_default().iter().enumerate() {
+        if tool.kind != "function" {
+            return Err(ApiError::invalid(
+                format!("tools[{i}].type"),
+                format!(
+                    "`{}` tools are not offered here: only `function` tools, which the caller runs (the agent's own tools run on the server)",
+                    tool.kind
+                ),
+            ));
+        }
+        let (prefix, name, description, parameters) = match &tool.function {
+            Some(function) => (
+                format!("tools[{i}].function."),
+                function.get("name").cloned(),
+                function.get("description").cloned(),
+                function.get("parameters").cloned(),
+            ),
+            None => (
+                format!("tools[{i}]."),
+                tool.name.clone().map(Value::String),
+                tool.description.clone().map(Value::String),
+                tool.parameters.clone(),
+            ),
+        };
+        let Some(Value::String(name)) = name else {
+            return Err(ApiError::invalid(
+                format!("{prefix}name"),
+                "a function tool needs its name (a string)",
+            ));
+        };
+        let description = match description {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(text)) => text,
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    format!("{prefix}description"),
+                    "must be a string",
+                ))
+            }
+        };
+        let parameters = match parameters {
+            None | Some(Value::Null) => json!({"type": "object", "properties": {}}),
+            Some(schema) => schema,
+        };
+        let function = ToolDefinition {
+            name,
+            description,
+            parameters,
+        };
+        if let Err((field, why)) = check_function(&function) {
+            return Err(ApiError::invalid(format!("{prefix}{field}"), why));
+        }
+        if functions
+            .iter()
+            .any(|f: &ToolDefinition| f.name == function.name)
+        {
+            return Err(ApiError::invalid(
+                format!("{prefix}name"),
+                format!("`{}` is offered twice", function.name),
+            ));
+        }
+        functions.push(function);
+    }
+    let choice = match choice {
+        None | Some(Value::Null) => None,
+        Some(Value::String(mode)) => Some(Value::String(mode.clone())),
+        Some(Value::Object(named)) if named.get("type") == Some(&json!("function")) => {
+            // Chat names it under `function`, the Responses API at the top.
+            let name = named
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .or_else(|| named.get("name"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            Some(json!({"function": {"name": name}}))
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "tool_choice",
+                "must be \"auto\", \"none\", \"required\" or a named function tool",
+            ))
+        }
+    };
+    let tools = TurnTools { functions, choice };
+    if let Err((_, why)) = tools.check() {
+        // The functions passed above: only the choice is left to be wrong.
+        return Err(ApiError::invalid("tool_choice", why));
+    }
+    Ok(tools)
+}
+
+/// A turn's own tools as a response shows them: the tools and the tool choice.
+fn shown_tools(tools: &TurnTools) -> (Vec<dto::OpenAiToolDefinition>, Value) {
+    let definitions = tools
+        .functions
+        .iter()
+        .map(|f| dto::OpenAiToolDefinition {
+            kind: "function".into(),
+            function: None,
+            name: Some(f.name.clone()),
+            description: Some(f.description.clone()),
+            parameters: Some(f.parameters.clone()),
+        })
+        .collect();
+    let choice = match &tools.choice {
+        None => json!("auto"),
+        Some(Value::Object(named)) => {
+            let name = named
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            json!({"type": "function", "name": name})
+        }
+        Some(mode) => mode.clone(),
+    };
+    (definitions, choice)
 }
 
 /// The engine's run request for a turn, after the same checks `/v2` makes.
@@ -291,6 +437,7 @@ async fn run_request(
         thread_id: None,
         memory_entity_id: None,
         metadata: options.metadata.unwrap_or_default(),
+        turn_tools: options.turn_tools,
     })
 }
 

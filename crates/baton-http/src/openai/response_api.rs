@@ -6,16 +6,16 @@ use super::dto::{
     OpenAiInputTokensDetails, OpenAiItemStatus, OpenAiOutputItem, OpenAiOutputItemType,
     OpenAiOutputText, OpenAiOutputTextType, OpenAiOutputTokensDetails, OpenAiResponse,
     OpenAiResponseError, OpenAiResponseEvent, OpenAiResponseInput, OpenAiResponseObject,
-    OpenAiResponseRequest, OpenAiResponseStatus, OpenAiResponseUsage,
+    OpenAiResponseRequest, OpenAiResponseStatus, OpenAiResponseUsage, OpenAiToolDefinition,
 };
 use super::{
     arguments_text, call_id_in, call_id_out, content_text, context_part, response_id_in,
-    response_id_out, run_request, run_streamed, run_to_end, tool_output, translated_stream,
-    RunOptions, TurnInput, TurnTranslator,
+    response_id_out, run_request, run_streamed, run_to_end, shown_tools, tool_output,
+    translated_stream, RunOptions, TurnInput, TurnTranslator,
 };
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Path};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, Sse};
@@ -50,17 +50,22 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<OpenAiResponseRequest>,
 ) -> Result<Response, ApiError> {
     let input = response_input(&body)?;
+    let turn_tools = super::turn_tools(body.tools.as_deref(), body.tool_choice.as_ref())?;
     let agent = super::resolve_model(&state, &caller, &body.model).await?;
     let streaming = body.stream.unwrap_or(false);
+    let (tools, tool_choice) = shown_tools(&turn_tools);
     let head = Head {
         model: body.model.clone(),
         previous: body.previous_response_id.clone(),
         metadata: body.metadata.clone().unwrap_or_default(),
+        tools,
+        tool_choice,
     };
     let options = RunOptions {
         stream: streaming,
         user: body.user,
         metadata: body.metadata,
+        turn_tools,
     };
     let request = run_request(&state, &caller, agent, input, options).await?;
     if streaming {
@@ -74,12 +79,58 @@ pub(crate) async fn create(
     Ok(Json(head.response(&task, &data, output, true)).into_response())
 }
 
+/// Retrieve a response: the latest turn of the task it names, as `POST /v1/responses`
+/// answered it (or answers it, while it runs: `in_progress` with the output so far). Only a
+/// task's latest turn is kept in this shape: an earlier response's id is unknown.
+#[utoipa::path(get, path = "/v1/responses/{response_id}", operation_id = "openai_responses_retrieve", tag = "openai",
+    params(("response_id" = String, Path, description = "The response's id (`resp_<task id>_<response id>`)")),
+    responses(
+        (status = 200, description = "The response", body = OpenAiResponse),
+        (status = 404, description = "No such response (or not the latest of its task, or of another end user)", body = ErrorBody)))]
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(response_id): Path<String>,
+) -> Result<Json<OpenAiResponse>, ApiError> {
+    let not_found = |why: &str| {
+        let mut e = ApiError::not_found(format!("No response with id `{response_id}`: {why}"));
+        e.param = Some("response_id".into());
+        e
+    };
+    let Some(task_id) = response_id_in(&response_id) else {
+        return Err(not_found("not the id of a response of this server"));
+    };
+    let Some(task) = super::visible_task(&state, &caller, task_id).await? else {
+        return Err(not_found("its task does not exist"));
+    };
+    let data = Engine::data(&task)?;
+    if response_id != response_id_out(&task.id, &data.response_id) {
+        return Err(not_found(
+            "it is an earlier turn of its task, and only the latest is kept",
+        ));
+    }
+    let (tools, tool_choice) = shown_tools(&data.turn_tools);
+    let head = Head {
+        model: format!("{}{}", super::AGENT_PREFIX, task.agent_key),
+        previous: None,
+        metadata: data.metadata.clone(),
+        tools,
+        tool_choice,
+    };
+    let ended = task.state.is_inactive();
+    let mut output = messages(&data);
+    output.extend(function_calls(&task, &data));
+    Ok(Json(head.response(&task, &data, output, ended)))
+}
+
 /// What a response repeats of its request.
 #[derive(Clone)]
 struct Head {
     model: String,
     previous: Option<String>,
     metadata: Map<String, Value>,
+    tools: Vec<OpenAiToolDefinition>,
+    tool_choice: Value,
 }
 
 impl Head {
@@ -138,8 +189,8 @@ impl Head {
             previous_response_id: self.previous.clone(),
             metadata: self.metadata.clone(),
             parallel_tool_calls: true,
-            tool_choice: "auto".into(),
-            tools: Vec::new(),
+            tool_choice: self.tool_choice.clone(),
+            tools: self.tools.clone(),
         }
     }
 }

@@ -201,6 +201,7 @@ async fn run_request(
         message_id: None,
         reviews: Vec::new(),
         lineage: None,
+        turn_tools: Default::default(),
         task_id: None,
         background: false,
         stream,

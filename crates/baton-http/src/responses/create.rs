@@ -50,6 +50,7 @@ pub(crate) async fn run_request(
         message_id: message.message_id,
         reviews,
         lineage: None,
+        turn_tools: Default::default(),
         task_id: body.task_id,
         multitask: body.multitask_strategy.into(),
         background: body.background,

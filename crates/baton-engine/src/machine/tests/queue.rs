@@ -55,6 +55,7 @@ fn queued(text_: &str, response: &str, interrupts: Option<&str>) -> QueuedTurn {
         interrupts: interrupts.map(str::to_owned),
         streaming: false,
         variables: Default::default(),
+        turn_tools: Default::default(),
     }
 }
 
