@@ -151,6 +151,33 @@ impl Subscription {
     }
 }
 
+/// What [`Subscription::try_recv`] found.
+pub enum Received {
+    /// An event.
+    Event(Arc<Event>),
+    /// Nothing yet.
+    Empty,
+    /// The channel is closed.
+    Closed,
+}
+
+impl Subscription {
+    /// The next event already sent, without waiting (skipping what a lagging listener missed).
+    pub fn try_recv(&mut self) -> Received {
+        let Some(receiver) = self.receiver.as_mut() else {
+            return Received::Closed;
+        };
+        loop {
+            match receiver.try_recv() {
+                Ok(event) => return Received::Event(event),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(broadcast::error::TryRecvError::Empty) => return Received::Empty,
+                Err(broadcast::error::TryRecvError::Closed) => return Received::Closed,
+            }
+        }
+    }
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut channels = lock(&self.channels);

@@ -5,7 +5,7 @@
 //! reconnect (to another server) for the rest.
 
 use crate::drain::StreamDrain;
-use crate::events::{Event, Subscription};
+use crate::events::{Event, Received, Subscription};
 use crate::machine::RunEvent;
 use crate::Engine;
 use baton_core::store::{EventWatch, Store, TaskEvent};
@@ -101,6 +101,7 @@ impl Engine {
             task_id: task_id.to_owned(),
             last: after,
             queue: VecDeque::new(),
+            deltas: VecDeque::new(),
             look: true,
             live_open: true,
             ended: false,
@@ -134,6 +135,8 @@ struct Follower {
     /// Seq of the last stored event queued.
     last: u64,
     queue: VecDeque<StreamItem>,
+    /// Live deltas received but not yet placed after the stored event they follow.
+    deltas: VecDeque<Arc<Event>>,
     /// Whether to read the store before waiting again.
     look: bool,
     live_open: bool,
@@ -190,12 +193,38 @@ impl Follower {
     /// A live delta, after the stored events it follows; a stale one is dropped (the part's
     /// `part.done` carries the whole text).
     async fn delta(&mut self, delta: Arc<Event>) {
-        if delta.seq > self.last {
-            self.read(delta.seq).await;
+        let seq = delta.seq;
+        self.deltas.push_back(delta);
+        if seq > self.last {
+            self.read(seq).await;
+        } else {
+            self.place_deltas();
         }
-        let in_turn = self.turn.as_ref().is_none_or(|t| t.begun);
-        if delta.seq == self.last && !self.ended && in_turn {
-            self.queue.push_back(StreamItem::Event(delta));
+    }
+
+    /// Takes the live deltas already sent, in the order they were sent.
+    fn take_live(&mut self) {
+        while self.live_open {
+            match self.live.try_recv() {
+                Received::Event(event) if !event.is_persisted() => self.deltas.push_back(event),
+                Received::Event(_) => {}
+                Received::Empty => break,
+                Received::Closed => self.live_open = false,
+            }
+        }
+    }
+
+    /// Queues the taken deltas that follow the last stored event queued; drops older ones
+    /// (their place has gone out) and keeps later ones for their event.
+    fn place_deltas(&mut self) {
+        while self.deltas.front().is_some_and(|d| d.seq <= self.last) {
+            let Some(delta) = self.deltas.pop_front() else {
+                break;
+            };
+            let in_turn = self.turn.as_ref().is_none_or(|t| t.begun);
+            if delta.seq == self.last && !self.ended && in_turn {
+                self.queue.push_back(StreamItem::Event(delta));
+            }
         }
     }
 
@@ -209,6 +238,11 @@ impl Follower {
                 return false;
             }
         };
+        // Every delta that follows one of these events was sent before the next event was
+        // stored, so before this read: taken now, each goes right after its event, however
+        // late this reader is.
+        self.take_live();
+        self.place_deltas();
         let mut any = false;
         for event in stored {
             if event.seq > upto {
@@ -217,14 +251,14 @@ impl Follower {
             }
             self.last = event.seq;
             let item = StreamItem::stored(event);
-            if !self.in_turn(&item) {
-                continue;
+            if self.in_turn(&item) {
+                // A turn's last event ends the stream unless later turns' events are stored
+                // after it; a followed turn's last event always does.
+                self.ended = item.is_terminal();
+                self.queue.push_back(item);
+                any = true;
             }
-            // A turn's last event ends the stream unless later turns' events are stored after
-            // it; a followed turn's last event always does.
-            self.ended = item.is_terminal();
-            self.queue.push_back(item);
-            any = true;
+            self.place_deltas();
             if self.ended && self.turn.is_some() {
                 break;
             }

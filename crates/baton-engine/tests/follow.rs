@@ -105,3 +105,23 @@ async fn a_follower_gets_stored_events_once_and_deltas_in_their_places() {
         .is_empty());
     assert_eq!(engine.live_streams(), 0, "followers leave nothing behind");
 }
+
+/// A reader that joined before the model streamed but is read only after the turn ended (a
+/// slow client, a loaded server) still gets the deltas, each in its place.
+#[tokio::test]
+async fn a_follower_read_after_the_turn_ended_still_gets_its_deltas() {
+    let engine = Engine::builder()
+        .provider(Streaming)
+        .store(MemoryStore::new())
+        .build()
+        .unwrap();
+    let project = ProjectId("p".into());
+    let agent = Agent::new("talker")
+        .model("slow/m")
+        .project(project.clone());
+    let run = engine.start(&agent, "count").await.unwrap();
+    let late = engine.follow(&project, &run.task_id, 0);
+    run.finish().await.unwrap();
+    let kinds: Vec<String> = collect(late).await.into_iter().map(|(_, k)| k).collect();
+    assert_eq!(kinds, ["started", "delta", "delta", "text", "done"]);
+}
