@@ -577,12 +577,25 @@ async fn a_preview_lists_the_next_firings_and_refuses_what_create_refuses() {
             "type",
         ),
         (json!({"type": "cron"}), "invalid_request", "expression"),
+        (
+            json!({"type": "interval", "expression": "@every 999999999999999999999999h"}),
+            "invalid_expression",
+            "expression",
+        ),
     ] {
         let (st, out) = preview(&rig, body.clone()).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {out}");
         assert_eq!(out["error"]["code"], code, "{body}: {out}");
         assert_eq!(out["error"]["param"], param, "{body}: {out}");
     }
+    // Firings of a very long interval past what a time can hold end the list, not the server.
+    let (st, out) = preview(
+        &rig,
+        json!({"type": "interval", "expression": "@every 1000000000000h"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    assert!(out["next_run_at"].as_array().unwrap().len() < 5, "{out}");
     let (st, _) = rig
         .s
         .call_as(
