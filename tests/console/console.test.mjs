@@ -190,7 +190,13 @@ test("a schedule's next firings are previewed before it is created, then it runs
 test("usage shows cost and tokens per day, agent and model", async () => {
   await page.goto(`${BATON_URL}/#/usage`);
   await page.getByText("Cost per day").waitFor();
-  await page.locator(".chart svg rect.bar").first().waitFor();
+  // A bar per day of the period (30 by default); only today's (or yesterday's, near midnight
+  // UTC) has the tokens of the runs above.
+  await page.waitForFunction(() => document.querySelectorAll(".chart svg rect.bar").length > 0);
+  const tokens = page.locator("figure").filter({ hasText: "Tokens per day" }).locator("rect.bar");
+  const heights = await tokens.evaluateAll((bars) => bars.map((b) => Number(b.getAttribute("height"))));
+  assert.equal(heights.length, 30);
+  assert.ok(heights.slice(-2).some((h) => h > 0) && heights.slice(0, -2).every((h) => h === 0), `bar heights ${heights}`);
   await page.locator("figure").filter({ hasText: "By agent" }).getByRole("cell", { name: "helper" }).waitFor();
   await page.locator("figure").filter({ hasText: "By model" }).getByRole("cell", { name: /gpt-4o-mini/ }).waitFor();
   await shot("usage");

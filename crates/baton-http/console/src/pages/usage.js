@@ -27,14 +27,25 @@ export function Usage() {
         <div><dt>Model calls</dt><dd>${fmtInt(r.total.count)}</dd></div>
       </dl>
       <div class="grid charts">
-        <${DayChart} title="Cost per day" rows=${r.data} value=${(d) => costOf(d)} format=${fmtCost} />
-        <${DayChart} title="Tokens per day" rows=${r.data} value=${(d) => d.total_tokens} format=${fmtInt} />
+        <${DayChart} title="Cost per day" rows=${everyDay(r.data, days)} value=${(d) => costOf(d)} format=${fmtCost} />
+        <${DayChart} title="Tokens per day" rows=${everyDay(r.data, days)} value=${(d) => d.total_tokens} format=${fmtInt} />
       </div>`}<//>
     <div class="grid charts">
       <${Loading} state=${byAgent}>${(r) => html`<${Bars} title="By agent" rows=${r.data} />`}<//>
       <${Loading} state=${byModel}>${(r) => html`<${Bars} title="By model" rows=${r.data} />`}<//>
     </div>
   <//>`;
+}
+
+/** One row per UTC day of the period, oldest first; days without usage count zero. */
+function everyDay(rows, days) {
+  const byDay = new Map(rows.map((r) => [String(r.key).slice(0, 10), r]));
+  const out = [];
+  for (let i = days - 1; i >= 0; i--) {
+    const key = new Date(Date.now() - i * DAY).toISOString().slice(0, 10);
+    out.push(byDay.get(key) || { key, cost: 0, total_tokens: 0 });
+  }
+  return out;
 }
 
 const costOf = (d) => (d.cost && typeof d.cost === "object" ? d.cost.total : d.cost) || 0;
@@ -46,13 +57,13 @@ function DayChart({ title, rows, value, format }) {
   const step = rows.length ? w / rows.length : w;
   return html`<figure class="panel chart">
     <figcaption>${title}</figcaption>
-    ${rows.length === 0
+    ${rows.every((d) => !value(d))
       ? html`<p class="muted">No usage in this period.</p>`
       : html`<svg viewBox=${`0 0 ${w} ${h + 20}`} role="img" aria-label=${`${title}: ${rows.map((d) => `${d.key} ${format(value(d))}`).join(", ")}`}>
           ${rows.map((d, i) => {
             const bh = (value(d) / max) * h;
             return html`<g><rect x=${i * step + step * 0.15} y=${h - bh} width=${step * 0.7} height=${bh} class="bar"><title>${d.key}: ${format(value(d))}</title></rect>
-              <text x=${i * step + step / 2} y=${h + 14} text-anchor="middle" class="tick">${String(d.key).slice(5, 10)}</text></g>`;
+              ${i % Math.ceil(rows.length / 8) === 0 && html`<text x=${i * step + step / 2} y=${h + 14} text-anchor="middle" class="tick">${String(d.key).slice(5, 10)}</text>`}</g>`;
           })}
         </svg>`}
   </figure>`;
