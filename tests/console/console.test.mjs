@@ -68,6 +68,16 @@ test("create an agent with the form", async () => {
   assert.equal(agent.display_name, "Helper");
 });
 
+test("editing an agent makes a version, and two versions show their differences", async () => {
+  await page.getByLabel("Instructions").fill("Tell the date, briefly.");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+  const diff = page.getByLabel("Differences");
+  await diff.locator(".del").filter({ hasText: "Tell the date when asked." }).waitFor();
+  await diff.locator(".add").filter({ hasText: "Tell the date, briefly." }).waitFor();
+  await shot("versions");
+});
+
 test("the playground streams the answer and shows the tool call as it happens", async () => {
   await script({ tool_calls: [{ name: "current_date", arguments: {} }] }, { text: "Today is a fine day to ship." });
   await page.goto(`${BATON_URL}/#/playground/helper`);
