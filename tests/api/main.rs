@@ -7,6 +7,7 @@ mod agents;
 mod auth;
 mod bad_input;
 mod code_sandbox;
+mod console;
 mod ensemble;
 mod http_surface;
 mod mcp_server;

@@ -488,3 +488,128 @@ async fn orchestra_schedules_map_onto_the_same_schedules() {
     assert_eq!(out["error"]["code"], "invalid_expression");
     let _ = user;
 }
+
+async fn preview(rig: &Rig, body: Value) -> (StatusCode, Value) {
+    rig.s
+        .call(Method::POST, "/v3/schedules/preview", Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn a_preview_lists_the_next_firings_and_refuses_what_create_refuses() {
+    let rig = rig(
+        Backend::Sqlite,
+        Some(SchedulerFileConfig {
+            enabled: Some(false),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let times = |out: &Value| -> Vec<chrono::DateTime<chrono::Utc>> {
+        out["next_run_at"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().parse().unwrap())
+            .collect()
+    };
+    let now = chrono::Utc::now();
+    let hours = chrono::Duration::hours;
+
+    let (st, out) = preview(&rig, json!({"type": "cron", "expression": "0 9 * * *"})).await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let daily = times(&out);
+    assert_eq!(daily.len(), 5, "{out}");
+    assert!(daily[0] > now && daily[0] <= now + hours(24), "{out}");
+    for pair in daily.windows(2) {
+        assert_eq!(pair[1] - pair[0], hours(24), "{out}");
+    }
+    assert!(daily
+        .iter()
+        .all(|t| t.format("%H:%M:%S").to_string() == "09:00:00"));
+
+    let before = chrono::Utc::now();
+    let (st, out) = preview(&rig, json!({"type": "interval", "expression": "@every 6h"})).await;
+    let after = chrono::Utc::now();
+    assert_eq!(st, StatusCode::OK, "{out}");
+    let every = times(&out);
+    assert_eq!(every.len(), 5, "{out}");
+    assert!(
+        every[0] >= before + hours(6) - chrono::Duration::milliseconds(1)
+            && every[0] <= after + hours(6),
+        "six hours from now: {out}"
+    );
+    for pair in every.windows(2) {
+        assert_eq!(pair[1] - pair[0], hours(6), "{out}");
+    }
+
+    let at = in_future(3600 * 24);
+    let (st, out) = preview(
+        &rig,
+        json!({"type": "once", "expression": format!("@at {at}")}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    assert_eq!(
+        times(&out),
+        vec![at.parse::<chrono::DateTime<chrono::Utc>>().unwrap()]
+    );
+
+    for (body, code, param) in [
+        (
+            json!({"type": "interval", "expression": "@every 30m"}),
+            "invalid_expression",
+            "expression",
+        ),
+        (
+            json!({"type": "once", "expression": "@at 2020-01-01T00:00:00Z"}),
+            "invalid_expression",
+            "expression",
+        ),
+        (
+            json!({"type": "cron", "expression": "0 9 * *"}),
+            "invalid_expression",
+            "expression",
+        ),
+        (
+            json!({"type": "weekly", "expression": "@weekly"}),
+            "invalid_request",
+            "type",
+        ),
+        (json!({"type": "cron"}), "invalid_request", "expression"),
+        (
+            json!({"type": "interval", "expression": "@every 999999999999999999999999h"}),
+            "invalid_expression",
+            "expression",
+        ),
+    ] {
+        let (st, out) = preview(&rig, body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {out}");
+        assert_eq!(out["error"]["code"], code, "{body}: {out}");
+        assert_eq!(out["error"]["param"], param, "{body}: {out}");
+    }
+    // Firings of a very long interval past what a time can hold end the list, not the server.
+    let (st, out) = preview(
+        &rig,
+        json!({"type": "interval", "expression": "@every 1000000000000h"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{out}");
+    assert!(out["next_run_at"].as_array().unwrap().len() < 5, "{out}");
+    let (st, _) = rig
+        .s
+        .call_as(
+            None,
+            Method::POST,
+            "/v3/schedules/preview",
+            Some(json!({"type": "cron", "expression": "@daily"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    // A preview creates nothing.
+    let (_, list) = rig
+        .s
+        .call(Method::GET, "/v3/agents/digest/schedules", None)
+        .await;
+    assert_eq!(list["schedules"], json!([]), "{list}");
+}

@@ -219,7 +219,7 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, ExpressionError> {
     if total <= 0.0 || !total.is_finite() {
         return Err(bad());
     }
-    Ok(Duration::from_secs_f64(total))
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 impl Cadence {
@@ -295,12 +295,13 @@ impl Cadence {
         match self {
             Self::At(at) => (*at > after_ms).then_some(*at),
             Self::Every(every) => {
-                let step = every.as_millis().max(1) as i64;
+                // Checked: a long interval's later firings may lie past i64 milliseconds.
+                let step = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
                 if after_ms < anchor_ms {
-                    return Some(anchor_ms + step);
+                    return anchor_ms.checked_add(step);
                 }
                 let k = (after_ms - anchor_ms) / step + 1;
-                Some(anchor_ms + k * step)
+                k.checked_mul(step).and_then(|ms| anchor_ms.checked_add(ms))
             }
             Self::Cron(cron) => cron
                 .find_next_occurrence(&ms_to_utc(after_ms), false)

@@ -8,6 +8,7 @@ pub mod a2a;
 mod agents;
 mod auth;
 mod collections;
+mod console;
 mod cors;
 mod ensemble;
 mod error;
@@ -85,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/openapi.json", openapi::serve(&doc))
         .route("/metrics", get(traces::metrics))
+        .merge(console::routes())
         .merge(api)
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -128,7 +128,10 @@ fn required(method: &Method, path: &str) -> Scope {
         Scope::AgentsRun
     } else if read
         || (*method == Method::POST
-            && matches!(path, "/v2/knowledge/{kb}/search" | "/v3/traces/search"))
+            && matches!(
+                path,
+                "/v2/knowledge/{kb}/search" | "/v3/traces/search" | "/v3/schedules/preview"
+            ))
     {
         if section("/v2/api-keys") {
             Scope::Admin
@@ -235,6 +238,7 @@ mod tests {
                 Scope::SchedulesWrite,
             ),
             (Method::POST, "/v3/traces/search", Scope::Read),
+            (Method::POST, "/v3/schedules/preview", Scope::Read),
             (Method::GET, "/v2/api-keys", Scope::Admin),
             (Method::DELETE, "/v2/api-keys/{key_id}", Scope::Admin),
             (Method::POST, "/v9/unplaced", Scope::Admin),

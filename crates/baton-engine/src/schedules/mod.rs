@@ -142,6 +142,28 @@ impl<'a> Schedules<'a> {
             .map_err(|e| EngineError::Expression(e.0))
     }
 
+    /// The first `count` firings (Unix ms) of a schedule created now with this cadence,
+    /// refused as `create` would refuse it.
+    pub fn preview(
+        &self,
+        kind: ScheduleType,
+        expression: &str,
+        count: usize,
+    ) -> Result<Vec<i64>, EngineError> {
+        let now = chrono::Utc::now().timestamp_millis();
+        let cadence = self.cadence(kind, expression, now)?;
+        let mut firings = Vec::with_capacity(count);
+        let mut after = now;
+        while firings.len() < count {
+            let Some(next) = cadence.next_after(now, after) else {
+                break;
+            };
+            firings.push(next);
+            after = next;
+        }
+        Ok(firings)
+    }
+
     /// Creates an active schedule for `agent`, first due after now.
     pub async fn create(
         &self,

@@ -406,3 +406,23 @@ pub struct OrchestraTaskMetadata {
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
+
+/// The body of `POST /v3/schedules/preview`: a cadence as a schedule's create body gives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "cron", "expression": "0 9 * * 1-5"}))]
+pub struct SchedulePreviewRequest {
+    /// How `expression` is read.
+    #[serde(rename = "type")]
+    pub kind: ScheduleKind,
+    /// The cadence, in UTC, as for `POST /v3/agents/{agent_key}/schedules`.
+    pub expression: String,
+}
+
+/// When a schedule with the previewed cadence, created now, would fire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"next_run_at": ["2026-05-04T09:00:00.000Z", "2026-05-05T09:00:00.000Z"]}))]
+pub struct SchedulePreview {
+    /// Its next firings (RFC 3339, UTC), at most five; one for a `once` schedule.
+    pub next_run_at: Vec<String>,
+}

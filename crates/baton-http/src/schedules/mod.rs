@@ -9,6 +9,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::extract::Path;
 use crate::state::AppState;
+use crate::wire::rfc3339_ms;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
@@ -17,8 +18,8 @@ use baton_core::schedule::ScheduleRecord;
 use baton_engine::schedules::SchedulePatch;
 use dto::{
     CatchUpPolicy, CreateScheduleRequest, OrchestraScheduleRequest, Schedule, ScheduleExecution,
-    ScheduleExecutions, ScheduleKind, ScheduleList, SchedulePayloadInput, ScheduleTriggered,
-    TriggeredStatus, UpdateScheduleRequest,
+    ScheduleExecutions, ScheduleKind, ScheduleList, SchedulePayloadInput, SchedulePreview,
+    SchedulePreviewRequest, ScheduleTriggered, TriggeredStatus, UpdateScheduleRequest,
 };
 use serde_json::{Map, Value};
 use utoipa_axum::router::OpenApiRouter;
@@ -31,6 +32,29 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(execute))
         .routes(routes!(executions))
         .routes(routes!(orchestra_create))
+        .routes(routes!(preview))
+}
+
+/// How many firings a preview lists.
+const PREVIEW_FIRINGS: usize = 5;
+
+/// Preview a cadence: the next five firings a schedule created now with it would have.
+#[utoipa::path(post, path = "/v3/schedules/preview", operation_id = "schedules_preview", tag = "schedules",
+    request_body = SchedulePreviewRequest,
+    responses((status = 200, description = "The next firings", body = SchedulePreview),
+              (status = 400, description = "Invalid field, or a bad expression (`invalid_expression`)", body = ErrorBody)))]
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SchedulePreviewRequest>,
+) -> Result<Json<SchedulePreview>, ApiError> {
+    let firings =
+        state
+            .engine
+            .schedules()
+            .preview(body.kind.into(), &body.expression, PREVIEW_FIRINGS)?;
+    Ok(Json(SchedulePreview {
+        next_run_at: firings.into_iter().filter_map(rfc3339_ms).collect(),
+    }))
 }
 
 /// Create a schedule for an agent.
