@@ -355,6 +355,7 @@ pub trait Store:
     + crate::schedule::ScheduleStore
     + crate::trace::TraceStore
     + crate::thread::ThreadStore
+    + crate::push::PushConfigStore
 {
 }
 
@@ -367,6 +368,7 @@ impl<T> Store for T where
         + crate::schedule::ScheduleStore
         + crate::trace::TraceStore
         + crate::thread::ThreadStore
+        + crate::push::PushConfigStore
 {
 }
 
