@@ -4,7 +4,7 @@
 
 use crate::runs::Rig;
 use baton::{ServerFileConfig, ToolsFileConfig};
-use baton_e2e::{backends, read_sse, Backend, Options, API_KEY};
+use baton_e2e::{backends, read_sse, Backend, Options, TestServer, API_KEY};
 use baton_testkit::Turn;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -16,8 +16,12 @@ fn msg(text: &str) -> Value {
 }
 
 async fn rpc(rig: &Rig, key: &str, method: &str, params: Value) -> Value {
-    let (st, body) = rig
-        .s
+    rpc_on(&rig.s, key, method, params).await
+}
+
+/// A JSON-RPC call to `server`.
+async fn rpc_on(server: &TestServer, key: &str, method: &str, params: Value) -> Value {
+    let (st, body) = server
         .call(
             Method::POST,
             &format!("/a2a/{key}"),
@@ -336,21 +340,30 @@ async fn jsonrpc_streams_and_a_client_tool_pauses_the_task_until_its_result() {
     assert_eq!(answer(task), "Snowing in Oslo.");
 }
 
-/// A loopback webhook keeping every body and token it receives.
-async fn webhook() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
-    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+/// What a webhook received: the notification token, the `Authorization` header, the body.
+type Received = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+/// A loopback webhook keeping every body, token and `Authorization` it receives.
+async fn webhook() -> (String, Received) {
+    let seen: Received = Arc::default();
     let recorder = seen.clone();
     let app = axum::Router::new().fallback(
         move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let recorder = recorder.clone();
             async move {
-                let token = headers
-                    .get("x-a2a-notification-token")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
                 let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                recorder.lock().unwrap().push((token, body));
+                recorder.lock().unwrap().push((
+                    header("x-a2a-notification-token"),
+                    header("authorization"),
+                    body,
+                ));
                 StatusCode::OK
             }
         },
@@ -387,7 +400,7 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
             .lock()
             .unwrap()
             .iter()
-            .any(|(_, b)| b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED");
+            .any(|(_, _, b)| b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED");
         if completed {
             break;
         }
@@ -395,10 +408,10 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
     }
     assert!(completed, "{:?}", seen.lock().unwrap());
     let seen = seen.lock().unwrap().clone();
-    assert!(seen.iter().all(|(token, _)| token == "t-1"));
+    assert!(seen.iter().all(|(token, _, _)| token == "t-1"));
     assert!(seen
         .iter()
-        .any(|(_, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
+        .any(|(_, _, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
     let listed = rpc(
         &rig,
         "pushy",
@@ -423,4 +436,147 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(refused.lock().unwrap().is_empty());
+}
+
+/// Waits until the webhook received a status update in `state`.
+async fn received_state(seen: &Received, state: &str) -> bool {
+    for _ in 0..200 {
+        if seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, _, b)| b["statusUpdate"]["status"]["state"] == state)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn push_configs_are_stored_sealed_seen_by_a_replica_and_delivered_after_a_restart() {
+    let Some(backend) = backends().into_iter().find(|b| *b == Backend::Postgres) else {
+        return; // no PostgreSQL: a notice says so
+    };
+    let tools = ToolsFileConfig {
+        allow_loopback: Some(true),
+        ..Default::default()
+    };
+    let mut rig = Rig::start_with(backend, Options::default().tools(tools.clone())).await;
+    rig.agent(
+        "hooked",
+        "openai/gpt-4o",
+        json!({"settings": {"tools": [{"type": "function", "function": {"name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]}}),
+    )
+    .await;
+    rig.openai.push(Turn::tool_calls(vec![(
+        "get_weather",
+        json!({"city": "Oslo"}),
+    )]));
+    let paused = rpc(
+        &rig,
+        "hooked",
+        "SendMessage",
+        json!({"message": msg("Weather?")}),
+    )
+    .await;
+    let task = &paused["result"]["task"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{paused}"
+    );
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    let call_id = task["status"]["message"]["parts"][0]["data"]["toolCall"]["id"].clone();
+
+    // Created on one server: its secrets are answered masked and stored sealed.
+    let (url, seen) = webhook().await;
+    let created = rpc(
+        &rig,
+        "hooked",
+        "CreateTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "hook-1", "url": url, "token": "tok-secret",
+               "authentication": {"scheme": "Bearer", "credentials": "cred-secret"}}),
+    )
+    .await;
+    let config = &created["result"];
+    assert_eq!(config["token"], "********", "{created}");
+    assert_eq!(config["authentication"]["credentials"], "********");
+    assert_eq!(config["authentication"]["scheme"], "Bearer");
+    let at_rest = rig.s.raw_table_text("a2a_push_configs").await.join(" ");
+    assert!(at_rest.contains("enc:"), "{at_rest}");
+    assert!(
+        !at_rest.contains("tok-secret") && !at_rest.contains("cred-secret"),
+        "{at_rest}"
+    );
+
+    // Another replica on the same database lists and reads it.
+    let replica = rig.s.replica().await;
+    let listed = rpc_on(
+        &replica,
+        "hooked",
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"], json!([config]), "{listed}");
+    let got = rpc_on(
+        &replica,
+        "hooked",
+        "GetTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "hook-1"}),
+    )
+    .await;
+    assert_eq!(&got["result"], config);
+    // Sent back as answered (masked), the config keeps its stored secrets.
+    rpc_on(
+        &replica,
+        "hooked",
+        "CreateTaskPushNotificationConfig",
+        json!(config),
+    )
+    .await;
+
+    // After a restart, the task's next turn is delivered with the stored secrets.
+    rig.s.restart(Some(API_KEY)).await;
+    rig.openai.push(Turn::text("Snow."));
+    let done = rpc(
+        &rig,
+        "hooked",
+        "SendMessage",
+        json!({"message": {"messageId": "r1", "role": "ROLE_USER", "taskId": task_id,
+            "parts": [{"data": {"toolResult": {"toolCallId": call_id, "result": "snow"}}}]}}),
+    )
+    .await;
+    assert_eq!(
+        done["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{done}"
+    );
+    assert!(
+        received_state(&seen, "TASK_STATE_COMPLETED").await,
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen
+        .iter()
+        .all(|(token, auth, _)| token == "tok-secret" && auth == "Bearer cred-secret"));
+
+    let deleted = rpc_on(
+        &replica,
+        "hooked",
+        "DeleteTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "hook-1"}),
+    )
+    .await;
+    assert!(deleted.get("error").is_none(), "{deleted}");
+    let listed = rpc(
+        &rig,
+        "hooked",
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"], json!([]), "{listed}");
 }

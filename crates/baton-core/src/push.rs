@@ -47,3 +47,14 @@ pub trait PushConfigStore: Send + Sync {
         id: &str,
     ) -> Result<(), StoreError>;
 }
+
+/// The origin (`scheme://host:port`) a webhook's secrets are sealed for; the URL must be an
+/// absolute http or https URL.
+pub fn webhook_origin(url: &str) -> Result<String, crate::ValidationError> {
+    let invalid = |why: &str| crate::ValidationError::new("url", why);
+    let parsed = url::Url::parse(url).map_err(|e| invalid(&format!("not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("must be an http or https URL"));
+    }
+    crate::secret::url_origin(&parsed).ok_or_else(|| invalid("has no host"))
+}

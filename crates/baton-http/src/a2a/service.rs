@@ -89,7 +89,7 @@ pub(crate) async fn send(
     if let Some(push) = config.task_push_notification_config {
         super::push::register(state, caller, &prepared.task.id, push).await?;
     }
-    super::push::watch(state, &prepared.task);
+    super::push::watch(state, &prepared.task).await;
     let data = Engine::data(&prepared.task)?;
     if background {
         return Ok(Sent::Task(Box::new(convert::task(
