@@ -580,3 +580,80 @@ async fn push_configs_are_stored_sealed_seen_by_a_replica_and_delivered_after_a_
     .await;
     assert_eq!(listed["result"]["configs"], json!([]), "{listed}");
 }
+
+#[tokio::test]
+async fn streams_carry_text_chunks_and_tool_steps_before_the_final_state() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent(
+        "chatty",
+        "openai/gpt-4o",
+        json!({"settings": {"tools": [{"type": "current_date"}]}}),
+    )
+    .await;
+    rig.openai
+        .push(Turn::tool_calls(vec![("current_date", json!({}))]));
+    rig.openai.push(Turn::text("Paris is lovely today."));
+    let resp = rig
+        .s
+        .request(Method::POST, "/a2a/chatty/message:stream")
+        .bearer_auth(API_KEY)
+        .json(&json!({"message": msg("Tell me about Paris")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let events: Vec<Value> = read_sse(resp, 100)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(&m.data).unwrap())
+        .collect();
+    let last = events.len() - 1;
+    assert_eq!(
+        events[last]["statusUpdate"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{events:#?}"
+    );
+    // The tool call and its result, as working statuses with data parts.
+    let data_of = |e: &Value| e["statusUpdate"]["status"]["message"]["parts"][0]["data"].clone();
+    let call = events
+        .iter()
+        .position(|e| data_of(e)["toolCall"]["name"] == "current_date")
+        .expect("a toolCall status");
+    let result = events
+        .iter()
+        .position(|e| !data_of(e)["toolResult"]["result"].is_null())
+        .expect("a toolResult status");
+    assert!(call < result, "{events:#?}");
+    assert_eq!(
+        data_of(&events[result])["toolResult"]["toolCallId"],
+        data_of(&events[call])["toolCall"]["id"]
+    );
+    // Then the text in chunks, one artifact built by appending, before the whole answer.
+    let chunks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["artifactUpdate"]["lastChunk"] == false)
+        .map(|e| &e["artifactUpdate"])
+        .collect();
+    assert!(chunks.len() > 1, "{events:#?}");
+    assert_eq!(chunks[0]["append"], false);
+    assert!(chunks[1..].iter().all(|c| c["append"] == true));
+    let text: String = chunks
+        .iter()
+        .map(|c| c["artifact"]["parts"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "Paris is lovely today.");
+    let whole = &events[last - 1]["artifactUpdate"];
+    assert_eq!(whole["lastChunk"], true);
+    assert_eq!(whole["append"], false);
+    assert_eq!(
+        whole["artifact"]["parts"][0]["text"],
+        "Paris is lovely today."
+    );
+    assert!(chunks
+        .iter()
+        .all(|c| c["artifact"]["artifactId"] == whole["artifact"]["artifactId"]));
+    let first_chunk = events
+        .iter()
+        .position(|e| e["artifactUpdate"]["lastChunk"] == false)
+        .unwrap();
+    assert!(result < first_chunk && first_chunk < last - 1);
+}

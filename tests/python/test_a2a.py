@@ -201,6 +201,14 @@ def test_streaming_yields_the_task_its_updates_its_artifact_and_the_last_status(
     assert artifact.last_chunk and artifact.artifact.parts[0].text == "Streamed answer."
     assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
     assert events[-1].status_update.task_id == events[0].task.id
+    # The text arrived in chunks before the final state: the first makes the answer artifact,
+    # the next ones append to it, and the whole answer replaces it at the end.
+    chunks = [e.artifact_update for e in events[:-2] if e.HasField("artifact_update")]
+    assert len(chunks) > 1, kinds
+    assert not chunks[0].append and all(c.append for c in chunks[1:])
+    assert not any(c.last_chunk for c in chunks)
+    assert "".join(c.artifact.parts[0].text for c in chunks) == "Streamed answer."
+    assert {c.artifact.artifact_id for c in chunks} == {artifact.artifact.artifact_id}
 
 
 @pytest.mark.parametrize("binding", BINDINGS)

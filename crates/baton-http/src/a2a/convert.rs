@@ -155,12 +155,17 @@ pub(crate) fn artifacts(task: &TaskRecord, data: &TaskData) -> Vec<A2aArtifact> 
         parts.push(A2aPart::data(structured));
     }
     vec![A2aArtifact {
-        artifact_id: format!("{}-answer", data.response_id),
+        artifact_id: answer_id(&data.response_id),
         name: Some("answer".into()),
         description: None,
         parts,
         metadata: None,
     }]
+}
+
+/// The id of a turn's answer artifact (its streamed chunks build the same one).
+pub(crate) fn answer_id(response_id: &str) -> String {
+    format!("{response_id}-answer")
 }
 
 fn is_answer_part(part: &Part) -> bool {

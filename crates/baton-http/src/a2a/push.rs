@@ -194,7 +194,13 @@ pub(crate) async fn watch(state: &AppState, task: &TaskRecord) {
     let engine = state.engine.clone();
     let events = engine.follow(&task.project_id, &task.id, data.event_seq);
     let first = super::convert::task(task, &data, super::convert::View::FULL);
-    let mut updates = service::updates(engine.clone(), task.clone(), first, events);
+    let mut updates = service::updates(
+        engine.clone(),
+        task.clone(),
+        first,
+        events,
+        service::Live::Whole,
+    );
     let (project, task_id) = (task.project_id.clone(), task.id.clone());
     tokio::spawn(async move {
         while let Some(update) = updates.next().await {
