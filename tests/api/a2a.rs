@@ -657,3 +657,138 @@ async fn streams_carry_text_chunks_and_tool_steps_before_the_final_state() {
         .unwrap();
     assert!(result < first_chunk && first_chunk < last - 1);
 }
+
+/// A task of agent `careful` paused for approval of its `current_date` call: the task id and
+/// the call's id from the `toolReview` data part.
+async fn paused_for_review(rig: &Rig) -> (String, Value) {
+    rig.openai
+        .push(Turn::tool_calls(vec![("current_date", json!({}))]));
+    let paused = rpc(
+        rig,
+        "careful",
+        "SendMessage",
+        json!({"message": msg("What day?")}),
+    )
+    .await;
+    let task = &paused["result"]["task"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{paused}"
+    );
+    let review = &task["status"]["message"]["parts"][0]["data"]["toolReview"];
+    assert_eq!(review["name"], "current_date", "{paused}");
+    (
+        task["id"].as_str().unwrap().to_owned(),
+        review["id"].clone(),
+    )
+}
+
+fn review(task_id: &str, call_id: &Value, approved: bool) -> Value {
+    json!({"message": {"messageId": format!("review-{approved}"), "role": "ROLE_USER",
+        "taskId": task_id, "parts": [{"data": {"toolReview": {"toolCallId": call_id,
+        "approved": approved, "reason": "not today"}}}]}})
+}
+
+#[tokio::test]
+async fn a_tool_needing_approval_is_approved_or_rejected_with_a_tool_review_part() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent(
+        "careful",
+        "openai/gpt-4o",
+        json!({"settings": {"tool_approval_required": "all",
+            "tools": [{"type": "current_date"}]}}),
+    )
+    .await;
+
+    // Approved: the call runs, its result reaches the model, the task completes.
+    let (task_id, call_id) = paused_for_review(&rig).await;
+    rig.openai.push(Turn::text("It is a fine day."));
+    let done = rpc(
+        &rig,
+        "careful",
+        "SendMessage",
+        review(&task_id, &call_id, true),
+    )
+    .await;
+    let task = &done["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{done}");
+    assert_eq!(answer(task), "It is a fine day.");
+    let seen = rig.openai.requests().last().unwrap().to_string();
+    assert!(
+        seen.contains(call_id.as_str().unwrap()) && !seen.contains("not today"),
+        "{seen}"
+    );
+
+    // Rejected: the call does not run, the model sees the rejection and its reason.
+    let (task_id, call_id) = paused_for_review(&rig).await;
+    rig.openai.push(Turn::text("I may not look at the date."));
+    let done = rpc(
+        &rig,
+        "careful",
+        "SendMessage",
+        review(&task_id, &call_id, false),
+    )
+    .await;
+    let task = &done["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{done}");
+    assert_eq!(answer(task), "I may not look at the date.");
+    let seen = rig.openai.requests().last().unwrap().to_string();
+    assert!(
+        seen.contains("not today") || seen.contains("reject"),
+        "the model sees the rejection: {seen}"
+    );
+}
+
+#[tokio::test]
+async fn v03_message_stream_answers_sse_in_v03_shapes() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("legacy", "openai/gpt-4o", json!({})).await;
+    rig.openai.push(Turn::text("Streamed the old way."));
+    let resp = rig
+        .s
+        .request(Method::POST, "/a2a/legacy")
+        .bearer_auth(API_KEY)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": "old-1", "method": "message/stream",
+            "params": {"message": {"kind": "message", "messageId": "m1", "role": "user",
+                "parts": [{"kind": "text", "text": "Hi"}]}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    if !content_type.starts_with("text/event-stream") {
+        panic!("{content_type}: {}", resp.text().await.unwrap());
+    }
+    let events: Vec<Value> = read_sse(resp, 100)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(&m.data).unwrap())
+        .collect();
+    assert!(events
+        .iter()
+        .all(|e| e["jsonrpc"] == "2.0" && e["id"] == "old-1"));
+    let results: Vec<&Value> = events.iter().map(|e| &e["result"]).collect();
+    assert_eq!(results[0]["kind"], "task", "{events:#?}");
+    assert!(["submitted", "working"].contains(&results[0]["status"]["state"].as_str().unwrap()));
+    let task_id = results[0]["id"].clone();
+    let last = results.last().unwrap();
+    assert_eq!(last["kind"], "status-update", "{events:#?}");
+    assert_eq!(last["status"]["state"], "completed");
+    assert_eq!(last["final"], true);
+    assert_eq!(last["taskId"], task_id);
+    let artifacts: Vec<&&Value> = results
+        .iter()
+        .filter(|r| r["kind"] == "artifact-update")
+        .collect();
+    let whole = artifacts.last().unwrap();
+    assert_eq!(whole["lastChunk"], true);
+    assert_eq!(
+        whole["artifact"]["parts"][0],
+        json!({"kind": "text", "text": "Streamed the old way."})
+    );
+    assert!(results
+        .iter()
+        .all(|r| r["status"]["state"] != "TASK_STATE_WORKING"));
+}
