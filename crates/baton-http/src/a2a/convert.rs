@@ -65,6 +65,13 @@ pub(crate) fn task(task: &TaskRecord, data: &TaskData, view: View) -> A2aTask {
     let mut metadata = Map::new();
     metadata.insert("agentKey".into(), json!(task.agent_key));
     metadata.insert("agentVersion".into(), json!(task.agent_version));
+    // A calling agent (a Baton one reads it) counts the task's usage in its own trace.
+    metadata.insert(
+        "usage".into(),
+        json!({"promptTokens": data.usage.prompt_tokens,
+               "completionTokens": data.usage.completion_tokens,
+               "totalTokens": data.usage.total_tokens, "cost": data.usage.cost}),
+    );
     A2aTask {
         id: task.id.clone(),
         context_id: data.context_id.clone(),
