@@ -189,6 +189,7 @@ impl Runner {
             ) => SpanKind::Memory,
             Some(B::RetrieveKnowledgeBases | B::QueryKnowledgeBase) => SpanKind::Knowledge,
             Some(B::CallSubAgent | B::RetrieveAgents) => SpanKind::SubAgent,
+            _ if self.tools.is_remote_agent(&call.name) => SpanKind::SubAgent,
             _ => SpanKind::Tool,
         };
         let (span_id, started_ms) = started.unwrap_or_else(|| (crate::random_hex(8), now_ms()));
