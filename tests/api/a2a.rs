@@ -4,7 +4,7 @@
 
 use crate::runs::Rig;
 use baton::{ServerFileConfig, ToolsFileConfig};
-use baton_e2e::{backends, read_sse, Backend, Options, API_KEY};
+use baton_e2e::{backends, read_sse, Backend, Options, TestServer, API_KEY};
 use baton_testkit::Turn;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -16,8 +16,12 @@ fn msg(text: &str) -> Value {
 }
 
 async fn rpc(rig: &Rig, key: &str, method: &str, params: Value) -> Value {
-    let (st, body) = rig
-        .s
+    rpc_on(&rig.s, key, method, params).await
+}
+
+/// A JSON-RPC call to `server`.
+async fn rpc_on(server: &TestServer, key: &str, method: &str, params: Value) -> Value {
+    let (st, body) = server
         .call(
             Method::POST,
             &format!("/a2a/{key}"),
@@ -342,21 +346,30 @@ async fn jsonrpc_streams_and_a_client_tool_pauses_the_task_until_its_result() {
     assert_eq!(answer(task), "Snowing in Oslo.");
 }
 
-/// A loopback webhook keeping every body and token it receives.
-async fn webhook() -> (String, Arc<Mutex<Vec<(String, Value)>>>) {
-    let seen: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+/// What a webhook received: the notification token, the `Authorization` header, the body.
+type Received = Arc<Mutex<Vec<(String, String, Value)>>>;
+
+/// A loopback webhook keeping every body, token and `Authorization` it receives.
+async fn webhook() -> (String, Received) {
+    let seen: Received = Arc::default();
     let recorder = seen.clone();
     let app = axum::Router::new().fallback(
         move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
             let recorder = recorder.clone();
             async move {
-                let token = headers
-                    .get("x-a2a-notification-token")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
                 let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                recorder.lock().unwrap().push((token, body));
+                recorder.lock().unwrap().push((
+                    header("x-a2a-notification-token"),
+                    header("authorization"),
+                    body,
+                ));
                 StatusCode::OK
             }
         },
@@ -393,7 +406,7 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
             .lock()
             .unwrap()
             .iter()
-            .any(|(_, b)| b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED");
+            .any(|(_, _, b)| b["statusUpdate"]["status"]["state"] == "TASK_STATE_COMPLETED");
         if completed {
             break;
         }
@@ -401,10 +414,10 @@ async fn push_notifications_reach_a_loopback_webhook_through_the_outbound_policy
     }
     assert!(completed, "{:?}", seen.lock().unwrap());
     let seen = seen.lock().unwrap().clone();
-    assert!(seen.iter().all(|(token, _)| token == "t-1"));
+    assert!(seen.iter().all(|(token, _, _)| token == "t-1"));
     assert!(seen
         .iter()
-        .any(|(_, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
+        .any(|(_, _, b)| b["artifactUpdate"]["artifact"]["parts"][0]["text"] == "Pushed."));
     let listed = rpc(
         &rig,
         "pushy",
@@ -501,4 +514,359 @@ async fn list_tasks_pages_over_every_context_of_the_agent() {
     let bad = rpc(&rig, "lister", "ListTasks", json!({"pageToken": "12"})).await;
     assert_eq!(bad["error"]["code"], -32602, "{bad}");
     rig.s.stop().await;
+}
+
+/// Waits until the webhook received a status update in `state`.
+async fn received_state(seen: &Received, state: &str) -> bool {
+    for _ in 0..200 {
+        if seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, _, b)| b["statusUpdate"]["status"]["state"] == state)
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn push_configs_are_stored_sealed_seen_by_a_replica_and_delivered_after_a_restart() {
+    let Some(backend) = backends().into_iter().find(|b| *b == Backend::Postgres) else {
+        return; // no PostgreSQL: a notice says so
+    };
+    let tools = ToolsFileConfig {
+        allow_loopback: Some(true),
+        ..Default::default()
+    };
+    let mut rig = Rig::start_with(backend, Options::default().tools(tools.clone())).await;
+    rig.agent(
+        "hooked",
+        "openai/gpt-4o",
+        json!({"settings": {"tools": [{"type": "function", "function": {"name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]}}),
+    )
+    .await;
+    rig.openai.push(Turn::tool_calls(vec![(
+        "get_weather",
+        json!({"city": "Oslo"}),
+    )]));
+    let paused = rpc(
+        &rig,
+        "hooked",
+        "SendMessage",
+        json!({"message": msg("Weather?")}),
+    )
+    .await;
+    let task = &paused["result"]["task"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{paused}"
+    );
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    let call_id = task["status"]["message"]["parts"][0]["data"]["toolCall"]["id"].clone();
+
+    // Created on one server: its secrets are answered masked and stored sealed.
+    let (url, seen) = webhook().await;
+    let created = rpc(
+        &rig,
+        "hooked",
+        "CreateTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "hook-1", "url": url, "token": "tok-secret",
+               "authentication": {"scheme": "Bearer", "credentials": "cred-secret"}}),
+    )
+    .await;
+    let config = &created["result"];
+    assert_eq!(config["token"], "********", "{created}");
+    assert_eq!(config["authentication"]["credentials"], "********");
+    assert_eq!(config["authentication"]["scheme"], "Bearer");
+    let at_rest = rig.s.raw_table_text("a2a_push_configs").await.join(" ");
+    assert!(at_rest.contains("enc:"), "{at_rest}");
+    assert!(
+        !at_rest.contains("tok-secret") && !at_rest.contains("cred-secret"),
+        "{at_rest}"
+    );
+
+    // Another replica on the same database lists and reads it.
+    let replica = rig.s.replica().await;
+    let listed = rpc_on(
+        &replica,
+        "hooked",
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"], json!([config]), "{listed}");
+    let got = rpc_on(
+        &replica,
+        "hooked",
+        "GetTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "hook-1"}),
+    )
+    .await;
+    assert_eq!(&got["result"], config);
+    // Sent back as answered (masked), the config keeps its stored secrets.
+    rpc_on(
+        &replica,
+        "hooked",
+        "CreateTaskPushNotificationConfig",
+        json!(config),
+    )
+    .await;
+
+    // After a restart, the task's next turn is delivered with the stored secrets.
+    rig.s.restart(Some(API_KEY)).await;
+    rig.openai.push(Turn::text("Snow."));
+    let done = rpc(
+        &rig,
+        "hooked",
+        "SendMessage",
+        json!({"message": {"messageId": "r1", "role": "ROLE_USER", "taskId": task_id,
+            "parts": [{"data": {"toolResult": {"toolCallId": call_id, "result": "snow"}}}]}}),
+    )
+    .await;
+    assert_eq!(
+        done["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{done}"
+    );
+    assert!(
+        received_state(&seen, "TASK_STATE_COMPLETED").await,
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen
+        .iter()
+        .all(|(token, auth, _)| token == "tok-secret" && auth == "Bearer cred-secret"));
+
+    let deleted = rpc_on(
+        &replica,
+        "hooked",
+        "DeleteTaskPushNotificationConfig",
+        json!({"taskId": task_id, "id": "hook-1"}),
+    )
+    .await;
+    assert!(deleted.get("error").is_none(), "{deleted}");
+    let listed = rpc(
+        &rig,
+        "hooked",
+        "ListTaskPushNotificationConfigs",
+        json!({"taskId": task_id}),
+    )
+    .await;
+    assert_eq!(listed["result"]["configs"], json!([]), "{listed}");
+}
+
+#[tokio::test]
+async fn streams_carry_text_chunks_and_tool_steps_before_the_final_state() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent(
+        "chatty",
+        "openai/gpt-4o",
+        json!({"settings": {"tools": [{"type": "current_date"}]}}),
+    )
+    .await;
+    rig.openai
+        .push(Turn::tool_calls(vec![("current_date", json!({}))]));
+    rig.openai.push(Turn::text("Paris is lovely today."));
+    let resp = rig
+        .s
+        .request(Method::POST, "/a2a/chatty/message:stream")
+        .bearer_auth(API_KEY)
+        .json(&json!({"message": msg("Tell me about Paris")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let events: Vec<Value> = read_sse(resp, 100)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(&m.data).unwrap())
+        .collect();
+    let last = events.len() - 1;
+    assert_eq!(
+        events[last]["statusUpdate"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{events:#?}"
+    );
+    // The tool call and its result, as working statuses with data parts.
+    let data_of = |e: &Value| e["statusUpdate"]["status"]["message"]["parts"][0]["data"].clone();
+    let call = events
+        .iter()
+        .position(|e| data_of(e)["toolCall"]["name"] == "current_date")
+        .expect("a toolCall status");
+    let result = events
+        .iter()
+        .position(|e| !data_of(e)["toolResult"]["result"].is_null())
+        .expect("a toolResult status");
+    assert!(call < result, "{events:#?}");
+    assert_eq!(
+        data_of(&events[result])["toolResult"]["toolCallId"],
+        data_of(&events[call])["toolCall"]["id"]
+    );
+    // Then the text in chunks, one artifact built by appending, before the whole answer.
+    let chunks: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["artifactUpdate"]["lastChunk"] == false)
+        .map(|e| &e["artifactUpdate"])
+        .collect();
+    assert!(chunks.len() > 1, "{events:#?}");
+    assert_eq!(chunks[0]["append"], false);
+    assert!(chunks[1..].iter().all(|c| c["append"] == true));
+    let text: String = chunks
+        .iter()
+        .map(|c| c["artifact"]["parts"][0]["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, "Paris is lovely today.");
+    let whole = &events[last - 1]["artifactUpdate"];
+    assert_eq!(whole["lastChunk"], true);
+    assert_eq!(whole["append"], false);
+    assert_eq!(
+        whole["artifact"]["parts"][0]["text"],
+        "Paris is lovely today."
+    );
+    assert!(chunks
+        .iter()
+        .all(|c| c["artifact"]["artifactId"] == whole["artifact"]["artifactId"]));
+    let first_chunk = events
+        .iter()
+        .position(|e| e["artifactUpdate"]["lastChunk"] == false)
+        .unwrap();
+    assert!(result < first_chunk && first_chunk < last - 1);
+}
+
+/// A task of agent `careful` paused for approval of its `current_date` call: the task id and
+/// the call's id from the `toolReview` data part.
+async fn paused_for_review(rig: &Rig) -> (String, Value) {
+    rig.openai
+        .push(Turn::tool_calls(vec![("current_date", json!({}))]));
+    let paused = rpc(
+        rig,
+        "careful",
+        "SendMessage",
+        json!({"message": msg("What day?")}),
+    )
+    .await;
+    let task = &paused["result"]["task"];
+    assert_eq!(
+        task["status"]["state"], "TASK_STATE_INPUT_REQUIRED",
+        "{paused}"
+    );
+    let review = &task["status"]["message"]["parts"][0]["data"]["toolReview"];
+    assert_eq!(review["name"], "current_date", "{paused}");
+    (
+        task["id"].as_str().unwrap().to_owned(),
+        review["id"].clone(),
+    )
+}
+
+fn review(task_id: &str, call_id: &Value, approved: bool) -> Value {
+    json!({"message": {"messageId": format!("review-{approved}"), "role": "ROLE_USER",
+        "taskId": task_id, "parts": [{"data": {"toolReview": {"toolCallId": call_id,
+        "approved": approved, "reason": "not today"}}}]}})
+}
+
+#[tokio::test]
+async fn a_tool_needing_approval_is_approved_or_rejected_with_a_tool_review_part() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent(
+        "careful",
+        "openai/gpt-4o",
+        json!({"settings": {"tool_approval_required": "all",
+            "tools": [{"type": "current_date"}]}}),
+    )
+    .await;
+
+    // Approved: the call runs, its result reaches the model, the task completes.
+    let (task_id, call_id) = paused_for_review(&rig).await;
+    rig.openai.push(Turn::text("It is a fine day."));
+    let done = rpc(
+        &rig,
+        "careful",
+        "SendMessage",
+        review(&task_id, &call_id, true),
+    )
+    .await;
+    let task = &done["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{done}");
+    assert_eq!(answer(task), "It is a fine day.");
+    let seen = rig.openai.requests().last().unwrap().to_string();
+    assert!(
+        seen.contains(call_id.as_str().unwrap()) && !seen.contains("not today"),
+        "{seen}"
+    );
+
+    // Rejected: the call does not run, the model sees the rejection and its reason.
+    let (task_id, call_id) = paused_for_review(&rig).await;
+    rig.openai.push(Turn::text("I may not look at the date."));
+    let done = rpc(
+        &rig,
+        "careful",
+        "SendMessage",
+        review(&task_id, &call_id, false),
+    )
+    .await;
+    let task = &done["result"]["task"];
+    assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{done}");
+    assert_eq!(answer(task), "I may not look at the date.");
+    let seen = rig.openai.requests().last().unwrap().to_string();
+    assert!(
+        seen.contains("not today") || seen.contains("reject"),
+        "the model sees the rejection: {seen}"
+    );
+}
+
+#[tokio::test]
+async fn v03_message_stream_answers_sse_in_v03_shapes() {
+    let rig = Rig::start(Backend::Sqlite).await;
+    rig.agent("legacy", "openai/gpt-4o", json!({})).await;
+    rig.openai.push(Turn::text("Streamed the old way."));
+    let resp = rig
+        .s
+        .request(Method::POST, "/a2a/legacy")
+        .bearer_auth(API_KEY)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": "old-1", "method": "message/stream",
+            "params": {"message": {"kind": "message", "messageId": "m1", "role": "user",
+                "parts": [{"kind": "text", "text": "Hi"}]}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let content_type = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    if !content_type.starts_with("text/event-stream") {
+        panic!("{content_type}: {}", resp.text().await.unwrap());
+    }
+    let events: Vec<Value> = read_sse(resp, 100)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(&m.data).unwrap())
+        .collect();
+    assert!(events
+        .iter()
+        .all(|e| e["jsonrpc"] == "2.0" && e["id"] == "old-1"));
+    let results: Vec<&Value> = events.iter().map(|e| &e["result"]).collect();
+    assert_eq!(results[0]["kind"], "task", "{events:#?}");
+    assert!(["submitted", "working"].contains(&results[0]["status"]["state"].as_str().unwrap()));
+    let task_id = results[0]["id"].clone();
+    let last = results.last().unwrap();
+    assert_eq!(last["kind"], "status-update", "{events:#?}");
+    assert_eq!(last["status"]["state"], "completed");
+    assert_eq!(last["final"], true);
+    assert_eq!(last["taskId"], task_id);
+    let artifacts: Vec<&&Value> = results
+        .iter()
+        .filter(|r| r["kind"] == "artifact-update")
+        .collect();
+    let whole = artifacts.last().unwrap();
+    assert_eq!(whole["lastChunk"], true);
+    assert_eq!(
+        whole["artifact"]["parts"][0],
+        json!({"kind": "text", "text": "Streamed the old way."})
+    );
+    assert!(results
+        .iter()
+        .all(|r| r["status"]["state"] != "TASK_STATE_WORKING"));
 }

@@ -387,3 +387,143 @@ async fn one_baton_calls_an_agent_of_another_over_a2a() {
     let (_, result) = delegate(&rig, "keyless", "Paris").await;
     assert!(result.to_string().contains("401"), "{result}");
 }
+
+#[tokio::test]
+async fn a_remote_task_counts_its_usage_and_is_canceled_when_the_call_runs_out_of_time() {
+    let remote = Rig::start(Backend::Sqlite).await;
+    remote.openai.set_responder(Arc::new(|req: &SeenRequest| {
+        let text = last_user_text(&req.body);
+        if text.contains("slowly") {
+            Turn::text("too late").with_delay(std::time::Duration::from_secs(4))
+        } else {
+            Turn::text(format!("counted {text}")).with_usage(11, 7)
+        }
+    }));
+    remote.agent("counter", "openai/gpt-4o", json!({})).await;
+    let card_url = format!(
+        "{}/a2a/counter/.well-known/agent-card.json",
+        remote.s.url.replace("127.0.0.1", "localhost")
+    );
+    let auth = json!({"Authorization": {"value": format!("Bearer {}", baton_e2e::API_KEY),
+                                        "encrypted": true}});
+    let rig = rig().await;
+    orchestrator(
+        &rig,
+        json!([{"key": "counter", "a2a": {"card_url": card_url, "headers": auth}},
+               {"key": "hasty", "a2a": {"card_url": card_url, "headers": auth, "timeout": 1}}]),
+    )
+    .await;
+
+    // The remote task's tokens come back with the answer and count on the caller's span.
+    let (body, result) = delegate(&rig, "counter", "sheep").await;
+    assert_eq!(result["answer"], "counted sheep", "{result}");
+    assert_eq!(result["usage"]["prompt_tokens"], 11, "{result}");
+    assert_eq!(result["usage"]["completion_tokens"], 7, "{result}");
+    assert_eq!(result["usage"]["total_tokens"], 18, "{result}");
+    let span = sub_agent_span(&rig, &body).await;
+    assert_eq!(span["usage"]["prompt_tokens"], 11, "{span}");
+    assert_eq!(span["usage"]["completion_tokens"], 7, "{span}");
+    assert_eq!(
+        span["attributes"]["a2a.usage"]["total_tokens"], 18,
+        "{span}"
+    );
+
+    // Out of time, the call cancels the remote task before it fails.
+    let (_, result) = delegate(&rig, "hasty", "slowly please").await;
+    let text = result.to_string();
+    assert!(
+        text.contains("did not finish in") && text.contains("it was canceled"),
+        "{text}"
+    );
+    let task_id: String = text
+        .split("remote task ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let (st, task) = remote
+        .s
+        .call(Method::GET, &format!("/a2a/counter/tasks/{task_id}"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{task}");
+    assert_eq!(task["status"]["state"], "TASK_STATE_CANCELED", "{task}");
+}
+
+#[tokio::test]
+async fn a_stored_a2a_tool_calls_a_remote_agent_and_is_checked_field_by_field() {
+    let remote = Rig::start(Backend::Sqlite).await;
+    remote.openai.set_responder(Arc::new(|req: &SeenRequest| {
+        Turn::text(format!("forecast for {}", last_user_text(&req.body))).with_usage(5, 3)
+    }));
+    remote.agent("forecaster", "openai/gpt-4o", json!({})).await;
+    let card_url = format!(
+        "{}/a2a/forecaster/.well-known/agent-card.json",
+        remote.s.url.replace("127.0.0.1", "localhost")
+    );
+    let rig = rig().await;
+    let tool = |a2a: Value| {
+        json!({"path": "Default", "key": "forecast", "description": "Forecasts the weather",
+               "type": "a2a", "a2a": a2a})
+    };
+    for (a2a, field) in [
+        (
+            json!({"card_url": "ftp://x.example/c.json"}),
+            "a2a.card_url",
+        ),
+        (json!({"card_url": card_url, "timeout": 900}), "a2a.timeout"),
+        (
+            json!({"card_url": card_url, "headers": {"bad name": "x"}}),
+            "a2a.headers",
+        ),
+        (json!({"card_url": card_url, "surprise": 1}), "surprise"),
+    ] {
+        let (st, body) = rig.s.call(Method::POST, "/v2/tools", Some(tool(a2a))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains(field), "{field}: {body}");
+    }
+    let (st, stored) = rig
+        .s
+        .call(
+            Method::POST,
+            "/v2/tools",
+            Some(tool(
+                json!({"card_url": card_url, "timeout": 30, "headers": {"Authorization":
+                {"value": format!("Bearer {}", baton_e2e::API_KEY), "encrypted": true}}}),
+            )),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{stored}");
+    assert_eq!(stored["type"], "a2a");
+    assert!(!stored.to_string().contains(baton_e2e::API_KEY), "{stored}");
+    let at_rest = rig.s.raw_specs("tools").await.join(" ");
+    assert!(!at_rest.contains(baton_e2e::API_KEY), "{at_rest}");
+
+    rig.agent(
+        "planner",
+        "openai/gpt-4o",
+        json!({"settings": {"max_iterations": 4, "tools": [{"type": "a2a", "key": "forecast"}]}}),
+    )
+    .await;
+    rig.openai.set_responder(Arc::new(|req: &SeenRequest| {
+        if req.last_is_tool_result {
+            Turn::text(format!("RESULT {}", last_tool_result(&req.body)))
+        } else {
+            Turn::tool_calls(vec![("forecast", json!({"message": "Lima"}))])
+        }
+    }));
+    let (st, body) = rig
+        .respond("planner", json!({"message": user("Weather in Lima?")}))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(body["status"]["state"], "completed", "{body}");
+    let result = last_tool_result(rig.openai.requests().last().unwrap());
+    let result: Value = serde_json::from_str(&result).unwrap();
+    assert_eq!(result["answer"], "forecast for Lima", "{result}");
+    let span = sub_agent_span(&rig, &body).await;
+    assert_eq!(
+        span["attributes"]["a2a.task_id"], result["remote_task_id"],
+        "{span}"
+    );
+    assert_eq!(span["usage"]["total_tokens"], 8, "{span}");
+}

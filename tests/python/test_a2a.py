@@ -206,6 +206,14 @@ def test_streaming_yields_the_task_its_updates_its_artifact_and_the_last_status(
     assert artifact.last_chunk and artifact.artifact.parts[0].text == "Streamed answer."
     assert events[-1].status_update.status.state == TaskState.TASK_STATE_COMPLETED
     assert events[-1].status_update.task_id == events[0].task.id
+    # The text arrived in chunks before the final state: the first makes the answer artifact,
+    # the next ones append to it, and the whole answer replaces it at the end.
+    chunks = [e.artifact_update for e in events[:-2] if e.HasField("artifact_update")]
+    assert len(chunks) > 1, kinds
+    assert not chunks[0].append and all(c.append for c in chunks[1:])
+    assert not any(c.last_chunk for c in chunks)
+    assert "".join(c.artifact.parts[0].text for c in chunks) == "Streamed answer."
+    assert {c.artifact.artifact_id for c in chunks} == {artifact.artifact.artifact_id}
 
 
 @pytest.mark.parametrize("binding", BINDINGS)
@@ -328,5 +336,6 @@ def test_push_notifications_reach_a_webhook_and_configs_are_managed(start_baton,
     assert all(b.get("statusUpdate", {}).get("taskId", task_id) == task_id for b in bodies)
     assert created.id and created.task_id == task_id
     assert sorted(c.id for c in listed.configs) == sorted(["hook-1", created.id])
-    assert got.url == hook.url and got.token == "tok-1"
+    # The token is a secret: stored sealed, answered masked.
+    assert got.url == hook.url and got.token == "********"
     assert [c.id for c in after.configs] == ["hook-1"]

@@ -199,6 +199,32 @@ impl TestServer {
         self.boot(Some(API_KEY)).await;
     }
 
+    /// Another server on the same database, as a second replica is: its own data directory
+    /// holding a copy of this one's secret key (the only file replicas share).
+    pub async fn replica(&self) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name();
+            if entry.file_type().unwrap().is_file()
+                && !name.to_string_lossy().starts_with("baton.db")
+            {
+                std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
+            }
+        }
+        let mut server = Self {
+            options: self.options.clone(),
+            server: None,
+            url: String::new(),
+            database_url: self.database_url.clone(),
+            backend: self.backend,
+            dir,
+            client: reqwest::Client::new(),
+        };
+        server.boot(Some(API_KEY)).await;
+        server
+    }
+
     /// The admin key the first start created (when started without a key).
     pub fn created_admin_key(&self) -> Option<String> {
         self.server

@@ -288,7 +288,8 @@ impl A2aAgentDef {
             .and_then(crate::secret::url_origin)
     }
 
-    fn validate(&self, field: &str) -> Result<(), ValidationError> {
+    /// Checks the card URL, header names and timeout; errors name `{field}.…`.
+    pub fn validate(&self, field: &str) -> Result<(), ValidationError> {
         let card_field = format!("{field}.card_url");
         let url = url::Url::parse(&self.card_url).map_err(|e| {
             ValidationError::new(&card_field, format!("must be an absolute URL: {e}"))

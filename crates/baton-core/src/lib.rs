@@ -25,6 +25,7 @@ pub mod model;
 mod openapi;
 #[cfg(feature = "openapi")]
 pub use openapi::JsonObject;
+pub mod push;
 pub mod schedule;
 pub mod secret;
 pub mod store;

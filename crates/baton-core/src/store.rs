@@ -393,6 +393,7 @@ pub trait Store:
     + crate::schedule::ScheduleStore
     + crate::trace::TraceStore
     + crate::thread::ThreadStore
+    + crate::push::PushConfigStore
 {
 }
 
@@ -405,6 +406,7 @@ impl<T> Store for T where
         + crate::schedule::ScheduleStore
         + crate::trace::TraceStore
         + crate::thread::ThreadStore
+        + crate::push::PushConfigStore
 {
 }
 

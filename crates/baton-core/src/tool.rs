@@ -385,6 +385,11 @@ pub enum ToolKind {
         /// Its definition.
         mcp: McpDef,
     },
+    /// A remote agent over A2A, called with a message like a sub-agent.
+    A2a {
+        /// Its card, headers and timeout.
+        a2a: crate::agent::A2aAgentDef,
+    },
 }
 
 impl ToolKind {
@@ -396,22 +401,24 @@ impl ToolKind {
             Self::Http { .. } => "http",
             Self::Code { .. } => "code",
             Self::Mcp { .. } => "mcp",
+            Self::A2a { .. } => "a2a",
         }
     }
 
-    /// Whether the server runs the tool's calls (HTTP, code, MCP) rather than the client.
+    /// Whether the server runs the tool's calls (HTTP, code, MCP, A2A) rather than the client.
     pub fn runs_on_server(&self) -> bool {
         matches!(
             self,
-            Self::Http { .. } | Self::Code { .. } | Self::Mcp { .. }
+            Self::Http { .. } | Self::Code { .. } | Self::Mcp { .. } | Self::A2a { .. }
         )
     }
 
-    /// The headers of an HTTP or MCP tool.
+    /// The headers of an HTTP, MCP or A2A tool.
     pub fn headers(&self) -> Option<&BTreeMap<String, HeaderValue>> {
         match self {
             Self::Http { http } => Some(&http.blueprint.headers),
             Self::Mcp { mcp } => Some(&mcp.headers),
+            Self::A2a { a2a } => Some(&a2a.headers),
             _ => None,
         }
     }
@@ -421,6 +428,7 @@ impl ToolKind {
         match self {
             Self::Http { http } => Some(&mut http.blueprint.headers),
             Self::Mcp { mcp } => Some(&mut mcp.headers),
+            Self::A2a { a2a } => Some(&mut a2a.headers),
             _ => None,
         }
     }
@@ -558,6 +566,7 @@ impl ToolSpec {
                 }
                 _ => {}
             },
+            ToolKind::A2a { a2a } => a2a.validate("a2a")?,
         }
         Ok(())
     }
@@ -586,6 +595,7 @@ impl ToolSpec {
                     mcp.server_url.as_deref().and_then(secret::template_origin),
                 ),
             }),
+            ToolKind::A2a { a2a } => Some(("a2a.headers", "a2a.card_url", a2a.origin())),
             _ => None,
         }
     }

@@ -30,7 +30,7 @@ impl Engine {
                 return Err(invalid(
                     "type",
                     format!(
-                    "`{}` tools run on the client; only http, code and mcp tools can be invoked",
+                    "`{}` tools run on the client; only http, code, mcp and a2a tools can be invoked",
                     spec.kind.type_name()
                 ),
                 ))
@@ -39,6 +39,14 @@ impl Engine {
             ToolKind::Code { code_tool } => {
                 runtime.code(&spec.key, &spec.description, code_tool, None)
             }
+            ToolKind::A2a { a2a } => baton_core::handler::Runnable {
+                definition: baton_core::model::ToolDefinition {
+                    name: spec.key.clone(),
+                    description: spec.description.clone(),
+                    parameters: crate::toolset::remote_agent_parameters(),
+                },
+                handler: runtime.a2a(&spec.key, a2a),
+            },
             ToolKind::Mcp { mcp } => {
                 let Some(name) = name else {
                     return Err(invalid(

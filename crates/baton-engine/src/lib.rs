@@ -68,6 +68,7 @@ mod multitask;
 mod prepare;
 pub mod prices;
 pub mod prompt;
+pub mod push;
 mod request;
 mod run;
 pub mod scheduler;

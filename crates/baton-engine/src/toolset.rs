@@ -51,6 +51,8 @@ pub struct Toolset {
     /// What the model is offered.
     pub definitions: Vec<ToolDefinition>,
     entries: HashMap<String, Entry>,
+    /// The names of tools that call a remote agent over A2A.
+    remote_agents: std::collections::HashSet<String>,
 }
 
 impl ToolKinds for Toolset {
@@ -309,6 +311,22 @@ impl Toolset {
                 self.add_mcp(sources, &tool, mcp, stored, (needs_approval, idempotent))
                     .await
             }
+            ToolKind::A2a { a2a } => {
+                let mut def = a2a.clone();
+                if stored.timeout.is_some() {
+                    def.timeout = stored.timeout;
+                }
+                let runnable = Runnable {
+                    definition: ToolDefinition {
+                        name: spec_name.clone(),
+                        description: tool.spec.description.clone(),
+                        parameters: remote_agent_parameters(),
+                    },
+                    handler: runtime.a2a(&spec_name, &def),
+                };
+                self.remote_agents.insert(spec_name.clone());
+                self.add_runnable(runnable, tool.id.clone(), needs_approval, idempotent);
+            }
         }
         Ok(())
     }
@@ -403,6 +421,11 @@ impl Toolset {
         self.definitions.push(def);
     }
 
+    /// Whether the named tool calls a remote agent over A2A (its span links the remote task).
+    pub fn is_remote_agent(&self, name: &str) -> bool {
+        self.remote_agents.contains(name)
+    }
+
     /// Who runs the named tool, if it is offered.
     pub fn side(&self, name: &str) -> Option<Side> {
         self.entries.get(name).map(|e| e.side.clone())
@@ -466,4 +489,11 @@ pub fn run_builtin(tool: BuiltinTool, _call: &ToolCall) -> Result<Value, String>
         }
         other => Err(format!("built-in tool `{}` is not available", other.name())),
     }
+}
+
+/// What the model sends a remote agent: one message.
+pub(crate) fn remote_agent_parameters() -> serde_json::Value {
+    serde_json::json!({"type": "object", "required": ["message"], "additionalProperties": false,
+        "properties": {"message": {"type": "string",
+            "description": "The whole request for the agent, with everything it needs to know"}}})
 }

@@ -39,6 +39,8 @@ mod sql_keys;
 #[cfg(feature = "sql")]
 mod sql_leases;
 #[cfg(feature = "sql")]
+mod sql_push;
+#[cfg(feature = "sql")]
 mod sql_schedules;
 #[cfg(feature = "sql")]
 mod sql_tasks;

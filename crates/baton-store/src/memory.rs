@@ -4,6 +4,7 @@ use crate::signals::EventSignals;
 use async_trait::async_trait;
 use baton_core::agent::{AgentRecord, AgentVersion};
 use baton_core::collection::{CollectionRecord, EntryRecord};
+use baton_core::push::PushConfigRecord;
 use baton_core::schedule::{FiringRecord, ScheduleRecord};
 use baton_core::store::{
     ApiKeyRecord, ClaimedTask, EventWatch, Page, PageRequest, StoreError, TaskEvent, TaskFilter,
@@ -19,6 +20,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod agents;
 mod collections;
+mod push;
 mod schedules;
 mod threads;
 mod traces;
@@ -37,6 +39,8 @@ struct Inner {
     firings: BTreeMap<(String, u32, i64, bool), FiringRecord>,
     spans: BTreeMap<(String, String), SpanRecord>,
     threads: BTreeMap<String, ThreadRecord>,
+    /// (task id, config id) → config.
+    push_configs: BTreeMap<(String, String), PushConfigRecord>,
 }
 
 /// A store that keeps everything in process memory; nothing survives a restart.

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use baton_core::agent::{AgentRecord, AgentSpec, AgentStatus, AgentVersion};
+use baton_core::push::PushConfigRecord;
 use baton_core::store::{ApiKeyRecord, ApiKeyStore, PageRequest, Store, StoreError};
 use baton_core::thread::ThreadRecord;
 use baton_core::tool::{ToolRecord, ToolSpec};
@@ -1304,6 +1305,88 @@ async fn every_store_lists_tasks() {
         .unwrap();
     let store = SqlStore::connect(&url).await.unwrap();
     task_list_contract(&store).await;
+    store.connection().clone().close().await.unwrap();
+    baton_store::testing::drop_postgres_database(&admin, &url)
+        .await
+        .unwrap();
+}
+
+fn push_config(project: &str, task: &str, id: &str, url: &str) -> PushConfigRecord {
+    PushConfigRecord {
+        id: id.into(),
+        project_id: ProjectId(project.into()),
+        task_id: task.into(),
+        url: url.into(),
+        token: Some("enc:v2:token".into()),
+        auth_scheme: Some("Bearer".into()),
+        auth_credentials: Some("enc:v2:creds".into()),
+        created: "2026-01-01T00:00:00.000Z".into(),
+    }
+}
+
+/// Push-notification configs: per task, in id order, replaced by id, scoped to their project.
+async fn push_config_contract(store: &dyn Store) {
+    let a = ProjectId("a".into());
+    let b = ProjectId("b".into());
+    let second = push_config("a", "t1", "h2", "https://hooks.example/2");
+    let first = push_config("a", "t1", "h1", "https://hooks.example/1");
+    store.put_push_config(&second).await.unwrap();
+    store.put_push_config(&first).await.unwrap();
+    store
+        .put_push_config(&push_config("a", "t2", "h1", "https://other.example/"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.push_configs(&a, "t1").await.unwrap(),
+        vec![first.clone(), second.clone()]
+    );
+    assert!(store.push_configs(&b, "t1").await.unwrap().is_empty());
+    assert!(store.push_configs(&a, "none").await.unwrap().is_empty());
+
+    let moved = PushConfigRecord {
+        url: "https://hooks.example/moved".into(),
+        token: None,
+        auth_scheme: None,
+        auth_credentials: None,
+        ..first.clone()
+    };
+    store.put_push_config(&moved).await.unwrap();
+    assert_eq!(
+        store.push_configs(&a, "t1").await.unwrap(),
+        vec![moved, second.clone()]
+    );
+
+    assert!(matches!(
+        store.delete_push_config(&b, "t1", "h1").await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_push_config(&a, "t1", "h1").await.unwrap();
+    assert!(matches!(
+        store.delete_push_config(&a, "t1", "h1").await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.push_configs(&a, "t1").await.unwrap(), vec![second]);
+    assert_eq!(store.push_configs(&a, "t2").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn every_store_keeps_the_push_config_contract() {
+    push_config_contract(&MemoryStore::new()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("push.db").display());
+    push_config_contract(&SqlStore::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_store_keeps_the_push_config_contract() {
+    let Some(admin) = baton_store::testing::postgres_admin_url() else {
+        return; // no PostgreSQL server binaries: a notice says so
+    };
+    let url = baton_store::testing::fresh_postgres_database(&admin)
+        .await
+        .unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
+    push_config_contract(&store).await;
     store.connection().clone().close().await.unwrap();
     baton_store::testing::drop_postgres_database(&admin, &url)
         .await

@@ -1,10 +1,12 @@
 //! Remote agents over the A2A protocol (JSON-RPC binding) as members of a team.
 //!
 //! A call reads the agent's card (cached for a while), picks its JSON-RPC interface, sends the
-//! message with `SendMessage` (A2A 1.0) or `message/send` (a 0.3 card), and, when the answer is
-//! a task still under way, asks for it with `GetTask` / `tasks/get` until it completes, stops
-//! for input, fails, or the call's time runs out. Every request goes through the outbound
-//! policy, and a secret header only to the origin it was sealed for.
+//! message with `SendMessage` (A2A 1.0) or `message/send` (a 0.3 card) without waiting, and,
+//! while the task is under way, asks for it with `GetTask` / `tasks/get` until it completes,
+//! stops for input, fails, or the call's time runs out; then it cancels the remote task
+//! (`CancelTask` / `tasks/cancel`) before failing. The remote task's usage, when its metadata
+//! carries it (a Baton remote does), goes with the answer to the caller's trace. Every request
+//! goes through the outbound policy, and a secret header only to the origin it was sealed for.
 
 use crate::policy::OutboundPolicy;
 use async_trait::async_trait;
@@ -25,6 +27,8 @@ const VERSION_HEADER: &str = "A2A-Version";
 /// The first wait between two reads of a task under way; it doubles up to [`MAX_POLL`].
 const FIRST_POLL: Duration = Duration::from_millis(200);
 const MAX_POLL: Duration = Duration::from_secs(2);
+/// How long the cancel of a remote task that ran out of time may take.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 /// Which protocol version a remote interface speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,7 +399,9 @@ fn outcome(texts: Vec<String>, data: Vec<Value>, into: &mut Map<String, Value>) 
     }
 }
 
-/// The `{message, configuration}` of a send in the endpoint's protocol version.
+/// The `{message, configuration}` of a send in the endpoint's protocol version. The send does
+/// not wait for the task to end: its id comes back at once, so a call that runs out of time
+/// can cancel it.
 fn send_params(protocol: Protocol, message_id: &str, text: &str) -> (&'static str, Value) {
     match protocol {
         Protocol::V1 => (
@@ -403,7 +409,7 @@ fn send_params(protocol: Protocol, message_id: &str, text: &str) -> (&'static st
             json!({
                 "message": {"messageId": message_id, "role": "ROLE_USER", "parts": [{"text": text}]},
                 "configuration": {"acceptedOutputModes": ["text/plain", "application/json"],
-                                  "returnImmediately": false}
+                                  "returnImmediately": true}
             }),
         ),
         Protocol::V03 => (
@@ -412,7 +418,7 @@ fn send_params(protocol: Protocol, message_id: &str, text: &str) -> (&'static st
                 "message": {"kind": "message", "messageId": message_id, "role": "user",
                             "parts": [{"kind": "text", "text": text}]},
                 "configuration": {"acceptedOutputModes": ["text/plain", "application/json"],
-                                  "blocking": true}
+                                  "blocking": false}
             }),
         ),
     }
@@ -423,6 +429,62 @@ struct A2aAgent {
     client: Arc<A2aClient>,
     key: String,
     def: A2aAgentDef,
+}
+
+impl A2aAgent {
+    /// Cancels a remote task the call ran out of time for, and says so in the call's error.
+    async fn cancel_late(
+        &self,
+        endpoint: &Endpoint,
+        task_id: &str,
+        state: &str,
+        ctx: &ToolContext<'_>,
+    ) -> ToolError {
+        let method = match endpoint.protocol {
+            Protocol::V1 => "CancelTask",
+            Protocol::V03 => "tasks/cancel",
+        };
+        let grace = Instant::now() + CANCEL_GRACE;
+        let canceled = match self
+            .client
+            .rpc(
+                endpoint,
+                method,
+                json!({"id": task_id}),
+                &self.def,
+                ctx,
+                grace,
+            )
+            .await
+        {
+            Ok(_) => "it was canceled".to_owned(),
+            Err(e) => format!("canceling it failed: {e}"),
+        };
+        ToolError::Timeout(format!(
+            "remote agent `{}` did not finish in {} s (remote task {task_id} was {state}; {canceled})",
+            self.key,
+            self.client.timeout_of(&self.def).as_secs_f64(),
+        ))
+    }
+}
+
+/// The tokens (and cost) a remote task reports in its metadata's `usage` (camelCase as a Baton
+/// remote writes it, or snake_case), as the caller's trace records them.
+fn remote_usage(task: &Value) -> Option<Value> {
+    let usage = task.pointer("/metadata/usage")?.as_object()?;
+    let read = |camel: &str, snake: &str| usage.get(camel).or_else(|| usage.get(snake)).cloned();
+    let prompt = read("promptTokens", "prompt_tokens").and_then(|v| v.as_u64());
+    let completion = read("completionTokens", "completion_tokens").and_then(|v| v.as_u64());
+    if prompt.is_none() && completion.is_none() {
+        return None;
+    }
+    let (prompt, completion) = (prompt.unwrap_or(0), completion.unwrap_or(0));
+    let mut out = json!({"prompt_tokens": prompt, "completion_tokens": completion,
+                         "total_tokens": prompt + completion});
+    if let Some(cost) = read("cost", "cost").and_then(|v| v.as_f64()) {
+        out["cost"] = json!(cost);
+    }
+    Some(out)
 }
 
 #[async_trait]
@@ -495,12 +557,9 @@ impl ToolHandler for A2aAgent {
                 ));
             }
             if Instant::now() + wait >= deadline {
-                return Err(ToolError::Timeout(format!(
-                    "remote agent `{}` did not finish in {} s (remote task {task_id} is still {})",
-                    self.key,
-                    client.timeout_of(&self.def).as_secs_f64(),
-                    state_of(&current)
-                )));
+                return Err(self
+                    .cancel_late(&endpoint, &task_id, &state_of(&current), ctx)
+                    .await);
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(MAX_POLL);
@@ -508,7 +567,7 @@ impl ToolHandler for A2aAgent {
                 Protocol::V1 => "GetTask",
                 Protocol::V03 => "tasks/get",
             };
-            current = client
+            current = match client
                 .rpc(
                     &endpoint,
                     method,
@@ -517,7 +576,19 @@ impl ToolHandler for A2aAgent {
                     ctx,
                     deadline,
                 )
-                .await?;
+                .await
+            {
+                Ok(task) => task,
+                Err(_) if Instant::now() >= deadline => {
+                    return Err(self
+                        .cancel_late(&endpoint, &task_id, &state_of(&current), ctx)
+                        .await)
+                }
+                Err(e) => return Err(e),
+            };
+        }
+        if let Some(usage) = remote_usage(&current) {
+            answer.insert("usage".into(), usage);
         }
         let state = state_of(&current);
         answer.insert("state".into(), json!(state));

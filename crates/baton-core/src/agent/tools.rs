@@ -53,16 +53,19 @@ pub enum CustomToolType {
     JsonSchema,
     /// MCP server.
     Mcp,
+    /// Remote agent over A2A.
+    A2a,
 }
 
 impl CustomToolType {
     /// Every custom type.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Function,
         Self::Http,
         Self::Code,
         Self::JsonSchema,
         Self::Mcp,
+        Self::A2a,
     ];
 
     /// The wire name.
@@ -73,6 +76,7 @@ impl CustomToolType {
             Self::Code => "code",
             Self::JsonSchema => "json_schema",
             Self::Mcp => "mcp",
+            Self::A2a => "a2a",
         }
     }
 

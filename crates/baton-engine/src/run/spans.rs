@@ -189,6 +189,7 @@ impl Runner {
             ) => SpanKind::Memory,
             Some(B::RetrieveKnowledgeBases | B::QueryKnowledgeBase) => SpanKind::Knowledge,
             Some(B::CallSubAgent | B::RetrieveAgents) => SpanKind::SubAgent,
+            _ if self.tools.is_remote_agent(&call.name) => SpanKind::SubAgent,
             _ => SpanKind::Tool,
         };
         let (span_id, started_ms) = started.unwrap_or_else(|| (crate::random_hex(8), now_ms()));
@@ -300,7 +301,7 @@ impl Runner {
 }
 
 /// A remote (A2A) sub-agent's call links the task it made on the remote server: its id, its
-/// context and the endpoint that holds it.
+/// context and the endpoint that holds it, and counts the usage the remote reported.
 fn link_remote_task(span: &mut SpanRecord, result: &Value) {
     for (field, attribute) in [
         ("remote_task_id", "a2a.task_id"),
@@ -311,5 +312,13 @@ fn link_remote_task(span: &mut SpanRecord, result: &Value) {
         if let Some(text) = result.get(field).and_then(Value::as_str) {
             span.attributes.insert(attribute.into(), json!(text));
         }
+    }
+    // The remote task's tokens and cost count in this trace, on the call that spent them.
+    if let Some(usage) = result.get("usage") {
+        let tokens = |name: &str| usage.get(name).and_then(Value::as_u64).unwrap_or(0);
+        span.prompt_tokens += tokens("prompt_tokens");
+        span.completion_tokens += tokens("completion_tokens");
+        span.cost += usage.get("cost").and_then(Value::as_f64).unwrap_or(0.0);
+        span.attributes.insert("a2a.usage".into(), usage.clone());
     }
 }

@@ -65,6 +65,13 @@ pub(crate) fn task(task: &TaskRecord, data: &TaskData, view: View) -> A2aTask {
     let mut metadata = Map::new();
     metadata.insert("agentKey".into(), json!(task.agent_key));
     metadata.insert("agentVersion".into(), json!(task.agent_version));
+    // A calling agent (a Baton one reads it) counts the task's usage in its own trace.
+    metadata.insert(
+        "usage".into(),
+        json!({"promptTokens": data.usage.prompt_tokens,
+               "completionTokens": data.usage.completion_tokens,
+               "totalTokens": data.usage.total_tokens, "cost": data.usage.cost}),
+    );
     A2aTask {
         id: task.id.clone(),
         context_id: data.context_id.clone(),
@@ -155,12 +162,17 @@ pub(crate) fn artifacts(task: &TaskRecord, data: &TaskData) -> Vec<A2aArtifact> 
         parts.push(A2aPart::data(structured));
     }
     vec![A2aArtifact {
-        artifact_id: format!("{}-answer", data.response_id),
+        artifact_id: answer_id(&data.response_id),
         name: Some("answer".into()),
         description: None,
         parts,
         metadata: None,
     }]
+}
+
+/// The id of a turn's answer artifact (its streamed chunks build the same one).
+pub(crate) fn answer_id(response_id: &str) -> String {
+    format!("{response_id}-answer")
 }
 
 fn is_answer_part(part: &Part) -> bool {

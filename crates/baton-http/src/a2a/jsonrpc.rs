@@ -160,7 +160,7 @@ async fn call(
     };
     match v1 {
         "SendMessage" | "SendStreamingMessage" => {
-            let streaming = method == "SendStreamingMessage";
+            let streaming = v1 == "SendStreamingMessage";
             let req: A2aSendMessageRequest = params(raw)?;
             match service::send(state, caller, agent_key, req, streaming).await? {
                 Sent::Task(task) => value(A2aSendMessageResponse {

@@ -1,16 +1,22 @@
 //! Push notifications: a task's updates POSTed to the webhooks its clients registered, with
-//! retries. Configs live in the process that accepted them (they end with it); updates are
-//! read from the task's stored events, so they are sent whichever server runs the task.
+//! retries. Configs are stored through the engine (any server sees them, they outlive a
+//! restart, their secrets are sealed and answered masked); updates are read from the task's
+//! stored events, so they are sent by whichever server runs the task's turn.
 
 use super::error::{A2aError, A2aErrorKind};
 use super::service;
-use super::types::{A2aListPushConfigsResponse, A2aStreamResponse, A2aTaskPushNotificationConfig};
+use super::types::{
+    A2aAuthenticationInfo, A2aListPushConfigsResponse, A2aStreamResponse,
+    A2aTaskPushNotificationConfig,
+};
 use crate::auth::Caller;
 use crate::state::AppState;
 use baton_core::store::TaskRecord;
+use baton_core::ProjectId;
+use baton_engine::push::{PushAuth, PushConfig};
 use baton_engine::Engine;
 use futures_util::StreamExt;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,15 +35,8 @@ const TRY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PushSender {
     client: reqwest::Client,
     check: AddressCheck,
-    registry: Arc<Mutex<Registry>>,
-}
-
-#[derive(Default)]
-struct Registry {
-    /// Task id → its configs.
-    configs: HashMap<String, Vec<A2aTaskPushNotificationConfig>>,
-    /// Tasks whose events are being sent.
-    watching: HashSet<String>,
+    /// Tasks whose events this process is sending.
+    watching: Arc<Mutex<HashSet<String>>>,
 }
 
 impl PushSender {
@@ -46,25 +45,31 @@ impl PushSender {
         Self {
             client,
             check,
-            registry: Arc::default(),
+            watching: Arc::default(),
         }
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    fn watching(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.watching.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn configs(&self, task_id: &str) -> Vec<A2aTaskPushNotificationConfig> {
-        self.registry()
-            .configs
-            .get(task_id)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// Sends `update` to every webhook of the task, each tried up to three times.
-    async fn deliver(&self, task_id: &str, update: &A2aStreamResponse) {
-        for config in self.configs(task_id) {
+    /// Sends `update` to every webhook of the task (as stored now), each tried up to three
+    /// times.
+    async fn deliver(
+        &self,
+        engine: &Engine,
+        project: &ProjectId,
+        task_id: &str,
+        update: &A2aStreamResponse,
+    ) {
+        let configs = match engine.push_configs().for_delivery(project, task_id).await {
+            Ok(configs) => configs,
+            Err(e) => {
+                tracing::warn!(task = %task_id, error = %e, "push notification configs unreadable");
+                return;
+            }
+        };
+        for config in configs {
             if let Err(e) = self.deliver_one(&config, update).await {
                 tracing::warn!(task = %task_id, config = %config.id, error = %e,
                     "push notification not delivered");
@@ -74,7 +79,7 @@ impl PushSender {
 
     async fn deliver_one(
         &self,
-        config: &A2aTaskPushNotificationConfig,
+        config: &PushConfig,
         update: &A2aStreamResponse,
     ) -> Result<(), String> {
         let url = reqwest::Url::parse(&config.url).map_err(|e| e.to_string())?;
@@ -98,7 +103,7 @@ impl PushSender {
             if let Some(token) = &config.token {
                 request = request.header("X-A2A-Notification-Token", token);
             }
-            if let Some(auth) = &config.authentication {
+            if let Some(auth) = &config.auth {
                 let value = match &auth.credentials {
                     Some(credentials) => format!("{} {credentials}", auth.scheme),
                     None => auth.scheme.clone(),
@@ -127,58 +132,81 @@ fn sender(state: &AppState) -> Result<&PushSender, A2aError> {
 /// Stores a config for the task (a new id when it has none); the task must be the caller's.
 pub(crate) async fn register(
     state: &AppState,
-    _caller: &Caller,
+    caller: &Caller,
     task_id: &str,
-    mut config: A2aTaskPushNotificationConfig,
+    config: A2aTaskPushNotificationConfig,
 ) -> Result<A2aTaskPushNotificationConfig, A2aError> {
-    let push = sender(state)?;
-    let url = reqwest::Url::parse(&config.url)
-        .map_err(|e| A2aError::params(format!("url: not a URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(A2aError::params("url: must be an http or https URL"));
-    }
-    if !config.task_id.is_empty() && config.task_id != task_id {
-        return Err(A2aError::params(format!(
-            "taskId: the config is for task `{task_id}`"
-        )));
-    }
-    config.task_id = task_id.to_owned();
-    config.tenant = None;
-    if config.id.is_empty() {
-        config.id = baton_core::id::new_id();
-    }
-    let mut registry = push.registry();
-    let configs = registry.configs.entry(task_id.to_owned()).or_default();
-    configs.retain(|c| c.id != config.id);
-    configs.push(config.clone());
-    Ok(config)
+    sender(state)?;
+    let stored = state
+        .engine
+        .push_configs()
+        .put(&caller.project, task_id, from_wire(config))
+        .await?;
+    Ok(to_wire(stored))
 }
 
-/// Starts sending the task's updates to its webhooks, unless that is under way or it has none.
-pub(crate) fn watch(state: &AppState, task: &TaskRecord) {
+fn from_wire(config: A2aTaskPushNotificationConfig) -> PushConfig {
+    PushConfig {
+        id: config.id,
+        task_id: config.task_id,
+        url: config.url,
+        token: config.token,
+        auth: config.authentication.map(|a| PushAuth {
+            scheme: a.scheme,
+            credentials: a.credentials,
+        }),
+    }
+}
+
+fn to_wire(config: PushConfig) -> A2aTaskPushNotificationConfig {
+    A2aTaskPushNotificationConfig {
+        tenant: None,
+        id: config.id,
+        task_id: config.task_id,
+        url: config.url,
+        token: config.token,
+        authentication: config.auth.map(|a| A2aAuthenticationInfo {
+            scheme: a.scheme,
+            credentials: a.credentials,
+        }),
+    }
+}
+
+/// Starts sending the task's updates to its webhooks, unless this process does already or it
+/// has none.
+pub(crate) async fn watch(state: &AppState, task: &TaskRecord) {
     let Some(push) = state.push.clone() else {
         return;
     };
-    {
-        let mut registry = push.registry();
-        if !registry.configs.contains_key(&task.id) || !registry.watching.insert(task.id.clone()) {
-            return;
-        }
+    let has_configs = state
+        .engine
+        .push_configs()
+        .list(&task.project_id, &task.id)
+        .await
+        .is_ok_and(|c| !c.is_empty());
+    if !has_configs || !push.watching().insert(task.id.clone()) {
+        return;
     }
     let Ok(data) = Engine::data(task) else {
-        push.registry().watching.remove(&task.id);
+        push.watching().remove(&task.id);
         return;
     };
     let engine = state.engine.clone();
     let events = engine.follow(&task.project_id, &task.id, data.event_seq);
     let first = super::convert::task(task, &data, super::convert::View::FULL);
-    let mut updates = service::updates(engine, task.clone(), first, events);
-    let task_id = task.id.clone();
+    let mut updates = service::updates(
+        engine.clone(),
+        task.clone(),
+        first,
+        events,
+        service::Live::Whole,
+    );
+    let (project, task_id) = (task.project_id.clone(), task.id.clone());
     tokio::spawn(async move {
         while let Some(update) = updates.next().await {
-            push.deliver(&task_id, &update).await;
+            push.deliver(&engine, &project, &task_id, &update).await;
         }
-        push.registry().watching.remove(&task_id);
+        push.watching().remove(&task_id);
     });
 }
 
@@ -194,7 +222,7 @@ pub(crate) async fn create(
     let task = service::find(state, caller, agent_key, task_id).await?;
     let config = register(state, caller, &task.id, config).await?;
     if !task.state.is_inactive() {
-        watch(state, &task);
+        watch(state, &task).await;
     }
     Ok(config)
 }
@@ -207,19 +235,20 @@ pub(crate) async fn get(
     task_id: &str,
     id: &str,
 ) -> Result<A2aTaskPushNotificationConfig, A2aError> {
-    let push = sender(state)?;
+    sender(state)?;
     service::find(state, caller, agent_key, task_id).await?;
-    push.configs(task_id)
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| config_not_found(task_id, id))
-}
-
-fn config_not_found(task_id: &str, id: &str) -> A2aError {
-    A2aError::new(
-        A2aErrorKind::TaskNotFound,
-        format!("task `{task_id}` has no push notification config `{id}`"),
-    )
+    state
+        .engine
+        .push_configs()
+        .get(&caller.project, task_id, id)
+        .await?
+        .map(to_wire)
+        .ok_or_else(|| {
+            A2aError::new(
+                A2aErrorKind::TaskNotFound,
+                format!("task `{task_id}` has no push notification config `{id}`"),
+            )
+        })
 }
 
 /// `ListTaskPushNotificationConfigs`.
@@ -229,10 +258,15 @@ pub(crate) async fn list(
     agent_key: &str,
     task_id: &str,
 ) -> Result<A2aListPushConfigsResponse, A2aError> {
-    let push = sender(state)?;
+    sender(state)?;
     service::find(state, caller, agent_key, task_id).await?;
+    let configs = state
+        .engine
+        .push_configs()
+        .list(&caller.project, task_id)
+        .await?;
     Ok(A2aListPushConfigsResponse {
-        configs: push.configs(task_id),
+        configs: configs.into_iter().map(to_wire).collect(),
         next_page_token: String::new(),
     })
 }
@@ -245,17 +279,12 @@ pub(crate) async fn delete(
     task_id: &str,
     id: &str,
 ) -> Result<(), A2aError> {
-    let push = sender(state)?;
+    sender(state)?;
     service::find(state, caller, agent_key, task_id).await?;
-    let mut registry = push.registry();
-    let configs = registry.configs.entry(task_id.to_owned()).or_default();
-    let before = configs.len();
-    configs.retain(|c| c.id != id);
-    if configs.len() == before {
-        return Err(config_not_found(task_id, id));
-    }
-    if configs.is_empty() {
-        registry.configs.remove(task_id);
-    }
+    state
+        .engine
+        .push_configs()
+        .delete(&caller.project, task_id, id)
+        .await?;
     Ok(())
 }

@@ -4,9 +4,9 @@
 use super::convert::{self, View};
 use super::error::{A2aError, A2aErrorKind};
 use super::types::{
-    A2aArtifact, A2aGetTaskRequest, A2aListTasksRequest, A2aListTasksResponse,
-    A2aSendMessageRequest, A2aStreamResponse, A2aTask, A2aTaskArtifactUpdateEvent, A2aTaskState,
-    A2aTaskStatus, A2aTaskStatusUpdateEvent,
+    A2aArtifact, A2aGetTaskRequest, A2aListTasksRequest, A2aListTasksResponse, A2aMessage, A2aPart,
+    A2aRole, A2aSendMessageRequest, A2aStreamResponse, A2aTask, A2aTaskArtifactUpdateEvent,
+    A2aTaskState, A2aTaskStatus, A2aTaskStatusUpdateEvent,
 };
 use crate::agents::live_agent;
 use crate::auth::Caller;
@@ -18,8 +18,11 @@ use baton_core::agent::AgentRef;
 use baton_core::store::{PageRequest, TaskFilter, TaskRecord};
 use baton_core::task::TaskState;
 use baton_engine::follow::StreamItem;
+use baton_engine::machine::RunEvent;
 use baton_engine::{Admission, Engine};
 use futures_util::stream::{self, BoxStream, Stream, StreamExt};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The answer to a message: the task, or its updates as they happen.
@@ -90,7 +93,7 @@ pub(crate) async fn send(
     if let Some(push) = config.task_push_notification_config {
         super::push::register(state, caller, &prepared.task.id, push).await?;
     }
-    super::push::watch(state, &prepared.task);
+    super::push::watch(state, &prepared.task).await;
     let data = Engine::data(&prepared.task)?;
     if background {
         return Ok(Sent::Task(Box::new(convert::task(
@@ -108,7 +111,13 @@ pub(crate) async fn send(
             &data.response_id,
         );
         let first = convert::task(task, &data, view);
-        let updates = updates(state.engine.clone(), task.clone(), first, events);
+        let updates = updates(
+            state.engine.clone(),
+            task.clone(),
+            first,
+            events,
+            Live::Text,
+        );
         let _run = state.engine.spawn(prepared);
         return Ok(Sent::Stream(updates));
     }
@@ -117,16 +126,36 @@ pub(crate) async fn send(
     Ok(Sent::Task(Box::new(convert::task(&finished, &data, view))))
 }
 
-/// A task's stream: the task, then a working status when a turn starts, then when the turn
-/// ends its answer (artifacts) and its last status. Ends early, without a last status, when
-/// this server stops; `SubscribeToTask` on any server follows the rest.
+/// Whether a stream carries the answer's text as the model writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Live {
+    /// Text chunks as artifact updates (a client's stream).
+    Text,
+    /// Only the whole answer (webhooks: one POST per chunk would flood them).
+    Whole,
+}
+
+/// A task's stream: the task, then a working status when a turn starts, the answer's text in
+/// chunks as the model writes it (with [`Live::Text`]), a working status with a `toolCall` or
+/// `toolResult` data part for each server-side tool call and result, then when the turn ends
+/// its whole answer (the artifact the chunks built, replaced) and its last status. Ends early,
+/// without a last status, when this server stops; `SubscribeToTask` on any server follows the
+/// rest.
 pub(crate) fn updates(
     engine: Engine,
     task: TaskRecord,
     first: A2aTask,
     events: impl Stream<Item = StreamItem> + Send + 'static,
+    live: Live,
 ) -> BoxStream<'static, A2aStreamResponse> {
     let context_id = first.context_id.clone();
+    // The first chunk of a turn creates its answer artifact; the next ones append to it.
+    let chunks = Arc::new(Mutex::new(Chunks {
+        artifact_id: Engine::data(&task)
+            .map(|d| convert::answer_id(&d.response_id))
+            .unwrap_or_default(),
+        sent: false,
+    }));
     let head = stream::once(std::future::ready(A2aStreamResponse {
         task: Some(first),
         ..A2aStreamResponse::default()
@@ -135,66 +164,170 @@ pub(crate) fn updates(
         .take_while(|item| std::future::ready(!matches!(item, StreamItem::Reconnect)))
         .then(move |item| {
             let (engine, task, context_id) = (engine.clone(), task.clone(), context_id.clone());
-            async move { update(&engine, &task, &context_id, &item).await }
+            let chunks = chunks.clone();
+            async move {
+                let stream = UpdateStream {
+                    task: &task,
+                    context_id: &context_id,
+                    live,
+                    chunks: &chunks,
+                };
+                stream.update(&engine, &item).await
+            }
         })
         .flat_map(stream::iter);
     head.chain(tail).boxed()
 }
 
-/// What one run event shows an A2A client.
-async fn update(
-    engine: &Engine,
-    task: &TaskRecord,
-    context_id: &str,
-    item: &StreamItem,
-) -> Vec<A2aStreamResponse> {
-    let status_update = |status: A2aTaskStatus| A2aStreamResponse {
-        status_update: Some(A2aTaskStatusUpdateEvent {
-            task_id: task.id.clone(),
-            context_id: context_id.to_owned(),
-            status,
-            metadata: None,
-        }),
-        ..A2aStreamResponse::default()
-    };
-    if !item.is_terminal() {
-        return match item {
-            StreamItem::Event(event)
-                if matches!(event.event, baton_engine::machine::RunEvent::Started { .. }) =>
-            {
-                vec![status_update(A2aTaskStatus {
-                    state: A2aTaskState::Working,
-                    message: None,
-                    timestamp: Some(event.timestamp.clone()),
-                })]
-            }
-            _ => Vec::new(),
-        };
+/// The answer artifact a turn's text chunks build.
+struct Chunks {
+    /// The artifact the turn's whole answer replaces at its end.
+    artifact_id: String,
+    /// Whether a chunk of it was sent (the next ones append).
+    sent: bool,
+}
+
+/// What the updates of one stream are about.
+struct UpdateStream<'a> {
+    task: &'a TaskRecord,
+    context_id: &'a str,
+    live: Live,
+    chunks: &'a Mutex<Chunks>,
+}
+
+impl UpdateStream<'_> {
+    fn chunks(&self) -> std::sync::MutexGuard<'_, Chunks> {
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }
-    // The task is stored with its turn's last event: read its answer and status from it.
-    let stored = match engine.task(&task.project_id, &task.id).await {
-        Ok(Some(stored)) => stored,
-        _ => return Vec::new(),
-    };
-    let Ok(data) = Engine::data(&stored) else {
-        return Vec::new();
-    };
-    let mut out: Vec<A2aStreamResponse> = convert::artifacts(&stored, &data)
-        .into_iter()
-        .map(|artifact: A2aArtifact| A2aStreamResponse {
-            artifact_update: Some(A2aTaskArtifactUpdateEvent {
-                task_id: task.id.clone(),
-                context_id: context_id.to_owned(),
-                artifact,
-                append: false,
-                last_chunk: true,
+
+    fn status_update(&self, status: A2aTaskStatus) -> A2aStreamResponse {
+        A2aStreamResponse {
+            status_update: Some(A2aTaskStatusUpdateEvent {
+                task_id: self.task.id.clone(),
+                context_id: self.context_id.to_owned(),
+                status,
                 metadata: None,
             }),
             ..A2aStreamResponse::default()
+        }
+    }
+
+    fn artifact_update(
+        &self,
+        artifact: A2aArtifact,
+        append: bool,
+        last_chunk: bool,
+    ) -> A2aStreamResponse {
+        A2aStreamResponse {
+            artifact_update: Some(A2aTaskArtifactUpdateEvent {
+                task_id: self.task.id.clone(),
+                context_id: self.context_id.to_owned(),
+                artifact,
+                append,
+                last_chunk,
+                metadata: None,
+            }),
+            ..A2aStreamResponse::default()
+        }
+    }
+
+    /// A working status whose message is one data part (a tool call or its result).
+    fn working(
+        &self,
+        timestamp: &str,
+        message_id: String,
+        data: Option<Value>,
+    ) -> A2aStreamResponse {
+        let message = data.map(|data| A2aMessage {
+            message_id,
+            context_id: Some(self.context_id.to_owned()),
+            task_id: Some(self.task.id.clone()),
+            role: A2aRole::Agent,
+            parts: vec![A2aPart::data(data)],
+            metadata: None,
+            extensions: Vec::new(),
+            reference_task_ids: Vec::new(),
+        });
+        self.status_update(A2aTaskStatus {
+            state: A2aTaskState::Working,
+            message,
+            timestamp: Some(timestamp.to_owned()),
         })
-        .collect();
-    out.push(status_update(convert::status(&stored, &data)));
-    out
+    }
+
+    /// What one run event shows an A2A client.
+    async fn update(&self, engine: &Engine, item: &StreamItem) -> Vec<A2aStreamResponse> {
+        if !item.is_terminal() {
+            let StreamItem::Event(event) = item else {
+                return Vec::new();
+            };
+            let at = &event.timestamp;
+            return match &event.event {
+                RunEvent::Started { response_id, .. } => {
+                    *self.chunks() = Chunks {
+                        artifact_id: convert::answer_id(response_id),
+                        sent: false,
+                    };
+                    vec![self.working(at, String::new(), None)]
+                }
+                RunEvent::Delta {
+                    reasoning: false,
+                    text,
+                    ..
+                } if self.live == Live::Text && !text.is_empty() => {
+                    let (artifact_id, append) = {
+                        let mut chunks = self.chunks();
+                        let append = std::mem::replace(&mut chunks.sent, true);
+                        (chunks.artifact_id.clone(), append)
+                    };
+                    vec![self.artifact_update(
+                        A2aArtifact {
+                            artifact_id,
+                            name: Some("answer".into()),
+                            description: None,
+                            parts: vec![A2aPart::text(text.clone())],
+                            metadata: None,
+                        },
+                        append,
+                        false,
+                    )]
+                }
+                RunEvent::ToolStarted { call, .. } => vec![self.working(
+                    at,
+                    format!("{}-call", call.id),
+                    Some(json!({"toolCall": {"id": call.id, "name": call.name,
+                        "arguments": call.arguments}})),
+                )],
+                RunEvent::ToolDone {
+                    call_id, result, ..
+                } => vec![self.working(
+                    at,
+                    format!("{call_id}-result"),
+                    Some(json!({"toolResult": {"toolCallId": call_id, "result": result}})),
+                )],
+                RunEvent::ToolFailed { call_id, error, .. } => vec![self.working(
+                    at,
+                    format!("{call_id}-result"),
+                    Some(json!({"toolResult": {"toolCallId": call_id, "error": error}})),
+                )],
+                _ => Vec::new(),
+            };
+        }
+        // The task is stored with its turn's last event: read its answer and status from it.
+        let stored = match engine.task(&self.task.project_id, &self.task.id).await {
+            Ok(Some(stored)) => stored,
+            _ => return Vec::new(),
+        };
+        let Ok(data) = Engine::data(&stored) else {
+            return Vec::new();
+        };
+        let mut out: Vec<A2aStreamResponse> = convert::artifacts(&stored, &data)
+            .into_iter()
+            .map(|artifact| self.artifact_update(artifact, false, true))
+            .collect();
+        out.push(self.status_update(convert::status(&stored, &data)));
+        out
+    }
 }
 
 /// `GetTask`.
@@ -375,5 +508,11 @@ pub(crate) async fn subscribe(
         .engine
         .follow(&caller.project, &task.id, data.event_seq);
     let first = convert::task(&task, &data, View::FULL);
-    Ok(updates(state.engine.clone(), task, first, events))
+    Ok(updates(
+        state.engine.clone(),
+        task,
+        first,
+        events,
+        Live::Text,
+    ))
 }

@@ -245,7 +245,8 @@ pub struct A2aTaskArtifactUpdateEvent {
 pub struct A2aAuthenticationInfo {
     /// The HTTP auth scheme (`Bearer`, …).
     pub scheme: String,
-    /// The credentials sent with it.
+    /// The credentials sent with it; stored sealed, answered as `********` (which, sent back,
+    /// keeps the stored ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<String>,
 }
@@ -265,7 +266,8 @@ pub struct A2aTaskPushNotificationConfig {
     pub task_id: String,
     /// The webhook.
     pub url: String,
-    /// A token sent back with every notification (`X-A2A-Notification-Token`).
+    /// A token sent back with every notification (`X-A2A-Notification-Token`); stored sealed,
+    /// answered as `********` (which, sent back, keeps the stored one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
     /// How to authenticate to the webhook.

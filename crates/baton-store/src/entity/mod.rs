@@ -5,6 +5,7 @@ pub mod agent_version;
 pub mod api_key;
 pub mod collection;
 pub mod entry;
+pub mod push_config;
 pub mod schedule;
 pub mod schedule_firing;
 pub mod span;
