@@ -106,6 +106,25 @@ impl Agents<'_> {
             .ok_or_else(|| EngineError::NotFound(format!("agent `{key}` not found")))
     }
 
+    /// The live agent with this key for a run: as read from the store at most
+    /// [`EngineConfig::lookup_ttl`](crate::EngineConfig) ago (changes through this engine
+    /// show at once). Reads that change the agent use [`get`](Self::get).
+    pub async fn for_run(
+        &self,
+        project: &ProjectId,
+        key: &str,
+    ) -> Result<AgentRecord, EngineError> {
+        let cache = &self.engine.inner.lookups.agents;
+        let entry = (project.clone(), key.to_owned());
+        if let Some(agent) = cache.get(&entry) {
+            return Ok(agent);
+        }
+        let read = cache.read_starts();
+        let agent = self.get(project, key).await?;
+        cache.put(entry, agent.clone(), read);
+        Ok(agent)
+    }
+
     /// Version `number` of an agent.
     pub async fn version(
         &self,
@@ -153,12 +172,14 @@ impl Agents<'_> {
     /// Deletes an agent and its versions.
     pub async fn delete(&self, project: &ProjectId, key: &str) -> Result<(), EngineError> {
         let agent = self.get(project, key).await?;
-        Ok(self
+        let deleted = self
             .engine
             .inner
             .store
             .delete_agent(project, &agent.id)
-            .await?)
+            .await;
+        self.engine.inner.lookups.agent_changed(project, &agent.id);
+        Ok(deleted?)
     }
 
     /// Updates an agent: a configuration that differs from the live one becomes a new
@@ -203,19 +224,25 @@ impl Agents<'_> {
         agent.spec = spec;
         agent.status = status;
         agent.updated = now;
-        self.engine
+        let updated = self
+            .engine
             .inner
             .store
             .update_agent(&agent, expected, new_version.as_ref())
-            .await?;
+            .await;
+        self.engine.inner.lookups.agent_changed(project, &agent.id);
+        updated?;
         // Setting the status `published` publishes the version live after this update, as
         // `published` meant before versions carried a mark of their own.
         if publish {
-            self.engine
+            let published = self
+                .engine
                 .inner
                 .store
                 .publish_agent_version(project, &agent.id, agent.version)
-                .await?;
+                .await;
+            self.engine.inner.lookups.agent_changed(project, &agent.id);
+            published?;
             agent.published_version = Some(agent.version);
         }
         Ok(agent)
@@ -231,13 +258,14 @@ impl Agents<'_> {
     ) -> Result<AgentRecord, EngineError> {
         let mut agent = self.get(project, key).await?;
         self.version(&agent, number).await?;
-        match self
+        let published = self
             .engine
             .inner
             .store
             .publish_agent_version(project, &agent.id, number)
-            .await
-        {
+            .await;
+        self.engine.inner.lookups.agent_changed(project, &agent.id);
+        match published {
             Err(baton_core::store::StoreError::NotFound) => {
                 return Err(EngineError::NotFound(format!("agent `{key}` not found")))
             }

@@ -20,6 +20,11 @@ pub struct EngineConfig {
     pub scheduler: scheduler::SchedulerConfig,
     /// Where finished spans go besides the trace store (e.g. an OTLP collector), if anywhere.
     pub span_exporter: Option<Arc<dyn SpanExporter>>,
+    /// How long an API key or agent read for a run is used again without reading it anew.
+    /// A key revoked or an agent changed through another server on the same database is seen
+    /// here after at most this long (at once when changed through this engine); zero reads
+    /// them for every request.
+    pub lookup_ttl: Duration,
 }
 
 impl Default for EngineConfig {
@@ -31,6 +36,7 @@ impl Default for EngineConfig {
             worker_id: format!("worker-{}", baton_core::id::new_id()),
             scheduler: scheduler::SchedulerConfig::default(),
             span_exporter: None,
+            lookup_ttl: Duration::from_secs(2),
         }
     }
 }

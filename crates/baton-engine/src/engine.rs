@@ -34,6 +34,7 @@ pub(crate) struct Inner {
     pub schedules_changed: Notify,
     pub metrics: metrics::Metrics,
     pub drain: crate::drain::Drain,
+    pub lookups: crate::lookups::Lookups,
 }
 
 /// The agent engine. Cheap to clone.
@@ -57,6 +58,7 @@ impl Engine {
                 gateway,
                 cipher,
                 hub: EventHub::default(),
+                lookups: crate::lookups::Lookups::new(config.lookup_ttl),
                 config,
                 wake: Notify::new(),
                 cancels: Mutex::new(HashMap::new()),

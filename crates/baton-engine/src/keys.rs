@@ -78,7 +78,30 @@ impl ApiKeys<'_> {
                 message: "a key cannot revoke itself; use another admin key".into(),
             });
         }
-        Ok(self.engine.inner.store.delete_api_key(key_id).await?)
+        let deleted = self.engine.inner.store.delete_api_key(key_id).await;
+        self.engine
+            .inner
+            .lookups
+            .keys
+            .forget(|_, key| key.id == key_id);
+        Ok(deleted?)
+    }
+
+    /// The stored key this key hashes to, if any: as read from the store at most
+    /// [`EngineConfig::lookup_ttl`](crate::EngineConfig) ago, so a key revoked through another
+    /// server works here for at most that long (one revoked through this engine stops at once).
+    pub async fn authenticate(&self, key: &str) -> Result<Option<ApiKeyRecord>, EngineError> {
+        let cache = &self.engine.inner.lookups.keys;
+        let hash = hash_api_key(key);
+        if let Some(record) = cache.get(&hash) {
+            return Ok(Some(record));
+        }
+        let read = cache.read_starts();
+        let record = self.engine.inner.store.api_key_by_hash(&hash).await?;
+        if let Some(record) = &record {
+            cache.put(hash, record.clone(), read);
+        }
+        Ok(record)
     }
 }
 

@@ -62,6 +62,7 @@ mod invoke;
 pub mod json;
 pub mod keys;
 pub mod knowledge;
+mod lookups;
 pub mod machine;
 pub mod metrics;
 mod multitask;

@@ -163,11 +163,21 @@ impl Engine {
         agent_id: &str,
         version: u32,
     ) -> Result<AgentSpec, EngineError> {
-        self.inner
+        // Versions never change: one read per version and process (see `lookups`).
+        let cache = &self.inner.lookups.versions;
+        let entry = (project.clone(), agent_id.to_owned(), version);
+        if let Some(spec) = cache.get(&entry) {
+            return Ok(spec);
+        }
+        let read = cache.read_starts();
+        let spec = self
+            .inner
             .store
             .agent_version(project, agent_id, version)
             .await?
             .map(|v| v.spec)
-            .ok_or_else(|| EngineError::AgentNotFound(format!("{agent_id}@{version}")))
+            .ok_or_else(|| EngineError::AgentNotFound(format!("{agent_id}@{version}")))?;
+        cache.put(entry, spec.clone(), read);
+        Ok(spec)
     }
 }

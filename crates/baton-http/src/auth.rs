@@ -151,8 +151,9 @@ pub async fn require_api_key(
         }
         _ => {
             let record = state
-                .store
-                .api_key_by_hash(&hash_api_key(key))
+                .engine
+                .api_keys()
+                .authenticate(key)
                 .await?
                 .ok_or_else(|| ApiError::unauthorized(bad_key_message(req.uri().path())))?;
             Caller {

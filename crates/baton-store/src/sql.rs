@@ -92,17 +92,20 @@ impl SqlStore {
         if let Some(path) = file {
             owner_only(path)?;
         }
-        let mut opts = ConnectOptions::new(url.to_owned());
-        opts.sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30));
-        if url.starts_with("sqlite:") {
-            // One writer at a time is SQLite's rule; a small pool avoids lock storms.
-            opts.max_connections(4).min_connections(1);
+        let db = if url.starts_with("sqlite:") {
+            let mut opts = ConnectOptions::new(url.to_owned());
+            opts.sqlx_logging(false)
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(30))
+                // One writer at a time is SQLite's rule; a small pool avoids lock storms.
+                .max_connections(4)
+                .min_connections(1)
+                // A connection to a local file does not drop: no ping before each use.
+                .test_before_acquire(false);
+            Database::connect(opts).await.map_err(unavailable)?
         } else {
-            opts.max_connections(16);
-        }
-        let db = Database::connect(opts).await.map_err(unavailable)?;
+            postgres_pool(url).await?
+        };
         if db.get_database_backend() == DbBackend::Sqlite {
             // WAL lets readers run beside the writer; the busy timeout makes writers wait, not fail.
             for pragma in [
@@ -139,6 +142,48 @@ impl SqlStore {
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
+}
+
+/// Connections idle longer than this are pinged before use; busier ones are not.
+#[cfg(feature = "postgres")]
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// A pool on PostgreSQL that pings a connection before use only after it sat idle a while
+/// (a database restart or a dropped connection shows there), not on every acquire: under
+/// load that ping was a round trip per query. A connection that breaks while in use fails
+/// its query (the caller sees `Unavailable`) and is closed when returned, as before.
+#[cfg(feature = "postgres")]
+async fn postgres_pool(url: &str) -> Result<DatabaseConnection, StoreError> {
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(options.disable_statement_logging())
+        .await
+        .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+        pool,
+    ))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn postgres_pool(url: &str) -> Result<DatabaseConnection, StoreError> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false);
+    Database::connect(opts).await.map_err(unavailable)
 }
 
 /// Runs a cursor-paged query: newest first by id, `limit + 1` rows to learn `has_more`.

@@ -303,7 +303,11 @@ impl Engine {
                 description: None,
                 spec: agent.spec.clone(),
             };
-            match store.update_agent(&record, expected, Some(&version)).await {
+            let updated = store.update_agent(&record, expected, Some(&version)).await;
+            self.inner
+                .lookups
+                .agent_changed(&record.project_id, &record.id);
+            match updated {
                 Ok(()) => return Ok(record),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),

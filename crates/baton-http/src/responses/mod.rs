@@ -72,7 +72,11 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<CreateResponseRequest>,
 ) -> Result<Response, ApiError> {
     let reference = AgentRef::parse(&agent_key)?;
-    let agent = live_agent(&state, &caller.project, reference.key).await?;
+    let agent = state
+        .engine
+        .agents()
+        .for_run(&caller.project, reference.key)
+        .await?;
     let (background, streaming) = (body.background, body.stream);
     let request = create::run_request(&state, &caller, agent, reference.version, body).await?;
     let admitted = state.engine.admit(request).await?;
