@@ -1,6 +1,6 @@
 //! `ThreadStore` on SQLite and PostgreSQL.
 
-use crate::entity::{task, task_event, thread};
+use crate::entity::{task, task_event, task_message, thread};
 use crate::sql::{corrupt, paged, to_json, unavailable, write_error, SqlStore};
 use async_trait::async_trait;
 use baton_core::store::{Page, PageRequest, StoreError};
@@ -118,6 +118,11 @@ impl ThreadStore for SqlStore {
                 .exec(&txn)
                 .await
                 .map_err(unavailable)?;
+            task_message::Entity::delete_many()
+                .filter(task_message::Column::TaskId.is_in(chunk.iter().map(String::as_str)))
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
         }
         let tasks = task::Entity::delete_many()
             .filter(task::Column::ProjectId.eq(project.as_str()))
@@ -137,6 +142,7 @@ impl ThreadStore for SqlStore {
             return Err(StoreError::NotFound);
         }
         txn.commit().await.map_err(unavailable)?;
+        self.histories.forget(&task_ids);
         Ok(tasks)
     }
 }

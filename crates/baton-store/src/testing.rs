@@ -101,11 +101,11 @@ pub async fn raw_specs(url: &str, table: &str) -> Result<Vec<String>, StoreError
 }
 
 /// The JSON document column of every row of a table, as stored: `spec` for agents, versions
-/// and tools, `data` for tasks and task events.
+/// and tools, `data` for tasks, task events and task messages.
 pub async fn raw_rows(url: &str, table: &str) -> Result<Vec<String>, StoreError> {
     let column = match table {
         "agents" | "agent_versions" | "tools" => "spec",
-        "tasks" | "task_events" => "data",
+        "tasks" | "task_events" | "task_messages" => "data",
         other => {
             return Err(StoreError::Conflict(format!(
                 "no document column in `{other}`"

@@ -11,6 +11,7 @@ mod m0006_key_scopes;
 mod m0007_one_memory_per_entity;
 mod m0008_short_key_prefixes;
 mod m0009_threads;
+mod m0011_task_messages;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_one_memory_per_entity::Migration),
             Box::new(m0008_short_key_prefixes::Migration),
             Box::new(m0009_threads::Migration),
+            Box::new(m0011_task_messages::Migration),
         ]
     }
 }
