@@ -89,6 +89,13 @@ impl Inner {
         Ok(())
     }
 
+    /// Stores a new task with its whole history.
+    pub(crate) fn insert_task(&mut self, task: &TaskRecord) {
+        let mut stored = task.clone();
+        stored.history_stored = stored.history.len() as u64;
+        self.tasks.insert(task.id.clone(), stored);
+    }
+
     /// Replaces a stored task, keeping its cancel flag and creation time, and appends the
     /// messages its history gained (checked by `check_revision`).
     fn replace_task(&mut self, task: &TaskRecord) {
@@ -150,9 +157,7 @@ impl TaskStore for MemoryStore {
                 "a task with that id already exists".into(),
             ));
         }
-        let mut stored = task.clone();
-        stored.history_stored = stored.history.len() as u64;
-        inner.tasks.insert(task.id.clone(), stored);
+        inner.insert_task(task);
         Ok(())
     }
 

@@ -72,6 +72,20 @@ pub(crate) fn model(t: &TaskRecord) -> Result<task::Model, StoreError> {
     })
 }
 
+/// Inserts a new task row and its history (in the caller's transaction); `Conflict` saying
+/// `taken` if the id is.
+pub(crate) async fn insert_task_on<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    t: &TaskRecord,
+    taken: &str,
+) -> Result<(), StoreError> {
+    task::Entity::insert(model(t)?.into_active_model())
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| write_error(e, taken))?;
+    sql_history::append_on(conn, &t.id, sql_history::all_rows(t)?).await
+}
+
 async fn save_task_on<C: sea_orm::ConnectionTrait>(
     conn: &C,
     t: &TaskRecord,
@@ -157,11 +171,7 @@ impl TaskStore for SqlStore {
             return writer.write(crate::task_writes::create(t)?).await;
         }
         let txn = self.connection().begin().await.map_err(unavailable)?;
-        task::Entity::insert(model(t)?.into_active_model())
-            .exec_without_returning(&txn)
-            .await
-            .map_err(|e| write_error(e, "a task with that id already exists"))?;
-        sql_history::append_on(&txn, &t.id, sql_history::all_rows(t)?).await?;
+        insert_task_on(&txn, t, "a task with that id already exists").await?;
         txn.commit().await.map_err(unavailable)
     }
 
