@@ -102,6 +102,11 @@ async fn history_contract(store: &dyn Store, other: Option<&dyn Store>) {
     behind.history = messages(0..4);
     behind.revision = 2;
     conflict(store.save_task(&behind, 1).await);
+    let mut ahead = t.clone();
+    ahead.history_stored = 4;
+    ahead.history = messages(0..5);
+    ahead.revision = 2;
+    conflict(store.save_task(&ahead, 1).await);
     let mut short = t.clone();
     short.history_stored = 3;
     short.history = messages(0..2);
