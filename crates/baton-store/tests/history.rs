@@ -18,7 +18,11 @@ fn project() -> ProjectId {
 fn message(n: usize) -> Message {
     Message {
         message_id: format!("m{n}"),
-        role: if n % 2 == 0 { Role::User } else { Role::Agent },
+        role: if n.is_multiple_of(2) {
+            Role::User
+        } else {
+            Role::Agent
+        },
         parts: vec![Part::Text {
             text: format!("message {n}"),
         }],

@@ -101,6 +101,7 @@ impl MigrationTrait for Migration {
 }
 
 #[cfg(all(test, feature = "sqlite", feature = "postgres", feature = "testing"))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use crate::migration::Migrator;
     use crate::SqlStore;
