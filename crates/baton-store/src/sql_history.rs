@@ -79,11 +79,13 @@ struct Cached {
 }
 
 impl HistoryCache {
-    fn get(&self, task: &TaskRecord) -> Option<Arc<Vec<Message>>> {
-        let cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (created, messages) = cached.histories.get(&task.id)?;
+    /// Takes a task's cached messages out (an empty list stays in their place until `put`),
+    /// so a reader that extends them does not copy them first.
+    fn take(&self, task: &TaskRecord) -> Option<Arc<Vec<Message>>> {
+        let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (created, messages) = cached.histories.get_mut(&task.id)?;
         (*created == task.created && messages.len() as u64 <= task.history_stored)
-            .then(|| messages.clone())
+            .then(|| std::mem::take(messages))
     }
 
     fn put(&self, task: &TaskRecord, messages: Arc<Vec<Message>>) {
@@ -116,9 +118,10 @@ impl HistoryCache {
         conn: &C,
         task: &mut TaskRecord,
     ) -> Result<(), StoreError> {
-        let known = self.get(task).unwrap_or_default();
+        let known = self.take(task).unwrap_or_default();
         if known.len() as u64 == task.history_stored {
             task.history = known.as_ref().clone();
+            self.put(task, known);
             return Ok(());
         }
         let rows = task_message::Entity::find()
@@ -137,8 +140,8 @@ impl HistoryCache {
                 task.history_stored
             )));
         }
-        let mut history = Vec::with_capacity(known.len() + rows.len());
-        history.extend_from_slice(&known);
+        let mut history = Arc::try_unwrap(known).unwrap_or_else(|shared| shared.as_ref().clone());
+        history.reserve(rows.len());
         for row in rows {
             history.push(
                 serde_json::from_str(&row.data)
