@@ -1042,3 +1042,60 @@ async fn a_model_whose_provider_is_not_set_up_fails_at_once_naming_the_variable(
     assert_eq!(r["status"]["state"], "completed", "{r}");
     s.stop().await;
 }
+
+/// A conversation is stored as messages appended turn by turn, each once, none inside the task
+/// row; the model still gets the whole conversation every turn.
+#[tokio::test]
+async fn a_conversation_is_stored_as_appended_messages_outside_the_task_row() {
+    for backend in backends() {
+        let rig = Rig::start(backend).await;
+        rig.agent("chat", "openai/gpt-4o", json!({})).await;
+        let mut task: Option<String> = None;
+        for n in 0..3 {
+            rig.openai.push(Turn::text(format!("answer {n}")));
+            let mut body = json!({"message": user(&format!("question {n}"))});
+            if let Some(task) = &task {
+                body["task_id"] = json!(task);
+            }
+            let (st, r) = rig.respond("chat", body).await;
+            assert_eq!(st, StatusCode::OK, "{r}");
+            task = Some(r["task_id"].as_str().unwrap().to_owned());
+        }
+        let said = [
+            "question 0",
+            "answer 0",
+            "question 1",
+            "answer 1",
+            "question 2",
+        ];
+        let last = rig.openai.requests().last().unwrap().clone();
+        let sent: Vec<&str> = last["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] != "system")
+            .filter_map(|m| m["content"].as_str())
+            .collect();
+        assert_eq!(sent, said, "{last}");
+        let mut stored: Vec<String> = rig
+            .s
+            .raw_table_text("task_messages")
+            .await
+            .iter()
+            .map(|row| {
+                let message: Value = serde_json::from_str(row).unwrap();
+                message["parts"][0]["text"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        stored.sort();
+        let mut expected: Vec<&str> = said.iter().copied().chain(["answer 2"]).collect();
+        expected.sort();
+        assert_eq!(stored, expected);
+        let rows = rig.s.raw_table_text("tasks").await;
+        assert!(
+            rows.iter().all(|data| !data.contains("question")),
+            "the history is inside the task row: {rows:?}"
+        );
+        rig.s.stop().await;
+    }
+}

@@ -232,8 +232,27 @@ pub struct TaskRecord {
     pub created: String,
     /// Last update (RFC 3339).
     pub updated: String,
-    /// The engine's checkpoint: history, pending calls, usage, … (engine-defined JSON).
+    /// The engine's checkpoint: pending calls, usage, … (engine-defined JSON, without the
+    /// history).
     pub data: serde_json::Value,
+    /// Every message of the task, in order; stored as rows that saves only ever append to.
+    pub history: Vec<crate::message::Message>,
+    /// How many messages of `history` the store holds (as read, or as last saved): a save
+    /// appends the rest, and conflicts if the store holds another number.
+    pub history_stored: u64,
+}
+
+impl TaskRecord {
+    /// The messages a save appends: those after the stored ones. `Conflict` if the history is
+    /// shorter than what is stored (stored messages are never rewritten).
+    pub fn unsaved_history(&self) -> Result<&[crate::message::Message], StoreError> {
+        usize::try_from(self.history_stored)
+            .ok()
+            .and_then(|stored| self.history.get(stored..))
+            .ok_or_else(|| {
+                StoreError::Conflict("the history is shorter than the stored one".into())
+            })
+    }
 }
 
 /// An event of a task's stream, as persisted for clients that reconnect.
@@ -281,7 +300,7 @@ impl TaskFilter {
 /// Tasks, their leases and their event streams.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
-    /// Stores a new task.
+    /// Stores a new task with its whole history.
     async fn create_task(&self, task: &TaskRecord) -> Result<(), StoreError>;
 
     /// The task with this id in the project.
@@ -295,8 +314,10 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<std::collections::HashMap<String, crate::task::TaskState>, StoreError>;
 
     /// Replaces the task if its stored revision is still `expected_revision` (the caller sets
-    /// `task.revision` to the new value). `Conflict` if another writer saved first, `NotFound`
-    /// if it is gone. `cancel_requested` is not written here (see `request_cancel`).
+    /// `task.revision` to the new value) and appends its unsaved history. `Conflict` if another
+    /// writer saved first or the store holds another number of messages than
+    /// `history_stored`, `NotFound` if it is gone. `cancel_requested` is not written here (see
+    /// `request_cancel`).
     async fn save_task(&self, task: &TaskRecord, expected_revision: u64) -> Result<(), StoreError>;
 
     /// Atomically claims one background task in `submitted` or `working` whose lease is absent
@@ -355,8 +376,8 @@ pub trait TaskStore: Send + Sync {
         thread_id: &str,
     ) -> Result<Vec<TaskRecord>, StoreError>;
 
-    /// Saves a step's checkpoint: the task (compare-and-swap on its revision as `save_task`),
-    /// the events and the spans the step produced, together.
+    /// Saves a step's checkpoint: the task (compare-and-swap on its revision and appending its
+    /// unsaved history, as `save_task`), the events and the spans the step produced, together.
     async fn save_checkpoint(
         &self,
         task: &TaskRecord,

@@ -72,8 +72,7 @@ impl Engine {
 
     /// Decodes a task's checkpoint.
     pub fn data(task: &TaskRecord) -> Result<TaskData, EngineError> {
-        serde_json::from_value(task.data.clone())
-            .map_err(|e| EngineError::internal("task checkpoint", e))
+        TaskData::of(task)
     }
 
     /// Loads a task of the project.

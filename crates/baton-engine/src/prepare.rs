@@ -19,7 +19,7 @@ impl Engine {
             let expected = task.revision;
             task.revision += 1;
             match store.save_task(&task, expected).await {
-                Ok(()) => {}
+                Ok(()) => task.history_stored = task.history.len() as u64,
                 // Another request continued it first, or a message was queued on it.
                 Err(StoreError::Conflict(_)) => {
                     return Err(self.busy(&req.project, &task.id).await)
@@ -28,6 +28,7 @@ impl Engine {
             }
         } else {
             store.create_task(&task).await?;
+            task.history_stored = task.history.len() as u64;
         }
         if req.background {
             self.inner.wake.notify_one();
@@ -87,8 +88,7 @@ impl Engine {
                 holder,
             },
         );
-        task.data = serde_json::to_value(&data)
-            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
+        data.put_into(&mut task)?;
         Ok((task, spec))
     }
 
@@ -99,14 +99,14 @@ impl Engine {
         task_id: &str,
         message: &Message,
     ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
-        let task = self
+        let mut task = self
             .inner
             .store
             .task(&req.project, task_id)
             .await?
             .filter(|t| t.agent_id == req.agent.id)
             .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
-        let mut data = Self::data(&task)?;
+        let mut data = TaskData::take_from(&mut task)?;
         if !task.state.is_inactive() {
             return Err(EngineError::Busy(Box::new(BusyTask::of(&task, &data))));
         }

@@ -63,8 +63,8 @@ pub(crate) async fn run(
     spec: AgentSpec,
     origin: Origin,
 ) -> Result<TaskRecord, EngineError> {
-    let data: TaskData = serde_json::from_value(task.data.clone())
-        .map_err(|e| EngineError::internal("task checkpoint", e))?;
+    let mut task = task;
+    let data = TaskData::take_from(&mut task)?;
     // Held until the run is over here, hand-over included: a stream of the task ends after it.
     let _running = inner.drain.run_started(&task.id);
     let policy = origin.policy(data.streaming);
@@ -130,7 +130,10 @@ pub(crate) async fn run(
     if result.is_ok() && runner.handed_over {
         return Err(hand_over::release(&inner, &runner.task, &runner.data).await);
     }
-    result.map(|()| runner.task)
+    result.map(|()| {
+        runner.task.history = std::mem::take(&mut runner.data.history);
+        runner.task
+    })
 }
 
 impl Runner {

@@ -1,7 +1,9 @@
 //! The checkpoint document of a task: everything needed to resume it after any step.
 
+use crate::EngineError;
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::{ToolCall, ToolDefinition};
+use baton_core::store::TaskRecord;
 use baton_core::usage::Usage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -171,12 +173,15 @@ pub enum Finish {
     MaxTime,
 }
 
-/// The checkpoint of a task, stored as JSON in `TaskRecord::data`.
+/// The checkpoint of a task, stored as JSON in `TaskRecord::data`; its history is kept apart,
+/// in `TaskRecord::history` (rows the store appends to).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TaskData {
     /// A2A context id (shared by the tasks of a thread).
     pub context_id: String,
-    /// Every message of the task, in order.
+    /// Every message of the task, in order. Not part of the JSON: it travels in
+    /// `TaskRecord::history` (read from the JSON only for a checkpoint stored before that).
+    #[serde(default, skip_serializing)]
     pub history: Vec<Message>,
     /// Messages of earlier tasks of the same thread, given to the model before `history`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -269,6 +274,36 @@ fn is_zero(n: &u64) -> bool {
 }
 
 impl TaskData {
+    /// Decodes a task's checkpoint with a copy of its history.
+    pub fn of(task: &TaskRecord) -> Result<Self, EngineError> {
+        let mut data = Self::decode(task)?;
+        if !task.history.is_empty() || task.history_stored > 0 {
+            data.history = task.history.clone();
+        }
+        Ok(data)
+    }
+
+    /// Decodes a task's checkpoint, moving its history out of the record.
+    pub(crate) fn take_from(task: &mut TaskRecord) -> Result<Self, EngineError> {
+        let mut data = Self::decode(task)?;
+        if !task.history.is_empty() || task.history_stored > 0 {
+            data.history = std::mem::take(&mut task.history);
+        }
+        Ok(data)
+    }
+
+    fn decode(task: &TaskRecord) -> Result<Self, EngineError> {
+        Self::deserialize(&task.data).map_err(|e| EngineError::internal("task checkpoint", e))
+    }
+
+    /// Encodes the checkpoint into the record, its history moved there.
+    pub(crate) fn put_into(mut self, task: &mut TaskRecord) -> Result<(), EngineError> {
+        task.data = serde_json::to_value(&self)
+            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
+        task.history = std::mem::take(&mut self.history);
+        Ok(())
+    }
+
     /// The tool calls of the last agent message that no tool message has answered yet.
     pub fn unanswered_calls(&self) -> Vec<ToolCall> {
         let Some(last_agent) = self.history.iter().rposition(|m| m.role == Role::Agent) else {

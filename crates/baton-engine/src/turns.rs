@@ -143,7 +143,7 @@ pub(crate) fn as_turn_left_it(
         }
         _ => return Ok(task),
     };
-    task.data = serde_json::to_value(&data).map_err(|e| EngineError::internal("encode task", e))?;
+    data.put_into(&mut task)?;
     Ok(task)
 }
 

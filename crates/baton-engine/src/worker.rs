@@ -116,8 +116,7 @@ fn log_takeover(claimed: &ClaimedTask, data: &crate::state::TaskData) {
 }
 
 async fn run_claimed(inner: &Arc<Inner>, claimed: ClaimedTask) -> Result<(), EngineError> {
-    let mut data: crate::state::TaskData = serde_json::from_value(claimed.task.data.clone())
-        .map_err(|e| EngineError::internal("task checkpoint", e))?;
+    let mut data = crate::state::TaskData::of(&claimed.task)?;
     log_takeover(&claimed, &data);
     let mut task = claimed.task;
     let spec = inner
@@ -131,8 +130,7 @@ async fn run_claimed(inner: &Arc<Inner>, claimed: ClaimedTask) -> Result<(), Eng
         task.state = baton_core::task::TaskState::Failed;
         task.lease_owner = None;
         task.lease_expires_at = None;
-        task.data = serde_json::to_value(&data)
-            .map_err(|e| EngineError::internal("encode checkpoint", e))?;
+        data.put_into(&mut task)?;
         let expected = task.revision;
         task.revision += 1;
         inner.store.save_task(&task, expected).await?;

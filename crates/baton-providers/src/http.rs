@@ -41,7 +41,7 @@ impl Client {
         &self,
         url: &str,
         headers: &[(&str, &str)],
-        body: &Value,
+        body: &(impl serde::Serialize + ?Sized),
     ) -> Result<reqwest::Response, ProviderError> {
         let mut req = self.http.post(url).timeout(self.timeout).json(body);
         for (k, v) in headers {

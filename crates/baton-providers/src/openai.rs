@@ -6,24 +6,54 @@ use baton_core::model::{
     ChatRequest, ChatResponse, ChatRole, DeltaSink, FinishReason, ModelProvider, ProviderError,
     ProviderErrorKind, StreamDelta, TokenUsage, ToolCall,
 };
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 pub(crate) struct OpenAi(pub Client);
 
-fn messages(req: &ChatRequest) -> Vec<Value> {
+/// One message of the request, borrowing its text from the conversation: the history is sent
+/// whole every turn, so it is serialized once, straight from the request.
+#[derive(Serialize)]
+struct WireMessage<'a> {
+    role: &'static str,
+    content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Vec<Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_call_id: Option<&'a str>,
+}
+
+/// The request body: its messages typed, everything else (parameters, tools, …) as JSON.
+#[derive(Serialize)]
+struct Body<'a> {
+    messages: Vec<WireMessage<'a>>,
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+fn messages(req: &ChatRequest) -> Vec<WireMessage<'_>> {
     let mut out = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = &req.system {
-        out.push(json!({"role": "system", "content": system}));
+        out.push(WireMessage {
+            role: "system",
+            content: Some(system),
+            tool_calls: None,
+            tool_call_id: None,
+        });
     }
     for m in &req.messages {
         out.push(match m.role {
-            ChatRole::User => json!({"role": "user", "content": m.content}),
-            ChatRole::Assistant => {
-                let mut msg = json!({"role": "assistant",
-                    "content": if m.content.is_empty() { Value::Null } else { json!(m.content) }});
-                if !m.tool_calls.is_empty() {
-                    msg["tool_calls"] = m
-                        .tool_calls
+            ChatRole::User => WireMessage {
+                role: "user",
+                content: Some(&m.content),
+                tool_calls: None,
+                tool_call_id: None,
+            },
+            ChatRole::Assistant => WireMessage {
+                role: "assistant",
+                content: (!m.content.is_empty()).then_some(m.content.as_str()),
+                tool_calls: (!m.tool_calls.is_empty()).then(|| {
+                    m.tool_calls
                         .iter()
                         .map(|c| {
                             let arguments = match &c.arguments {
@@ -33,26 +63,30 @@ fn messages(req: &ChatRequest) -> Vec<Value> {
                             json!({"id": c.id, "type": "function",
                                    "function": {"name": c.name, "arguments": arguments}})
                         })
-                        .collect();
-                }
-                msg
-            }
-            ChatRole::Tool => {
-                json!({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
-            }
+                        .collect()
+                }),
+                tool_call_id: None,
+            },
+            ChatRole::Tool => WireMessage {
+                role: "tool",
+                content: Some(&m.content),
+                tool_calls: None,
+                tool_call_id: m.tool_call_id.as_deref(),
+            },
         });
     }
     out
 }
 
-fn body(req: &ChatRequest, stream: bool) -> Value {
+fn body(req: &ChatRequest, stream: bool) -> Body<'_> {
     let mut body = Map::new();
     // Unknown parameters pass through: compatible servers accept their own extensions.
     for (k, v) in &req.parameters {
         body.insert(k.clone(), v.clone());
     }
     body.insert("model".into(), json!(req.model));
-    body.insert("messages".into(), Value::Array(messages(req)));
+    // Set below, typed; a `messages` parameter must not be sent twice.
+    body.remove("messages");
     if !req.tools.is_empty() {
         body.insert(
             "tools".into(),
@@ -90,7 +124,10 @@ fn body(req: &ChatRequest, stream: bool) -> Value {
         body.insert("stream".into(), json!(true));
         body.insert("stream_options".into(), json!({"include_usage": true}));
     }
-    Value::Object(body)
+    Body {
+        messages: messages(req),
+        rest: body,
+    }
 }
 
 fn finish(reason: &str) -> FinishReason {

@@ -35,6 +35,8 @@ mod sql_collections;
 #[cfg(feature = "sql")]
 mod sql_events;
 #[cfg(feature = "sql")]
+mod sql_history;
+#[cfg(feature = "sql")]
 mod sql_keys;
 #[cfg(feature = "sql")]
 mod sql_leases;

@@ -85,20 +85,36 @@ impl Inner {
             .get(&task.id)
             .filter(|t| t.project_id == task.project_id)
             .ok_or(StoreError::NotFound)?;
-        if stored.revision != expected {
+        if stored.revision != expected || stored.history_stored != task.history_stored {
             return Err(StoreError::Conflict(
                 "the task was saved by another writer".into(),
             ));
         }
+        task.unsaved_history()?;
         Ok(())
     }
 
-    /// Replaces a stored task, keeping its cancel flag and creation time.
+    /// Stores a new task with its whole history.
+    pub(crate) fn insert_task(&mut self, task: &TaskRecord) {
+        let mut stored = task.clone();
+        stored.history_stored = stored.history.len() as u64;
+        self.tasks.insert(task.id.clone(), stored);
+    }
+
+    /// Replaces a stored task, keeping its cancel flag and creation time, and appends the
+    /// messages its history gained (checked by `check_revision`).
     fn replace_task(&mut self, task: &TaskRecord) {
         if let Some(stored) = self.tasks.get_mut(&task.id) {
             let cancel_requested = stored.cancel_requested;
             let created = std::mem::take(&mut stored.created);
-            *stored = task.clone();
+            let mut history = std::mem::take(&mut stored.history);
+            history.extend_from_slice(task.unsaved_history().unwrap_or_default());
+            *stored = TaskRecord {
+                history: Vec::new(),
+                ..task.clone()
+            };
+            stored.history_stored = history.len() as u64;
+            stored.history = history;
             stored.cancel_requested = cancel_requested;
             stored.created = created;
         }
@@ -146,7 +162,7 @@ impl TaskStore for MemoryStore {
                 "a task with that id already exists".into(),
             ));
         }
-        inner.tasks.insert(task.id.clone(), task.clone());
+        inner.insert_task(task);
         Ok(())
     }
 

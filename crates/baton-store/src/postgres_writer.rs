@@ -8,7 +8,7 @@
 //! before it is durable.
 //!
 //! A write the store refuses fails alone: a stale revision is simply not among the updated
-//! rows, a taken task id not among the inserted ones. An event whose sequence number exists
+//! rows, a taken task id not among the inserted ones. An event or message whose position exists
 //! fails the batch's statement (and so stores nothing of it): the batch is then done again
 //! write by write in one transaction, each write in a savepoint. Two writes of one task never share a batch, so each sees the other's outcome.
 //! A failed commit fails every write of its batch.
@@ -120,7 +120,7 @@ fn unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-const EVENT_TAKEN: &str = "an event with that sequence number exists";
+const EVENT_TAKEN: &str = "an event or message with that position exists";
 
 /// One transaction for the batch; if an event's sequence number is taken, again write by write.
 async fn commit(
@@ -156,29 +156,35 @@ async fn commit(
 }
 
 /// The whole batch in one statement, so one round trip and one commit: new task rows, the
-/// compare-and-swap of the checkpoints' rows, then the events, spans and notifications of the
-/// checkpoints saved only. Being one statement it is all or nothing; its rows say which tasks
+/// compare-and-swap of the checkpoints' rows, then the messages of the tasks created or saved
+/// and the events, spans and notifications of the checkpoints saved only. Being one statement it is all or nothing; its rows say which tasks
 /// were created and which saved (a statement's parts see the rows as they were before it, so
 /// a batch never holds two writes of one task).
 const BATCH: &str = "WITH created AS (\
     INSERT INTO tasks (id, project_id, agent_id, agent_key, agent_version, state, thread_id, \
     background, revision, lease_owner, lease_expires_at, cancel_requested, created, updated, \
-    data) \
+    data, message_count) \
     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], \
     $6::text[], $7::text[], $8::bool[], $9::int8[], $10::text[], $11::int8[], $12::bool[], \
-    $13::text[], $14::text[], $15::text[]) \
+    $13::text[], $14::text[], $15::text[], $50::int8[]) \
     ON CONFLICT (id) DO NOTHING RETURNING id), \
     saved AS (\
     UPDATE tasks AS t SET agent_version = v.agent_version, state = v.state, \
     thread_id = v.thread_id, background = v.background, revision = v.revision, \
     lease_owner = v.lease_owner, lease_expires_at = v.lease_expires_at, updated = v.updated, \
-    data = v.data \
+    data = v.data, message_count = v.message_count \
     FROM UNNEST($16::text[], $17::text[], $18::int8[], $19::int4[], $20::text[], $21::text[], \
-    $22::bool[], $23::int8[], $24::text[], $25::int8[], $26::text[], $27::text[]) \
+    $22::bool[], $23::int8[], $24::text[], $25::int8[], $26::text[], $27::text[], \
+    $51::int8[], $52::int8[]) \
     AS v(id, project_id, expected, agent_version, state, thread_id, background, revision, \
-    lease_owner, lease_expires_at, updated, data) \
+    lease_owner, lease_expires_at, updated, data, message_count, expected_messages) \
     WHERE t.id = v.id AND t.project_id = v.project_id AND t.revision = v.expected \
+    AND t.message_count = v.expected_messages \
     RETURNING t.id), \
+    messages AS (\
+    INSERT INTO task_messages (task_id, seq, data) SELECT m.task_id, m.seq, m.data \
+    FROM UNNEST($53::text[], $54::int8[], $55::text[]) AS m(task_id, seq, data) \
+    WHERE m.task_id IN (SELECT id FROM saved UNION ALL SELECT id FROM created)), \
     events AS (\
     INSERT INTO task_events (task_id, seq, data) SELECT e.task_id, e.seq, e.data \
     FROM UNNEST($28::text[], $29::int8[], $30::text[]) AS e(task_id, seq, data) \
@@ -211,27 +217,40 @@ async fn apply(
     let created: Vec<&task::Model> = writes
         .iter()
         .filter_map(|w| match w {
-            Write::Create(t) => Some(t),
+            Write::Create { task, .. } => Some(task),
             Write::Checkpoint { .. } => None,
         })
         .collect();
     // Ordered by id, so two servers' batches lock rows in the same order.
-    let mut saves: Vec<(&task::Model, i64)> = writes
+    let mut saves: Vec<(&task::Model, i64, i64)> = writes
         .iter()
         .filter_map(|w| match w {
             Write::Checkpoint {
                 task,
                 expected_revision,
+                expected_messages,
                 ..
-            } => Some((task, *expected_revision)),
-            Write::Create(_) => None,
+            } => Some((task, *expected_revision, *expected_messages)),
+            Write::Create { .. } => None,
         })
         .collect();
     saves.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+    let mut messages: Vec<(&str, i64, &str)> = Vec::new();
     let mut events: Vec<(&str, i64, &str)> = Vec::new();
     let mut spans: Vec<(&span::Model, &str)> = Vec::new();
     let mut announced: Vec<(&str, String)> = Vec::new();
     for write in writes {
+        let (Write::Create {
+            task,
+            messages: msgs,
+        }
+        | Write::Checkpoint {
+            task,
+            messages: msgs,
+            ..
+        }) = write;
+        let id = task.id.as_str();
+        messages.extend(msgs.iter().map(|(seq, data)| (id, *seq, data.as_str())));
         if let Write::Checkpoint {
             task,
             events: evs,
@@ -248,7 +267,8 @@ async fn apply(
         }
     }
     let new = |f: fn(&task::Model) -> &str| created.iter().map(|t| f(t)).collect::<Vec<_>>();
-    let saving = |f: fn(&task::Model) -> &str| saves.iter().map(|(t, _)| f(t)).collect::<Vec<_>>();
+    let saving =
+        |f: fn(&task::Model) -> &str| saves.iter().map(|(t, _, _)| f(t)).collect::<Vec<_>>();
     let span_text =
         |f: fn(&span::Model) -> &str| spans.iter().map(|(s, _)| f(s)).collect::<Vec<_>>();
     let span_number =
@@ -294,34 +314,39 @@ async fn apply(
         .bind(
             saves
                 .iter()
-                .map(|(_, expected)| *expected)
+                .map(|(_, expected, _)| *expected)
                 .collect::<Vec<_>>(),
         )
         .bind(
             saves
                 .iter()
-                .map(|(t, _)| t.agent_version)
+                .map(|(t, _, _)| t.agent_version)
                 .collect::<Vec<_>>(),
         )
         .bind(saving(|t| &t.state))
         .bind(
             saves
                 .iter()
-                .map(|(t, _)| t.thread_id.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(saves.iter().map(|(t, _)| t.background).collect::<Vec<_>>())
-        .bind(saves.iter().map(|(t, _)| t.revision).collect::<Vec<_>>())
-        .bind(
-            saves
-                .iter()
-                .map(|(t, _)| t.lease_owner.as_deref())
+                .map(|(t, _, _)| t.thread_id.as_deref())
                 .collect::<Vec<_>>(),
         )
         .bind(
             saves
                 .iter()
-                .map(|(t, _)| t.lease_expires_at)
+                .map(|(t, _, _)| t.background)
+                .collect::<Vec<_>>(),
+        )
+        .bind(saves.iter().map(|(t, _, _)| t.revision).collect::<Vec<_>>())
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _, _)| t.lease_owner.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _, _)| t.lease_expires_at)
                 .collect::<Vec<_>>(),
         )
         .bind(saving(|t| &t.updated))
@@ -363,6 +388,22 @@ async fn apply(
                 .map(|(_, payload)| payload.as_str())
                 .collect::<Vec<_>>(),
         )
+        .bind(created.iter().map(|t| t.message_count).collect::<Vec<_>>())
+        .bind(
+            saves
+                .iter()
+                .map(|(t, _, _)| t.message_count)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            saves
+                .iter()
+                .map(|(_, _, expected)| *expected)
+                .collect::<Vec<_>>(),
+        )
+        .bind(messages.iter().map(|m| m.0).collect::<Vec<_>>())
+        .bind(messages.iter().map(|m| m.1).collect::<Vec<_>>())
+        .bind(messages.iter().map(|m| m.2).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
     let outcomes: HashSet<(&str, &str)> = rows
@@ -372,7 +413,7 @@ async fn apply(
     let done = |outcome: &str, id: &str| outcomes.contains(&(outcome, id));
     let refused: Vec<&str> = saves
         .iter()
-        .map(|(t, _)| t.id.as_str())
+        .map(|(t, _, _)| t.id.as_str())
         .filter(|id| !done("saved", id))
         .collect();
     // Rare: whether a refused checkpoint's task exists at all.
@@ -391,8 +432,8 @@ async fn apply(
         .map(|write| {
             let id = write.task_id();
             match write {
-                Write::Create(_) if done("created", id) => Ok(()),
-                Write::Create(_) => Err(StoreError::Conflict(
+                Write::Create { .. } if done("created", id) => Ok(()),
+                Write::Create { .. } => Err(StoreError::Conflict(
                     "a task with that id already exists".into(),
                 )),
                 Write::Checkpoint { .. } if done("saved", id) => Ok(()),

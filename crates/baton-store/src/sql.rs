@@ -20,6 +20,8 @@ pub struct SqlStore {
     pub(crate) listener: Arc<Listener>,
     /// On a SQLite file and on PostgreSQL, the writer that group-commits task writes.
     pub(crate) writer: Option<Arc<crate::task_writes::TaskWriter>>,
+    /// Decoded histories of recently read tasks.
+    pub(crate) histories: Arc<crate::sql_history::HistoryCache>,
 }
 
 pub(crate) fn unavailable(e: DbErr) -> StoreError {
@@ -135,6 +137,7 @@ impl SqlStore {
             signals,
             listener: Arc::default(),
             writer,
+            histories: Arc::default(),
         })
     }
 

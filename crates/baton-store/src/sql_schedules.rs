@@ -2,7 +2,7 @@
 //! schedule's firing state in the same transaction that stores the firing and its task, so
 //! several servers on one database fire each due time exactly once.
 
-use crate::entity::{schedule, schedule_firing, task};
+use crate::entity::{schedule, schedule_firing};
 use crate::sql::{corrupt, to_json, unavailable, write_error, SqlStore};
 use async_trait::async_trait;
 use baton_core::schedule::{FiringRecord, ScheduleRecord, ScheduleStore};
@@ -230,10 +230,12 @@ impl ScheduleStore for SqlStore {
                     other => Err(other),
                 };
             }
-            task::Entity::insert(crate::sql_tasks::model(task_record)?.into_active_model())
-                .exec_without_returning(&txn)
-                .await
-                .map_err(|e| write_error(e, "a task with this id already exists"))?;
+            crate::sql_tasks::insert_task_on(
+                &txn,
+                task_record,
+                "a task with this id already exists",
+            )
+            .await?;
         }
         txn.commit().await.map_err(unavailable)?;
         Ok(true)
@@ -249,10 +251,8 @@ impl ScheduleStore for SqlStore {
             .exec_without_returning(&txn)
             .await
             .map_err(|e| write_error(e, "this execution was already recorded"))?;
-        task::Entity::insert(crate::sql_tasks::model(task_record)?.into_active_model())
-            .exec_without_returning(&txn)
-            .await
-            .map_err(|e| write_error(e, "a task with this id already exists"))?;
+        crate::sql_tasks::insert_task_on(&txn, task_record, "a task with this id already exists")
+            .await?;
         txn.commit().await.map_err(unavailable)
     }
 

@@ -4,6 +4,7 @@
 use crate::entity::{task, task_event};
 use crate::sql::{unavailable, write_error, SqlStore};
 use crate::sql_events::{announce_on, last_seq};
+use crate::sql_history;
 use crate::sql_leases;
 use async_trait::async_trait;
 use baton_core::store::{
@@ -46,6 +47,9 @@ pub(crate) fn record(m: task::Model) -> Result<TaskRecord, StoreError> {
         cancel_requested: m.cancel_requested,
         created: m.created,
         updated: m.updated,
+        history: Vec::new(),
+        history_stored: u64::try_from(m.message_count)
+            .map_err(|_| StoreError::Corrupt("message count".into()))?,
     })
 }
 
@@ -67,7 +71,22 @@ pub(crate) fn model(t: &TaskRecord) -> Result<task::Model, StoreError> {
         updated: t.updated.clone(),
         data: serde_json::to_string(&t.data)
             .map_err(|e| StoreError::Corrupt(format!("task data: {e}")))?,
+        message_count: t.history.len() as i64,
     })
+}
+
+/// Inserts a new task row and its history (in the caller's transaction); `Conflict` saying
+/// `taken` if the id is.
+pub(crate) async fn insert_task_on<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    t: &TaskRecord,
+    taken: &str,
+) -> Result<(), StoreError> {
+    task::Entity::insert(model(t)?.into_active_model())
+        .exec_without_returning(conn)
+        .await
+        .map_err(|e| write_error(e, taken))?;
+    sql_history::append_on(conn, &t.id, sql_history::all_rows(t)?).await
 }
 
 async fn save_task_on<C: sea_orm::ConnectionTrait>(
@@ -89,14 +108,16 @@ async fn save_task_on<C: sea_orm::ConnectionTrait>(
         )
         .col_expr(task::Column::Updated, Expr::value(row.updated))
         .col_expr(task::Column::Data, Expr::value(row.data))
+        .col_expr(task::Column::MessageCount, Expr::value(row.message_count))
         .filter(task::Column::Id.eq(t.id.as_str()))
         .filter(task::Column::ProjectId.eq(t.project_id.as_str()))
         .filter(task::Column::Revision.eq(expected_revision as i64))
+        .filter(task::Column::MessageCount.eq(t.history_stored as i64))
         .exec(conn)
         .await
         .map_err(unavailable)?;
     if result.rows_affected == 1 {
-        return Ok(());
+        return sql_history::append_on(conn, &t.id, sql_history::unsaved_rows(t)?).await;
     }
     let exists = task::Entity::find()
         .filter(task::Column::Id.eq(t.id.as_str()))
@@ -150,26 +171,26 @@ impl SqlStore {
 impl TaskStore for SqlStore {
     async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
-            return writer
-                .write(crate::task_writes::Write::Create(model(t)?))
-                .await;
+            return writer.write(crate::task_writes::create(t)?).await;
         }
-        task::Entity::insert(model(t)?.into_active_model())
-            .exec_without_returning(self.connection())
-            .await
-            .map_err(|e| write_error(e, "a task with that id already exists"))?;
-        Ok(())
+        let txn = self.connection().begin().await.map_err(unavailable)?;
+        insert_task_on(&txn, t, "a task with that id already exists").await?;
+        txn.commit().await.map_err(unavailable)
     }
 
     async fn task(&self, project: &ProjectId, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        task::Entity::find()
+        let Some(row) = task::Entity::find()
             .filter(task::Column::Id.eq(id))
             .filter(task::Column::ProjectId.eq(project.as_str()))
             .one(self.connection())
             .await
             .map_err(unavailable)?
-            .map(record)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let mut task = record(row)?;
+        self.histories.load(self.connection(), &mut task).await?;
+        Ok(Some(task))
     }
 
     async fn task_states(
@@ -200,17 +221,7 @@ impl TaskStore for SqlStore {
     }
 
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
-        if let Some(writer) = &self.writer {
-            return writer
-                .write(crate::task_writes::checkpoint(
-                    t,
-                    expected_revision,
-                    &[],
-                    &[],
-                )?)
-                .await;
-        }
-        save_task_on(self.connection(), t, expected_revision).await
+        self.save_checkpoint(t, expected_revision, &[], &[]).await
     }
 
     async fn save_checkpoint(
@@ -249,7 +260,15 @@ impl TaskStore for SqlStore {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Option<ClaimedTask>, StoreError> {
-        sql_leases::claim(self.connection(), worker, now_ms, lease_ms).await
+        let Some(mut claimed) =
+            sql_leases::claim(self.connection(), worker, now_ms, lease_ms).await?
+        else {
+            return Ok(None);
+        };
+        self.histories
+            .load(self.connection(), &mut claimed.task)
+            .await?;
+        Ok(Some(claimed))
     }
 
     async fn renew_lease(
@@ -323,12 +342,14 @@ impl TaskStore for SqlStore {
     ) -> Result<Page<TaskRecord>, StoreError> {
         let select = filtered(project, filter);
         let rows = crate::sql::paged(self.connection(), select, task::Column::Id, page).await?;
+        let mut items = Vec::with_capacity(rows.items.len());
+        for row in rows.items {
+            let mut task = record(row)?;
+            self.histories.load(self.connection(), &mut task).await?;
+            items.push(task);
+        }
         Ok(Page {
-            items: rows
-                .items
-                .into_iter()
-                .map(record)
-                .collect::<Result<_, _>>()?,
+            items,
             has_more: rows.has_more,
         })
     }
@@ -349,16 +370,20 @@ impl TaskStore for SqlStore {
         project: &ProjectId,
         thread_id: &str,
     ) -> Result<Vec<TaskRecord>, StoreError> {
-        task::Entity::find()
+        let rows = task::Entity::find()
             .filter(task::Column::ProjectId.eq(project.as_str()))
             .filter(task::Column::ThreadId.eq(thread_id))
             .order_by_asc(task::Column::Id)
             .all(self.connection())
             .await
-            .map_err(unavailable)?
-            .into_iter()
-            .map(record)
-            .collect()
+            .map_err(unavailable)?;
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut task = record(row)?;
+            self.histories.load(self.connection(), &mut task).await?;
+            tasks.push(task);
+        }
+        Ok(tasks)
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {

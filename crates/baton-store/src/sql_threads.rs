@@ -1,6 +1,6 @@
 //! `ThreadStore` on SQLite and PostgreSQL.
 
-use crate::entity::{task, task_event, thread};
+use crate::entity::{task, task_event, task_message, thread};
 use crate::sql::{corrupt, paged, to_json, unavailable, write_error, SqlStore};
 use async_trait::async_trait;
 use baton_core::store::{Page, PageRequest, StoreError};
@@ -89,7 +89,7 @@ impl ThreadStore for SqlStore {
         // The thread's tasks, locked (PostgreSQL; SQLite serializes writers): a run saving one
         // of them meanwhile waits for this transaction, and the states read here are the ones
         // it committed, so a run that starts at this instant is seen, not deleted.
-        let tasks: Vec<(String, String)> = task::Entity::find()
+        let tasks_locked: Vec<(String, String)> = task::Entity::find()
             .select_only()
             .column(task::Column::Id)
             .column(task::Column::State)
@@ -101,7 +101,7 @@ impl ThreadStore for SqlStore {
             .all(&txn)
             .await
             .map_err(unavailable)?;
-        if let Some((task_id, _)) = tasks
+        if let Some((task_id, _)) = tasks_locked
             .iter()
             .find(|(_, state)| RUNNING.contains(&state.as_str()))
         {
@@ -113,10 +113,15 @@ impl ThreadStore for SqlStore {
         // and stays (the thread lives on through it). Chunks keep a thread of many runs within
         // a statement's parameters.
         let mut deleted = 0;
-        for chunk in tasks.chunks(500) {
+        for chunk in tasks_locked.chunks(500) {
             let ids = || chunk.iter().map(|(task_id, _)| task_id.as_str());
             task_event::Entity::delete_many()
                 .filter(task_event::Column::TaskId.is_in(ids()))
+                .exec(&txn)
+                .await
+                .map_err(unavailable)?;
+            task_message::Entity::delete_many()
+                .filter(task_message::Column::TaskId.is_in(ids()))
                 .exec(&txn)
                 .await
                 .map_err(unavailable)?;
@@ -140,6 +145,11 @@ impl ThreadStore for SqlStore {
             return Err(StoreError::NotFound);
         }
         txn.commit().await.map_err(unavailable)?;
+        let task_ids: Vec<String> = tasks_locked
+            .into_iter()
+            .map(|(task_id, _)| task_id)
+            .collect();
+        self.histories.forget(&task_ids);
         Ok(tasks)
     }
 }

@@ -139,14 +139,20 @@ fn unique(e: rusqlite::Error, what: &str) -> Refusal {
 
 fn apply(conn: &Connection, write: &Write) -> Result<(), Refusal> {
     match write {
-        Write::Create(t) => insert_task(conn, t),
+        Write::Create { task, messages } => {
+            insert_task(conn, task)?;
+            insert_messages(conn, &task.id, messages)
+        }
         Write::Checkpoint {
             task,
             expected_revision,
+            expected_messages,
+            messages,
             events,
             spans,
         } => {
-            update_task(conn, task, *expected_revision)?;
+            update_task(conn, task, *expected_revision, *expected_messages)?;
+            insert_messages(conn, &task.id, messages)?;
             let mut insert = conn.prepare_cached(
                 "INSERT INTO task_events (task_id, seq, data) VALUES (?1, ?2, ?3)",
             )?;
@@ -165,7 +171,8 @@ fn insert_task(conn: &Connection, t: &task::Model) -> Result<(), Refusal> {
     conn.prepare_cached(
         "INSERT INTO tasks (id, project_id, agent_id, agent_key, agent_version, state, thread_id, \
          background, revision, lease_owner, lease_expires_at, cancel_requested, created, \
-         updated, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         updated, data, message_count) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         t.id,
@@ -182,18 +189,43 @@ fn insert_task(conn: &Connection, t: &task::Model) -> Result<(), Refusal> {
         t.cancel_requested,
         t.created,
         t.updated,
-        t.data
+        t.data,
+        t.message_count
     ])
     .map_err(|e| unique(e, "a task with that id already exists"))?;
     Ok(())
 }
 
-fn update_task(conn: &Connection, t: &task::Model, expected_revision: i64) -> Result<(), Refusal> {
+fn insert_messages(
+    conn: &Connection,
+    task_id: &str,
+    messages: &[(i64, String)],
+) -> Result<(), Refusal> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let mut insert =
+        conn.prepare_cached("INSERT INTO task_messages (task_id, seq, data) VALUES (?1, ?2, ?3)")?;
+    for (seq, data) in messages {
+        insert
+            .execute(params![task_id, seq, data])
+            .map_err(|e| unique(e, crate::sql_history::MESSAGE_TAKEN))?;
+    }
+    Ok(())
+}
+
+fn update_task(
+    conn: &Connection,
+    t: &task::Model,
+    expected_revision: i64,
+    expected_messages: i64,
+) -> Result<(), Refusal> {
     let updated = conn
         .prepare_cached(
             "UPDATE tasks SET agent_version = ?1, state = ?2, thread_id = ?3, background = ?4, \
-             revision = ?5, lease_owner = ?6, lease_expires_at = ?7, updated = ?8, data = ?9 \
-             WHERE id = ?10 AND project_id = ?11 AND revision = ?12",
+             revision = ?5, lease_owner = ?6, lease_expires_at = ?7, updated = ?8, data = ?9, \
+             message_count = ?13 \
+             WHERE id = ?10 AND project_id = ?11 AND revision = ?12 AND message_count = ?14",
         )?
         .execute(params![
             t.agent_version,
@@ -207,7 +239,9 @@ fn update_task(conn: &Connection, t: &task::Model, expected_revision: i64) -> Re
             t.data,
             t.id,
             t.project_id,
-            expected_revision
+            expected_revision,
+            t.message_count,
+            expected_messages
         ])?;
     if updated == 1 {
         return Ok(());

@@ -7,12 +7,21 @@ use baton_core::trace::SpanRecord;
 
 /// A write the writer performs.
 pub(crate) enum Write {
-    /// A new task row; `Conflict` if the id is taken.
-    Create(task::Model),
-    /// The task row (compare-and-swap on its revision), then the step's events and spans.
+    /// A new task row and its history; `Conflict` if the id is taken.
+    Create {
+        task: task::Model,
+        /// `(seq, JSON)` of each message.
+        messages: Vec<(i64, String)>,
+    },
+    /// The task row (compare-and-swap on its revision and message count), then the messages
+    /// its history gained, the step's events and spans.
     Checkpoint {
         task: task::Model,
         expected_revision: i64,
+        /// How many messages the stored row must have.
+        expected_messages: i64,
+        /// `(seq, JSON)` of each message appended.
+        messages: Vec<(i64, String)>,
         /// `(seq, JSON)` of each event.
         events: Vec<(i64, String)>,
         spans: Vec<span::Model>,
@@ -23,7 +32,7 @@ impl Write {
     /// The task written.
     pub(crate) fn task_id(&self) -> &str {
         match self {
-            Self::Create(t) | Self::Checkpoint { task: t, .. } => &t.id,
+            Self::Create { task: t, .. } | Self::Checkpoint { task: t, .. } => &t.id,
         }
     }
 }
@@ -38,6 +47,8 @@ pub(crate) fn checkpoint(
     Ok(Write::Checkpoint {
         task: crate::sql_tasks::model(t)?,
         expected_revision: expected_revision as i64,
+        expected_messages: t.history_stored as i64,
+        messages: crate::sql_history::unsaved_rows(t)?,
         events: events
             .iter()
             .map(|e| {
@@ -50,6 +61,14 @@ pub(crate) fn checkpoint(
             .iter()
             .map(crate::sql_traces::model)
             .collect::<Result<_, _>>()?,
+    })
+}
+
+/// A new task as the writers take it.
+pub(crate) fn create(t: &TaskRecord) -> Result<Write, StoreError> {
+    Ok(Write::Create {
+        task: crate::sql_tasks::model(t)?,
+        messages: crate::sql_history::all_rows(t)?,
     })
 }
 

@@ -101,11 +101,12 @@ pub async fn raw_specs(url: &str, table: &str) -> Result<Vec<String>, StoreError
 }
 
 /// The JSON document column of every row of a table, as stored: `spec` for agents, versions
-/// and tools, `data` for tasks and task events, the webhook and sealed secrets of push configs.
+/// and tools, `data` for tasks, task events and task messages, the webhook and sealed secrets of
+/// push configs.
 pub async fn raw_rows(url: &str, table: &str) -> Result<Vec<String>, StoreError> {
     let column = match table {
         "agents" | "agent_versions" | "tools" => "spec",
-        "tasks" | "task_events" => "data",
+        "tasks" | "task_events" | "task_messages" => "data",
         "a2a_push_configs" => {
             "url || ' ' || COALESCE(token, '') || ' ' || COALESCE(auth_credentials, '')"
         }

@@ -36,6 +36,8 @@ fn task(id: &str) -> TaskRecord {
         created: "c".into(),
         updated: "u".into(),
         data: json!({"step": 0}),
+        history: Vec::new(),
+        history_stored: 0,
     }
 }
 

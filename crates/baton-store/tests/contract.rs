@@ -249,6 +249,8 @@ fn task(
         created: "c".into(),
         updated: "u".into(),
         data: json!({"n": 1}),
+        history: Vec::new(),
+        history_stored: 0,
     }
 }
 

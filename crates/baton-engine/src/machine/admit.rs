@@ -111,6 +111,8 @@ pub(crate) fn new_task(
         created: new.now_text.clone(),
         updated: new.now_text,
         data: Value::Null,
+        history: Vec::new(),
+        history_stored: 0,
     };
     (task, data)
 }

@@ -95,6 +95,7 @@ impl Runner {
                 return Err(EngineError::LeaseLost(self.task.id.clone()));
             }
             self.data.event_seq = self.seq.load(Ordering::SeqCst);
+            // The history is not part of the JSON; the store appends its unsaved messages.
             self.task.data = serde_json::to_value(&self.data)
                 .map_err(|e| EngineError::internal("encode checkpoint", e))?;
             self.task.updated = baton_core::id::now_rfc3339();
@@ -108,13 +109,19 @@ impl Runner {
             }
             let expected = self.task.revision;
             self.task.revision += 1;
+            // Lent to the record for the save, not copied.
+            self.task.history = std::mem::take(&mut self.data.history);
             let saved = self
                 .inner
                 .store
                 .save_checkpoint(&self.task, expected, &self.pending_events, &self.spans)
                 .await;
+            self.data.history = std::mem::take(&mut self.task.history);
             match saved {
-                Ok(()) => break,
+                Ok(()) => {
+                    self.task.history_stored = self.data.history.len() as u64;
+                    break;
+                }
                 Err(StoreError::Conflict(_)) => {
                     self.task.revision = expected;
                     let grew = self.take_in_queued().await?;

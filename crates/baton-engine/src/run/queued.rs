@@ -26,6 +26,10 @@ impl Runner {
         if stored.revision == self.task.revision {
             return Ok(false);
         }
+        // Queued messages never add to the history: a longer one was written by another run.
+        if stored.history_stored != self.task.history_stored {
+            return Err(lost());
+        }
         let theirs: TaskData = serde_json::from_value(stored.data)
             .map_err(|e| EngineError::internal("task checkpoint", e))?;
         let appended = theirs.queued_total.checked_sub(self.data.queued_total);

@@ -46,6 +46,8 @@ fn moved_on() -> (TaskRecord, TaskData) {
         created: "c".into(),
         updated: "u".into(),
         data: Value::Null,
+        history: Vec::new(),
+        history_stored: 0,
     };
     (task, data)
 }
@@ -77,7 +79,7 @@ fn a_turn_read_back_has_its_own_messages_state_and_usage() {
     };
     let turn = as_turn_left_it(task, data, &done).unwrap();
     assert_eq!(turn.state, TaskState::Completed);
-    let data: TaskData = serde_json::from_value(turn.data).unwrap();
+    let data = TaskData::of(&turn).unwrap();
     let output: Vec<&str> = data
         .turn_output()
         .iter()

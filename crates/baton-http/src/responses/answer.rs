@@ -27,8 +27,8 @@ pub(super) async fn answer(
         return Ok(Json(AgentResponse::new(&prepared.task, &data)).into_response());
     }
     let task = &prepared.task;
-    let data = Engine::data(task)?;
     if streaming {
+        let data = Engine::data(task)?;
         // Followed from the task's last stored event, before the run starts: nothing is missed,
         // a continued task's earlier turns are not replayed, and turns of messages queued
         // behind this one are not this request's.

@@ -11,5 +11,6 @@ pub mod schedule_firing;
 pub mod span;
 pub mod task;
 pub mod task_event;
+pub mod task_message;
 pub mod thread;
 pub mod tool;

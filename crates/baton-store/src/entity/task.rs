@@ -35,9 +35,11 @@ pub struct Model {
     pub created: String,
     /// Last update.
     pub updated: String,
-    /// The checkpoint (JSON).
+    /// The checkpoint (JSON, without the history).
     #[sea_orm(column_type = "Text")]
     pub data: String,
+    /// How many rows of `task_messages` belong to the task's history.
+    pub message_count: i64,
 }
 
 /// No relations are navigated through sea-orm.

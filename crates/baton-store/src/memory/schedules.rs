@@ -130,7 +130,7 @@ impl ScheduleStore for MemoryStore {
                 return Ok(false);
             }
             inner.firings.insert(firing_key(f), f.clone());
-            inner.tasks.insert(task.id.clone(), task.clone());
+            inner.insert_task(task);
         }
         if let Some(s) = inner.schedules.get_mut(&advanced.id) {
             s.next_fire_at = advanced.next_fire_at;
@@ -153,7 +153,7 @@ impl ScheduleStore for MemoryStore {
             ));
         }
         inner.firings.insert(firing_key(firing), firing.clone());
-        inner.tasks.insert(task.id.clone(), task.clone());
+        inner.insert_task(task);
         Ok(())
     }
 

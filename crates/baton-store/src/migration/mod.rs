@@ -12,6 +12,7 @@ mod m0007_one_memory_per_entity;
 mod m0008_short_key_prefixes;
 mod m0009_threads;
 mod m0010_a2a_push_configs;
+mod m0011_task_messages;
 
 /// The list of migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_short_key_prefixes::Migration),
             Box::new(m0009_threads::Migration),
             Box::new(m0010_a2a_push_configs::Migration),
+            Box::new(m0011_task_messages::Migration),
         ]
     }
 }

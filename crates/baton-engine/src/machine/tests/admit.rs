@@ -212,6 +212,8 @@ fn record() -> TaskRecord {
         created: "c".into(),
         updated: "u".into(),
         data: Value::Null,
+        history: Vec::new(),
+        history_stored: 0,
     }
 }
 
