@@ -74,7 +74,10 @@ pub struct EventHub {
 
 type Channels = HashMap<String, broadcast::Sender<Arc<Event>>>;
 
-const CHANNEL_CAPACITY: usize = 1024;
+/// Live events a listener may fall behind by before it skips deltas (stored events are read
+/// from the store, so only deltas are lost, and `part.done` carries their whole text). The
+/// channel allocates every slot up front, per streamed task: 1,024 slots were ~40 KB a stream.
+const CHANNEL_CAPACITY: usize = 128;
 
 fn lock(channels: &Mutex<Channels>) -> std::sync::MutexGuard<'_, Channels> {
     channels.lock().unwrap_or_else(|e| e.into_inner())

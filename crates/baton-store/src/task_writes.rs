@@ -30,6 +30,7 @@ pub(crate) enum Write {
 
 impl Write {
     /// The task written.
+    #[cfg(feature = "postgres")]
     pub(crate) fn task_id(&self) -> &str {
         match self {
             Self::Create { task: t, .. } | Self::Checkpoint { task: t, .. } => &t.id,
