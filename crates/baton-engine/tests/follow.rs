@@ -68,8 +68,8 @@ async fn collect(stream: impl futures_util::Stream<Item = StreamItem>) -> Vec<(u
         .collect()
 }
 
-#[tokio::test]
-async fn a_follower_gets_stored_events_once_and_deltas_in_their_places() {
+/// An engine on the streaming model, a project, and an agent of it that talks through the model.
+fn talker() -> (Engine, ProjectId, Agent) {
     let engine = Engine::builder()
         .provider(Streaming)
         .store(MemoryStore::new())
@@ -79,6 +79,12 @@ async fn a_follower_gets_stored_events_once_and_deltas_in_their_places() {
     let agent = Agent::new("talker")
         .model("slow/m")
         .project(project.clone());
+    (engine, project, agent)
+}
+
+#[tokio::test]
+async fn a_follower_gets_stored_events_once_and_deltas_in_their_places() {
+    let (engine, project, agent) = talker();
     let run = engine.start(&agent, "count").await.unwrap();
     let live = collect(engine.follow(&project, &run.task_id, 0)).await;
     let task_id = run.task_id.clone();
@@ -110,15 +116,7 @@ async fn a_follower_gets_stored_events_once_and_deltas_in_their_places() {
 /// slow client, a loaded server) still gets the deltas, each in its place.
 #[tokio::test]
 async fn a_follower_read_after_the_turn_ended_still_gets_its_deltas() {
-    let engine = Engine::builder()
-        .provider(Streaming)
-        .store(MemoryStore::new())
-        .build()
-        .unwrap();
-    let project = ProjectId("p".into());
-    let agent = Agent::new("talker")
-        .model("slow/m")
-        .project(project.clone());
+    let (engine, project, agent) = talker();
     let run = engine.start(&agent, "count").await.unwrap();
     let late = engine.follow(&project, &run.task_id, 0);
     run.finish().await.unwrap();
