@@ -44,6 +44,14 @@ pub struct Page<T> {
     pub has_more: bool,
 }
 
+/// What a saved checkpoint found on its task's row, read by the write that saved it: a run
+/// learns of a cancel request from another process without reading the row again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Saved {
+    /// Whether a client asked to cancel the task's running turn.
+    pub cancel_requested: bool,
+}
+
 /// Agents and their versions.
 #[async_trait]
 pub trait AgentStore: Send + Sync {
@@ -377,14 +385,15 @@ pub trait TaskStore: Send + Sync {
     ) -> Result<Vec<TaskRecord>, StoreError>;
 
     /// Saves a step's checkpoint: the task (compare-and-swap on its revision and appending its
-    /// unsaved history, as `save_task`), the events and the spans the step produced, together.
+    /// unsaved history, as `save_task`), the events and the spans the step produced, together;
+    /// tells what the saved row says of a cancel request (which the checkpoint leaves as it is).
     async fn save_checkpoint(
         &self,
         task: &TaskRecord,
         expected_revision: u64,
         events: &[TaskEvent],
         spans: &[crate::trace::SpanRecord],
-    ) -> Result<(), StoreError>;
+    ) -> Result<Saved, StoreError>;
 
     /// Appends events to a task's stream; `Conflict` if a `seq` is already taken.
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError>;

@@ -75,6 +75,18 @@ impl Engine {
         TaskData::of(task)
     }
 
+    /// Decodes a task's checkpoint without copying its history (`history` is empty): its
+    /// state, ids and usage, at a cost that does not grow with the conversation.
+    pub fn data_without_history(task: &TaskRecord) -> Result<TaskData, EngineError> {
+        TaskData::without_history(task)
+    }
+
+    /// Decodes a task's checkpoint, moving its history out of the record rather than copying
+    /// it (the record's `history` is left empty): for a task about to be rendered, not stored.
+    pub fn take_data(task: &mut TaskRecord) -> Result<TaskData, EngineError> {
+        TaskData::take_from(task)
+    }
+
     /// Loads a task of the project.
     pub async fn task(
         &self,

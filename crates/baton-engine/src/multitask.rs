@@ -114,11 +114,15 @@ impl Engine {
                 .await?
                 .filter(|t| t.agent_id == req.agent.id)
                 .ok_or_else(|| EngineError::TaskNotFound(task_id.clone()))?;
-            let data = Self::data(&task)?;
+            // What decides the way is the task's state and queue, not its messages.
+            let data = Self::data_without_history(&task)?;
             match way(&task, &data, &req)? {
-                Way::Refuse => return Err(EngineError::Busy(Box::new(BusyTask::of(&task, &data)))),
+                Way::Refuse => {
+                    let data = Self::data(&task)?;
+                    return Err(EngineError::Busy(Box::new(BusyTask::of(&task, &data))));
+                }
                 // Busy means the task changed since it was read: look again.
-                Way::Continue => match self.prepare(req.clone()).await {
+                Way::Continue => match self.prepare_read(req.clone(), Some(task)).await {
                     Err(EngineError::Busy(_)) => {}
                     other => return other.map(Admission::Run),
                 },

@@ -11,7 +11,17 @@ impl Engine {
     /// Validates the request and stores the task (new, or continued) ready to run; a task
     /// still running is `Busy` whatever the request's strategy ([`Engine::admit`] applies it).
     pub async fn prepare(&self, req: RunRequest) -> Result<Prepared, EngineError> {
-        let (mut task, spec) = self.assemble(&req).await?;
+        self.prepare_read(req, None).await
+    }
+
+    /// [`Engine::prepare`] with the task to continue already read (`None`: read it here). A
+    /// task read earlier is as good as one read now: storing the turn checks its revision.
+    pub(crate) async fn prepare_read(
+        &self,
+        req: RunRequest,
+        read: Option<TaskRecord>,
+    ) -> Result<Prepared, EngineError> {
+        let (mut task, spec) = self.assemble(&req, read).await?;
         let store = &self.inner.store;
         if req.task_id.is_some() {
             // A cancel request was for a turn before this one.
@@ -45,11 +55,15 @@ impl Engine {
                 source: None,
             });
         }
-        Ok(self.assemble(req).await?.0)
+        Ok(self.assemble(req, None).await?.0)
     }
 
     /// The task and agent configuration a request makes, not yet stored.
-    async fn assemble(&self, req: &RunRequest) -> Result<(TaskRecord, AgentSpec), EngineError> {
+    async fn assemble(
+        &self,
+        req: &RunRequest,
+        read: Option<TaskRecord>,
+    ) -> Result<(TaskRecord, AgentSpec), EngineError> {
         let message = Message {
             message_id: req
                 .message_id
@@ -65,7 +79,7 @@ impl Engine {
         let now = now_ms();
         let now_text = baton_core::id::now_rfc3339();
         let (mut task, mut data, spec) = match &req.task_id {
-            Some(task_id) => self.continued(req, task_id, &message).await?,
+            Some(task_id) => self.continued(req, task_id, &message, read).await?,
             None => self.started(req, &message, &now_text).await?,
         };
         // A turn's own tools are its request's: an earlier turn's are not offered again.
@@ -98,13 +112,14 @@ impl Engine {
         req: &RunRequest,
         task_id: &str,
         message: &Message,
+        read: Option<TaskRecord>,
     ) -> Result<(TaskRecord, TaskData, AgentSpec), EngineError> {
-        let mut task = self
-            .inner
-            .store
-            .task(&req.project, task_id)
-            .await?
-            .filter(|t| t.agent_id == req.agent.id)
+        let read = match read {
+            Some(task) => Some(task),
+            None => self.inner.store.task(&req.project, task_id).await?,
+        };
+        let mut task = read
+            .filter(|t| t.id == task_id && t.agent_id == req.agent.id)
             .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
         let mut data = TaskData::take_from(&mut task)?;
         if !task.state.is_inactive() {

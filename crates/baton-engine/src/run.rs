@@ -53,6 +53,9 @@ struct Runner {
     ledger: builtins::SharedLedger,
     calls_made: Arc<std::sync::Mutex<u32>>,
     spans: Vec<SpanRecord>,
+    /// Whether a cancel was requested, as the last checkpoint's write found the task's row;
+    /// `None` once the run has waited on anything since (the model, tools), when it must ask.
+    cancel_seen: Option<bool>,
 }
 
 /// Runs a leased task until it pauses or ends, or — when this process drains — hands it over
@@ -102,6 +105,7 @@ pub(crate) async fn run(
         ledger,
         calls_made,
         spans: Vec::new(),
+        cancel_seen: None,
     };
     // A bug that panics mid-run must not leave the task `working` (and retried forever by
     // the workers): it fails, with its checkpoint kept.
@@ -218,8 +222,7 @@ impl Runner {
             .data
             .thread_context
             .iter()
-            .chain(self.data.history.iter())
-            .cloned();
+            .chain(self.data.history.iter());
         Ok(ChatRequest {
             model: String::new(),
             system: (!system.is_empty()).then_some(system),
@@ -245,6 +248,7 @@ impl Runner {
     }
 
     async fn call_model(&mut self) -> Result<Input, EngineError> {
+        self.cancel_seen = None;
         let started_ms = now_ms();
         let request = self.request()?;
         let mut models = vec![self.spec.model.clone()];
@@ -370,6 +374,11 @@ impl Runner {
         let mut running = self.start_tools(calls, rejected);
         let cancel = self.cancel.clone();
         loop {
+            if running.futures.is_empty() {
+                // All landed, the last one checkpointed just now.
+                return self.next_input().await;
+            }
+            self.cancel_seen = None;
             let next = tokio::select! {
                 n = running.futures.next() => n,
                 _ = cancel.notified() => {
@@ -406,10 +415,14 @@ impl Runner {
         }
     }
 
-    async fn next_input(&self) -> Result<Input, EngineError> {
+    async fn next_input(&mut self) -> Result<Input, EngineError> {
+        let cancel_requested = match self.cancel_seen.take() {
+            Some(seen) => seen,
+            None => self.cancel_requested().await?,
+        };
         Ok(Input::Next {
             now_ms: now_ms(),
-            cancel_requested: self.cancel_requested().await?,
+            cancel_requested,
             hand_over: self.inner.drain.asks(self.policy),
         })
     }

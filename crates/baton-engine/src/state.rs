@@ -283,6 +283,12 @@ impl TaskData {
         Ok(data)
     }
 
+    /// Decodes a task's checkpoint without its history (left empty unless the checkpoint
+    /// predates history rows): for callers that need the task's state, not its messages.
+    pub fn without_history(task: &TaskRecord) -> Result<Self, EngineError> {
+        Self::decode(task)
+    }
+
     /// Decodes a task's checkpoint, moving its history out of the record.
     pub(crate) fn take_from(task: &mut TaskRecord) -> Result<Self, EngineError> {
         let mut data = Self::decode(task)?;

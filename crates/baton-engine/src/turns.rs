@@ -23,7 +23,7 @@ impl Engine {
     pub async fn run_turn(&self, prepared: Prepared) -> Result<TaskRecord, EngineError> {
         let task = &prepared.task;
         let (project, task_id) = (task.project_id.clone(), task.id.clone());
-        let data = Self::data(task)?;
+        let data = Self::data_without_history(task)?;
         let mut live = self.subscribe(&task_id);
         let run = self.spawn(prepared);
         let waited = self.outcome(&task_id, run);
@@ -47,7 +47,8 @@ impl Engine {
         match joined {
             // The run stopped after this turn: its task shows the turn.
             Some(Ok(Ok(task)))
-                if Self::data(&task).is_ok_and(|d| d.response_id == data.response_id) =>
+                if Self::data_without_history(&task)
+                    .is_ok_and(|d| d.response_id == data.response_id) =>
             {
                 return Ok(task)
             }
@@ -87,9 +88,11 @@ impl Engine {
             .task(project, task_id)
             .await?
             .ok_or_else(|| EngineError::TaskNotFound(task_id.to_owned()))?;
-        let data = Self::data(&task)?;
         match last {
-            Some(event) if data.response_id != response_id => as_turn_left_it(task, data, &event),
+            Some(event) if Self::data_without_history(&task)?.response_id != response_id => {
+                let data = Self::data(&task)?;
+                as_turn_left_it(task, data, &event)
+            }
             _ => Ok(task),
         }
     }

@@ -7,8 +7,8 @@ use baton_core::collection::{CollectionRecord, EntryRecord};
 use baton_core::push::PushConfigRecord;
 use baton_core::schedule::{FiringRecord, ScheduleRecord};
 use baton_core::store::{
-    ApiKeyRecord, ClaimedTask, EventWatch, Page, PageRequest, StoreError, TaskEvent, TaskFilter,
-    TaskRecord, TaskStore,
+    ApiKeyRecord, ClaimedTask, EventWatch, Page, PageRequest, Saved, StoreError, TaskEvent,
+    TaskFilter, TaskRecord, TaskStore,
 };
 use baton_core::task::TaskState;
 use baton_core::thread::ThreadRecord;
@@ -323,17 +323,22 @@ impl TaskStore for MemoryStore {
         expected_revision: u64,
         events: &[TaskEvent],
         spans: &[SpanRecord],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Saved, StoreError> {
         // Checked before anything changes: the task and its events are stored together or not.
-        {
+        let cancel_requested = {
             let mut inner = self.write();
             inner.check_revision(task, expected_revision)?;
             inner.check_free(&task.id, events)?;
             inner.replace_task(task);
             inner.insert_events(&task.id, events);
-        }
+            inner
+                .tasks
+                .get(&task.id)
+                .is_some_and(|t| t.cancel_requested)
+        };
         self.woken(&task.id, events);
-        self.put_spans(spans).await
+        self.put_spans(spans).await?;
+        Ok(Saved { cancel_requested })
     }
 
     async fn append_events(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {

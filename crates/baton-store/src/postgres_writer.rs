@@ -15,7 +15,7 @@
 
 use crate::entity::{span, task};
 use crate::task_writes::Write;
-use baton_core::store::StoreError;
+use baton_core::store::{Saved, StoreError};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection, PgPool};
 use std::collections::{HashSet, VecDeque};
@@ -26,7 +26,7 @@ const MAX_BATCH: usize = 512;
 
 struct Job {
     write: Write,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: oneshot::Sender<Result<Saved, StoreError>>,
 }
 
 /// The handle to the writer task, which ends when the last handle is dropped.
@@ -48,7 +48,7 @@ impl PostgresWriter {
     }
 
     /// Performs `write` in the next batch; returns once that batch is committed.
-    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
+    pub(crate) async fn write(&self, write: Write) -> Result<Saved, StoreError> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .send(Job { write, done })
@@ -126,7 +126,7 @@ const EVENT_TAKEN: &str = "an event or message with that position exists";
 async fn commit(
     conn: &mut PgConnection,
     batch: &[Job],
-) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
+) -> Result<Vec<Result<Saved, StoreError>>, sqlx::Error> {
     let writes: Vec<&Write> = batch.iter().map(|j| &j.write).collect();
     // One statement, its own transaction: committed (or not at all) when it answers.
     match apply(conn, &writes).await {
@@ -142,7 +142,7 @@ async fn commit(
         match apply(&mut savepoint, std::slice::from_ref(write)).await {
             Ok(mut one) => {
                 savepoint.commit().await?;
-                outcomes.push(one.pop().unwrap_or(Ok(())));
+                outcomes.push(one.pop().unwrap_or(Ok(Saved::default())));
             }
             Err(e) if unique_violation(&e) => {
                 savepoint.rollback().await?;
@@ -180,7 +180,7 @@ const BATCH: &str = "WITH created AS (\
     lease_owner, lease_expires_at, updated, data, message_count, expected_messages) \
     WHERE t.id = v.id AND t.project_id = v.project_id AND t.revision = v.expected \
     AND t.message_count = v.expected_messages \
-    RETURNING t.id), \
+    RETURNING t.id, t.cancel_requested), \
     messages AS (\
     INSERT INTO task_messages (task_id, seq, data) SELECT m.task_id, m.seq, m.data \
     FROM UNNEST($53::text[], $54::int8[], $55::text[]) AS m(task_id, seq, data) \
@@ -206,14 +206,15 @@ const BATCH: &str = "WITH created AS (\
     SELECT pg_notify($47, n.payload) FROM UNNEST($48::text[], $49::text[]) AS n(task_id, payload) \
     WHERE n.task_id IN (SELECT id FROM saved)) \
     SELECT 'created' AS outcome, id FROM created \
-    UNION ALL SELECT 'saved', id FROM saved \
+    UNION ALL SELECT CASE WHEN cancel_requested THEN 'saved, cancel requested' ELSE 'saved' END, \
+    id FROM saved \
     UNION ALL SELECT 'announced', count(*)::text FROM announced";
 
 /// The writes of a batch, each task once; what became of each.
 async fn apply(
     conn: &mut PgConnection,
     writes: &[&Write],
-) -> Result<Vec<Result<(), StoreError>>, sqlx::Error> {
+) -> Result<Vec<Result<Saved, StoreError>>, sqlx::Error> {
     let created: Vec<&task::Model> = writes
         .iter()
         .filter_map(|w| match w {
@@ -411,10 +412,12 @@ async fn apply(
         .map(|(outcome, id)| (outcome.as_str(), id.as_str()))
         .collect();
     let done = |outcome: &str, id: &str| outcomes.contains(&(outcome, id));
+    let canceled = |id: &str| done("saved, cancel requested", id);
+    let saved = |id: &str| done("saved", id) || canceled(id);
     let refused: Vec<&str> = saves
         .iter()
         .map(|(t, _, _)| t.id.as_str())
-        .filter(|id| !done("saved", id))
+        .filter(|id| !saved(id))
         .collect();
     // Rare: whether a refused checkpoint's task exists at all.
     let existing: HashSet<String> = if refused.is_empty() {
@@ -432,11 +435,15 @@ async fn apply(
         .map(|write| {
             let id = write.task_id();
             match write {
-                Write::Create { .. } if done("created", id) => Ok(()),
+                Write::Create { task, .. } if done("created", id) => Ok(Saved {
+                    cancel_requested: task.cancel_requested,
+                }),
                 Write::Create { .. } => Err(StoreError::Conflict(
                     "a task with that id already exists".into(),
                 )),
-                Write::Checkpoint { .. } if done("saved", id) => Ok(()),
+                Write::Checkpoint { .. } if saved(id) => Ok(Saved {
+                    cancel_requested: canceled(id),
+                }),
                 Write::Checkpoint { .. } if existing.contains(id) => Err(StoreError::Conflict(
                     "the task was saved by another writer".into(),
                 )),

@@ -8,16 +8,16 @@ use crate::sql_history;
 use crate::sql_leases;
 use async_trait::async_trait;
 use baton_core::store::{
-    ClaimedTask, EventWatch, Page, PageRequest, StoreError, TaskEvent, TaskFilter, TaskRecord,
-    TaskStore,
+    ClaimedTask, EventWatch, Page, PageRequest, Saved, StoreError, TaskEvent, TaskFilter,
+    TaskRecord, TaskStore,
 };
 use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use sea_orm::sea_query::Expr;
 use sea_orm::TransactionTrait;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
 };
 
 fn state_text(state: TaskState) -> Result<String, StoreError> {
@@ -167,11 +167,37 @@ impl SqlStore {
     }
 }
 
+/// Whether a client asked to cancel the task; `NotFound` if absent.
+async fn cancel_requested_on<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    task_id: &str,
+) -> Result<bool, StoreError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT cancel_requested FROM tasks WHERE id = $1",
+        _ => "SELECT cancel_requested FROM tasks WHERE id = ?",
+    };
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [task_id.into()],
+        ))
+        .await
+        .map_err(unavailable)?;
+    match row {
+        None => Err(StoreError::NotFound),
+        Some(row) => row
+            .try_get::<bool>("", "cancel_requested")
+            .map_err(unavailable),
+    }
+}
+
 #[async_trait]
 impl TaskStore for SqlStore {
     async fn create_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
         if let Some(writer) = &self.writer {
-            return writer.write(crate::task_writes::create(t)?).await;
+            return writer.write(crate::task_writes::create(t)?).await.map(drop);
         }
         let txn = self.connection().begin().await.map_err(unavailable)?;
         insert_task_on(&txn, t, "a task with that id already exists").await?;
@@ -221,7 +247,9 @@ impl TaskStore for SqlStore {
     }
 
     async fn save_task(&self, t: &TaskRecord, expected_revision: u64) -> Result<(), StoreError> {
-        self.save_checkpoint(t, expected_revision, &[], &[]).await
+        self.save_checkpoint(t, expected_revision, &[], &[])
+            .await
+            .map(drop)
     }
 
     async fn save_checkpoint(
@@ -230,9 +258,9 @@ impl TaskStore for SqlStore {
         expected_revision: u64,
         events: &[TaskEvent],
         spans: &[baton_core::trace::SpanRecord],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Saved, StoreError> {
         if let Some(writer) = &self.writer {
-            writer
+            let saved = writer
                 .write(crate::task_writes::checkpoint(
                     t,
                     expected_revision,
@@ -241,7 +269,7 @@ impl TaskStore for SqlStore {
                 )?)
                 .await?;
             self.woken(&t.id, events);
-            return Ok(());
+            return Ok(saved);
         }
         // Without a writer (SQLite in memory): one transaction per step.
         let txn = self.connection().begin().await.map_err(unavailable)?;
@@ -249,9 +277,10 @@ impl TaskStore for SqlStore {
         append_events_on(&txn, &t.id, events).await?;
         announce_on(&txn, &t.id, events).await?;
         crate::sql_traces::put_spans_on(&txn, spans).await?;
+        let cancel_requested = cancel_requested_on(&txn, &t.id).await?;
         txn.commit().await.map_err(unavailable)?;
         self.woken(&t.id, events);
-        Ok(())
+        Ok(Saved { cancel_requested })
     }
 
     async fn claim_task(
@@ -299,26 +328,7 @@ impl TaskStore for SqlStore {
     }
 
     async fn cancel_requested(&self, task_id: &str) -> Result<bool, StoreError> {
-        let db = self.connection();
-        let backend = db.get_database_backend();
-        let sql = match backend {
-            DbBackend::Postgres => "SELECT cancel_requested FROM tasks WHERE id = $1",
-            _ => "SELECT cancel_requested FROM tasks WHERE id = ?",
-        };
-        let row = db
-            .query_one(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [task_id.into()],
-            ))
-            .await
-            .map_err(unavailable)?;
-        match row {
-            None => Err(StoreError::NotFound),
-            Some(row) => row
-                .try_get::<bool>("", "cancel_requested")
-                .map_err(unavailable),
-        }
+        cancel_requested_on(self.connection(), task_id).await
     }
 
     async fn clear_cancel(&self, task_id: &str) -> Result<(), StoreError> {

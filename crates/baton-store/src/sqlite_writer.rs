@@ -11,7 +11,7 @@
 
 use crate::entity::{span, task};
 use crate::task_writes::Write;
-use baton_core::store::StoreError;
+use baton_core::store::{Saved, StoreError};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags};
 use std::path::Path;
 use std::sync::mpsc;
@@ -22,7 +22,7 @@ const MAX_BATCH: usize = 512;
 
 struct Job {
     write: Write,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    done: oneshot::Sender<Result<Saved, StoreError>>,
 }
 
 /// The handle to the writer thread, which ends when the last handle is dropped.
@@ -57,7 +57,7 @@ impl SqliteWriter {
     }
 
     /// Performs `write` in the next batch; returns once that batch is committed.
-    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
+    pub(crate) async fn write(&self, write: Write) -> Result<Saved, StoreError> {
         let (done, answer) = oneshot::channel();
         self.jobs
             .send(Job { write, done })
@@ -107,15 +107,18 @@ impl From<rusqlite::Error> for Refusal {
 }
 
 /// One transaction for the batch; each write in a savepoint so a refused one leaves no trace.
-fn commit(conn: &mut Connection, batch: &[Job]) -> rusqlite::Result<Vec<Result<(), StoreError>>> {
+fn commit(
+    conn: &mut Connection,
+    batch: &[Job],
+) -> rusqlite::Result<Vec<Result<Saved, StoreError>>> {
     let txn = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
         txn.prepare_cached("SAVEPOINT write")?.execute([])?;
         match apply(&txn, &job.write) {
-            Ok(()) => {
+            Ok(saved) => {
                 txn.prepare_cached("RELEASE write")?.execute([])?;
-                outcomes.push(Ok(()));
+                outcomes.push(Ok(saved));
             }
             Err(Refusal::Refused(e)) => {
                 txn.prepare_cached("ROLLBACK TO write")?.execute([])?;
@@ -137,11 +140,14 @@ fn unique(e: rusqlite::Error, what: &str) -> Refusal {
     }
 }
 
-fn apply(conn: &Connection, write: &Write) -> Result<(), Refusal> {
+fn apply(conn: &Connection, write: &Write) -> Result<Saved, Refusal> {
     match write {
         Write::Create { task, messages } => {
             insert_task(conn, task)?;
-            insert_messages(conn, &task.id, messages)
+            insert_messages(conn, &task.id, messages)?;
+            Ok(Saved {
+                cancel_requested: task.cancel_requested,
+            })
         }
         Write::Checkpoint {
             task,
@@ -151,7 +157,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), Refusal> {
             events,
             spans,
         } => {
-            update_task(conn, task, *expected_revision, *expected_messages)?;
+            let saved = update_task(conn, task, *expected_revision, *expected_messages)?;
             insert_messages(conn, &task.id, messages)?;
             let mut insert = conn.prepare_cached(
                 "INSERT INTO task_events (task_id, seq, data) VALUES (?1, ?2, ?3)",
@@ -162,7 +168,7 @@ fn apply(conn: &Connection, write: &Write) -> Result<(), Refusal> {
                     .map_err(|e| unique(e, "an event with that sequence number exists"))?;
             }
             insert_spans(conn, spans)?;
-            Ok(())
+            Ok(saved)
         }
     }
 }
@@ -219,32 +225,39 @@ fn update_task(
     t: &task::Model,
     expected_revision: i64,
     expected_messages: i64,
-) -> Result<(), Refusal> {
+) -> Result<Saved, Refusal> {
+    // The row's cancel flag comes back with the update: the run need not read it again.
     let updated = conn
         .prepare_cached(
             "UPDATE tasks SET agent_version = ?1, state = ?2, thread_id = ?3, background = ?4, \
              revision = ?5, lease_owner = ?6, lease_expires_at = ?7, updated = ?8, data = ?9, \
              message_count = ?13 \
-             WHERE id = ?10 AND project_id = ?11 AND revision = ?12 AND message_count = ?14",
+             WHERE id = ?10 AND project_id = ?11 AND revision = ?12 AND message_count = ?14 \
+             RETURNING cancel_requested",
         )?
-        .execute(params![
-            t.agent_version,
-            t.state,
-            t.thread_id,
-            t.background,
-            t.revision,
-            t.lease_owner,
-            t.lease_expires_at,
-            t.updated,
-            t.data,
-            t.id,
-            t.project_id,
-            expected_revision,
-            t.message_count,
-            expected_messages
-        ])?;
-    if updated == 1 {
-        return Ok(());
+        .query_row(
+            params![
+                t.agent_version,
+                t.state,
+                t.thread_id,
+                t.background,
+                t.revision,
+                t.lease_owner,
+                t.lease_expires_at,
+                t.updated,
+                t.data,
+                t.id,
+                t.project_id,
+                expected_revision,
+                t.message_count,
+                expected_messages
+            ],
+            |row| row.get::<_, bool>(0),
+        );
+    match updated {
+        Ok(cancel_requested) => return Ok(Saved { cancel_requested }),
+        Err(rusqlite::Error::QueryReturnedNoRows) => {}
+        Err(e) => return Err(e.into()),
     }
     let exists = conn
         .prepare_cached("SELECT 1 FROM tasks WHERE id = ?1")?

@@ -2,7 +2,7 @@
 //! task), and the writer a store has: rows ready to bind, answered once their batch commits.
 
 use crate::entity::{span, task};
-use baton_core::store::{StoreError, TaskEvent, TaskRecord};
+use baton_core::store::{Saved, StoreError, TaskEvent, TaskRecord};
 use baton_core::trace::SpanRecord;
 
 /// A write the writer performs.
@@ -85,7 +85,7 @@ pub(crate) enum TaskWriter {
 
 impl TaskWriter {
     /// Performs `write` in the next batch; returns once that batch is committed.
-    pub(crate) async fn write(&self, write: Write) -> Result<(), StoreError> {
+    pub(crate) async fn write(&self, write: Write) -> Result<Saved, StoreError> {
         match self {
             #[cfg(feature = "sqlite")]
             Self::Sqlite(w) => w.write(write).await,

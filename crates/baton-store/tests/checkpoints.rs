@@ -1,10 +1,11 @@
 //! Checkpoints of many tasks written at once, as the runs of a busy server write them: every
 //! acknowledged checkpoint is stored whole (task row, events, spans), a refused one leaves no
 //! trace and does not disturb the others, and when a batch of writes fails, every write in it
-//! fails and none of them is stored. SQLite and PostgreSQL.
+//! fails and none of them is stored. A checkpoint tells whether a cancel was requested, as its
+//! own write found the row. SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use baton_core::store::{Store, StoreError, TaskEvent, TaskRecord, TaskStore};
+use baton_core::store::{Saved, Store, StoreError, TaskEvent, TaskRecord, TaskStore};
 use baton_core::task::TaskState;
 use baton_core::trace::TraceStore;
 use baton_core::trace::{SpanKind, SpanRecord};
@@ -62,7 +63,7 @@ fn span(task: &str, step: u64) -> SpanRecord {
 }
 
 /// Step `step` of a task: revision `step`, its event `step` and its span.
-async fn step(store: &dyn Store, id: &str, step: u64, payload: &str) -> Result<(), StoreError> {
+async fn step(store: &dyn Store, id: &str, step: u64, payload: &str) -> Result<Saved, StoreError> {
     step_with_event(store, id, step, step, payload).await
 }
 
@@ -73,7 +74,7 @@ async fn step_with_event(
     step: u64,
     seq: u64,
     payload: &str,
-) -> Result<(), StoreError> {
+) -> Result<Saved, StoreError> {
     let mut t = task(id);
     t.revision = step;
     t.data = json!({"step": step, "payload": payload});
@@ -162,6 +163,55 @@ async fn postgres_stores_every_checkpoint_of_many_tasks_at_once() {
     drop_postgres(store, &url).await;
 }
 
+/// 20 tasks stepped side by side while a client cancels every other one after its second step:
+/// each checkpoint after that tells of the request (the writes are batched with the others'),
+/// none before it or of the other tasks does, and a checkpoint leaves the request standing.
+async fn checkpoints_tell_of_cancel_requests(store: Arc<dyn Store>) {
+    let ids: Vec<String> = (0..20).map(|i| format!("cancel-{i:02}")).collect();
+    for id in &ids {
+        store.create_task(&task(id)).await.unwrap();
+    }
+    let runs = ids.iter().cloned().enumerate().map(|(i, id)| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let canceled = i % 2 == 0;
+            for n in 1..=4 {
+                let saved = step(store.as_ref(), &id, n, "ok").await.unwrap();
+                assert_eq!(saved.cancel_requested, canceled && n > 2, "{id} step {n}");
+                if canceled && n == 2 {
+                    store.request_cancel(&project(), &id).await.unwrap();
+                }
+            }
+            assert_eq!(store.cancel_requested(&id).await.unwrap(), canceled);
+        })
+    });
+    for run in futures_util::future::join_all(runs).await {
+        run.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sqlite_checkpoints_tell_of_cancel_requests() {
+    let (store, _dir) = sqlite().await;
+    checkpoints_tell_of_cancel_requests(store).await;
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_and_memory_store_checkpoints_tell_of_cancel_requests() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    checkpoints_tell_of_cancel_requests(Arc::new(store)).await;
+    checkpoints_tell_of_cancel_requests(Arc::new(baton_store::MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn postgres_checkpoints_tell_of_cancel_requests() {
+    let Some((store, url)) = postgres().await else {
+        return;
+    };
+    checkpoints_tell_of_cancel_requests(store.clone()).await;
+    drop_postgres(store, &url).await;
+}
+
 /// Two writers of each of 50 tasks at once, with the same expected revision (a stale lease
 /// holder and the new one) and events of different numbers: exactly one of each pair is
 /// saved, and only its event is stored.
@@ -181,8 +231,8 @@ async fn two_writers_of_one_task(store: Arc<SqlStore>) {
     for (id, (one, two)) in ids.iter().zip(pairs) {
         let (one, two) = (one.await.unwrap(), two.await.unwrap());
         let winner = match (&one, &two) {
-            (Ok(()), Err(StoreError::Conflict(_))) => "one",
-            (Err(StoreError::Conflict(_)), Ok(())) => "two",
+            (Ok(_), Err(StoreError::Conflict(_))) => "one",
+            (Err(StoreError::Conflict(_)), Ok(_)) => "two",
             other => panic!("{id}: exactly one writer must win: {other:?}"),
         };
         let stored = store.task(&project(), id).await.unwrap().unwrap();
@@ -275,7 +325,7 @@ async fn a_failed_batch_fails_all_its_writes_and_stores_none(store: Arc<SqlStore
         let stored = store.task(&project(), id).await.unwrap().unwrap();
         let events = store.events_after(id, 0).await.unwrap();
         match outcome {
-            Ok(()) => {
+            Ok(_) => {
                 assert_eq!(stored.revision, 1, "{id} acknowledged but not stored");
                 assert_eq!(events.len(), 1, "{id}");
             }

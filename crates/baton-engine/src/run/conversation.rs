@@ -5,6 +5,10 @@ use baton_core::model::{ChatMessage, ToolCall};
 use serde_json::Value;
 
 fn text_of(parts: &[Part]) -> String {
+    // The common message is one text part: copied once, not grown piece by piece.
+    if let [Part::Text { text }] = parts {
+        return text.clone();
+    }
     let mut out = String::new();
     for part in parts {
         let piece = match part {
@@ -30,8 +34,8 @@ fn text_of(parts: &[Part]) -> String {
 }
 
 /// The conversation as the model sees it.
-pub(super) fn chat_messages(history: impl Iterator<Item = Message>) -> Vec<ChatMessage> {
-    let mut out: Vec<ChatMessage> = Vec::new();
+pub(super) fn chat_messages<'a>(history: impl Iterator<Item = &'a Message>) -> Vec<ChatMessage> {
+    let mut out: Vec<ChatMessage> = Vec::with_capacity(history.size_hint().0);
     let mut names: std::collections::HashMap<String, String> = Default::default();
     for message in history {
         match message.role {

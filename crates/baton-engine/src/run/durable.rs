@@ -118,8 +118,9 @@ impl Runner {
                 .await;
             self.data.history = std::mem::take(&mut self.task.history);
             match saved {
-                Ok(()) => {
+                Ok(saved) => {
                     self.task.history_stored = self.data.history.len() as u64;
+                    self.cancel_seen = Some(saved.cancel_requested);
                     break;
                 }
                 Err(StoreError::Conflict(_)) => {

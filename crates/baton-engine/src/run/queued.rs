@@ -60,6 +60,7 @@ impl Runner {
     /// turn's variables.
     pub(super) async fn begin_next_turn(&mut self) -> Result<(), EngineError> {
         self.inner.store.clear_cancel(&self.task.id).await?;
+        self.cancel_seen = None;
         let cancel = Arc::new(Notify::new());
         self.inner
             .cancels

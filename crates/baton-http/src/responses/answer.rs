@@ -23,12 +23,13 @@ pub(super) async fn answer(
         }
     };
     if background {
-        let data = Engine::data(&prepared.task)?;
-        return Ok(Json(AgentResponse::new(&prepared.task, &data)).into_response());
+        let mut task = prepared.task;
+        let data = Engine::take_data(&mut task)?;
+        return Ok(Json(AgentResponse::new(&task, &data)).into_response());
     }
     let task = &prepared.task;
     if streaming {
-        let data = Engine::data(task)?;
+        let data = Engine::data_without_history(task)?;
         // Followed from the task's last stored event, before the run starts: nothing is missed,
         // a continued task's earlier turns are not replayed, and turns of messages queued
         // behind this one are not this request's.
@@ -42,8 +43,9 @@ pub(super) async fn answer(
         let _run = engine.spawn(prepared);
         return Ok(sse(events).into_response());
     }
-    let finished = engine.run_turn(prepared).await?;
-    let data = Engine::data(&finished)?;
+    let mut finished = engine.run_turn(prepared).await?;
+    // Rendered, not stored: the history moves into the answer rather than being copied.
+    let data = Engine::take_data(&mut finished)?;
     Ok(Json(AgentResponse::new(&finished, &data)).into_response())
 }
 
@@ -86,7 +88,8 @@ async fn queued_answer(
             queued.after,
         )
         .await?;
-    let data = Engine::data(&finished)?;
+    let mut finished = finished;
+    let data = Engine::take_data(&mut finished)?;
     let mut body = AgentResponse::new(&finished, &data);
     if data.response_id != queued.response_id {
         // The task stopped before the message's turn (it waits behind a pause): say so.
