@@ -73,7 +73,18 @@ pub(crate) async fn run(
     let policy = origin.policy(data.streaming);
     let ledger = builtins::SharedLedger::default();
     let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
-    let tools = wiring::toolset(&inner, &task, &data, &spec, &ledger, &calls_made).await?;
+    // Boxed here and below: a run's future lives as long as the run, and without the boxes it
+    // would reserve room for its largest stage (tools, a transition) while it waits on the
+    // model — about 7.5 KB per run in flight instead of 3.
+    let tools = Box::pin(wiring::toolset(
+        &inner,
+        &task,
+        &data,
+        &spec,
+        &ledger,
+        &calls_made,
+    ))
+    .await?;
     let cancel = Arc::new(Notify::new());
     inner
         .cancels
@@ -116,12 +127,11 @@ pub(crate) async fn run(
         Ok(result) => result,
         Err(_) => {
             tracing::error!(task = %task_id, "the run panicked");
-            runner
-                .step(Input::Failed(
-                    "internal error: the run crashed; see the server log".into(),
-                ))
-                .await
-                .map(|_| ())
+            Box::pin(runner.step(Input::Failed(
+                "internal error: the run crashed; see the server log".into(),
+            )))
+            .await
+            .map(|_| ())
         }
     };
     renewer.stop().await;
@@ -132,7 +142,7 @@ pub(crate) async fn run(
         .remove(&task_id);
     inner.hub.release(&task_id);
     if result.is_ok() && runner.handed_over {
-        return Err(hand_over::release(&inner, &runner.task, &runner.data).await);
+        return Err(Box::pin(hand_over::release(&inner, &runner.task, &runner.data)).await);
     }
     result.map(|()| {
         runner.task.history = std::mem::take(&mut runner.data.history);
@@ -145,9 +155,11 @@ impl Runner {
     async fn drive(&mut self) -> Result<(), EngineError> {
         let mut input = Input::Start;
         loop {
-            input = match self.step(input).await? {
+            input = match Box::pin(self.step(input)).await? {
                 Some(Effect::CallModel) => self.call_model().await?,
-                Some(Effect::CallTools { run, rejected }) => self.call_tools(run, rejected).await?,
+                Some(Effect::CallTools { run, rejected }) => {
+                    Box::pin(self.call_tools(run, rejected)).await?
+                }
                 Some(_) => return Ok(()),
                 None => self.next_input().await?,
             };

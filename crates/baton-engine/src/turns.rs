@@ -56,8 +56,7 @@ impl Engine {
             // Later turns ran, or another worker goes on with the task.
             _ => {}
         }
-        self.turn_outcome(&project, &task_id, &data.response_id, data.event_seq)
-            .await
+        Box::pin(self.turn_outcome(&project, &task_id, &data.response_id, data.event_seq)).await
     }
 
     /// Waits until the turn `response_id` of a task ends, following the task's events after

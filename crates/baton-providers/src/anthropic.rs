@@ -144,7 +144,14 @@ impl Anthropic {
         if let Some(key) = &self.0.api_key {
             headers.push(("x-api-key", key.as_str()));
         }
-        self.0.post(&url, &headers, &body(req, stream)).await
+        self.0
+            .post(
+                &url,
+                &headers,
+                &body(req, stream),
+                crate::http::text_len(req),
+            )
+            .await
     }
 }
 

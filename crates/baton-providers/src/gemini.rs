@@ -229,7 +229,9 @@ impl Gemini {
             .iter()
             .map(|k| ("x-goog-api-key", k.as_str()))
             .collect();
-        self.0.post(&url, &headers, &body(req)).await
+        self.0
+            .post(&url, &headers, &body(req), crate::http::text_len(req))
+            .await
     }
 }
 

@@ -6,6 +6,16 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
 
+/// About how many bytes of text a chat request carries: its system prompt and messages (a tool
+/// call counted at a guess, its arguments unread).
+pub(crate) fn text_len(req: &baton_core::model::ChatRequest) -> usize {
+    const PER_CALL: usize = 128;
+    let system = req.system.as_ref().map_or(0, String::len);
+    req.messages.iter().fold(system, |sum, m| {
+        sum + m.content.len() + m.tool_calls.len() * PER_CALL
+    })
+}
+
 /// Endpoint, key and pooled HTTP client of one provider.
 pub(crate) struct Client {
     pub name: String,
@@ -37,13 +47,25 @@ impl Client {
     }
 
     /// POSTs JSON; a non-2xx answer becomes a `Status` error with the vendor's message.
+    /// `text_len` is about how much text the body carries ([`text_len`]): its buffer is sized
+    /// for it, so a long conversation is not copied over and over as the buffer grows.
     pub async fn post(
         &self,
         url: &str,
         headers: &[(&str, &str)],
         body: &(impl serde::Serialize + ?Sized),
+        text_len: usize,
     ) -> Result<reqwest::Response, ProviderError> {
-        let mut req = self.http.post(url).timeout(self.timeout).json(body);
+        // Text, escapes and the JSON around each message.
+        let mut bytes = Vec::with_capacity(text_len + text_len / 16 + 1024);
+        serde_json::to_writer(&mut bytes, body)
+            .map_err(|e| self.error(ProviderErrorKind::Decode, format!("request body: {e}")))?;
+        let mut req = self
+            .http
+            .post(url)
+            .timeout(self.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

@@ -161,7 +161,14 @@ impl OpenAi {
         let auth = self.0.api_key.as_ref().map(|k| format!("Bearer {k}"));
         let headers: Vec<(&str, &str)> =
             auth.iter().map(|a| ("authorization", a.as_str())).collect();
-        self.0.post(&self.url(), &headers, &body(req, stream)).await
+        self.0
+            .post(
+                &self.url(),
+                &headers,
+                &body(req, stream),
+                crate::http::text_len(req),
+            )
+            .await
     }
 }
 
@@ -182,7 +189,7 @@ impl ModelProvider for OpenAi {
         let body = serde_json::json!({"model": model, "input": inputs});
         let v = self
             .0
-            .json(self.0.post(&url, &headers, &body).await?)
+            .json(self.0.post(&url, &headers, &body, 0).await?)
             .await?;
         let data = v["data"].as_array().ok_or_else(|| {
             self.0

@@ -78,8 +78,17 @@ pub(crate) async fn create(
         .for_run(&caller.project, reference.key)
         .await?;
     let (background, streaming) = (body.background, body.stream);
-    let request = create::run_request(&state, &caller, agent, reference.version, body).await?;
-    let admitted = state.engine.admit(request).await?;
+    // Boxed: the request's future lives until the run ends, and would otherwise keep room for
+    // these stages (several KB) while it waits on the run.
+    let request = Box::pin(create::run_request(
+        &state,
+        &caller,
+        agent,
+        reference.version,
+        body,
+    ))
+    .await?;
+    let admitted = Box::pin(state.engine.admit(request)).await?;
     answer::answer(&state.engine, admitted, background, streaming).await
 }
 
