@@ -3,16 +3,20 @@
 //!
 //! ```sh
 //! cargo build --release -p baton
-//! cargo bench -p baton-e2e --bench memory     # 1,000 runs, then 9,000 streamed runs
-//! BENCH_IN_FLIGHT=1000 BENCH_STREAMS=10000 cargo bench -p baton-e2e --bench memory
+//! cargo bench -p baton-e2e --bench memory     # 1,000 runs, then 10,000 streamed runs
+//! BENCH_IN_FLIGHT=1000 BENCH_STREAMS=10000 BENCH_STREAM_CONNECTIONS=50 cargo bench -p baton-e2e --bench memory
 //! ```
 //! First `BENCH_IN_FLIGHT` clients each start a run whose model call takes one second, all at
-//! once; then `BENCH_STREAMS` clients each start a streamed run (`stream: true`) whose model
-//! call takes `BENCH_STREAM_DELAY_MS` (default 10 s), and read its events to the end. The
-//! server's resident memory is sampled every 100 ms; the report gives the highest sample of
-//! each phase and the most runs in flight at once (sent, not yet answered). Each streamed run holds a connection from
-//! the client and one to the model: the server needs twice `BENCH_STREAMS` open files, the
-//! benchmark (client and fake) as many (`ulimit -n`).
+//! once, each over an HTTP/1.1 connection of its own; then `BENCH_STREAMS` streamed runs
+//! (`stream: true`) whose model call takes `BENCH_STREAM_DELAY_MS` (default 10 s) start at once
+//! and are read to the end, carried over HTTP/2 (prior knowledge) by `BENCH_STREAM_CONNECTIONS`
+//! connections (default one per 200 streams, each its own client). The server's resident memory
+//! and open files are sampled every 100 ms; the report gives the highest samples of each phase
+//! and the most runs in flight at once (sent, not yet answered).
+//!
+//! Open files: each run in flight holds one connection from the server to the model (the fake,
+//! in this process), so the server and this process each need `BENCH_STREAMS` open files plus
+//! the client connections (over HTTP/1.1 that was one more per stream: twice as many).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use baton_e2e::bench::{self, env_or, BenchDatabase, ServerProcess};
@@ -23,14 +27,37 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Starts `count` runs at once (streamed or not) and samples the server's memory until all end:
-/// the highest RSS in MiB and the most runs in flight at once.
-async fn phase(server: &ServerProcess, count: usize, stream: bool) -> (f64, usize) {
-    let client = bench::client(count);
+/// Highest samples of a phase.
+#[derive(Default, Clone, Copy)]
+struct Peak {
+    /// Resident memory of the server, MiB.
+    rss: f64,
+    /// Runs sent and not yet answered.
+    in_flight: usize,
+    /// Open files of the server.
+    files: usize,
+}
+
+/// Open file descriptors of a process, from /proc.
+fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Starts `count` runs at once (streamed or not), the `i`th over `clients[i % clients.len()]`,
+/// and samples the server until all end.
+async fn phase(
+    server: &ServerProcess,
+    clients: &[reqwest::Client],
+    count: usize,
+    stream: bool,
+) -> Peak {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let mut runs = Vec::with_capacity(count);
     for i in 0..count {
-        let (client, url, in_flight) = (client.clone(), server.url.clone(), in_flight.clone());
+        let client = clients[i % clients.len()].clone();
+        let (url, in_flight) = (server.url.clone(), in_flight.clone());
         runs.push(tokio::spawn(async move {
             let body = json!({"message": {"role": "user", "parts": [{"kind": "text", "text": format!("hello {i}")}]},
                               "stream": stream});
@@ -48,15 +75,18 @@ async fn phase(server: &ServerProcess, count: usize, stream: bool) -> (f64, usiz
             assert!(text.contains("completed") || text.contains("response.done"), "{text}");
         }));
     }
-    let peak = Arc::new(std::sync::Mutex::new((0.0f64, 0usize)));
+    let peak = Arc::new(std::sync::Mutex::new(Peak::default()));
     let watcher = {
         let (pid, in_flight, peak) = (server.pid(), in_flight.clone(), peak.clone());
         tokio::spawn(async move {
             loop {
                 let rss = bench::memory_mib(pid, "VmRSS");
+                let files = open_files(pid);
                 {
                     let mut p = peak.lock().unwrap();
-                    *p = (p.0.max(rss), p.1.max(in_flight.load(Ordering::SeqCst)));
+                    p.rss = p.rss.max(rss);
+                    p.files = p.files.max(files);
+                    p.in_flight = p.in_flight.max(in_flight.load(Ordering::SeqCst));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -70,14 +100,25 @@ async fn phase(server: &ServerProcess, count: usize, stream: bool) -> (f64, usiz
     peak
 }
 
+/// A client that carries all its requests over one HTTP/2 connection.
+fn http2_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+}
+
 fn main() {
     let in_flight = env_or("BENCH_IN_FLIGHT", 1000);
-    let streams = env_or("BENCH_STREAMS", 9000);
+    let streams = env_or("BENCH_STREAMS", 10_000);
+    let connections = env_or("BENCH_STREAM_CONNECTIONS", streams.div_ceil(200)).max(1);
     let stream_delay = env_or("BENCH_STREAM_DELAY_MS", 10_000) as u64;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    // This process holds the fake's side of every model call.
+    baton::raise_open_file_limit();
     rt.block_on(async move {
         let fake = FakeProvider::start(Flavor::OpenAi).await;
         let delay = Arc::new(AtomicUsize::new(1000));
@@ -94,15 +135,19 @@ fn main() {
             "idle: RSS {:.0} MiB",
             bench::memory_mib(server.pid(), "VmRSS")
         );
-        let (rss, at) = phase(&server, in_flight, false).await;
+        let peak = phase(&server, &[bench::client(in_flight)], in_flight, false).await;
         println!(
-            "{in_flight} runs (model latency 1 s): peak RSS {rss:.0} MiB, at most {at} in flight"
+            "{in_flight} runs (model latency 1 s, HTTP/1.1): peak RSS {:.0} MiB, at most {} in \
+             flight, {} open files",
+            peak.rss, peak.in_flight, peak.files
         );
         delay.store(stream_delay as usize, Ordering::SeqCst);
-        let (rss, at) = phase(&server, streams, true).await;
+        let clients: Vec<reqwest::Client> = (0..connections).map(|_| http2_client()).collect();
+        let peak = phase(&server, &clients, streams, true).await;
         println!(
-            "{streams} streamed runs (model latency {stream_delay} ms): peak RSS {rss:.0} MiB, \
-                  at most {at} in flight"
+            "{streams} streamed runs (model latency {stream_delay} ms, HTTP/2 over {connections} \
+             connections): peak RSS {:.0} MiB, at most {} in flight, {} open files",
+            peak.rss, peak.in_flight, peak.files
         );
         println!("model calls served by the fake: {}", fake.request_count());
     });

@@ -49,6 +49,8 @@ pub struct ServerFileConfig {
     pub header_read_timeout_s: Option<f64>,
     /// Most connections open at once (default 10000); more are answered 503 and closed.
     pub max_connections: Option<usize>,
+    /// Most requests one HTTP/2 connection carries at once (default 256).
+    pub http2_max_concurrent_streams: Option<u32>,
     /// Origins browsers may call the API from (`https://app.example.com`; default none); `/mcp`
     /// refuses a browser from any other origin (403).
     #[serde(default)]
@@ -67,6 +69,8 @@ pub struct ServerSettings {
     pub header_read_timeout: std::time::Duration,
     /// Connection cap.
     pub max_connections: usize,
+    /// Concurrent requests per HTTP/2 connection.
+    pub http2_max_concurrent_streams: u32,
     /// CORS origins.
     pub cors_allowed_origins: Vec<String>,
     /// Longest drain on shutdown.
@@ -79,6 +83,8 @@ pub struct ServerSettings {
 pub const DEFAULT_HEADER_READ_TIMEOUT_S: f64 = 10.0;
 /// Default connection cap.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default concurrent requests per HTTP/2 connection.
+pub const DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS: u32 = 256;
 /// Default longest drain on shutdown, in seconds.
 pub const DEFAULT_DRAIN_TIMEOUT_S: f64 = 10.0;
 
@@ -88,6 +94,12 @@ fn resolve_server(file: ServerFileConfig) -> Result<ServerSettings, ConfigError>
     if file.max_connections == Some(0) {
         return Err(ConfigError::Invalid {
             setting: "server.max_connections",
+            message: "must be at least 1".into(),
+        });
+    }
+    if file.http2_max_concurrent_streams == Some(0) {
+        return Err(ConfigError::Invalid {
+            setting: "server.http2_max_concurrent_streams",
             message: "must be at least 1".into(),
         });
     }
@@ -101,6 +113,9 @@ fn resolve_server(file: ServerFileConfig) -> Result<ServerSettings, ConfigError>
                 .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_S),
         ),
         max_connections: file.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        http2_max_concurrent_streams: file
+            .http2_max_concurrent_streams
+            .unwrap_or(DEFAULT_HTTP2_MAX_CONCURRENT_STREAMS),
         cors_allowed_origins: file.cors_allowed_origins,
         drain_timeout: std::time::Duration::from_secs_f64(
             file.drain_timeout_s.unwrap_or(DEFAULT_DRAIN_TIMEOUT_S),
@@ -754,6 +769,7 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./baton.db?mode=rwc");
         assert_eq!(c.server.header_read_timeout.as_secs(), 10);
         assert_eq!(c.server.max_connections, 10_000);
+        assert_eq!(c.server.http2_max_concurrent_streams, 256);
         assert!(c.server.cors_allowed_origins.is_empty());
         assert_eq!(c.server.drain_timeout.as_secs(), 10);
     }
@@ -857,6 +873,10 @@ mod tests {
                 "server.header_read_timeout_s",
             ),
             ("[server]\nmax_connections = 0", "server.max_connections"),
+            (
+                "[server]\nhttp2_max_concurrent_streams = 0",
+                "server.http2_max_concurrent_streams",
+            ),
             ("[server]\ndrain_timeout_s = 0", "server.drain_timeout_s"),
             (
                 "[server]\ncors_allowed_origins = [\"*\"]",

@@ -236,6 +236,7 @@ impl Server {
         let limits = serve::Limits {
             header_read_timeout: config.server.header_read_timeout,
             max_connections: serve::connection_cap(config.server.max_connections, open_files),
+            http2_max_concurrent_streams: config.server.http2_max_concurrent_streams,
         };
         let cors = baton_http::cors_layer(&config.server.cors_allowed_origins).map_err(|e| {
             ConfigError::Invalid {

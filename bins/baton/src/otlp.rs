@@ -54,7 +54,11 @@ impl SpanExporter for OtlpExporter {
 }
 
 async fn batch_loop(url: String, mut receiver: mpsc::Receiver<SpanRecord>) {
-    let client = reqwest::Client::new();
+    // HTTP/1.1 only, as before the workspace's reqwest could speak HTTP/2.
+    let client = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .unwrap_or_default();
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let first = match receiver.recv().await {

@@ -10,7 +10,10 @@ use baton_providers::{Flavor, ProviderSettings};
 use std::sync::Arc;
 
 pub(crate) fn gateway(providers: &[ResolvedProvider]) -> Result<Arc<dyn ModelGateway>, ServeError> {
+    // HTTP/1.1 only, as before reqwest could speak HTTP/2 (built in for the tests' clients): a
+    // provider offering h2 over TLS would otherwise carry every call on one connection.
     let http = reqwest::Client::builder()
+        .http1_only()
         .pool_max_idle_per_host(256)
         .build()
         .map_err(|e| ServeError::Providers(e.to_string()))?;

@@ -1,18 +1,32 @@
-//! The accept loop: HTTP/1.1 connections with a deadline for request headers (from the moment a
-//! connection opens or turns idle), a cap on open connections (beyond it a quick 503, then
-//! close) and graceful shutdown. `axum::serve` has neither a header timeout nor a cap, so
-//! thousands of clients sending headers slowly could hold every file descriptor.
+//! The accept loop: HTTP/1.1 and cleartext HTTP/2 (prior knowledge: the client starts with the
+//! HTTP/2 preface, as a proxy or `curl --http2-prior-knowledge` does) on one listener, told apart
+//! by a connection's first bytes. Both count against one cap on open connections (beyond it a
+//! quick 503, then close). A connection's first bytes (the HTTP/2 preface, or the start of an
+//! HTTP/1.1 request) must come within the header timeout; HTTP/1.1 then has the same deadline
+//! for each request's headers (from the moment a connection turns idle too), and an HTTP/2
+//! connection with no request open for that long is closed. HTTP/2 connections carry at most
+//! `http2_max_concurrent_streams` requests at once, have their header lists capped, and are
+//! pinged so that a dead peer's connection is dropped. Shutdown is graceful for both.
+//! `axum::serve` has neither a header timeout nor a cap, so thousands of clients sending headers
+//! slowly could hold every file descriptor.
+//!
+//! HTTP/2 is what lets 10,000 streamed runs share a few client connections: over HTTP/1.1 each
+//! stream holds a connection (a file descriptor) of its own.
 
+use axum::http::{Request, Response};
 use axum::Router;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{watch, Semaphore};
 
 /// What the accept loop enforces.
 #[derive(Debug, Clone, Copy)]
@@ -21,7 +35,20 @@ pub(crate) struct Limits {
     pub header_read_timeout: Duration,
     /// Connections served at once.
     pub max_connections: usize,
+    /// Requests (streams) one HTTP/2 connection carries at once.
+    pub http2_max_concurrent_streams: u32,
 }
+
+/// How often an HTTP/2 connection is pinged; a peer that does not answer within
+/// [`HTTP2_KEEP_ALIVE_TIMEOUT`] is dropped with its streams.
+const HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(20);
+/// How long an HTTP/2 ping may go unanswered.
+const HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Largest header list of one HTTP/2 request: room for a large JWT and cookies (hyper's
+/// default is 16 KiB); HTTP/1.1 headers are bounded by hyper's read buffer instead.
+const HTTP2_MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
+/// What an HTTP/2 prior-knowledge connection starts with.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// File descriptors kept free beside the connections: the database pool, MCP servers, logs.
 const SPARE_FILES: u64 = 256;
@@ -59,6 +86,23 @@ pub(crate) fn connection_cap(wanted: usize, open_files: Option<u64>) -> usize {
     wanted.min(room).max(1)
 }
 
+/// The connection builder: HTTP/1.1 with its header timeout, HTTP/2 with its limits.
+fn builder(limits: Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .max_header_list_size(HTTP2_MAX_HEADER_LIST_SIZE)
+        .keep_alive_interval(HTTP2_KEEP_ALIVE_INTERVAL)
+        .keep_alive_timeout(HTTP2_KEEP_ALIVE_TIMEOUT);
+    builder
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests.
 pub(crate) async fn serve(
     listener: TcpListener,
@@ -66,12 +110,11 @@ pub(crate) async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
+    let builder = Arc::new(builder(limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
+    // Connections still waiting for their first bytes are not watched yet: this closes them.
+    let (stopping, stopped) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -91,19 +134,154 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let open = OpenRequests::default();
+        let service = Tracked {
+            inner: TowerToHyperService::new(app.clone()),
+            open: open.clone(),
+        };
         let watcher = graceful.watcher();
+        let (builder, mut stopped) = (builder.clone(), stopped.clone());
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(e) = watcher.watch(connection).await {
+            // The builder would wait for these bytes with no deadline (a silent connection
+            // would hold its place for good); once they are in, it tells the protocol at once.
+            let http2 = tokio::select! {
+                first = tokio::time::timeout(limits.header_read_timeout, first_bytes(&stream)) => {
+                    match first {
+                        Ok(Ok(http2)) => http2,
+                        _ => return,
+                    }
+                }
+                _ = stopped.wait_for(|stopped| *stopped) => return,
+            };
+            let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+            let ended = if http2 {
+                // hyper keeps an HTTP/2 connection that answers its pings open for good: one
+                // with no request open for a header timeout is closed, as an idle HTTP/1.1
+                // connection is, so idle connections cannot hold every place under the cap.
+                tokio::select! {
+                    ended = connection => ended,
+                    () = open.idle_for(limits.header_read_timeout) => Ok(()),
+                }
+            } else {
+                connection.await
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
     drop(listener);
+    let _ = stopping.send(true);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Waits, without reading them, for the first bytes that tell the protocol: whether they are
+/// the whole HTTP/2 preface, or depart from it (HTTP/1.1), or the stream ended.
+async fn first_bytes(stream: &TcpStream) -> std::io::Result<bool> {
+    let mut buf = [0u8; HTTP2_PREFACE.len()];
+    loop {
+        let n = stream.peek(&mut buf).await?;
+        if n == 0 || buf[..n] != HTTP2_PREFACE[..n] {
+            return Ok(false);
+        }
+        if n == buf.len() {
+            return Ok(true);
+        }
+        // Part of the preface: peeking again would return the same bytes at once.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The requests open on one connection: from the service's call until hyper drops the response
+/// body (sent whole, or the stream reset).
+#[derive(Clone, Default)]
+struct OpenRequests(Arc<watch::Sender<usize>>);
+
+impl OpenRequests {
+    /// Counts a request as open until the returned guard is dropped.
+    fn open(&self) -> RequestOpen {
+        self.0.send_modify(|n| *n += 1);
+        RequestOpen(self.0.clone())
+    }
+
+    /// Resolves once no request has been open for `timeout`.
+    async fn idle_for(&self, timeout: Duration) {
+        let mut open = self.0.subscribe();
+        loop {
+            // Never an error: `self` holds the sender.
+            let _ = open.wait_for(|n| *n == 0).await;
+            if tokio::time::timeout(timeout, open.wait_for(|n| *n > 0))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
+}
+
+/// One open request of [`OpenRequests`].
+struct RequestOpen(Arc<watch::Sender<usize>>);
+
+impl Drop for RequestOpen {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// A connection's service that counts its open requests.
+struct Tracked<S> {
+    inner: S,
+    open: OpenRequests,
+}
+
+impl<S, B> hyper::service::Service<Request<Incoming>> for Tracked<S>
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>>,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    B: 'static,
+{
+    type Response = Response<TrackedBody<B>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let open = self.open.open();
+        let response = self.inner.call(request);
+        Box::pin(async move {
+            let response = response.await?;
+            Ok(response.map(|inner| TrackedBody { inner, _open: open }))
+        })
+    }
+}
+
+/// A response body that keeps its request counted as open.
+struct TrackedBody<B> {
+    inner: B,
+    _open: RequestOpen,
+}
+
+impl<B: Body + Unpin> Body for TrackedBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Answers 503 without reading the request, and closes: the server is at its connection cap.

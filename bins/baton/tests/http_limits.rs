@@ -1,8 +1,9 @@
 //! A real `baton serve` process under abuse any credential (or none) can send: floods of stream
-//! requests for unknown tasks must not grow its memory, and thousands of connections that send
-//! their headers slowly must not keep `/healthz` from answering.
+//! requests for unknown tasks must not grow its memory, thousands of connections that send
+//! their headers slowly must not keep `/healthz` from answering, and connections (HTTP/1.1 or
+//! HTTP/2) beyond the cap are turned away.
 //!
-//! Both are slow stress tests, ignored by default; CI runs them with `--ignored`.
+//! The two floods are slow stress tests, ignored by default; CI runs them with `--ignored`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use futures_util::stream::{self, StreamExt};
@@ -200,4 +201,91 @@ async fn connections_beyond_the_cap_get_a_quick_503() {
             .is_some());
     }
     assert!(healthz_ms(&url).await < 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_connection_counts_against_the_cap_until_it_idles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(
+        dir.path(),
+        "[server]\nheader_read_timeout_s = 2\nmax_connections = 1\n",
+    );
+    let addr = url.trim_start_matches("http://").to_owned();
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let resp = h2.get(format!("{url}/healthz")).send().await.unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status().as_u16(), 200);
+    let idle_since = Instant::now();
+    // The HTTP/2 connection takes the only place.
+    let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let answer = read_to_close(&mut extra, Duration::from_secs(1))
+        .await
+        .expect("the server closes a connection beyond its cap at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    // With no request open for the header timeout, the server closes it (the client, which
+    // would keep it, is still alive): there is room again.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        // A 503, or a reset while the server is still at its cap, means: not yet.
+        let sent = client.get(format!("{url}/healthz")).send().await;
+        if sent.is_ok_and(|r| r.status().as_u16() == 200) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the idle HTTP/2 connection kept its place"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let idle_for = idle_since.elapsed();
+    assert!(
+        idle_for >= Duration::from_millis(1_900),
+        "closed after {idle_for:?}"
+    );
+    // The client opens a new connection for its next request (once the server has seen the
+    // last HTTP/1.1 one close: until then the cap turns it away).
+    let mut tries = 0;
+    let resp = loop {
+        match h2.get(format!("{url}/healthz")).send().await {
+            Ok(resp) => break resp,
+            Err(e) if tries < 20 => {
+                tries += 1;
+                eprintln!("HTTP/2 reconnect: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("HTTP/2 reconnect: {e}"),
+        }
+    };
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_half_preface_connections_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path(), "[server]\nheader_read_timeout_s = 1\n");
+    let addr = url.trim_start_matches("http://").to_owned();
+    let opened = Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut half = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    half.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    for stream in [&mut silent, &mut half] {
+        assert!(
+            read_to_close(stream, Duration::from_secs(4))
+                .await
+                .is_some(),
+            "a connection that never sent its first request was left open"
+        );
+    }
+    let took = opened.elapsed();
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
 }

@@ -19,6 +19,8 @@ const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 pub fn client(policy: Arc<OutboundPolicy>) -> reqwest::Client {
     let redirect_policy = policy.clone();
     let builder = reqwest::Client::builder()
+        // HTTP/1.1 only, as before the workspace's reqwest could speak HTTP/2.
+        .http1_only()
         .no_proxy()
         .user_agent(concat!("baton/", env!("CARGO_PKG_VERSION")))
         .dns_resolver(Arc::new(PolicyResolver(policy)))

@@ -77,6 +77,8 @@ impl Client {
         let base = connection.url.trim_end_matches('/').to_owned();
         url::Url::parse(&base).map_err(|e| fail(format!("--url `{base}`: {e}")))?;
         let http = reqwest::Client::builder()
+            // HTTP/1.1 only, as before the workspace's reqwest could speak HTTP/2.
+            .http1_only()
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| fail(format!("cannot build an HTTP client: {e}")))?;
