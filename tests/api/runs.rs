@@ -724,6 +724,62 @@ async fn cancel_stops_a_running_task() {
     rig.s.stop().await;
 }
 
+/// A cancel made through another server (no local wake-up) reaches the run through its next
+/// checkpoint: the write that stores it returns the request, so the run stops at that step.
+#[tokio::test]
+async fn a_cancel_made_on_another_server_stops_the_run_at_its_next_step() {
+    for backend in backends() {
+        let rig = Rig::start(backend).await;
+        let other = rig.s.replica().await;
+        rig.agent(
+            "looper",
+            "openai/gpt-4o",
+            json!({"settings": {"tools": [{"type": "current_date"}], "max_iterations": 100}}),
+        )
+        .await;
+        // Every model call asks for the tool again: without the cancel it runs 100 steps.
+        rig.openai
+            .set_responder(std::sync::Arc::new(|_: &baton_testkit::SeenRequest| {
+                Turn::tool_calls(vec![("current_date", json!({}))])
+                    .with_delay(Duration::from_millis(150))
+            }));
+        let run = rig.respond("looper", json!({"message": user("loop")}));
+        let cancel = async {
+            // The run is on this server (a synchronous request holds it); find its task.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (st, list) = other
+                .call(Method::GET, "/v2/tasks?agent=looper", None)
+                .await;
+            assert_eq!(st, StatusCode::OK, "{list}");
+            let task = list["data"][0]["_id"].as_str().expect("a task").to_owned();
+            let (st, body) = other
+                .call(
+                    Method::POST,
+                    &format!("/v2/agents/looper/responses/{task}/cancel"),
+                    None,
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{body}");
+            rig.openai.request_count()
+        };
+        let ((st, r), calls_at_cancel) = tokio::join!(run, cancel);
+        assert_eq!(st, StatusCode::OK, "{r}");
+        assert_eq!(
+            r["status"]["state"], "canceled",
+            "{backend:?}: finish_reason {}",
+            r["finish_reason"]
+        );
+        // The call in flight when the cancel came may finish; no model call starts after it.
+        assert!(
+            rig.openai.request_count() <= calls_at_cancel + 1,
+            "{backend:?}: {} model calls, {calls_at_cancel} at the cancel",
+            rig.openai.request_count()
+        );
+        other.stop().await;
+        rig.s.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn structured_output_is_validated_and_retried() {
     let rig = Rig::start(Backend::Sqlite).await;
