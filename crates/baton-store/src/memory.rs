@@ -104,20 +104,46 @@ impl Inner {
     /// Replaces a stored task, keeping its cancel flag and creation time, and appends the
     /// messages its history gained (checked by `check_revision`).
     fn replace_task(&mut self, task: &TaskRecord) {
-        if let Some(stored) = self.tasks.get_mut(&task.id) {
-            let cancel_requested = stored.cancel_requested;
-            let created = std::mem::take(&mut stored.created);
-            let mut history = std::mem::take(&mut stored.history);
-            history.extend_from_slice(task.unsaved_history().unwrap_or_default());
-            *stored = TaskRecord {
-                history: Vec::new(),
-                ..task.clone()
-            };
-            stored.history_stored = history.len() as u64;
-            stored.history = history;
-            stored.cancel_requested = cancel_requested;
-            stored.created = created;
-        }
+        let Some(stored) = self.tasks.get_mut(&task.id) else {
+            return;
+        };
+        // Field by field, without `..`: the history is appended to rather than copied whole
+        // with the record, and a field added to `TaskRecord` must be placed here.
+        let TaskRecord {
+            id: _,
+            project_id,
+            agent_id,
+            agent_key,
+            agent_version,
+            state,
+            thread_id,
+            background,
+            revision,
+            lease_owner,
+            lease_expires_at,
+            cancel_requested: _,
+            created: _,
+            updated,
+            data,
+            history: _,
+            history_stored: _,
+        } = task;
+        stored.project_id = project_id.clone();
+        stored.agent_id = agent_id.clone();
+        stored.agent_key = agent_key.clone();
+        stored.agent_version = *agent_version;
+        stored.state = *state;
+        stored.thread_id = thread_id.clone();
+        stored.background = *background;
+        stored.revision = *revision;
+        stored.lease_owner = lease_owner.clone();
+        stored.lease_expires_at = *lease_expires_at;
+        stored.updated = updated.clone();
+        stored.data = data.clone();
+        stored
+            .history
+            .extend_from_slice(task.unsaved_history().unwrap_or_default());
+        stored.history_stored = stored.history.len() as u64;
     }
 
     fn check_free(&self, task_id: &str, events: &[TaskEvent]) -> Result<(), StoreError> {
