@@ -75,7 +75,7 @@ pub(crate) async fn run(
     let calls_made = Arc::new(std::sync::Mutex::new(data.sub_agent_calls));
     // Boxed here and below: a run's future lives as long as the run, and without the boxes it
     // would reserve room for its largest stage (tools, a transition) while it waits on the
-    // model — about 7.5 KB per run in flight instead of 3.
+    // model: 7.5 KB per run in flight, 5.9 KB with them.
     let tools = Box::pin(wiring::toolset(
         &inner,
         &task,
