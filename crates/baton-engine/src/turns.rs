@@ -23,7 +23,11 @@ impl Engine {
     pub async fn run_turn(&self, prepared: Prepared) -> Result<TaskRecord, EngineError> {
         let task = &prepared.task;
         let (project, task_id) = (task.project_id.clone(), task.id.clone());
-        let data = Self::data_without_history(task)?;
+        // Only what names the turn is kept: this future lives as long as the run.
+        let (response_id, event_seq) = {
+            let data = Self::data_without_history(task)?;
+            (data.response_id, data.event_seq)
+        };
         let mut live = self.subscribe(&task_id);
         let run = self.spawn(prepared);
         let waited = self.outcome(&task_id, run);
@@ -31,7 +35,7 @@ impl Engine {
         let ended_here = async {
             while let Some(event) = live.recv().await {
                 let mark = event.event.turn_mark();
-                if mark.is_some_and(|m| m.response_id == data.response_id) {
+                if mark.is_some_and(|m| m.response_id == response_id) {
                     return;
                 }
             }
@@ -48,7 +52,7 @@ impl Engine {
             // The run stopped after this turn: its task shows the turn.
             Some(Ok(Ok(task)))
                 if Self::data_without_history(&task)
-                    .is_ok_and(|d| d.response_id == data.response_id) =>
+                    .is_ok_and(|d| d.response_id == response_id) =>
             {
                 return Ok(task)
             }
@@ -56,7 +60,7 @@ impl Engine {
             // Later turns ran, or another worker goes on with the task.
             _ => {}
         }
-        Box::pin(self.turn_outcome(&project, &task_id, &data.response_id, data.event_seq)).await
+        Box::pin(self.turn_outcome(&project, &task_id, &response_id, event_seq)).await
     }
 
     /// Waits until the turn `response_id` of a task ends, following the task's events after

@@ -18,8 +18,9 @@ pub(super) async fn answer(
 ) -> Result<Response, ApiError> {
     let prepared = match admitted {
         Admission::Run(prepared) => prepared,
+        // Boxed: rarer than a turn that runs now, and its future is the larger one.
         Admission::Queued(queued) => {
-            return queued_answer(engine, queued, background, streaming).await
+            return Box::pin(queued_answer(engine, queued, background, streaming)).await
         }
     };
     if background {
@@ -27,26 +28,27 @@ pub(super) async fn answer(
         let data = Engine::take_data(&mut task)?;
         return Ok(Json(AgentResponse::new(&task, &data)).into_response());
     }
-    let task = &prepared.task;
-    if streaming {
-        let data = Engine::data_without_history(task)?;
-        // Followed from the task's last stored event, before the run starts: nothing is missed,
-        // a continued task's earlier turns are not replayed, and turns of messages queued
-        // behind this one are not this request's.
-        let events = engine.follow_turn(
-            &task.project_id,
-            &task.id,
-            data.event_seq,
-            &data.response_id,
-        );
-        tracing::debug!(task = %task.id, "streaming run");
-        let _run = engine.spawn(prepared);
-        return Ok(sse(events).into_response());
+    if !streaming {
+        // Before anything borrows `prepared`: its room need not be kept while the run goes on.
+        let mut finished = engine.run_turn(prepared).await?;
+        // Rendered, not stored: the history moves into the answer rather than being copied.
+        let data = Engine::take_data(&mut finished)?;
+        return Ok(Json(AgentResponse::new(&finished, &data)).into_response());
     }
-    let mut finished = engine.run_turn(prepared).await?;
-    // Rendered, not stored: the history moves into the answer rather than being copied.
-    let data = Engine::take_data(&mut finished)?;
-    Ok(Json(AgentResponse::new(&finished, &data)).into_response())
+    let task = &prepared.task;
+    let data = Engine::data_without_history(task)?;
+    // Followed from the task's last stored event, before the run starts: nothing is missed, a
+    // continued task's earlier turns are not replayed, and turns of messages queued behind this
+    // one are not this request's.
+    let events = engine.follow_turn(
+        &task.project_id,
+        &task.id,
+        data.event_seq,
+        &data.response_id,
+    );
+    tracing::debug!(task = %task.id, "streaming run");
+    let _run = engine.spawn(prepared);
+    Ok(sse(events).into_response())
 }
 
 /// A queued message: `background` answers at once with the task as it is and the message's
