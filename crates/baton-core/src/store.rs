@@ -244,7 +244,8 @@ pub struct TaskRecord {
     /// history).
     pub data: serde_json::Value,
     /// Every message of the task, in order; stored as rows that saves only ever append to.
-    pub history: Vec<crate::message::Message>,
+    /// Shared, so a copy of the history (a store's cache, a run's) copies no text.
+    pub history: Vec<std::sync::Arc<crate::message::Message>>,
     /// How many messages of `history` the store holds (as read, or as last saved): a save
     /// appends the rest, and conflicts if the store holds another number.
     pub history_stored: u64,
@@ -253,7 +254,9 @@ pub struct TaskRecord {
 impl TaskRecord {
     /// The messages a save appends: those after the stored ones. `Conflict` if the history is
     /// shorter than what is stored (stored messages are never rewritten).
-    pub fn unsaved_history(&self) -> Result<&[crate::message::Message], StoreError> {
+    pub fn unsaved_history(
+        &self,
+    ) -> Result<&[std::sync::Arc<crate::message::Message>], StoreError> {
         usize::try_from(self.history_stored)
             .ok()
             .and_then(|stored| self.history.get(stored..))

@@ -10,6 +10,7 @@ use baton_core::model::{
     Attempt, ChatRequest, ChatResponse, DeltaSink, GatewayError, ModelGateway, ModelProvider,
     ModelReply, ProviderError, ProviderErrorKind, StreamDelta,
 };
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -117,12 +118,15 @@ fn not_configured(model: &str, why: &str) -> ProviderError {
 
 impl Gateway {
     /// The provider a model names and the request shaped for it (its name and default
-    /// parameters); why not when the model names no configured provider.
+    /// parameters, over the request's own `parameters`); why not when the model names no
+    /// configured provider. The request is readied in place: its conversation, the bulk of
+    /// it, is not copied per model.
     fn route(
         &self,
         model: &ModelConfig,
-        request: &ChatRequest,
-    ) -> Result<(Arc<dyn ModelProvider>, ChatRequest), ProviderError> {
+        request: &mut ChatRequest,
+        parameters: &Map<String, Value>,
+    ) -> Result<Arc<dyn ModelProvider>, ProviderError> {
         let Some((provider_name, model_name)) = model.provider_and_model() else {
             return Err(not_configured(&model.id, "name it `provider/model`"));
         };
@@ -132,14 +136,17 @@ impl Gateway {
                 &self.registry.why_missing(provider_name),
             ));
         };
-        let mut req = request.clone();
-        req.model = model_name.to_owned();
+        model_name.clone_into(&mut request.model);
+        request.parameters.clone_from(parameters);
         if let Some(params) = &model.parameters {
             for (k, v) in params {
-                req.parameters.entry(k.clone()).or_insert_with(|| v.clone());
+                request
+                    .parameters
+                    .entry(k.clone())
+                    .or_insert_with(|| v.clone());
             }
         }
-        Ok((provider, req))
+        Ok(provider)
     }
 }
 
@@ -170,13 +177,14 @@ impl ModelGateway for Gateway {
     async fn chat(
         &self,
         models: &[ModelConfig],
-        request: ChatRequest,
+        mut request: ChatRequest,
         on_delta: Option<DeltaSink<'_>>,
     ) -> Result<ModelReply, GatewayError> {
         let mut attempts = Vec::new();
         let mut last = not_configured("(none)", "no model configured");
+        let parameters = std::mem::take(&mut request.parameters);
         for model in models {
-            let (provider, req) = match self.route(model, &request) {
+            let provider = match self.route(model, &mut request, &parameters) {
                 Ok(routed) => routed,
                 Err(e) => {
                     attempts.push(Attempt {
@@ -191,7 +199,7 @@ impl ModelGateway for Gateway {
             let policy = model.retry.clone().unwrap_or_else(RetryPolicy::default);
             for attempt in 0..=policy.count {
                 let (result, emitted, duration_ms) =
-                    call_once(provider.as_ref(), &req, on_delta).await;
+                    call_once(provider.as_ref(), &request, on_delta).await;
                 attempts.push(Attempt {
                     model: model.id.clone(),
                     error: result.as_ref().err().cloned(),

@@ -234,7 +234,8 @@ impl Runner {
             .data
             .thread_context
             .iter()
-            .chain(self.data.history.iter());
+            .chain(self.data.history.iter())
+            .map(|m| &**m);
         Ok(ChatRequest {
             model: String::new(),
             system: (!system.is_empty()).then_some(system),

@@ -8,6 +8,7 @@ use baton_core::usage::Usage;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A reviewer's decision on one tool call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,10 +183,10 @@ pub struct TaskData {
     /// Every message of the task, in order. Not part of the JSON: it travels in
     /// `TaskRecord::history` (read from the JSON only for a checkpoint stored before that).
     #[serde(default, skip_serializing)]
-    pub history: Vec<Message>,
+    pub history: Vec<Arc<Message>>,
     /// Messages of earlier tasks of the same thread, given to the model before `history`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub thread_context: Vec<Message>,
+    pub thread_context: Vec<Arc<Message>>,
     /// Index in `history` where the current turn's output starts.
     pub turn_start: usize,
     /// The response id of the current turn.
@@ -354,7 +355,7 @@ impl TaskData {
     }
 
     /// The messages of the current turn's output (the turn's input message excluded).
-    pub fn turn_output(&self) -> &[Message] {
+    pub fn turn_output(&self) -> &[Arc<Message>] {
         let start = (self.turn_start + 1).min(self.history.len());
         &self.history[start..]
     }

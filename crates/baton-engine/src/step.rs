@@ -155,7 +155,7 @@ mod tests {
 
     fn data(history: Vec<Message>) -> TaskData {
         TaskData {
-            history,
+            history: history.into_iter().map(std::sync::Arc::new).collect(),
             ..Default::default()
         }
     }
@@ -184,7 +184,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let mut d = d;
-        d.history.push(msg(Role::Tool, vec![result("a")]));
+        d.history.push(msg(Role::Tool, vec![result("a")]).into());
         match next_step(&d, &spec(), &kinds, 0) {
             Step::Pause { calls, reviews } => {
                 assert_eq!(calls[0].id, "b");
@@ -192,7 +192,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        d.history.push(msg(Role::Tool, vec![result("b")]));
+        d.history.push(msg(Role::Tool, vec![result("b")]).into());
         assert_eq!(next_step(&d, &spec(), &kinds, 0), Step::CallModel);
     }
 
@@ -222,7 +222,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        d.history.push(msg(Role::Tool, vec![result("a")]));
+        d.history.push(msg(Role::Tool, vec![result("a")]).into());
         match next_step(&d, &spec(), &Reviewed, 0) {
             Step::Pause { calls, reviews } => {
                 assert!(calls.is_empty());

@@ -232,6 +232,6 @@ impl From<&Message> for TaskMessage {
 }
 
 /// The messages as the wire shows them.
-pub(crate) fn messages(history: &[Message]) -> Vec<TaskMessage> {
-    history.iter().map(TaskMessage::from).collect()
+pub(crate) fn messages(history: &[std::sync::Arc<Message>]) -> Vec<TaskMessage> {
+    history.iter().map(|m| TaskMessage::from(&**m)).collect()
 }

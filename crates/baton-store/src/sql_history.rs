@@ -1,7 +1,8 @@
 //! A task's history on SQLite and PostgreSQL: one `task_messages` row per message, appended by
 //! the save that adds it and never rewritten, so a step writes only its new messages. Readers
 //! keep the decoded messages of recently read tasks: rows below a task's stored count never
-//! change, so a later read fetches only the rows after those it already has.
+//! change, so a later read fetches only the rows after those it already has. The messages are
+//! shared with the records read, so a read copies pointers, not text.
 
 use crate::entity::task_message;
 use crate::sql::{unavailable, write_error};
@@ -27,7 +28,7 @@ pub(crate) fn all_rows(t: &TaskRecord) -> Result<Vec<(i64, String)>, StoreError>
     rows_from(0, &t.history)
 }
 
-fn rows_from(first: u64, messages: &[Message]) -> Result<Vec<(i64, String)>, StoreError> {
+fn rows_from(first: u64, messages: &[Arc<Message>]) -> Result<Vec<(i64, String)>, StoreError> {
     messages
         .iter()
         .zip(first as i64..)
@@ -73,27 +74,47 @@ pub(crate) struct HistoryCache {
 struct Cached {
     /// By task id: the task's creation time (an id reused after a deletion is another task)
     /// and its first messages.
-    histories: HashMap<String, (String, Arc<Vec<Message>>)>,
+    histories: HashMap<String, (String, Vec<Arc<Message>>)>,
     /// Task ids, oldest entry first, for eviction.
     order: VecDeque<String>,
 }
 
 impl HistoryCache {
-    /// Takes a task's cached messages out (an empty list stays in their place until `put`),
-    /// so a reader that extends them does not copy them first.
-    fn take(&self, task: &TaskRecord) -> Option<Arc<Vec<Message>>> {
-        let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (created, messages) = cached.histories.get_mut(&task.id)?;
-        (*created == task.created && messages.len() as u64 <= task.history_stored)
-            .then(|| std::mem::take(messages))
+    /// A task's cached messages, at most as many as the task as read has.
+    fn get(&self, task: &TaskRecord) -> Option<Vec<Arc<Message>>> {
+        let cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (created, messages) = cached.histories.get(&task.id)?;
+        let stored = usize::try_from(task.history_stored).unwrap_or(usize::MAX);
+        (*created == task.created).then(|| messages[..stored.min(messages.len())].to_vec())
     }
 
-    fn put(&self, task: &TaskRecord, messages: Arc<Vec<Message>>) {
+    /// Extends a cached task's messages with those a save just stored, so the task's next read
+    /// fetches no rows. Tasks not cached stay so: a task nobody reads back costs nothing here.
+    pub(crate) fn saved(&self, task: &TaskRecord) {
         let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = (task.created.clone(), messages);
-        if cached.histories.insert(task.id.clone(), entry).is_some() {
+        let Some((created, messages)) = cached.histories.get_mut(&task.id) else {
+            return;
+        };
+        // Both are first messages of the stored history (never rewritten), so the shorter is
+        // the start of the longer.
+        if *created == task.created {
+            if let Some(more) = task.history.get(messages.len()..) {
+                messages.extend_from_slice(more);
+            }
+        }
+    }
+
+    fn put(&self, task: &TaskRecord, messages: Vec<Arc<Message>>) {
+        let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((created, known)) = cached.histories.get_mut(&task.id) {
+            // A save may have cached more since this reader began.
+            if *created != task.created || known.len() < messages.len() {
+                (*created, *known) = (task.created.clone(), messages);
+            }
             return;
         }
+        let entry = (task.created.clone(), messages);
+        cached.histories.insert(task.id.clone(), entry);
         cached.order.push_back(task.id.clone());
         while cached.order.len() > CACHED_TASKS {
             if let Some(oldest) = cached.order.pop_front() {
@@ -118,10 +139,9 @@ impl HistoryCache {
         conn: &C,
         task: &mut TaskRecord,
     ) -> Result<(), StoreError> {
-        let known = self.take(task).unwrap_or_default();
+        let known = self.get(task).unwrap_or_default();
         if known.len() as u64 == task.history_stored {
-            task.history = known.as_ref().clone();
-            self.put(task, known);
+            task.history = known;
             return Ok(());
         }
         let rows = task_message::Entity::find()
@@ -140,16 +160,16 @@ impl HistoryCache {
                 task.history_stored
             )));
         }
-        let mut history = Arc::try_unwrap(known).unwrap_or_else(|shared| shared.as_ref().clone());
+        let mut history = known;
         history.reserve(rows.len());
         for row in rows {
-            history.push(
+            history.push(Arc::new(
                 serde_json::from_str(&row.data)
                     .map_err(|e| StoreError::Corrupt(format!("message: {e}")))?,
-            );
+            ));
         }
         task.history = history.clone();
-        self.put(task, Arc::new(history));
+        self.put(task, history);
         Ok(())
     }
 }

@@ -268,6 +268,7 @@ impl TaskStore for SqlStore {
                     spans,
                 )?)
                 .await?;
+            self.histories.saved(t);
             self.woken(&t.id, events);
             return Ok(saved);
         }
@@ -279,6 +280,7 @@ impl TaskStore for SqlStore {
         crate::sql_traces::put_spans_on(&txn, spans).await?;
         let cancel_requested = cancel_requested_on(&txn, &t.id).await?;
         txn.commit().await.map_err(unavailable)?;
+        self.histories.saved(t);
         self.woken(&t.id, events);
         Ok(Saved { cancel_requested })
     }

@@ -10,6 +10,7 @@ use baton_core::task::TaskState;
 use baton_core::ProjectId;
 use baton_store::{MemoryStore, SqlStore};
 use serde_json::json;
+use std::sync::Arc;
 
 fn project() -> ProjectId {
     ProjectId("p".into())
@@ -29,8 +30,8 @@ fn message(n: usize) -> Message {
     }
 }
 
-fn messages(range: std::ops::Range<usize>) -> Vec<Message> {
-    range.map(message).collect()
+fn messages(range: std::ops::Range<usize>) -> Vec<Arc<Message>> {
+    range.map(|n| Arc::new(message(n))).collect()
 }
 
 fn task(id: &str) -> TaskRecord {
@@ -56,7 +57,7 @@ fn task(id: &str) -> TaskRecord {
 }
 
 /// The task's history as `store` reads it, checked against the count it reports.
-async fn history(store: &dyn Store, id: &str) -> Vec<Message> {
+async fn history(store: &dyn Store, id: &str) -> Vec<Arc<Message>> {
     let read = store.task(&project(), id).await.unwrap().unwrap();
     assert_eq!(read.history_stored, read.history.len() as u64);
     read.history
@@ -153,6 +154,21 @@ async fn history_contract(store: &dyn Store, other: Option<&dyn Store>) {
     if let Some(other) = other {
         assert_eq!(history(other, "t1").await, messages(0..6));
         assert_eq!(history(other, "t2").await, messages(10..12));
+        // Turns alternate between the two servers, each with its own cache of the task, kept
+        // in step by its own saves: each reads what the other appended.
+        for (turn, (writer, reader)) in [(store, other), (other, store), (store, other)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut t = writer.task(&project(), "t1").await.unwrap().unwrap();
+            let end = 6 + 2 * (turn + 1);
+            t.history.extend(messages(end - 2..end));
+            let read_revision = t.revision;
+            t.revision += 1;
+            writer.save_task(&t, read_revision).await.unwrap();
+            assert_eq!(history(writer, "t1").await, messages(0..end));
+            assert_eq!(history(reader, "t1").await, messages(0..end));
+        }
     }
 }
 

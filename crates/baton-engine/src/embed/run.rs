@@ -37,7 +37,7 @@ pub struct RunOutput {
 impl RunOutput {
     fn of(task: &TaskRecord, structured: bool) -> Result<Self, EngineError> {
         let data: TaskData = Engine::data(task)?;
-        let output = data.turn_output().to_vec();
+        let output: Vec<Message> = data.turn_output().iter().map(|m| (**m).clone()).collect();
         let answer = output
             .iter()
             .rev()

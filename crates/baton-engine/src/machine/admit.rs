@@ -62,7 +62,7 @@ pub(crate) struct NewTask {
     /// The agent version it runs.
     pub version: u32,
     /// Earlier messages of its thread.
-    pub thread_context: Vec<Message>,
+    pub thread_context: Vec<std::sync::Arc<Message>>,
     /// Its variables, merged over the agent's and sealed.
     pub variables: Map<String, Value>,
     /// Now, as RFC 3339.
@@ -78,7 +78,7 @@ pub(crate) fn new_task(
 ) -> (TaskRecord, TaskData) {
     let data = TaskData {
         context_id: req.thread_id.clone().unwrap_or_else(baton_core::id::new_id),
-        history: vec![message.clone()],
+        history: vec![std::sync::Arc::new(message.clone())],
         thread_context: new.thread_context,
         turn_start: 0,
         variables: new.variables,
@@ -270,7 +270,7 @@ pub(crate) fn continue_with(data: &mut TaskData, message: &Message) -> Result<()
             data.awaiting_review
                 .retain(|c| !answered.contains(&c.id.as_str()));
             data.turn_start = data.history.len();
-            data.history.push(message.clone());
+            data.history.push(std::sync::Arc::new(message.clone()));
         }
         _ => {
             if !pending.is_empty() {
@@ -287,7 +287,7 @@ pub(crate) fn continue_with(data: &mut TaskData, message: &Message) -> Result<()
                 ));
             }
             data.turn_start = data.history.len();
-            data.history.push(message.clone());
+            data.history.push(std::sync::Arc::new(message.clone()));
         }
     }
     new_turn(data);

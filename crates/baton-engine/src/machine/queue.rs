@@ -39,7 +39,7 @@ pub fn begin_queued(data: &mut TaskData, ctx: &Context<'_>) -> Vec<Effect> {
     let next = data.queued.remove(0);
     close_unanswered(data, ctx);
     data.turn_start = data.history.len();
-    data.history.push(next.message);
+    data.history.push(std::sync::Arc::new(next.message));
     admit::new_turn(data);
     data.variables.extend(next.variables);
     data.response_id = next.response_id;

@@ -8,6 +8,7 @@ use baton_core::message::{Message, Part, Role};
 use baton_core::model::{FinishReason, ToolCall};
 use baton_core::usage::Usage;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// How many times an answer that fails the output schema is sent back for correction.
 pub const SCHEMA_RETRIES: u32 = 2;
@@ -61,7 +62,7 @@ pub fn absorb_reply(
         });
     }
     data.history
-        .push(agent_message(&reply.content, &reply.tool_calls));
+        .push(Arc::new(agent_message(&reply.content, &reply.tool_calls)));
     refuse_invalid_calls(data, kinds, &reply.tool_calls, &mut events);
     let mut failure = None;
     if reply.tool_calls.is_empty() {
@@ -122,11 +123,11 @@ fn refuse_invalid_calls(
         }
     }
     if !errors.is_empty() {
-        data.history.push(Message {
+        data.history.push(Arc::new(Message {
             message_id: baton_core::id::new_id(),
             role: Role::Tool,
             parts: errors,
-        });
+        }));
     }
 }
 
@@ -139,7 +140,7 @@ fn retry_schema(data: &mut TaskData, schema: &Value, content: &str) -> Option<St
         ));
     }
     data.schema_retries += 1;
-    data.history.push(Message {
+    data.history.push(Arc::new(Message {
         message_id: baton_core::id::new_id(),
         role: Role::User,
         parts: vec![Part::Text {
@@ -147,7 +148,7 @@ fn retry_schema(data: &mut TaskData, schema: &Value, content: &str) -> Option<St
                 "Your answer must be JSON matching the required schema. Problem: {problem}. Answer again with only the JSON."
             ),
         }],
-    });
+    }));
     None
 }
 

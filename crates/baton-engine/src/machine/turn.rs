@@ -88,7 +88,7 @@ pub fn record_result(
             )
         }
     };
-    data.history.push(Message {
+    data.history.push(std::sync::Arc::new(Message {
         message_id: baton_core::id::new_id(),
         role: Role::Tool,
         parts: vec![Part::ToolResult {
@@ -96,7 +96,7 @@ pub fn record_result(
             result: Some(value),
             metadata,
         }],
-    });
+    }));
     event
 }
 

@@ -23,7 +23,7 @@ fn moved_on() -> (TaskRecord, TaskData) {
         history: ["q1", "a1", "q2", "a2", "q3"]
             .iter()
             .enumerate()
-            .map(|(i, id)| said(if i % 2 == 0 { Role::User } else { Role::Agent }, id))
+            .map(|(i, id)| said(if i % 2 == 0 { Role::User } else { Role::Agent }, id).into())
             .collect(),
         turn_start: 4,
         response_id: "resp-3".into(),

@@ -41,7 +41,7 @@ pub(crate) struct OutMessage {
 
 /// Messages in Orchestra's form: `ai` messages with their calls, `tool` results, and with
 /// `human` the user's messages.
-pub(crate) fn out_messages(output: &[Message], human: bool) -> Vec<OutMessage> {
+pub(crate) fn out_messages(output: &[std::sync::Arc<Message>], human: bool) -> Vec<OutMessage> {
     let mut names: HashMap<String, String> = HashMap::new();
     let mut out = Vec::new();
     for message in output {

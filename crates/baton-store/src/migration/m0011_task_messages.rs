@@ -157,13 +157,13 @@ mod tests {
             json!({"messageId": "m3", "role": "user", "parts": [{"kind": "text", "text": "again"}]}),
         )
         .unwrap();
-        old.history.push(more.clone());
+        old.history.push(more.clone().into());
         old.revision = 4;
         store.save_task(&old, 3).await.unwrap();
         let fresh = SqlStore::connect(url).await.unwrap();
         let read = fresh.task(&p, "old").await.unwrap().unwrap();
         assert_eq!(read.history.len(), 3);
-        assert_eq!(read.history[2], more);
+        assert_eq!(*read.history[2], more);
         assert_eq!(read.history[..2], old.history[..2]);
     }
 

@@ -78,7 +78,7 @@ pub(super) fn asked(calls: &[ToolCall]) -> Message {
 /// A task whose turn started with a user message.
 pub(super) fn task(history: Vec<Message>) -> TaskData {
     TaskData {
-        history,
+        history: history.into_iter().map(std::sync::Arc::new).collect(),
         trace_id: "t".repeat(32),
         span_id: "s".repeat(16),
         ..Default::default()

@@ -239,7 +239,7 @@ fn a_call_running_when_its_turn_is_interrupted_is_answered_outcome_unknown_not_r
     let spec = spec(json!({}));
     let c = ctx(&spec);
     let mut data = running();
-    data.history.push(asked(&[call("a", "lookup")]));
+    data.history.push(asked(&[call("a", "lookup")]).into());
     data.in_flight.insert(
         "a".into(),
         ToolAttempt {
@@ -278,7 +278,7 @@ fn a_pause_keeps_enqueued_messages_waiting_but_an_interrupt_of_the_paused_turn_t
     let spec = spec(json!({}));
     let c = ctx(&spec);
     let mut data = running();
-    data.history.push(asked(&[call("c", "get_weather")]));
+    data.history.push(asked(&[call("c", "get_weather")]).into());
     data.queued.push(queued("meanwhile", "resp-2", None));
     let effects = transition(&mut data, &c, next());
     assert_eq!(effects[0], Effect::Enter(TaskState::InputRequired));
@@ -289,7 +289,7 @@ fn a_pause_keeps_enqueued_messages_waiting_but_an_interrupt_of_the_paused_turn_t
     assert_eq!(data.queued.len(), 1, "it waits for the client's answer");
 
     let mut data = running();
-    data.history.push(asked(&[call("c", "get_weather")]));
+    data.history.push(asked(&[call("c", "get_weather")]).into());
     data.queued
         .push(queued("forget it", "resp-2", Some("resp-1")));
     // The interrupt was queued after the run decided to pause, before the pause was stored.

@@ -247,7 +247,7 @@ fn a_reviewer_who_rejects_a_cut_call_is_not_told_it_never_ran() {
 fn a_result_supplied_for_a_cut_call_clears_its_intent() {
     let spec = spec(json!({}));
     let mut data = cut_during(&[call("a", "transfer")]);
-    data.history.push(Message {
+    data.history.push(std::sync::Arc::new(Message {
         message_id: "r".into(),
         role: Role::Tool,
         parts: vec![Part::ToolResult {
@@ -255,7 +255,7 @@ fn a_result_supplied_for_a_cut_call_clears_its_intent() {
             result: Some(json!("done by hand")),
             metadata: None,
         }],
-    });
+    }));
     let effects = transition(&mut data, &ctx(&spec), Input::Start);
     assert!(interruptions(&effects).is_empty());
     assert!(data.in_flight.is_empty());

@@ -203,7 +203,7 @@ fn a_rejected_call_is_answered_without_running_and_its_sibling_runs() {
     let spec = spec(json!({}));
     let mut data = started();
     data.history
-        .push(asked(&[call("a", "lookup"), call("b", "transfer")]));
+        .push(asked(&[call("a", "lookup"), call("b", "transfer")]).into());
     data.reviews.insert(
         "b".into(),
         Review {
@@ -241,7 +241,7 @@ fn client_calls_and_reviews_pause_the_task_for_input() {
     let spec = spec(json!({}));
     let mut data = started();
     data.history
-        .push(asked(&[call("c", "get_weather"), call("r", "transfer")]));
+        .push(asked(&[call("c", "get_weather"), call("r", "transfer")]).into());
     let effects = transition(&mut data, &ctx(&spec), next());
     assert!(matches!(
         &effects[1],
