@@ -20,8 +20,8 @@ impl ModelProvider for Echo {
         "echo"
     }
 
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-        let said = request.messages.last().map(|m| m.content.as_str());
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
+        let said = request.messages.last().map(|m| &*m.content);
         let content = format!("You said: {}", said.unwrap_or_default());
         let words = content.split_whitespace().count() as u64;
         Ok(ChatResponse {
@@ -38,7 +38,7 @@ impl ModelProvider for Echo {
 
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         let response = self.complete(request).await?;

@@ -30,7 +30,7 @@ impl ModelProvider for ScriptedModel {
         "scripted"
     }
 
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let usage = TokenUsage {
             prompt_tokens: 12,
             completion_tokens: 4,
@@ -63,7 +63,7 @@ impl ModelProvider for ScriptedModel {
 
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         _on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         self.complete(request).await

@@ -6,6 +6,7 @@ use crate::agent::ModelConfig;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Who wrote a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,14 +35,15 @@ pub struct ToolCall {
     pub signature: Option<String>,
 }
 
-/// One message of the conversation sent to a model.
+/// One message of the conversation sent to a model; its text may be borrowed from the task's
+/// history, which a request is built from at every model call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatMessage {
+pub struct ChatMessage<'a> {
     /// Author.
     pub role: ChatRole,
     /// Text content (may be empty for an assistant message that only calls tools).
     #[serde(default)]
-    pub content: String,
+    pub content: Cow<'a, str>,
     /// Tool calls (assistant messages only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCall>,
@@ -53,9 +55,9 @@ pub struct ChatMessage {
     pub tool_name: Option<String>,
 }
 
-impl ChatMessage {
+impl<'a> ChatMessage<'a> {
     /// A user message.
-    pub fn user(text: impl Into<String>) -> Self {
+    pub fn user(text: impl Into<Cow<'a, str>>) -> Self {
         Self {
             role: ChatRole::User,
             content: text.into(),
@@ -66,7 +68,7 @@ impl ChatMessage {
     }
 
     /// An assistant message.
-    pub fn assistant(text: impl Into<String>, tool_calls: Vec<ToolCall>) -> Self {
+    pub fn assistant(text: impl Into<Cow<'a, str>>, tool_calls: Vec<ToolCall>) -> Self {
         Self {
             role: ChatRole::Assistant,
             content: text.into(),
@@ -80,7 +82,7 @@ impl ChatMessage {
     pub fn tool(
         call_id: impl Into<String>,
         name: impl Into<String>,
-        content: impl Into<String>,
+        content: impl Into<Cow<'a, str>>,
     ) -> Self {
         Self {
             role: ChatRole::Tool,
@@ -88,6 +90,17 @@ impl ChatMessage {
             tool_calls: Vec::new(),
             tool_call_id: Some(call_id.into()),
             tool_name: Some(name.into()),
+        }
+    }
+
+    /// The message owning its text.
+    pub fn into_owned(self) -> ChatMessage<'static> {
+        ChatMessage {
+            role: self.role,
+            content: Cow::Owned(self.content.into_owned()),
+            tool_calls: self.tool_calls,
+            tool_call_id: self.tool_call_id,
+            tool_name: self.tool_name,
         }
     }
 }
@@ -125,16 +138,16 @@ pub struct OutputSchema {
     pub strict: bool,
 }
 
-/// A request to one model.
+/// A request to one model; its messages may borrow their text (see [`ChatMessage`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct ChatRequest {
+pub struct ChatRequest<'a> {
     /// Model name as the vendor knows it (without the `provider/` prefix).
     pub model: String,
     /// System prompt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
     /// The conversation.
-    pub messages: Vec<ChatMessage>,
+    pub messages: Vec<ChatMessage<'a>>,
     /// Tools offered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolDefinition>,
@@ -145,6 +158,24 @@ pub struct ChatRequest {
     /// Structured output, using the provider's native JSON-schema mode where it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_schema: Option<OutputSchema>,
+}
+
+impl ChatRequest<'_> {
+    /// The request owning its messages' text (to keep it past the history it was built from).
+    pub fn into_owned(self) -> ChatRequest<'static> {
+        ChatRequest {
+            model: self.model,
+            system: self.system,
+            messages: self
+                .messages
+                .into_iter()
+                .map(ChatMessage::into_owned)
+                .collect(),
+            tools: self.tools,
+            parameters: self.parameters,
+            output_schema: self.output_schema,
+        }
+    }
 }
 
 /// Why the model stopped.
@@ -258,12 +289,12 @@ pub trait ModelProvider: Send + Sync {
     fn name(&self) -> &str;
 
     /// One complete call.
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError>;
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError>;
 
     /// One streamed call: `on_delta` sees text as it arrives; the assembled answer is returned.
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError>;
 
@@ -326,7 +357,7 @@ pub trait ModelGateway: Send + Sync {
     async fn chat(
         &self,
         models: &[ModelConfig],
-        request: ChatRequest,
+        request: ChatRequest<'_>,
         on_delta: Option<DeltaSink<'_>>,
     ) -> Result<ModelReply, GatewayError>;
 

@@ -124,7 +124,7 @@ impl Gateway {
     fn route(
         &self,
         model: &ModelConfig,
-        request: &mut ChatRequest,
+        request: &mut ChatRequest<'_>,
         parameters: &Map<String, Value>,
     ) -> Result<Arc<dyn ModelProvider>, ProviderError> {
         let Some((provider_name, model_name)) = model.provider_and_model() else {
@@ -153,7 +153,7 @@ impl Gateway {
 /// One call to a provider: its result, whether it streamed any delta, and how long it took.
 async fn call_once(
     provider: &dyn ModelProvider,
-    req: &ChatRequest,
+    req: &ChatRequest<'_>,
     on_delta: Option<DeltaSink<'_>>,
 ) -> (Result<ChatResponse, ProviderError>, bool, u64) {
     let started = Instant::now();
@@ -177,7 +177,7 @@ impl ModelGateway for Gateway {
     async fn chat(
         &self,
         models: &[ModelConfig],
-        mut request: ChatRequest,
+        mut request: ChatRequest<'_>,
         on_delta: Option<DeltaSink<'_>>,
     ) -> Result<ModelReply, GatewayError> {
         let mut attempts = Vec::new();

@@ -27,12 +27,12 @@
 //!     fn name(&self) -> &str {
 //!         "hello"
 //!     }
-//!     async fn complete(&self, _: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+//!     async fn complete(&self, _: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
 //!         let usage = TokenUsage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
 //!         let (content, finish_reason) = ("Hello!".into(), FinishReason::Stop);
 //!         Ok(ChatResponse { content, tool_calls: vec![], finish_reason, usage })
 //!     }
-//!     async fn stream(&self, r: &ChatRequest, _: DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
+//!     async fn stream(&self, r: &ChatRequest<'_>, _: DeltaSink<'_>) -> Result<ChatResponse, ProviderError> {
 //!         self.complete(r).await
 //!     }
 //! }

@@ -18,6 +18,7 @@ use crate::toolset::{run_builtin, Side, Toolset};
 use crate::{builtins, now_ms, prompt, EngineError, Inner};
 use baton_core::agent::AgentSpec;
 use baton_core::handler::ToolContext;
+use baton_core::message::Message;
 use baton_core::model::{ChatRequest, OutputSchema, StreamDelta, ToolCall};
 use baton_core::store::{TaskEvent, TaskRecord};
 use baton_core::task::TaskState;
@@ -227,15 +228,15 @@ impl Runner {
         tokio::time::Instant::now() + std::time::Duration::from_millis(left)
     }
 
-    fn request(&self) -> Result<ChatRequest, EngineError> {
+    /// The model request for `conversation` (the task's messages, as `conversation` gives
+    /// them), which it borrows the text of.
+    fn request<'c>(
+        &self,
+        conversation: &'c [Arc<Message>],
+    ) -> Result<ChatRequest<'c>, EngineError> {
         let system =
             prompt::system_prompt(&self.spec, &self.data.variables, self.inner.cipher.as_ref())?;
-        let history = self
-            .data
-            .thread_context
-            .iter()
-            .chain(self.data.history.iter())
-            .map(|m| &**m);
+        let history = conversation.iter().map(|m| &**m);
         Ok(ChatRequest {
             model: String::new(),
             system: (!system.is_empty()).then_some(system),
@@ -263,7 +264,16 @@ impl Runner {
     async fn call_model(&mut self) -> Result<Input, EngineError> {
         self.cancel_seen = None;
         let started_ms = now_ms();
-        let request = self.request()?;
+        // The request borrows the messages' text from this list of shared messages rather than
+        // from the run, which the wait below may need to change.
+        let conversation: Vec<Arc<Message>> = self
+            .data
+            .thread_context
+            .iter()
+            .chain(&self.data.history)
+            .cloned()
+            .collect();
+        let request = self.request(&conversation)?;
         let mut models = vec![self.spec.model.clone()];
         models.extend(self.spec.fallback_models.iter().cloned());
         let part_id = baton_core::id::new_id();

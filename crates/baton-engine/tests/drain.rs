@@ -30,7 +30,7 @@ impl ModelProvider for Analyst {
     fn name(&self) -> &str {
         "analyst"
     }
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let last = request.messages.last().unwrap();
         let (content, tool_calls, finish_reason) = if last.role == ChatRole::Tool {
             (
@@ -56,7 +56,7 @@ impl ModelProvider for Analyst {
     }
     async fn stream(
         &self,
-        r: &ChatRequest,
+        r: &ChatRequest<'_>,
         _: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         self.complete(r).await

@@ -25,7 +25,7 @@ use std::time::Duration;
 #[derive(Clone, Default)]
 struct Script {
     replies: Arc<Mutex<VecDeque<ChatResponse>>>,
-    seen: Arc<Mutex<Vec<ChatRequest>>>,
+    seen: Arc<Mutex<Vec<ChatRequest<'static>>>>,
 }
 
 impl Script {
@@ -35,7 +35,7 @@ impl Script {
             seen: Arc::default(),
         }
     }
-    fn seen(&self) -> Vec<ChatRequest> {
+    fn seen(&self) -> Vec<ChatRequest<'static>> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -68,8 +68,8 @@ impl ModelProvider for Script {
     fn name(&self) -> &str {
         "script"
     }
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
-        self.seen.lock().unwrap().push(request.clone());
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
+        self.seen.lock().unwrap().push(request.clone().into_owned());
         Ok(self
             .replies
             .lock()
@@ -79,7 +79,7 @@ impl ModelProvider for Script {
     }
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         _: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         self.complete(request).await
@@ -104,7 +104,7 @@ fn read_token() -> ToolDefinition {
 fn last_tool_result(script: &Script) -> String {
     let seen = script.seen();
     let last = seen.last().unwrap().messages.last().unwrap();
-    last.content.clone()
+    last.content.to_string()
 }
 
 #[test]
@@ -311,7 +311,7 @@ impl ModelProvider for Analyst {
     fn name(&self) -> &str {
         "analyst"
     }
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let last = request.messages.last().unwrap();
         if last.role != ChatRole::Tool {
             return Ok(call("price", json!({})));
@@ -324,7 +324,7 @@ impl ModelProvider for Analyst {
     }
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         _: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         self.complete(request).await
@@ -484,7 +484,7 @@ async fn registered_tools_come_before_the_backend_which_runs_the_rest() {
     assert_eq!(run.answer, "done");
     let results: Vec<String> = script.seen()[1..]
         .iter()
-        .map(|r| r.messages.last().unwrap().content.clone())
+        .map(|r| r.messages.last().unwrap().content.to_string())
         .collect();
     assert_eq!(results, ["builder's", "backend's", "backend code"]);
 }

@@ -24,7 +24,7 @@ impl ModelProvider for Streaming {
     fn name(&self) -> &str {
         "slow"
     }
-    async fn complete(&self, _: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, _: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         Ok(ChatResponse {
             content: "one two".into(),
             tool_calls: Vec::new(),
@@ -34,7 +34,7 @@ impl ModelProvider for Streaming {
     }
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         sink: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -11,7 +11,7 @@ use baton_testkit::{FakeProvider, Turn};
 use serde_json::json;
 use std::time::Duration;
 
-fn request() -> ChatRequest {
+fn request() -> ChatRequest<'static> {
     ChatRequest {
         model: "m1".into(),
         messages: vec![ChatMessage::user("Weather in Oslo?")],

@@ -40,7 +40,7 @@ impl ModelProvider for Gated {
     fn name(&self) -> &str {
         "gated"
     }
-    async fn complete(&self, request: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, request: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let said = request
             .messages
             .iter()
@@ -61,7 +61,7 @@ impl ModelProvider for Gated {
     }
     async fn stream(
         &self,
-        request: &ChatRequest,
+        request: &ChatRequest<'_>,
         _: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         self.complete(request).await

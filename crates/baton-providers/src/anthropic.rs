@@ -14,7 +14,7 @@ const VERSION: &str = "2023-06-01";
 const DEFAULT_MAX_TOKENS: u64 = 4096;
 
 /// Messages with consecutive same-role turns merged (tool results travel in user turns).
-fn messages(req: &ChatRequest) -> Vec<Value> {
+fn messages(req: &ChatRequest<'_>) -> Vec<Value> {
     let mut out: Vec<(String, Vec<Value>)> = Vec::new();
     for m in &req.messages {
         let (role, blocks) = match m.role {
@@ -56,7 +56,7 @@ fn messages(req: &ChatRequest) -> Vec<Value> {
         .collect()
 }
 
-fn body(req: &ChatRequest, stream: bool) -> Value {
+fn body(req: &ChatRequest<'_>, stream: bool) -> Value {
     let p = &req.parameters;
     let mut body = Map::new();
     body.insert("model".into(), json!(req.model));
@@ -136,7 +136,7 @@ fn finish(reason: &str) -> FinishReason {
 impl Anthropic {
     async fn send(
         &self,
-        req: &ChatRequest,
+        req: &ChatRequest<'_>,
         stream: bool,
     ) -> Result<reqwest::Response, ProviderError> {
         let url = format!("{}/v1/messages", self.0.base_url);
@@ -161,7 +161,7 @@ impl ModelProvider for Anthropic {
         &self.0.name
     }
 
-    async fn complete(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, req: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let v = self.0.json(self.send(req, false).await?).await?;
         let mut content = String::new();
         let mut tool_calls = Vec::new();
@@ -196,7 +196,7 @@ impl ModelProvider for Anthropic {
 
     async fn stream(
         &self,
-        req: &ChatRequest,
+        req: &ChatRequest<'_>,
         on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         let resp = self.send(req, true).await?;

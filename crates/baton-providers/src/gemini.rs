@@ -34,7 +34,7 @@ fn gemini_schema(schema: &Value) -> Value {
     }
 }
 
-fn contents(req: &ChatRequest) -> Vec<Value> {
+fn contents(req: &ChatRequest<'_>) -> Vec<Value> {
     let mut out: Vec<(String, Vec<Value>)> = Vec::new();
     for m in &req.messages {
         let (role, parts) = match m.role {
@@ -87,7 +87,7 @@ fn contents(req: &ChatRequest) -> Vec<Value> {
         .collect()
 }
 
-fn body(req: &ChatRequest) -> Value {
+fn body(req: &ChatRequest<'_>) -> Value {
     let p = &req.parameters;
     let mut body = Map::new();
     body.insert("contents".into(), Value::Array(contents(req)));
@@ -209,7 +209,7 @@ fn absorb(v: &Value, content: &mut String, calls: &mut Vec<ToolCall>) -> String 
 impl Gemini {
     async fn send(
         &self,
-        req: &ChatRequest,
+        req: &ChatRequest<'_>,
         stream: bool,
     ) -> Result<reqwest::Response, ProviderError> {
         let url = if stream {
@@ -241,7 +241,7 @@ impl ModelProvider for Gemini {
         &self.0.name
     }
 
-    async fn complete(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, req: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let v = self.0.json(self.send(req, false).await?).await?;
         if v.pointer("/candidates/0").is_none() {
             let reason = v
@@ -278,7 +278,7 @@ impl ModelProvider for Gemini {
 
     async fn stream(
         &self,
-        req: &ChatRequest,
+        req: &ChatRequest<'_>,
         on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         let resp = self.send(req, true).await?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 /// About how many bytes of text a chat request carries: its system prompt and messages (a tool
 /// call counted at a guess, its arguments unread).
-pub(crate) fn text_len(req: &baton_core::model::ChatRequest) -> usize {
+pub(crate) fn text_len(req: &baton_core::model::ChatRequest<'_>) -> usize {
     const PER_CALL: usize = 128;
     let system = req.system.as_ref().map_or(0, String::len);
     req.messages.iter().fold(system, |sum, m| {

@@ -31,7 +31,7 @@ struct Body<'a> {
     rest: Map<String, Value>,
 }
 
-fn messages(req: &ChatRequest) -> Vec<WireMessage<'_>> {
+fn messages<'r>(req: &'r ChatRequest<'_>) -> Vec<WireMessage<'r>> {
     let mut out = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = &req.system {
         out.push(WireMessage {
@@ -51,7 +51,7 @@ fn messages(req: &ChatRequest) -> Vec<WireMessage<'_>> {
             },
             ChatRole::Assistant => WireMessage {
                 role: "assistant",
-                content: (!m.content.is_empty()).then_some(m.content.as_str()),
+                content: (!m.content.is_empty()).then_some(&*m.content),
                 tool_calls: (!m.tool_calls.is_empty()).then(|| {
                     m.tool_calls
                         .iter()
@@ -78,7 +78,7 @@ fn messages(req: &ChatRequest) -> Vec<WireMessage<'_>> {
     out
 }
 
-fn body(req: &ChatRequest, stream: bool) -> Body<'_> {
+fn body<'r>(req: &'r ChatRequest<'_>, stream: bool) -> Body<'r> {
     let mut body = Map::new();
     // Unknown parameters pass through: compatible servers accept their own extensions.
     for (k, v) in &req.parameters {
@@ -155,7 +155,7 @@ impl OpenAi {
 
     async fn send(
         &self,
-        req: &ChatRequest,
+        req: &ChatRequest<'_>,
         stream: bool,
     ) -> Result<reqwest::Response, ProviderError> {
         let auth = self.0.api_key.as_ref().map(|k| format!("Bearer {k}"));
@@ -220,7 +220,7 @@ impl ModelProvider for OpenAi {
         Ok(out)
     }
 
-    async fn complete(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+    async fn complete(&self, req: &ChatRequest<'_>) -> Result<ChatResponse, ProviderError> {
         let v = self.0.json(self.send(req, false).await?).await?;
         let choice = v.pointer("/choices/0").ok_or_else(|| {
             self.0
@@ -260,7 +260,7 @@ impl ModelProvider for OpenAi {
 
     async fn stream(
         &self,
-        req: &ChatRequest,
+        req: &ChatRequest<'_>,
         on_delta: DeltaSink<'_>,
     ) -> Result<ChatResponse, ProviderError> {
         let resp = self.send(req, true).await?;

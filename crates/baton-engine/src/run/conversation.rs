@@ -3,11 +3,12 @@
 use baton_core::message::{Message, Part, Role};
 use baton_core::model::{ChatMessage, ToolCall};
 use serde_json::Value;
+use std::borrow::Cow;
 
-fn text_of(parts: &[Part]) -> String {
-    // The common message is one text part: copied once, not grown piece by piece.
+fn text_of(parts: &[Part]) -> Cow<'_, str> {
+    // The common message is one text part: borrowed, not copied.
     if let [Part::Text { text }] = parts {
-        return text.clone();
+        return Cow::Borrowed(text);
     }
     let mut out = String::new();
     for part in parts {
@@ -30,12 +31,14 @@ fn text_of(parts: &[Part]) -> String {
         }
         out.push_str(&piece);
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The conversation as the model sees it.
-pub(super) fn chat_messages<'a>(history: impl Iterator<Item = &'a Message>) -> Vec<ChatMessage> {
-    let mut out: Vec<ChatMessage> = Vec::with_capacity(history.size_hint().0);
+pub(super) fn chat_messages<'a>(
+    history: impl Iterator<Item = &'a Message>,
+) -> Vec<ChatMessage<'a>> {
+    let mut out: Vec<ChatMessage<'a>> = Vec::with_capacity(history.size_hint().0);
     let mut names: std::collections::HashMap<String, String> = Default::default();
     for message in history {
         match message.role {
@@ -71,10 +74,10 @@ pub(super) fn chat_messages<'a>(history: impl Iterator<Item = &'a Message>) -> V
                         ..
                     } = part
                     {
-                        let content = match result {
-                            Some(Value::String(s)) => s.clone(),
-                            Some(v) => v.to_string(),
-                            None => "null".into(),
+                        let content: Cow<'a, str> = match result {
+                            Some(Value::String(s)) => Cow::Borrowed(s),
+                            Some(v) => Cow::Owned(v.to_string()),
+                            None => Cow::Borrowed("null"),
                         };
                         let name = names.get(tool_call_id).cloned().unwrap_or_default();
                         out.push(ChatMessage::tool(tool_call_id.clone(), name, content));

@@ -43,7 +43,7 @@ pub async fn fake_registry(
 }
 
 /// A conversation with a system prompt, a tool round trip and a tool offered.
-pub fn request() -> ChatRequest {
+pub fn request() -> ChatRequest<'static> {
     ChatRequest {
         model: "m1".into(),
         system: Some("Be terse.".into()),
@@ -75,7 +75,7 @@ pub fn request() -> ChatRequest {
 }
 
 /// The same request asking for structured output.
-pub fn structured() -> ChatRequest {
+pub fn structured() -> ChatRequest<'static> {
     let mut r = request();
     r.output_schema = Some(OutputSchema {
         name: "answer".into(),
