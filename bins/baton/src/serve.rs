@@ -16,8 +16,8 @@
 use axum::http::{Request, Response};
 use axum::Router;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
@@ -86,21 +86,27 @@ pub(crate) fn connection_cap(wanted: usize, open_files: Option<u64>) -> usize {
     wanted.min(room).max(1)
 }
 
-/// The connection builder: HTTP/1.1 with its header timeout, HTTP/2 with its limits.
-fn builder(limits: Limits) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_concurrent_streams(limits.http2_max_concurrent_streams)
-        .max_header_list_size(HTTP2_MAX_HEADER_LIST_SIZE)
-        .keep_alive_interval(HTTP2_KEEP_ALIVE_INTERVAL)
-        .keep_alive_timeout(HTTP2_KEEP_ALIVE_TIMEOUT);
-    builder
+/// The connection builders: HTTP/1.1 with its header timeout, HTTP/2 with its limits.
+struct Builders {
+    http1: http1::Builder,
+    http2: http2::Builder<TokioExecutor>,
+}
+
+impl Builders {
+    fn new(limits: Limits) -> Self {
+        let mut http1 = http1::Builder::new();
+        http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout);
+        let mut http2 = http2::Builder::new(TokioExecutor::new());
+        http2
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(limits.http2_max_concurrent_streams)
+            .max_header_list_size(HTTP2_MAX_HEADER_LIST_SIZE)
+            .keep_alive_interval(HTTP2_KEEP_ALIVE_INTERVAL)
+            .keep_alive_timeout(HTTP2_KEEP_ALIVE_TIMEOUT);
+        Self { http1, http2 }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests.
@@ -110,7 +116,7 @@ pub(crate) async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let builder = Arc::new(builder(limits));
+    let builders = Arc::new(Builders::new(limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     // Connections still waiting for their first bytes are not watched yet: this closes them.
@@ -134,13 +140,9 @@ pub(crate) async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let open = OpenRequests::default();
-        let service = Tracked {
-            inner: TowerToHyperService::new(app.clone()),
-            open: open.clone(),
-        };
+        let service = TowerToHyperService::new(app.clone());
         let watcher = graceful.watcher();
-        let (builder, mut stopped) = (builder.clone(), stopped.clone());
+        let (builders, mut stopped) = (builders.clone(), stopped.clone());
         tokio::spawn(async move {
             let _permit = permit;
             // The builder would wait for these bytes with no deadline (a silent connection
@@ -154,17 +156,26 @@ pub(crate) async fn serve(
                 }
                 _ = stopped.wait_for(|stopped| *stopped) => return,
             };
-            let connection = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+            let io = TokioIo::new(stream);
             let ended = if http2 {
                 // hyper keeps an HTTP/2 connection that answers its pings open for good: one
                 // with no request open for a header timeout is closed, as an idle HTTP/1.1
                 // connection is, so idle connections cannot hold every place under the cap.
+                let open = OpenRequests::default();
+                let service = Tracked {
+                    inner: service,
+                    open: open.clone(),
+                };
+                let connection = watcher.watch(builders.http2.serve_connection(io, service));
                 tokio::select! {
                     ended = connection => ended,
                     () = open.idle_for(limits.header_read_timeout) => Ok(()),
                 }
             } else {
-                connection.await
+                // hyper closes an idle HTTP/1.1 connection itself (the header timeout).
+                watcher
+                    .watch(builders.http1.serve_connection(io, service))
+                    .await
             };
             if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
@@ -231,7 +242,7 @@ impl Drop for RequestOpen {
     }
 }
 
-/// A connection's service that counts its open requests.
+/// An HTTP/2 connection's service that counts its open requests.
 struct Tracked<S> {
     inner: S,
     open: OpenRequests,
