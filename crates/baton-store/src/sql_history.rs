@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 /// At most this many tasks' histories are kept decoded.
 const CACHED_TASKS: usize = 256;
 
+/// About how many bytes of messages (as JSON) are kept decoded at most, over all tasks: a few
+/// long conversations must not hold the server's memory after their runs end.
+const CACHED_BYTES: usize = 64 << 20;
+
 /// What a second save of a message would break.
 pub(crate) const MESSAGE_TAKEN: &str = "a message with that position in the history exists";
 
@@ -65,69 +69,151 @@ pub(crate) async fn append_on<C: sea_orm::ConnectionTrait>(
 }
 
 /// The decoded histories of recently read tasks, each the first messages of its task.
-#[derive(Default)]
 pub(crate) struct HistoryCache {
     inner: Mutex<Cached>,
+    /// [`CACHED_BYTES`], smaller in tests.
+    budget: usize,
+}
+
+impl Default for HistoryCache {
+    fn default() -> Self {
+        Self::with_budget(CACHED_BYTES)
+    }
 }
 
 #[derive(Default)]
 struct Cached {
-    /// By task id: the task's creation time (an id reused after a deletion is another task)
-    /// and its first messages.
-    histories: HashMap<String, (String, Vec<Arc<Message>>)>,
+    /// By task id.
+    histories: HashMap<String, Entry>,
     /// Task ids, oldest entry first, for eviction.
     order: VecDeque<String>,
+    /// The sum of the entries' `bytes`.
+    bytes: usize,
+}
+
+/// One task's cached messages.
+struct Entry {
+    /// The task's creation time (an id reused after a deletion is another task).
+    created: String,
+    /// Its first messages.
+    messages: Vec<Arc<Message>>,
+    /// Their size as JSON.
+    bytes: usize,
+}
+
+/// Counts the bytes written to it.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The size of messages as JSON (what their rows hold).
+fn json_size(messages: &[Arc<Message>]) -> usize {
+    let mut counter = Counter(0);
+    for message in messages {
+        // Writing to a counter cannot fail, nor can a message's serialization.
+        let _ = serde_json::to_writer(&mut counter, message);
+    }
+    counter.0
+}
+
+impl Cached {
+    /// Drops the oldest entries until the cache is within its bounds.
+    fn evict(&mut self, budget: usize) {
+        while self.order.len() > CACHED_TASKS || self.bytes > budget {
+            let Some(oldest) = self.order.pop_front() else {
+                return;
+            };
+            if let Some(entry) = self.histories.remove(&oldest) {
+                self.bytes -= entry.bytes;
+            }
+        }
+    }
 }
 
 impl HistoryCache {
-    /// A task's cached messages, at most as many as the task as read has.
-    fn get(&self, task: &TaskRecord) -> Option<Vec<Arc<Message>>> {
+    fn with_budget(budget: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            budget,
+        }
+    }
+
+    /// A task's cached messages, at most as many as the task as read has, and their size.
+    fn get(&self, task: &TaskRecord) -> Option<(Vec<Arc<Message>>, usize)> {
         let cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (created, messages) = cached.histories.get(&task.id)?;
+        let entry = cached.histories.get(&task.id)?;
+        if entry.created != task.created {
+            return None;
+        }
         let stored = usize::try_from(task.history_stored).unwrap_or(usize::MAX);
-        (*created == task.created).then(|| messages[..stored.min(messages.len())].to_vec())
+        if entry.messages.len() <= stored {
+            return Some((entry.messages.clone(), entry.bytes));
+        }
+        // A save on this server went past the row read (rare): its first messages.
+        let messages = entry.messages[..stored].to_vec();
+        let bytes = json_size(&messages);
+        Some((messages, bytes))
     }
 
     /// Extends a cached task's messages with those a save just stored, so the task's next read
     /// fetches no rows. Tasks not cached stay so: a task nobody reads back costs nothing here.
     pub(crate) fn saved(&self, task: &TaskRecord) {
         let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Some((created, messages)) = cached.histories.get_mut(&task.id) else {
+        let Some(entry) = cached.histories.get_mut(&task.id) else {
             return;
         };
         // Both are first messages of the stored history (never rewritten), so the shorter is
         // the start of the longer.
-        if *created == task.created {
-            if let Some(more) = task.history.get(messages.len()..) {
-                messages.extend_from_slice(more);
-            }
-        }
-    }
-
-    fn put(&self, task: &TaskRecord, messages: Vec<Arc<Message>>) {
-        let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((created, known)) = cached.histories.get_mut(&task.id) {
-            // A save may have cached more since this reader began.
-            if *created != task.created || known.len() < messages.len() {
-                (*created, *known) = (task.created.clone(), messages);
-            }
+        let Some(more) = task.history.get(entry.messages.len()..) else {
+            return;
+        };
+        if entry.created != task.created || more.is_empty() {
             return;
         }
-        let entry = (task.created.clone(), messages);
-        cached.histories.insert(task.id.clone(), entry);
-        cached.order.push_back(task.id.clone());
-        while cached.order.len() > CACHED_TASKS {
-            if let Some(oldest) = cached.order.pop_front() {
-                cached.histories.remove(&oldest);
+        let bytes = json_size(more);
+        entry.messages.extend_from_slice(more);
+        entry.bytes += bytes;
+        cached.bytes += bytes;
+        cached.evict(self.budget);
+    }
+
+    fn put(&self, task: &TaskRecord, messages: Vec<Arc<Message>>, bytes: usize) {
+        let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh = Entry {
+            created: task.created.clone(),
+            messages,
+            bytes,
+        };
+        if let Some(entry) = cached.histories.get_mut(&task.id) {
+            // A save may have cached more since this reader began.
+            if entry.created != task.created || entry.messages.len() < fresh.messages.len() {
+                let replaced = std::mem::replace(entry, fresh);
+                cached.bytes = cached.bytes - replaced.bytes + bytes;
             }
+        } else {
+            cached.histories.insert(task.id.clone(), fresh);
+            cached.order.push_back(task.id.clone());
+            cached.bytes += bytes;
         }
+        cached.evict(self.budget);
     }
 
     /// Forgets deleted tasks.
     pub(crate) fn forget(&self, task_ids: &[String]) {
         let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         for id in task_ids {
-            cached.histories.remove(id);
+            if let Some(entry) = cached.histories.remove(id) {
+                cached.bytes -= entry.bytes;
+            }
         }
         cached.order.retain(|id| !task_ids.contains(id));
     }
@@ -139,7 +225,7 @@ impl HistoryCache {
         conn: &C,
         task: &mut TaskRecord,
     ) -> Result<(), StoreError> {
-        let known = self.get(task).unwrap_or_default();
+        let (known, mut bytes) = self.get(task).unwrap_or_default();
         if known.len() as u64 == task.history_stored {
             task.history = known;
             return Ok(());
@@ -167,9 +253,92 @@ impl HistoryCache {
                 serde_json::from_str(&row.data)
                     .map_err(|e| StoreError::Corrupt(format!("message: {e}")))?,
             ));
+            bytes += row.data.len();
         }
         task.history = history.clone();
-        self.put(task, history);
+        self.put(task, history, bytes);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use baton_core::message::{Part, Role};
+    use baton_core::task::TaskState;
+
+    fn message(n: usize) -> Arc<Message> {
+        Arc::new(Message {
+            message_id: format!("m{n}"),
+            role: Role::User,
+            parts: vec![Part::Text {
+                text: "x".repeat(1_000),
+            }],
+        })
+    }
+
+    /// A task whose first `stored` of `messages` are stored.
+    fn task(id: &str, messages: std::ops::Range<usize>, stored: usize) -> TaskRecord {
+        TaskRecord {
+            id: id.into(),
+            project_id: baton_core::tenant::ProjectId::default_project(),
+            agent_id: "agent".into(),
+            agent_key: "k".into(),
+            agent_version: 1,
+            state: TaskState::Working,
+            thread_id: None,
+            background: false,
+            revision: 0,
+            lease_owner: None,
+            lease_expires_at: None,
+            cancel_requested: false,
+            created: "c".into(),
+            updated: "u".into(),
+            data: serde_json::json!({}),
+            history: messages.map(message).collect(),
+            history_stored: stored as u64,
+        }
+    }
+
+    fn cached_ids(cache: &HistoryCache) -> Vec<String> {
+        let cached = cache.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ids: Vec<String> = cached.histories.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn the_cache_keeps_to_its_byte_budget_dropping_the_oldest_first() {
+        let one = json_size(&[message(0)]);
+        // Room for ten messages.
+        let cache = HistoryCache::with_budget(10 * one);
+        let a = task("a", 0..4, 4);
+        cache.put(&a, a.history.clone(), json_size(&a.history));
+        let b = task("b", 0..4, 4);
+        cache.put(&b, b.history.clone(), json_size(&b.history));
+        assert_eq!(cached_ids(&cache), ["a", "b"]);
+
+        // Saves that grow `b` past the budget push out `a`, the older entry.
+        cache.saved(&task("b", 0..6, 6));
+        assert_eq!(cached_ids(&cache), ["a", "b"]);
+        cache.saved(&task("b", 0..8, 8));
+        assert_eq!(cached_ids(&cache), ["b"]);
+        let (messages, bytes) = cache.get(&task("b", 0..0, 8)).unwrap_or_default();
+        assert_eq!((messages.len(), bytes), (8, 8 * one));
+
+        // A history larger than the whole budget is not kept at all.
+        let big = task("big", 0..11, 11);
+        cache.put(&big, big.history.clone(), json_size(&big.history));
+        assert!(cache.get(&big).is_none());
+        assert_eq!(
+            cache.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes,
+            0
+        );
+
+        // Forgetting gives the room back.
+        cache.put(&a, a.history.clone(), json_size(&a.history));
+        cache.forget(&["a".to_owned()]);
+        let cached = cache.inner.lock().unwrap_or_else(|e| e.into_inner());
+        assert_eq!((cached.histories.len(), cached.bytes), (0, 0));
     }
 }
