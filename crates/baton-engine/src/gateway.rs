@@ -117,10 +117,10 @@ fn not_configured(model: &str, why: &str) -> ProviderError {
 }
 
 impl Gateway {
-    /// The provider a model names and the request shaped for it (its name and default
-    /// parameters, over the request's own `parameters`); why not when the model names no
-    /// configured provider. The request is readied in place: its conversation, the bulk of
-    /// it, is not copied per model.
+    /// The provider a model names, with the request shaped for it in place (the model's name,
+    /// and its default parameters over `parameters`, the request's own), so the conversation,
+    /// the bulk of a request, is not copied per model; why not when the model names no
+    /// configured provider.
     fn route(
         &self,
         model: &ModelConfig,
