@@ -44,15 +44,22 @@ fn rows_from(first: u64, messages: &[Arc<Message>]) -> Result<Vec<(i64, String)>
         .collect()
 }
 
-/// Appends rows to a task's history (the path without a group-commit writer).
+/// The size of message rows' JSON.
+pub(crate) fn rows_size(rows: &[(i64, String)]) -> usize {
+    rows.iter().map(|(_, data)| data.len()).sum()
+}
+
+/// Appends rows to a task's history (the path without a group-commit writer); the size of
+/// their JSON.
 pub(crate) async fn append_on<C: sea_orm::ConnectionTrait>(
     conn: &C,
     task_id: &str,
     rows: Vec<(i64, String)>,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     if rows.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
+    let size = rows_size(&rows);
     let models = rows.into_iter().map(|(seq, data)| {
         task_message::Model {
             task_id: task_id.to_owned(),
@@ -65,7 +72,7 @@ pub(crate) async fn append_on<C: sea_orm::ConnectionTrait>(
         .exec_without_returning(conn)
         .await
         .map_err(|e| write_error(e, MESSAGE_TAKEN))?;
-    Ok(())
+    Ok(size)
 }
 
 /// The decoded histories of recently read tasks, each the first messages of its task.
@@ -164,9 +171,10 @@ impl HistoryCache {
         Some((messages, bytes))
     }
 
-    /// Extends a cached task's messages with those a save just stored, so the task's next read
-    /// fetches no rows. Tasks not cached stay so: a task nobody reads back costs nothing here.
-    pub(crate) fn saved(&self, task: &TaskRecord) {
+    /// Extends a cached task's messages with those a save just stored (`size`: their rows'
+    /// JSON), so the task's next read fetches no rows. Tasks not cached stay so: a task nobody
+    /// reads back costs nothing here.
+    pub(crate) fn saved(&self, task: &TaskRecord, size: usize) {
         let mut cached = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Some(entry) = cached.histories.get_mut(&task.id) else {
             return;
@@ -179,7 +187,12 @@ impl HistoryCache {
         if entry.created != task.created || more.is_empty() {
             return;
         }
-        let bytes = json_size(more);
+        // The saved rows are exactly what is added unless the entry lagged behind the task.
+        let bytes = if entry.messages.len() as u64 == task.history_stored {
+            size
+        } else {
+            json_size(more)
+        };
         entry.messages.extend_from_slice(more);
         entry.bytes += bytes;
         cached.bytes += bytes;
@@ -319,9 +332,9 @@ mod tests {
         assert_eq!(cached_ids(&cache), ["a", "b"]);
 
         // Saves that grow `b` past the budget push out `a`, the older entry.
-        cache.saved(&task("b", 0..6, 6));
+        cache.saved(&task("b", 0..6, 4), 2 * one);
         assert_eq!(cached_ids(&cache), ["a", "b"]);
-        cache.saved(&task("b", 0..8, 8));
+        cache.saved(&task("b", 0..8, 6), 2 * one);
         assert_eq!(cached_ids(&cache), ["b"]);
         let (messages, bytes) = cache.get(&task("b", 0..0, 8)).unwrap_or_default();
         assert_eq!((messages.len(), bytes), (8, 8 * one));

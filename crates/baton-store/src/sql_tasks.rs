@@ -86,14 +86,17 @@ pub(crate) async fn insert_task_on<C: sea_orm::ConnectionTrait>(
         .exec_without_returning(conn)
         .await
         .map_err(|e| write_error(e, taken))?;
-    sql_history::append_on(conn, &t.id, sql_history::all_rows(t)?).await
+    sql_history::append_on(conn, &t.id, sql_history::all_rows(t)?)
+        .await
+        .map(drop)
 }
 
+/// Saves the task row and appends its unsaved messages; the size of their rows' JSON.
 async fn save_task_on<C: sea_orm::ConnectionTrait>(
     conn: &C,
     t: &TaskRecord,
     expected_revision: u64,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let row = model(t)?;
     let result = task::Entity::update_many()
         .col_expr(task::Column::AgentVersion, Expr::value(row.agent_version))
@@ -260,27 +263,22 @@ impl TaskStore for SqlStore {
         spans: &[baton_core::trace::SpanRecord],
     ) -> Result<Saved, StoreError> {
         if let Some(writer) = &self.writer {
-            let saved = writer
-                .write(crate::task_writes::checkpoint(
-                    t,
-                    expected_revision,
-                    events,
-                    spans,
-                )?)
-                .await?;
-            self.histories.saved(t);
+            let write = crate::task_writes::checkpoint(t, expected_revision, events, spans)?;
+            let size = write.messages_size();
+            let saved = writer.write(write).await?;
+            self.histories.saved(t, size);
             self.woken(&t.id, events);
             return Ok(saved);
         }
         // Without a writer (SQLite in memory): one transaction per step.
         let txn = self.connection().begin().await.map_err(unavailable)?;
-        save_task_on(&txn, t, expected_revision).await?;
+        let size = save_task_on(&txn, t, expected_revision).await?;
         append_events_on(&txn, &t.id, events).await?;
         announce_on(&txn, &t.id, events).await?;
         crate::sql_traces::put_spans_on(&txn, spans).await?;
         let cancel_requested = cancel_requested_on(&txn, &t.id).await?;
         txn.commit().await.map_err(unavailable)?;
-        self.histories.saved(t);
+        self.histories.saved(t, size);
         self.woken(&t.id, events);
         Ok(Saved { cancel_requested })
     }

@@ -29,6 +29,15 @@ pub(crate) enum Write {
 }
 
 impl Write {
+    /// The size of the messages' JSON it appends.
+    pub(crate) fn messages_size(&self) -> usize {
+        match self {
+            Self::Create { messages, .. } | Self::Checkpoint { messages, .. } => {
+                crate::sql_history::rows_size(messages)
+            }
+        }
+    }
+
     /// The task written.
     #[cfg(feature = "postgres")]
     pub(crate) fn task_id(&self) -> &str {
