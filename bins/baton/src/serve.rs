@@ -1,12 +1,13 @@
 //! The accept loop: HTTP/1.1 and cleartext HTTP/2 (prior knowledge: the client starts with the
 //! HTTP/2 preface, as a proxy or `curl --http2-prior-knowledge` does) on one listener, told apart
 //! by a connection's first bytes. Both count against one cap on open connections (beyond it a
-//! quick 503, then close). A connection's first bytes (the HTTP/2 preface, or the start of an
-//! HTTP/1.1 request) must come within the header timeout; HTTP/1.1 then has the same deadline
-//! for each request's headers (from the moment a connection turns idle too), and an HTTP/2
-//! connection with no request open for that long is closed. HTTP/2 connections carry at most
-//! `http2_max_concurrent_streams` requests at once, have their header lists capped, and are
-//! pinged so that a dead peer's connection is dropped. Shutdown is graceful for both.
+//! 503 as soon as the request starts, then close). A connection's first bytes (the HTTP/2
+//! preface, or the start of an HTTP/1.1 request) must come within the header timeout; HTTP/1.1
+//! then has the same deadline for each request's headers (from the moment a connection turns
+//! idle too), and an HTTP/2 connection with no request open for that long is sent a GOAWAY and
+//! closed. HTTP/2 connections carry at most `http2_max_concurrent_streams` requests at once,
+//! have their header lists capped, and are pinged so that a dead peer's connection is dropped.
+//! Shutdown is graceful for both.
 //! `axum::serve` has neither a header timeout nor a cap, so thousands of clients sending headers
 //! slowly could hold every file descriptor.
 //!
@@ -50,8 +51,14 @@ const HTTP2_MAX_HEADER_LIST_SIZE: u32 = 64 * 1024;
 /// What an HTTP/2 prior-knowledge connection starts with.
 const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-/// File descriptors kept free beside the connections: the database pool, MCP servers, logs.
-const SPARE_FILES: u64 = 256;
+/// File descriptors kept free beside the connections: the database pool, MCP servers, logs,
+/// and the connections being refused.
+const SPARE_FILES: u64 = 256 + MAX_REFUSING as u64;
+/// Connections beyond the cap that may wait at once for their request before their 503; when
+/// more arrive together, the rest get it at once.
+const MAX_REFUSING: usize = 64;
+/// How long a connection beyond the cap has to start its request before its 503 is sent.
+const REFUSAL_WAIT: Duration = Duration::from_millis(250);
 
 /// Raises the open-file soft limit to the hard limit; returns the soft limit now in force.
 pub fn raise_open_file_limit() -> Option<u64> {
@@ -118,6 +125,7 @@ pub(crate) async fn serve(
 ) -> std::io::Result<()> {
     let builders = Arc::new(Builders::new(limits));
     let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let refusing = Arc::new(Semaphore::new(MAX_REFUSING));
     let graceful = GracefulShutdown::new();
     // Connections still waiting for their first bytes are not watched yet: this closes them.
     let (stopping, stopped) = watch::channel(false);
@@ -136,7 +144,15 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            refuse(&stream);
+            match refusing.clone().try_acquire_owned() {
+                Ok(refusing) => {
+                    tokio::spawn(async move {
+                        let _refusing = refusing;
+                        refuse_after_request(stream).await;
+                    });
+                }
+                Err(_) => refuse(&stream),
+            }
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -158,19 +174,11 @@ pub(crate) async fn serve(
             };
             let io = TokioIo::new(stream);
             let ended = if http2 {
-                // hyper keeps an HTTP/2 connection that answers its pings open for good: one
-                // with no request open for a header timeout is closed, as an idle HTTP/1.1
-                // connection is, so idle connections cannot hold every place under the cap.
-                let open = OpenRequests::default();
                 let service = Tracked {
                     inner: service,
-                    open: open.clone(),
+                    open: OpenRequests::default(),
                 };
-                let connection = watcher.watch(builders.http2.serve_connection(io, service));
-                tokio::select! {
-                    ended = connection => ended,
-                    () = open.idle_for(limits.header_read_timeout) => Ok(()),
-                }
+                serve_http2(&builders.http2, io, service, limits, stopped, watcher).await
             } else {
                 // hyper closes an idle HTTP/1.1 connection itself (the header timeout).
                 watcher
@@ -186,6 +194,51 @@ pub(crate) async fn serve(
     let _ = stopping.send(true);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one HTTP/2 connection until it ends. hyper keeps an HTTP/2 connection that answers
+/// its pings open for good: one with no request open for a header timeout is closed, as an idle
+/// HTTP/1.1 connection is, so idle connections cannot hold every place under the cap. It is
+/// closed as at shutdown, with a GOAWAY first: a client that sent a request just then learns it
+/// was not taken and can retry it, and no client reuses the connection after.
+async fn serve_http2<S, B>(
+    builder: &http2::Builder<TokioExecutor>,
+    io: TokioIo<TcpStream>,
+    service: Tracked<S>,
+    limits: Limits,
+    mut stopped: watch::Receiver<bool>,
+    // Held, not used to watch: the server's shutdown waits until it is dropped.
+    _shutdown_waits: hyper_util::server::graceful::Watcher,
+) -> Result<(), hyper::Error>
+where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    B: Body + Unpin + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let open = service.open.clone();
+    let connection = builder.serve_connection(io, service);
+    tokio::pin!(connection);
+    let idle = open.idle_for(limits.header_read_timeout);
+    tokio::pin!(idle);
+    let idle_closing = tokio::select! {
+        ended = connection.as_mut() => return ended,
+        () = &mut idle => true,
+        _ = stopped.wait_for(|stopped| *stopped) => false,
+    };
+    connection.as_mut().graceful_shutdown();
+    if !idle_closing {
+        // Shutdown: open requests finish, however long they take (as on HTTP/1.1).
+        return connection.await;
+    }
+    // A request that came before the peer saw the GOAWAY is served; with none open for a
+    // header timeout (a peer that never acknowledges the GOAWAY) the connection is dropped.
+    tokio::select! {
+        ended = connection => ended,
+        () = open.idle_for(limits.header_read_timeout) => Ok(()),
+    }
 }
 
 /// Waits, without reading them, for the first bytes that tell the protocol: whether they are
@@ -295,16 +348,37 @@ impl<B: Body + Unpin> Body for TrackedBody<B> {
     }
 }
 
+/// The answer to a connection beyond the cap.
+const REFUSAL: &str = concat!(
+    "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n",
+    "retry-after: 1\r\nconnection: close\r\ncontent-length: 156\r\n\r\n",
+    r#"{"error":{"code":"unavailable","message":"too many connections; retry later","param":null,"type":"api_error"},"message":"too many connections; retry later"}"#,
+);
+
+/// Answers 503 once the request has started to arrive (or [`REFUSAL_WAIT`] has passed), then
+/// closes: the server is at its connection cap. A client that gets an answer before it has sent
+/// its request may take the connection for broken instead of reading the 503 (hyper's client
+/// reports an unexpected message, or can even wait on it for good).
+async fn refuse_after_request(mut stream: TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The first byte of the request, peeked: the reads below take it with the rest.
+    let _ = tokio::time::timeout(REFUSAL_WAIT, stream.peek(&mut [0u8; 1])).await;
+    refuse(&stream);
+    // Closing with request bytes unread would send a reset, which can discard the 503 before
+    // the client reads it: end the answer, then read and drop what the client still sends for
+    // a moment (as a lingering close does).
+    let _ = stream.shutdown().await;
+    let mut unread = [0u8; 4096];
+    let _ = tokio::time::timeout(REFUSAL_WAIT, async {
+        while let Ok(1..) = stream.read(&mut unread).await {}
+    })
+    .await;
+}
+
 /// Answers 503 without reading the request, and closes: the server is at its connection cap.
 fn refuse(stream: &TcpStream) {
-    const BODY: &str = r#"{"error":{"code":"unavailable","message":"too many connections; retry later","param":null,"type":"api_error"},"message":"too many connections; retry later"}"#;
-    let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-         retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{BODY}",
-        BODY.len()
-    );
     // The socket's send buffer takes it at once; a client that cannot take it loses nothing.
-    let _ = stream.try_write(answer.as_bytes());
+    let _ = stream.try_write(REFUSAL.as_bytes());
 }
 
 #[cfg(test)]
@@ -321,10 +395,17 @@ mod tests {
     }
 
     #[test]
+    fn the_refusal_states_its_body_length() {
+        let (head, body) = REFUSAL.split_once("\r\n\r\n").unwrap();
+        assert!(head.ends_with(&format!("content-length: {}", body.len())));
+        assert!(serde_json::from_str::<serde_json::Value>(body).is_ok());
+    }
+
+    #[test]
     fn the_connection_cap_leaves_descriptors_spare() {
         assert_eq!(connection_cap(10_000, None), 10_000);
         assert_eq!(connection_cap(10_000, Some(1_048_576)), 10_000);
-        assert_eq!(connection_cap(10_000, Some(1_024)), 1_024 - 256);
+        assert_eq!(connection_cap(10_000, Some(1_024)), 1_024 - 256 - 64);
         assert_eq!(connection_cap(10_000, Some(100)), 1);
     }
 }

@@ -1,7 +1,8 @@
 //! A real `baton serve` process under abuse any credential (or none) can send: floods of stream
 //! requests for unknown tasks must not grow its memory, thousands of connections that send
 //! their headers slowly must not keep `/healthz` from answering, and connections (HTTP/1.1 or
-//! HTTP/2) beyond the cap are turned away.
+//! HTTP/2) beyond the cap are turned away with a 503 their client can read; an idle HTTP/2
+//! connection is told so (a GOAWAY) before it is closed.
 //!
 //! The two floods are slow stress tests, ignored by default; CI runs them with `--ignored`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
@@ -211,8 +212,11 @@ async fn an_http2_connection_counts_against_the_cap_until_it_idles() {
         "[server]\nheader_read_timeout_s = 2\nmax_connections = 1\n",
     );
     let addr = url.trim_start_matches("http://").to_owned();
+    // Every request is bounded: a client that waited on a connection for good would hang the
+    // test instead of failing it.
     let h2 = reqwest::Client::builder()
         .http2_prior_knowledge()
+        .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
     let resp = h2.get(format!("{url}/healthz")).send().await.unwrap();
@@ -232,6 +236,7 @@ async fn an_http2_connection_counts_against_the_cap_until_it_idles() {
         let client = reqwest::Client::builder()
             .http1_only()
             .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(5))
             .build()
             .unwrap();
         // A 503, or a reset while the server is still at its cap, means: not yet.
@@ -266,6 +271,75 @@ async fn an_http2_connection_counts_against_the_cap_until_it_idles() {
     };
     assert_eq!(resp.version(), reqwest::Version::HTTP_2);
     assert_eq!(resp.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_beyond_the_cap_reads_a_503_for_its_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(
+        dir.path(),
+        "[server]\nheader_read_timeout_s = 30\nmax_connections = 1\n",
+    );
+    let addr = url.trim_start_matches("http://").to_owned();
+    // A silent connection holds the only place.
+    let _silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Clients that write their request as soon as they connect (hyper's does) must each read the
+    // 503 as the answer to it: answered before its request, a client takes the connection for
+    // broken ("unexpected message") or waits on it.
+    for i in 0..40 {
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        let resp = client
+            .post(format!("{url}/v2/agents"))
+            .json(&json!({"key": "beyond-the-cap", "padding": "x".repeat(i * 100)}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} beyond the cap: {e:?}"));
+        assert_eq!(resp.status().as_u16(), 503, "request {i}");
+        assert_eq!(resp.headers()["retry-after"], "1");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_http2_connection_is_sent_a_goaway_before_it_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = start_server(dir.path(), "[server]\nheader_read_timeout_s = 1\n");
+    let addr = url.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    // The preface and an empty SETTINGS frame; then nothing, not even a PING's acknowledgement.
+    conn.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let opened = Instant::now();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), conn.read_to_end(&mut got))
+        .await
+        .expect("the server closes an idle HTTP/2 connection")
+        .unwrap();
+    let took = opened.elapsed();
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+    // Frame types in order: each frame is a 9-byte header (24-bit length, type, flags, stream).
+    let mut types = Vec::new();
+    let mut at = 0;
+    while at + 9 <= got.len() {
+        let len =
+            usize::from(got[at]) << 16 | usize::from(got[at + 1]) << 8 | usize::from(got[at + 2]);
+        types.push(got[at + 3]);
+        at += 9 + len;
+    }
+    const GOAWAY: u8 = 0x7;
+    assert!(
+        types.contains(&GOAWAY),
+        "closed without a GOAWAY; frame types sent: {types:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
