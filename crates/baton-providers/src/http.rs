@@ -16,6 +16,19 @@ pub(crate) fn text_len(req: &baton_core::model::ChatRequest<'_>) -> usize {
     })
 }
 
+/// A request body as JSON. A conversation's whole history goes to the model at every call, so
+/// this is written with a SIMD serializer: escaping its text byte by byte with `serde_json` took
+/// a fifth of the server's time at turn 150 of a long conversation.
+fn request_body(
+    body: &(impl serde::Serialize + ?Sized),
+    text_len: usize,
+) -> Result<Vec<u8>, sonic_rs::Error> {
+    // Text, escapes and the JSON around each message.
+    let mut bytes = Vec::with_capacity(text_len + text_len / 16 + 1024);
+    sonic_rs::to_writer(&mut bytes, body)?;
+    Ok(bytes)
+}
+
 /// Endpoint, key and pooled HTTP client of one provider.
 pub(crate) struct Client {
     pub name: String,
@@ -56,9 +69,7 @@ impl Client {
         body: &(impl serde::Serialize + ?Sized),
         text_len: usize,
     ) -> Result<reqwest::Response, ProviderError> {
-        // Text, escapes and the JSON around each message.
-        let mut bytes = Vec::with_capacity(text_len + text_len / 16 + 1024);
-        serde_json::to_writer(&mut bytes, body)
+        let bytes = request_body(body, text_len)
             .map_err(|e| self.error(ProviderErrorKind::Decode, format!("request body: {e}")))?;
         let mut req = self
             .http
@@ -153,4 +164,37 @@ pub(crate) fn parse_arguments(raw: &str) -> Value {
 /// The unsigned number at `pointer`, or 0.
 pub(crate) fn u64_at(v: &Value, pointer: &str) -> u64 {
     v.pointer(pointer).and_then(Value::as_u64).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_body_reads_back_as_the_json_it_was_made_from() {
+        // Every ASCII control character, quotes, backslashes, multi-byte text, line separators,
+        // long runs without escapes around escapes (the SIMD path), numbers and nesting.
+        let controls: String = (0u8..0x20).map(char::from).collect();
+        let long = format!(
+            "{}\"{}\\{}",
+            "a".repeat(100),
+            "é".repeat(50),
+            "b".repeat(33)
+        );
+        let body = serde_json::json!({
+            "messages": [
+                {"role": "user", "content": controls},
+                {"role": "assistant", "content": long},
+                {"role": "user", "content": "emoji 🎉, \u{2028}\u{2029}, </script>, \u{7f}"},
+            ],
+            "temperature": 0.7,
+            "max_tokens": 1024,
+            "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}],
+            "stream": false,
+            "user": null,
+        });
+        let bytes = request_body(&body, 0).unwrap();
+        let back: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, body);
+    }
 }
