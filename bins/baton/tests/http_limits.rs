@@ -113,13 +113,20 @@ async fn read_to_close(stream: &mut tokio::net::TcpStream, within: Duration) -> 
     }
 }
 
-async fn healthz_ms(url: &str) -> u128 {
-    // A new connection each time, as a new client would open.
-    let client = reqwest::Client::builder()
+/// An HTTP/1.1 client that opens a new connection for each request, as a new client would, and
+/// gives up on a request after five seconds (a client that waited on a connection for good would
+/// hang the test instead of failing it).
+fn new_connection_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http1_only()
         .pool_max_idle_per_host(0)
         .timeout(Duration::from_secs(5))
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+async fn healthz_ms(url: &str) -> u128 {
+    let client = new_connection_client();
     let started = Instant::now();
     let resp = client.get(format!("{url}/healthz")).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
@@ -233,12 +240,7 @@ async fn an_http2_connection_counts_against_the_cap_until_it_idles() {
     // would keep it, is still alive): there is room again.
     let deadline = Instant::now() + Duration::from_secs(8);
     loop {
-        let client = reqwest::Client::builder()
-            .http1_only()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let client = new_connection_client();
         // A 503, or a reset while the server is still at its cap, means: not yet.
         let sent = client.get(format!("{url}/healthz")).send().await;
         if sent.is_ok_and(|r| r.status().as_u16() == 200) {
@@ -288,12 +290,7 @@ async fn a_client_beyond_the_cap_reads_a_503_for_its_request() {
     // 503 as the answer to it: answered before its request, a client takes the connection for
     // broken ("unexpected message") or waits on it.
     for i in 0..40 {
-        let client = reqwest::Client::builder()
-            .http1_only()
-            .pool_max_idle_per_host(0)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap();
+        let client = new_connection_client();
         let resp = client
             .post(format!("{url}/v2/agents"))
             .json(&json!({"key": "beyond-the-cap", "padding": "x".repeat(i * 100)}))
